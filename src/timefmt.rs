@@ -117,7 +117,18 @@ mod tests {
 
     #[test]
     fn days_round_trip() {
-        for days in [-1_000_000i64, -1, 0, 1, 59, 60, 365, 10_957, 19_000, 2_932_896] {
+        for days in [
+            -1_000_000i64,
+            -1,
+            0,
+            1,
+            59,
+            60,
+            365,
+            10_957,
+            19_000,
+            2_932_896,
+        ] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
         }

@@ -1,0 +1,195 @@
+//! Command-line arguments (clap derive) and the dispatch from a subcommand to the library.
+//!
+//! Errors are printed once, here at the top, in uv's style: `error: …`, one `caused by: …`
+//! line per source, and a `hint: …` where there is an obvious fix.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::emulator::{self, BucketConfig, FaultKind, RateLimits, Tenant};
+
+/// Keep Auth0 Organization membership in Git.
+#[derive(Debug, Parser)]
+#[command(name = "orgsync", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a local emulated Auth0 tenant (for tests, demos and fault drills).
+    Emulator(EmulatorArgs),
+}
+
+/// `orgsync emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Tenant file (YAML): clients, organizations with their members, extra users.
+    #[arg(long, value_name = "TENANT.yaml")]
+    pub tenant: PathBuf,
+    /// Address to listen on; port 0 picks any free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Tenant-wide Management API bucket as BURST/PER_SECOND, e.g. `50/16`. Off by default.
+    #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
+    pub rate_limit: Option<BucketConfig>,
+    /// Bucket for reading organization members, as BURST/PER_SECOND.
+    #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
+    pub members_read_limit: Option<BucketConfig>,
+    /// Bucket for adding and removing organization members, as BURST/PER_SECOND.
+    #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
+    pub members_write_limit: Option<BucketConfig>,
+    /// Latency added to every API request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Random extra latency per request, up to this many milliseconds (seeded).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub jitter_ms: u64,
+    /// How long removed members keep appearing in member lists, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub removal_delay_ms: u64,
+    /// Share of API requests answered with a fault, from 0 to 1.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub fault_rate: f64,
+    /// Faults to inject: any of `500`, `503`, `drop` (drop: the request is carried out, then
+    /// the connection is cut before the answer).
+    #[arg(long, value_name = "KIND", value_delimiter = ',', default_value = "500,503,drop", value_parser = parse_fault)]
+    pub faults: Vec<FaultKind>,
+    /// Seed for latency jitter and fault injection.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+    pub token_ttl: u64,
+}
+
+fn parse_bucket(s: &str) -> Result<BucketConfig, String> {
+    let (size, rate) = s
+        .split_once('/')
+        .ok_or_else(|| format!("expected BURST/PER_SECOND like `50/16`, got `{s}`"))?;
+    let size: u32 = size
+        .trim()
+        .parse()
+        .map_err(|_| format!("burst `{size}` is not a whole number"))?;
+    let rate: f64 = rate
+        .trim()
+        .parse()
+        .map_err(|_| format!("rate `{rate}` is not a number"))?;
+    if size == 0 || !rate.is_finite() || rate < 0.0 {
+        return Err("burst must be at least 1 and the rate a non-negative number".into());
+    }
+    Ok(BucketConfig {
+        size,
+        refill_per_sec: rate,
+    })
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is not between 0 and 1"))
+    }
+}
+
+fn parse_fault(s: &str) -> Result<FaultKind, String> {
+    FaultKind::parse(s).ok_or_else(|| format!("unknown fault `{s}`: use `500`, `503` or `drop`"))
+}
+
+/// Parses arguments, runs the command, prints any error, and returns the exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// An error for the top level to print: the chain of causes and an optional hint.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: Box<dyn std::error::Error + Send + Sync>,
+    pub hint: Option<String>,
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            error: Box::new(e),
+            hint: None,
+        }
+    }
+}
+
+fn print_error(f: &Failure) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {}", f.error);
+    let mut source = f.error.source();
+    while let Some(s) = source {
+        let _ = writeln!(err, "  caused by: {s}");
+        source = s.source();
+    }
+    if let Some(h) = &f.hint {
+        let _ = writeln!(err, "hint: {h}");
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn execute(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Emulator(args) => run_emulator(args),
+    }
+}
+
+fn run_emulator(args: EmulatorArgs) -> Result<ExitCode, Failure> {
+    let tenant = Tenant::load(&args.tenant).map_err(|e| Failure {
+        error: Box::new(e),
+        hint: Some("see the README's \"Emulator\" section for the tenant file format".into()),
+    })?;
+    let options = emulator::Options {
+        rate_limits: RateLimits {
+            global: args.rate_limit,
+            members_read: args.members_read_limit,
+            members_write: args.members_write_limit,
+        },
+        latency: Duration::from_millis(args.latency_ms),
+        latency_jitter: Duration::from_millis(args.jitter_ms),
+        removal_delay: Duration::from_millis(args.removal_delay_ms),
+        fault_rate: args.fault_rate,
+        fault_kinds: args.faults,
+        seed: args.seed,
+        token_ttl: Duration::from_secs(args.token_ttl),
+    };
+    runtime()?.block_on(emulator::serve(tenant, args.listen, options))?;
+    Ok(ExitCode::SUCCESS)
+}

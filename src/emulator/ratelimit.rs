@@ -1,0 +1,236 @@
+//! Token buckets as Auth0 applies them: a tenant-wide Management API bucket checked first,
+//! then the endpoint's own bucket (members read, members write).
+//!
+//! Buckets refill continuously at `refill_per_sec`; a request takes one token from every bucket
+//! that applies, or from none when any is empty. The answer's `x-ratelimit-*` headers describe
+//! the most constrained bucket that applied (the one that refused, on a 429).
+
+use std::time::{Duration, Instant, SystemTime};
+
+/// Size and refill rate of one bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketConfig {
+    /// Tokens the bucket holds when full (the burst).
+    pub size: u32,
+    /// Tokens added per second.
+    pub refill_per_sec: f64,
+}
+
+/// Which buckets are configured. `None` means unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RateLimits {
+    pub global: Option<BucketConfig>,
+    pub members_read: Option<BucketConfig>,
+    pub members_write: Option<BucketConfig>,
+}
+
+/// The buckets an endpoint draws from besides the tenant-wide one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    MembersRead,
+    MembersWrite,
+    Other,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    cfg: BucketConfig,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(cfg: BucketConfig, now: Instant) -> Self {
+        Bucket {
+            cfg,
+            tokens: cfg.size as f64,
+            last: now,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + dt * self.cfg.refill_per_sec).min(self.cfg.size as f64);
+        self.last = now;
+    }
+
+    fn headers(&self, wall: SystemTime) -> RateHeaders {
+        // Seconds until the next whole token; the reset is when it lands, rounded up.
+        let missing = (self.tokens.floor() + 1.0 - self.tokens).max(0.0);
+        let wait = if self.tokens >= self.cfg.size as f64 || self.cfg.refill_per_sec <= 0.0 {
+            0.0
+        } else {
+            missing / self.cfg.refill_per_sec
+        };
+        let reset = wall + Duration::from_secs_f64(wait);
+        let reset_secs = reset
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+            .unwrap_or(0);
+        RateHeaders {
+            limit: self.cfg.size,
+            remaining: self.tokens.floor().max(0.0) as u32,
+            reset: reset_secs,
+        }
+    }
+}
+
+/// Values for `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-reset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateHeaders {
+    pub limit: u32,
+    pub remaining: u32,
+    /// UNIX epoch seconds when the next token is added.
+    pub reset: u64,
+}
+
+/// Outcome of asking for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead; headers describe the tightest bucket (None when no bucket applies).
+    Allowed(Option<RateHeaders>),
+    /// 429; `global` tells whether the tenant-wide bucket refused.
+    Limited { headers: RateHeaders, global: bool },
+}
+
+/// All buckets of one emulator.
+#[derive(Debug)]
+pub struct Limiter {
+    global: Option<Bucket>,
+    members_read: Option<Bucket>,
+    members_write: Option<Bucket>,
+}
+
+impl Limiter {
+    pub fn new(cfg: RateLimits) -> Self {
+        let now = Instant::now();
+        Limiter {
+            global: cfg.global.map(|c| Bucket::new(c, now)),
+            members_read: cfg.members_read.map(|c| Bucket::new(c, now)),
+            members_write: cfg.members_write.map(|c| Bucket::new(c, now)),
+        }
+    }
+
+    /// Takes a token for one request to `endpoint`, or says why not.
+    pub fn check(&mut self, endpoint: Endpoint, now: Instant, wall: SystemTime) -> Decision {
+        let Limiter {
+            global,
+            members_read,
+            members_write,
+        } = self;
+        let specific = match endpoint {
+            Endpoint::MembersRead => members_read.as_mut(),
+            Endpoint::MembersWrite => members_write.as_mut(),
+            Endpoint::Other => None,
+        };
+        let mut buckets: Vec<(&mut Bucket, bool)> = Vec::with_capacity(2);
+        if let Some(g) = global.as_mut() {
+            buckets.push((g, true));
+        }
+        if let Some(s) = specific {
+            buckets.push((s, false));
+        }
+        for (b, _) in buckets.iter_mut() {
+            b.refill(now);
+        }
+        if let Some((b, is_global)) = buckets.iter().find(|(b, _)| b.tokens < 1.0) {
+            return Decision::Limited {
+                headers: b.headers(wall),
+                global: *is_global,
+            };
+        }
+        for (b, _) in buckets.iter_mut() {
+            b.tokens -= 1.0;
+        }
+        let tightest = buckets
+            .iter()
+            .map(|(b, _)| b.headers(wall))
+            .min_by_key(|h| h.remaining);
+        Decision::Allowed(tightest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_refill() {
+        let mut l = Limiter::new(RateLimits {
+            global: Some(BucketConfig {
+                size: 3,
+                refill_per_sec: 2.0,
+            }),
+            ..RateLimits::default()
+        });
+        let t0 = Instant::now();
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        for expected in [2, 1, 0] {
+            match l.check(Endpoint::Other, t0, wall) {
+                Decision::Allowed(Some(h)) => {
+                    assert_eq!(h.remaining, expected);
+                    assert_eq!(h.limit, 3);
+                }
+                d => panic!("unexpected {d:?}"),
+            }
+        }
+        match l.check(Endpoint::Other, t0, wall) {
+            Decision::Limited { headers, global } => {
+                assert!(global);
+                assert_eq!(headers.remaining, 0);
+                // One token takes 0.5 s at 2/s: the reset rounds up to the next second.
+                assert_eq!(headers.reset, 1_001);
+            }
+            d => panic!("unexpected {d:?}"),
+        }
+        // Half a second later one token is back.
+        let t1 = t0 + Duration::from_millis(500);
+        assert!(matches!(
+            l.check(Endpoint::Other, t1, wall),
+            Decision::Allowed(_)
+        ));
+        assert!(matches!(
+            l.check(Endpoint::Other, t1, wall),
+            Decision::Limited { .. }
+        ));
+    }
+
+    #[test]
+    fn endpoint_bucket_refuses_without_spending_global() {
+        let mut l = Limiter::new(RateLimits {
+            global: Some(BucketConfig {
+                size: 10,
+                refill_per_sec: 0.0,
+            }),
+            members_write: Some(BucketConfig {
+                size: 1,
+                refill_per_sec: 0.0,
+            }),
+            ..RateLimits::default()
+        });
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        assert!(
+            matches!(l.check(Endpoint::MembersWrite, now, wall), Decision::Allowed(Some(h)) if h.remaining == 0)
+        );
+        assert!(matches!(
+            l.check(Endpoint::MembersWrite, now, wall),
+            Decision::Limited { global: false, .. }
+        ));
+        // The refused request took nothing from the global bucket: 9 left, then 8 after this one.
+        assert!(
+            matches!(l.check(Endpoint::Other, now, wall), Decision::Allowed(Some(h)) if h.remaining == 8)
+        );
+    }
+
+    #[test]
+    fn unlimited_when_unconfigured() {
+        let mut l = Limiter::new(RateLimits::default());
+        for _ in 0..1000 {
+            assert_eq!(
+                l.check(Endpoint::MembersRead, Instant::now(), SystemTime::now()),
+                Decision::Allowed(None)
+            );
+        }
+    }
+}

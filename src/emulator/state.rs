@@ -1,0 +1,379 @@
+//! The emulator's in-memory tenant: users, organizations and memberships in join order.
+//!
+//! Memberships are kept per organization in a `BTreeMap` keyed by a join sequence number, so a
+//! checkpoint page is a range scan from the cursor (O(log n + page)), offset pages are bounded
+//! by Auth0's 1000-record cap, and a removal is O(log n) even in a 100,000-member organization.
+//! Users are interned once and referred to by index, which keeps a million memberships in a few
+//! hundred megabytes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::time::{Duration, Instant};
+
+use super::tenant::{Role, Tenant};
+
+/// A user known to the tenant.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// One membership of a user in an organization.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub user: u32,
+    pub roles: Option<Box<[Role]>>,
+    /// Set when the membership was removed but is still listed (eventual consistency).
+    pub hidden_after: Option<Instant>,
+}
+
+/// An organization and its members.
+#[derive(Debug)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub branding: Option<serde_json::Value>,
+    pub metadata: Option<serde_json::Value>,
+    /// Position in the organization list, used for its checkpoint cursor.
+    pub seq: u64,
+    pub members: BTreeMap<u64, Membership>,
+    pub seq_of: HashMap<u32, u64>,
+    /// Removed memberships still listed, oldest first: (when they disappear, join seq).
+    pending: Vec<(Instant, u64)>,
+}
+
+impl Org {
+    /// Drops memberships whose removal has become visible.
+    pub fn settle(&mut self, now: Instant) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let members = &mut self.members;
+        self.pending.retain(|&(at, seq)| {
+            if at <= now {
+                // The entry may have been re-added (and so re-keyed) meanwhile.
+                if members.get(&seq).is_some_and(|m| m.hidden_after.is_some()) {
+                    members.remove(&seq);
+                }
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Memberships as a list shows them (including removed ones not yet invisible), from
+    /// the one after `after` (exclusive) on.
+    pub fn listed_after(&self, after: Option<u64>) -> impl Iterator<Item = (&u64, &Membership)> {
+        let start = match after {
+            Some(seq) => Bound::Excluded(seq),
+            None => Bound::Unbounded,
+        };
+        self.members.range((start, Bound::Unbounded))
+    }
+
+    /// Number of memberships a list shows.
+    pub fn listed_len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether `user` is a member (removals in flight no longer count).
+    pub fn is_member(&self, user: u32) -> bool {
+        self.seq_of.contains_key(&user)
+    }
+
+    /// Members in join order, removals in flight excluded: the authoritative state.
+    pub fn current_members(&self) -> impl Iterator<Item = &Membership> {
+        self.members.values().filter(|m| m.hidden_after.is_none())
+    }
+
+    /// Members whose removal was accepted but is not yet visible in lists.
+    pub fn pending_removals(&self) -> impl Iterator<Item = &Membership> {
+        self.members.values().filter(|m| m.hidden_after.is_some())
+    }
+}
+
+/// The whole tenant.
+#[derive(Debug, Default)]
+pub struct TenantState {
+    pub users: Vec<User>,
+    pub user_index: HashMap<String, u32>,
+    pub by_email: HashMap<String, Vec<u32>>,
+    pub orgs: Vec<Org>,
+    pub org_by_id: HashMap<String, usize>,
+    pub org_by_name: HashMap<String, usize>,
+    next_seq: u64,
+}
+
+impl TenantState {
+    /// Builds the state from a checked tenant, taking its strings. Members join in file order.
+    pub fn from_tenant(tenant: Tenant) -> TenantState {
+        let members: usize = tenant.organizations.iter().map(|o| o.members.len()).sum();
+        let mut state = TenantState {
+            users: Vec::with_capacity(tenant.users.len() + members),
+            user_index: HashMap::with_capacity(tenant.users.len() + members),
+            ..TenantState::default()
+        };
+        for u in tenant.users {
+            state.intern_owned(u.user_id, u.email, u.name);
+        }
+        for (i, org) in tenant.organizations.into_iter().enumerate() {
+            let mut o = Org {
+                id: org.id,
+                name: org.name,
+                display_name: org.display_name,
+                branding: org.branding,
+                metadata: org.metadata,
+                seq: i as u64 + 1,
+                members: BTreeMap::new(),
+                seq_of: HashMap::with_capacity(org.members.len()),
+                pending: Vec::new(),
+            };
+            for m in org.members {
+                let user = state.intern_owned(m.user_id, m.email, m.name);
+                state.next_seq += 1;
+                let roles = (!m.roles.is_empty()).then(|| m.roles.into_boxed_slice());
+                o.members.insert(
+                    state.next_seq,
+                    Membership {
+                        user,
+                        roles,
+                        hidden_after: None,
+                    },
+                );
+                o.seq_of.insert(user, state.next_seq);
+            }
+            state.org_by_id.insert(o.id.clone(), i);
+            state.org_by_name.insert(o.name.clone(), i);
+            state.orgs.push(o);
+        }
+        state
+    }
+
+    /// Returns the index of a user, creating it if unknown. The first profile seen wins;
+    /// later mentions only fill in what is still missing.
+    pub fn intern_user(&mut self, user_id: &str, email: Option<&str>, name: Option<&str>) -> u32 {
+        if let Some(&i) = self.user_index.get(user_id) {
+            self.fill_in(i, email.map(str::to_string), name.map(str::to_string));
+            return i;
+        }
+        self.intern_owned(
+            user_id.to_string(),
+            email.map(str::to_string),
+            name.map(str::to_string),
+        )
+    }
+
+    fn intern_owned(
+        &mut self,
+        user_id: String,
+        email: Option<String>,
+        name: Option<String>,
+    ) -> u32 {
+        if let Some(&i) = self.user_index.get(&user_id) {
+            self.fill_in(i, email, name);
+            return i;
+        }
+        let i = self.users.len() as u32;
+        if let Some(e) = &email {
+            self.by_email.entry(e.clone()).or_default().push(i);
+        }
+        self.user_index.insert(user_id.clone(), i);
+        self.users.push(User {
+            user_id,
+            email,
+            name,
+        });
+        i
+    }
+
+    fn fill_in(&mut self, i: u32, email: Option<String>, name: Option<String>) {
+        let u = &mut self.users[i as usize];
+        if u.email.is_none() {
+            if let Some(e) = email {
+                self.by_email.entry(e.clone()).or_default().push(i);
+                u.email = Some(e);
+            }
+        }
+        if u.name.is_none() {
+            u.name = name;
+        }
+    }
+
+    /// Looks an organization up by id, settling its removals first.
+    pub fn org_mut(&mut self, id: &str, now: Instant) -> Option<&mut Org> {
+        let i = *self.org_by_id.get(id)?;
+        let org = &mut self.orgs[i];
+        org.settle(now);
+        Some(org)
+    }
+
+    /// Deletes an organization (test hook: orgsync never deletes organizations).
+    pub fn delete_organization(&mut self, id: &str) -> bool {
+        let Some(i) = self.org_by_id.get(id).copied() else {
+            return false;
+        };
+        self.orgs.remove(i);
+        self.org_by_id.clear();
+        self.org_by_name.clear();
+        for (i, o) in self.orgs.iter().enumerate() {
+            self.org_by_id.insert(o.id.clone(), i);
+            self.org_by_name.insert(o.name.clone(), i);
+        }
+        true
+    }
+
+    /// Removes a user from every organization (as deleting the user does).
+    pub fn delete_user_memberships(&mut self, user_id: &str, now: Instant) {
+        for i in 0..self.orgs.len() {
+            self.remove_members(i, &[user_id.to_string()], now, Duration::ZERO);
+        }
+    }
+
+    /// Sets a member's organization roles; false when the user is not a member.
+    pub fn set_roles(&mut self, org_id: &str, user_id: &str, roles: Vec<Role>) -> bool {
+        let (Some(&o), Some(&u)) = (self.org_by_id.get(org_id), self.user_index.get(user_id))
+        else {
+            return false;
+        };
+        let org = &mut self.orgs[o];
+        let Some(seq) = org.seq_of.get(&u).copied() else {
+            return false;
+        };
+        match org.members.get_mut(&seq) {
+            Some(m) => {
+                m.roles = (!roles.is_empty()).then(|| roles.into_boxed_slice());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds users to an organization; existing members are left as they are.
+    pub fn add_members(&mut self, org: usize, user_ids: &[String], now: Instant) {
+        for uid in user_ids {
+            let user = self.intern_user(uid, None, None);
+            self.next_seq += 1;
+            let seq = self.next_seq;
+            let o = &mut self.orgs[org];
+            o.settle(now);
+            if o.seq_of.contains_key(&user) {
+                continue;
+            }
+            // A removal still in flight is superseded by the new membership.
+            if !o.pending.is_empty() {
+                if let Some((&old, _)) = o.members.iter().find(|(_, m)| m.user == user) {
+                    o.members.remove(&old);
+                }
+            }
+            o.members.insert(
+                seq,
+                Membership {
+                    user,
+                    roles: None,
+                    hidden_after: None,
+                },
+            );
+            o.seq_of.insert(user, seq);
+        }
+    }
+
+    /// Removes users from an organization. Non-members are ignored. With a delay, removed
+    /// members stay listed until it has passed.
+    pub fn remove_members(
+        &mut self,
+        org: usize,
+        user_ids: &[String],
+        now: Instant,
+        delay: Duration,
+    ) {
+        let o = &mut self.orgs[org];
+        o.settle(now);
+        for uid in user_ids {
+            let Some(&user) = self.user_index.get(uid) else {
+                continue;
+            };
+            let Some(seq) = o.seq_of.remove(&user) else {
+                continue;
+            };
+            if delay.is_zero() {
+                o.members.remove(&seq);
+            } else if let Some(m) = o.members.get_mut(&seq) {
+                let at = now + delay;
+                m.hidden_after = Some(at);
+                o.pending.push((at, seq));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::tenant::{Member, Organization};
+
+    fn tenant(n: usize) -> Tenant {
+        Tenant {
+            organizations: vec![Organization {
+                id: "org_a".into(),
+                name: "a".into(),
+                members: (0..n)
+                    .map(|i| Member {
+                        user_id: format!("auth0|{i}"),
+                        ..Member::default()
+                    })
+                    .collect(),
+                ..Organization::default()
+            }],
+            ..Tenant::default()
+        }
+    }
+
+    fn listed(s: &TenantState) -> Vec<String> {
+        s.orgs[0]
+            .listed_after(None)
+            .map(|(_, m)| s.users[m.user as usize].user_id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn removal_is_immediate_without_delay() {
+        let mut s = TenantState::from_tenant(tenant(3));
+        let now = Instant::now();
+        s.remove_members(
+            0,
+            &["auth0|1".into(), "auth0|9".into()],
+            now,
+            Duration::ZERO,
+        );
+        assert_eq!(listed(&s), ["auth0|0", "auth0|2"]);
+    }
+
+    #[test]
+    fn delayed_removal_stays_listed_until_due() {
+        let mut s = TenantState::from_tenant(tenant(3));
+        let now = Instant::now();
+        s.remove_members(0, &["auth0|1".into()], now, Duration::from_secs(5));
+        assert_eq!(listed(&s).len(), 3);
+        assert_eq!(s.orgs[0].current_members().count(), 2);
+        assert!(!s.orgs[0].is_member(1));
+        s.orgs[0].settle(now + Duration::from_secs(4));
+        assert_eq!(listed(&s).len(), 3);
+        s.orgs[0].settle(now + Duration::from_secs(5));
+        assert_eq!(listed(&s), ["auth0|0", "auth0|2"]);
+    }
+
+    #[test]
+    fn re_adding_supersedes_a_pending_removal_and_joins_last() {
+        let mut s = TenantState::from_tenant(tenant(3));
+        let now = Instant::now();
+        s.remove_members(0, &["auth0|0".into()], now, Duration::from_secs(5));
+        s.add_members(0, &["auth0|0".into()], now);
+        assert_eq!(listed(&s), ["auth0|1", "auth0|2", "auth0|0"]);
+        s.orgs[0].settle(now + Duration::from_secs(10));
+        assert_eq!(listed(&s), ["auth0|1", "auth0|2", "auth0|0"]);
+    }
+}
