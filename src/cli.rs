@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands;
 use crate::emulator::{self, BucketConfig, FaultKind, RateLimits, Tenant};
 
 /// Keep Auth0 Organization membership in Git.
@@ -19,12 +20,120 @@ use crate::emulator::{self, BucketConfig, FaultKind, RateLimits, Tenant};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Print more on stderr: `-v` for each request, `-vv` for everything. Tokens and secrets
+    /// are never printed at any level.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print nothing on stderr but errors (no progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check the config file offline (no network).
+    Validate(ValidateArgs),
+    /// Read the tenant and print the plan: who would be removed, who is missing.
+    Plan(PlanArgs),
+    /// Remove the members the plan says should go: plans, shows the plan, asks for `yes`.
+    /// With a saved plan (`orgsync apply PLAN.json`), removes only members listed in it.
+    Apply(ApplyArgs),
+    /// Print the JSON Schema of orgsync.yaml.
+    Schema,
     /// Serve a local emulated Auth0 tenant (for tests, demos and fault drills).
     Emulator(EmulatorArgs),
+}
+
+/// `orgsync validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Config file, or a directory whose *.yaml/*.yml files are merged.
+    #[arg(short, long, value_name = "FILE", default_value = "orgsync.yaml")]
+    pub config: PathBuf,
+}
+
+/// Where the tenant is and how fast orgsync may talk to it.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Tenant domain: a bare host (`travel0.us.auth0.com`, HTTPS) or a URL; plain `http://` only
+    /// for loopback. Credentials come from AUTH0_CLIENT_ID + AUTH0_CLIENT_SECRET, or
+    /// AUTH0_API_TOKEN (AUTH0_ACCESS_TOKEN), never from flags.
+    #[arg(
+        long,
+        env = "AUTH0_DOMAIN",
+        value_name = "DOMAIN",
+        conflicts_with = "sandbox"
+    )]
+    pub domain: Option<String>,
+    /// Run against a local emulator seeded from this tenant file instead (no credentials needed).
+    #[arg(long, value_name = "TENANT.yaml")]
+    pub sandbox: Option<PathBuf>,
+    /// Never send more than this many requests per second, whatever the tenant's limit allows.
+    #[arg(long, value_name = "RPS", value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
+}
+
+fn parse_rps(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` must be a positive number"))
+    }
+}
+
+/// How `plan` prints the plan on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A unified diff per organization and a summary line.
+    Text,
+    /// The versioned JSON plan (format_version 1), as `--out` writes it.
+    Json,
+}
+
+/// `orgsync apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `orgsync plan --out PLAN.json`: apply exactly it, re-checked against
+    /// the live tenant, instead of planning anew.
+    #[arg(value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    /// Config file or directory. With a saved plan, its sha256 must match the plan's
+    /// `config_sha256` (and its `protect` lists are honoured).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// After removing, re-read each changed organization until the removals show (Auth0 takes
+    /// 5-10 s) or SECONDS pass (default 30), and report which organizations converged.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "30")]
+    pub wait: Option<u64>,
+    /// Append one JSON line per DELETE call, and a summary line, to this file.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// `orgsync plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Config file, or a directory whose *.yaml/*.yml files are merged.
+    #[arg(short, long, value_name = "FILE", default_value = "orgsync.yaml")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Also write the JSON plan to this file (for `orgsync apply PLAN.json`).
+    #[arg(long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when the plan has removals or missing members, 0 when there is nothing to do,
+    /// 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 /// `orgsync emulator`.
@@ -120,6 +229,7 @@ where
             };
         }
     };
+    init_logging(cli.verbose);
     match execute(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -127,6 +237,20 @@ where
             ExitCode::from(1)
         }
     }
+}
+
+/// Tracing logs on stderr, off unless asked for with `-v` (info) or `-vv` (debug).
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => return,
+        1 => "orgsync=info",
+        _ => "orgsync=debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_target(false)
+        .try_init();
 }
 
 /// An error for the top level to print: the chain of causes and an optional hint.
@@ -148,6 +272,7 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for Failure {
 fn print_error(f: &Failure) {
     use std::io::Write;
     let mut err = std::io::stderr().lock();
+    // Multi-line errors (several config problems) carry their own `error:`/`hint:` lines.
     let _ = writeln!(err, "error: {}", f.error);
     let mut source = f.error.source();
     while let Some(s) = source {
@@ -159,7 +284,8 @@ fn print_error(f: &Failure) {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+/// The Tokio runtime commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
@@ -167,6 +293,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 fn execute(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
+        Command::Validate(args) => commands::validate(&args),
+        Command::Plan(args) => commands::plan_command(&args),
+        Command::Apply(args) => commands::apply_command(&args),
+        Command::Schema => commands::schema(),
         Command::Emulator(args) => run_emulator(args),
     }
 }

@@ -8,8 +8,16 @@
 //! `cli` (arguments), `config` (the desired-state file), `auth0` (the HTTP client), `plan`
 //! (the pure diff), `render` (text / JSON), and `emulator` (a local Auth0 stand-in).
 
+pub mod apply;
+pub mod audit;
+pub mod auth0;
 pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod emulator;
+pub mod observe;
+pub mod plan;
+pub mod render;
 pub mod timefmt;
 
 pub use cli::run;

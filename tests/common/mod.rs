@@ -133,3 +133,50 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The repository's example tenant.
+pub fn example_tenant() -> Tenant {
+    Tenant::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml"))
+        .expect("example tenant")
+}
+
+/// The repository's example config.
+pub fn example_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/orgsync.yaml")
+}
+
+/// Runs `orgsync` against an emulator with client credentials of client `demo`.
+pub fn orgsync_against(emu: &Emulator, args: &[&str], cwd: &Path) -> Output {
+    let url = emu.url();
+    orgsync(
+        args,
+        &[
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "demo-secret"),
+            ("ORGSYNC_TEST_NO_RETRY_DELAY", "1"),
+        ],
+        cwd,
+    )
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Requests that reached the Management API (the token endpoint excluded).
+pub fn api_requests(emu: &Emulator) -> Vec<orgsync::emulator::RequestRecord> {
+    emu.requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/v2/"))
+        .collect()
+}
+
+/// Starts an emulator on its own runtime (tests that run the binary are synchronous).
+pub fn background(tenant: Tenant, options: Options) -> Emulator {
+    Emulator::start_background(tenant, options).expect("emulator starts")
+}

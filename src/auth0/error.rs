@@ -1,0 +1,177 @@
+//! Typed errors of the Management API client, each with the context a person needs to act:
+//! which call, which organization, what Auth0 said, and a hint.
+
+use std::fmt;
+
+/// Where a failed call was going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallSite {
+    pub method: &'static str,
+    /// Path without the query string.
+    pub path: String,
+    /// The organization the call was about, as the config names it.
+    pub organization: Option<String>,
+}
+
+impl fmt::Display for CallSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{} {}`", self.method, self.path)?;
+        if let Some(org) = &self.organization {
+            write!(f, " (organization `{org}`)")?;
+        }
+        Ok(())
+    }
+}
+
+/// An error answer from Auth0, as its JSON body states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiAnswer {
+    pub status: u16,
+    /// Auth0's `errorCode` (`insufficient_scope`, `invalid_body`, …), often absent.
+    pub error_code: Option<String>,
+    /// Auth0's `message` (or the OAuth `error_description`).
+    pub message: String,
+}
+
+impl fmt::Display for ApiAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.status)?;
+        if let Some(code) = &self.error_code {
+            write!(f, " {code}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Everything that can go wrong talking to the Management API.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request did not get an answer: connection refused, reset, timed out.
+    #[error("{site} failed: {detail}")]
+    Transport { site: CallSite, detail: String },
+    /// Auth0 answered with an error status.
+    #[error("{site} was refused: {answer}")]
+    Api { site: CallSite, answer: ApiAnswer },
+    /// An answer that is not what the API documents (bad JSON, wrong shape, too large).
+    #[error("{site} returned an answer orgsync cannot read: {detail}")]
+    Decode { site: CallSite, detail: String },
+    /// The token endpoint refused the client credentials.
+    #[error("getting an access token failed: {answer}")]
+    Token { answer: ApiAnswer },
+    /// The token endpoint could not be reached or answered nonsense.
+    #[error("getting an access token failed: {detail}")]
+    TokenTransport { detail: String },
+    /// Checkpoint paging returned a cursor it had already returned.
+    #[error("{site}: the API returned the same `next` cursor twice; stopping instead of looping")]
+    RepeatedCursor { site: CallSite },
+}
+
+impl Error {
+    /// A hint a person can act on, where there is an obvious one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Api { answer, .. } => api_hint(answer),
+            Error::Token { answer } => match answer.status {
+                401 => Some("check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: the tenant does not know this pair".into()),
+                403 => Some(
+                    "authorize the application for the Auth0 Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications)"
+                        .into(),
+                ),
+                _ => None,
+            },
+            Error::Transport { .. } | Error::TokenTransport { .. } => {
+                Some("check the domain and the network; orgsync retried before giving up".into())
+            }
+            Error::Decode { .. } | Error::RepeatedCursor { .. } => None,
+        }
+    }
+
+    /// The HTTP status of an error answer, if the API gave one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { answer, .. } | Error::Token { answer } => Some(answer.status),
+            _ => None,
+        }
+    }
+}
+
+fn api_hint(answer: &ApiAnswer) -> Option<String> {
+    let m = answer.message.as_str();
+    match (answer.status, answer.error_code.as_deref()) {
+        (403, Some("insufficient_scope")) => {
+            let scopes = m.split_once("expected any of:").map(|(_, s)| s.trim()).unwrap_or("the missing scope");
+            Some(format!(
+                "grant the scope `{scopes}` to the application in the Auth0 dashboard (Applications > APIs > Auth0 Management API > Machine to Machine Applications), then get a new token"
+            ))
+        }
+        (401, _) if m.contains("Invalid signature") => Some(
+            "the token was issued by another tenant or was altered: check that AUTH0_DOMAIN matches the tenant that issued AUTH0_API_TOKEN"
+                .into(),
+        ),
+        (401, _) if m.contains("Client is not global") => Some(
+            "the application behind this token is not a global client; use a Machine to Machine application authorized for the Management API"
+                .into(),
+        ),
+        (401, _) if m.contains("Expired") => Some("the token has expired: get a new one, or use client credentials (AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET) so orgsync fetches its own".into()),
+        (401, _) => Some("the token was not accepted: check AUTH0_API_TOKEN, or use AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET".into()),
+        (404, _) => Some("check the organization's name or id in the config and that AUTH0_DOMAIN is the right tenant".into()),
+        (429, _) => Some("the tenant's rate limit was still exhausted when orgsync gave up waiting; try again later or lower --max-rps".into()),
+        (400, _) => Some("this is likely a bug in orgsync; please report it with the message above".into()),
+        (s, _) if s >= 500 => Some("Auth0 had a server error; orgsync retried before giving up. Try again later".into()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: Option<&str>, message: &str) -> Error {
+        Error::Api {
+            site: CallSite {
+                method: "GET",
+                path: "/api/v2/organizations/org_1/members".into(),
+                organization: Some("acme".into()),
+            },
+            answer: ApiAnswer {
+                status,
+                error_code: code.map(str::to_string),
+                message: message.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn messages_name_the_call_and_the_answer() {
+        let e = api(
+            403,
+            Some("insufficient_scope"),
+            "Insufficient scope, expected any of: read:organization_members",
+        );
+        assert_eq!(
+            e.to_string(),
+            "`GET /api/v2/organizations/org_1/members` (organization `acme`) was refused: 403 insufficient_scope: Insufficient scope, expected any of: read:organization_members"
+        );
+        assert!(
+            e.hint()
+                .unwrap()
+                .contains("grant the scope `read:organization_members`")
+        );
+    }
+
+    #[test]
+    fn each_401_has_its_own_hint() {
+        let sig = api(
+            401,
+            None,
+            "Invalid signature received for JSON Web Token validation",
+        )
+        .hint()
+        .unwrap();
+        assert!(sig.contains("another tenant or was altered"));
+        let global = api(401, None, "Client is not global").hint().unwrap();
+        assert!(global.contains("not a global client"));
+        let invalid = api(401, None, "Invalid token").hint().unwrap();
+        assert!(invalid.contains("not accepted"));
+    }
+}

@@ -1,0 +1,523 @@
+//! The commands: each one loads what it needs, runs observe → plan (→ apply), renders, and
+//! returns an exit code. Argument parsing and error printing stay in `cli`.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::apply::{self, OrgWork, RunInfo};
+use crate::audit::{AuditLog, SummaryRecord};
+use crate::auth0::{Client, ClientOptions, Credentials, Domain, RetryPolicy};
+use crate::cli::{ApplyArgs, ConnectionArgs, Failure, OutputFormat, PlanArgs, ValidateArgs};
+use crate::config::{self, DesiredState};
+use crate::emulator::{self, Emulator, Tenant};
+use crate::observe::{self, ObservedOrg, Silent};
+use crate::plan::{self, OrgInput, Plan};
+use crate::render;
+
+/// Exit code of `--detailed-exitcode` when the plan has changes (Terraform's convention).
+pub const EXIT_CHANGES: u8 = 2;
+
+/// `orgsync validate`: the config checks, offline.
+pub fn validate(args: &ValidateArgs) -> Result<ExitCode, Failure> {
+    let desired = load_config(&args.config)?;
+    let members: usize = desired.organizations.iter().map(|o| o.members.len()).sum();
+    let n = desired.organizations.len();
+    println!(
+        "{}: valid: {n} organization{}, {members} member{} declared",
+        args.config.display(),
+        if n == 1 { "" } else { "s" },
+        if members == 1 { "" } else { "s" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `orgsync schema`: the JSON Schema of orgsync.yaml.
+pub fn schema() -> Result<ExitCode, Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(config::schema_json().as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads the config, turning its diagnostics into one failure that prints each of them as
+/// `error: FILE:LINE:COLUMN: message` with its hint below it.
+pub fn load_config(path: &Path) -> Result<DesiredState, Failure> {
+    config::load(path).map_err(|e| {
+        let mut text = String::new();
+        for (i, d) in e.diagnostics.iter().enumerate() {
+            if i > 0 {
+                text.push_str("\nerror: ");
+            }
+            text.push_str(&d.to_string());
+            if let Some(h) = &d.hint {
+                text.push_str("\nhint: ");
+                text.push_str(h);
+            }
+        }
+        Failure {
+            error: text.into(),
+            hint: None,
+        }
+    })
+}
+
+/// A connection to a tenant: a client, and the in-process emulator behind `--sandbox`.
+pub struct Connection {
+    pub client: Arc<Client>,
+    /// Kept alive for as long as the connection is used.
+    _sandbox: Option<Emulator>,
+}
+
+fn client_options() -> ClientOptions {
+    let instant =
+        std::env::var_os("ORGSYNC_TEST_NO_RETRY_DELAY").is_some_and(|v| v != "0" && !v.is_empty());
+    ClientOptions {
+        retry: RetryPolicy {
+            instant,
+            ..RetryPolicy::default()
+        },
+        ..ClientOptions::default()
+    }
+}
+
+/// Connects to the tenant named by `--domain`/`AUTH0_DOMAIN`, or starts the `--sandbox` emulator.
+pub async fn connect(args: &ConnectionArgs) -> Result<Connection, Failure> {
+    let options = ClientOptions {
+        max_rps: args.max_rps,
+        ..client_options()
+    };
+    if let Some(tenant_path) = &args.sandbox {
+        let tenant = Tenant::load(tenant_path).map_err(|e| Failure {
+            error: Box::new(e),
+            hint: Some(
+                "`--sandbox` takes an emulator tenant file, like examples/tenant.yaml".into(),
+            ),
+        })?;
+        let client = tenant.clients.first().cloned().ok_or_else(|| Failure {
+            error: format!(
+                "sandbox tenant `{}` has no client to authenticate with",
+                tenant_path.display()
+            )
+            .into(),
+            hint: Some("add a `clients:` entry with the scopes orgsync needs".into()),
+        })?;
+        let emu = Emulator::start(tenant, emulator::Options::default()).await?;
+        let domain = Domain::parse(&emu.url())?;
+        let credentials = Credentials::Client {
+            client_id: client.client_id,
+            client_secret: crate::auth0::Secret::new(client.client_secret),
+        };
+        let client = Client::new(domain, credentials, options)?;
+        return Ok(Connection {
+            client: Arc::new(client),
+            _sandbox: Some(emu),
+        });
+    }
+    let domain = args.domain.as_deref().filter(|d| !d.trim().is_empty()).ok_or_else(|| Failure {
+        error: "no Auth0 domain given".into(),
+        hint: Some("pass `--domain travel0.us.auth0.com` or set AUTH0_DOMAIN; `--sandbox examples/tenant.yaml` runs against a local emulator".into()),
+    })?;
+    let domain = Domain::parse(domain)?;
+    let credentials = Credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| Failure {
+        error: Box::new(e),
+        hint: Some("secrets are read from the environment only, never from flags".into()),
+    })?;
+    let client = Client::new(domain, credentials, options)?;
+    Ok(Connection {
+        client: Arc::new(client),
+        _sandbox: None,
+    })
+}
+
+/// Reads the tenant for `desired` and computes the plan.
+pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan, Failure> {
+    let observed = observe::observe(conn.client.clone(), desired, Arc::new(Silent))
+        .await
+        .map_err(|e| {
+            let hint = e.hint();
+            Failure {
+                error: Box::new(e),
+                hint,
+            }
+        })?;
+    Ok(plan_from(conn.client.domain(), desired, observed))
+}
+
+/// The pure step: desired + observed → plan.
+pub fn plan_from(domain: &Domain, desired: &DesiredState, observed: Vec<ObservedOrg>) -> Plan {
+    let inputs: Vec<OrgInput> = desired
+        .organizations
+        .iter()
+        .zip(observed)
+        .map(|(d, o)| OrgInput {
+            id: o.id,
+            name: o.name,
+            declared: d.members.iter().map(|m| m.user_id.clone()).collect(),
+            protect: d.protect.clone(),
+            max_removals: d.max_removals,
+            allow_empty: d.allow_empty,
+            current: o.members,
+        })
+        .collect();
+    plan::plan(
+        &domain.name(),
+        &desired.sha256,
+        &crate::timefmt::rfc3339(SystemTime::now()),
+        &inputs,
+    )
+}
+
+/// Whether stdout gets colour: a terminal, and NO_COLOR unset.
+pub fn stdout_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `orgsync plan`.
+pub fn plan_command(args: &PlanArgs) -> Result<ExitCode, Failure> {
+    let desired = load_config(&args.config)?;
+    let rt = crate::cli::runtime()?;
+    let plan = rt.block_on(async {
+        let conn = connect(&args.connection).await?;
+        make_plan(&conn, &desired).await
+    })?;
+    if let Some(out) = &args.out {
+        write_plan_file(out, &plan)?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Text => render::text(
+            &plan,
+            &render::TextOptions {
+                color: stdout_color(),
+            },
+            &mut stdout,
+        )?,
+        OutputFormat::Json => render::json(&plan, &mut stdout)?,
+    }
+    stdout.flush()?;
+    if args.detailed_exitcode && plan.has_changes() {
+        return Ok(ExitCode::from(EXIT_CHANGES));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the JSON plan to a file, whole or not at all (a temporary file renamed into place).
+pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), Failure> {
+    let mut bytes = Vec::new();
+    render::json(plan, &mut bytes)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, &bytes).map_err(|e| Failure {
+        error: format!("cannot write the plan to `{}`: {e}", tmp.display()).into(),
+        hint: None,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|e| Failure {
+        error: format!("cannot write the plan to `{}`: {e}", path.display()).into(),
+        hint: None,
+    })?;
+    Ok(())
+}
+
+/// Reads and checks a saved plan: the format version and its own digest.
+pub fn read_saved_plan(path: &Path) -> Result<Plan, Failure> {
+    let fail = |msg: String, hint: Option<&str>| Failure {
+        error: msg.into(),
+        hint: hint.map(str::to_string),
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        fail(
+            format!("cannot read the plan `{}`: {e}", path.display()),
+            None,
+        )
+    })?;
+    if meta.len() > config::MAX_FILE_BYTES {
+        return Err(fail(
+            format!("the plan `{}` is larger than 64 MiB", path.display()),
+            None,
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        fail(
+            format!("cannot read the plan `{}`: {e}", path.display()),
+            None,
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        fail(
+            format!("`{}` is not a JSON plan: {e}", path.display()),
+            Some("write plans with `orgsync plan --out PLAN.json`"),
+        )
+    })?;
+    match value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(v) if v == u64::from(plan::FORMAT_VERSION) => {}
+        Some(v) => {
+            return Err(fail(
+                format!(
+                    "the plan `{}` has format_version {v}; this orgsync reads format_version {}",
+                    path.display(),
+                    plan::FORMAT_VERSION
+                ),
+                Some("make the plan with the same orgsync version that applies it"),
+            ));
+        }
+        None => {
+            return Err(fail(
+                format!(
+                    "`{}` has no format_version: not an orgsync plan",
+                    path.display()
+                ),
+                None,
+            ));
+        }
+    }
+    let parsed: Plan = serde_json::from_value(value).map_err(|e| {
+        fail(
+            format!("`{}` is not a valid orgsync plan: {e}", path.display()),
+            None,
+        )
+    })?;
+    if !parsed.digest_matches() {
+        return Err(fail(
+            format!(
+                "the plan `{}` was edited after it was made: its plan_sha256 does not match its content",
+                path.display()
+            ),
+            Some(
+                "apply only plans exactly as `orgsync plan --out` wrote them; make a new plan and review it",
+            ),
+        ));
+    }
+    Ok(parsed)
+}
+
+/// Asks for `yes` on a terminal; without one, refuses unless `--auto-approve`.
+fn confirm(auto_approve: bool, removals: usize, orgs: usize) -> Result<bool, Failure> {
+    use std::io::BufRead;
+    if auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure {
+            error: "refusing to remove members without confirmation: stdin is not a terminal".into(),
+            hint: Some("review the plan above, then run again with `--auto-approve` (or apply a saved plan)".into()),
+        });
+    }
+    let mut err = std::io::stderr().lock();
+    write!(
+        err,
+        "\norgsync will remove {removals} member{} from {orgs} organization{}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
+        if removals == 1 { "" } else { "s" },
+        if orgs == 1 { "" } else { "s" }
+    )?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}
+
+/// `orgsync apply [PLAN.json]`.
+pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
+    let desired = match &args.config {
+        Some(c) => Some(load_config(c)?),
+        None if args.plan.is_none() => Some(load_config(Path::new("orgsync.yaml"))?),
+        None => None,
+    };
+    let saved = match &args.plan {
+        Some(p) => Some(read_saved_plan(p)?),
+        None => None,
+    };
+    if let (Some(plan), Some(d)) = (&saved, &desired) {
+        if plan.config_sha256 != d.sha256 {
+            return Err(Failure {
+                error: format!(
+                    "the config's sha256 ({}) differs from the plan's config_sha256 ({}): the config changed since the plan was made",
+                    short(&d.sha256),
+                    short(&plan.config_sha256)
+                )
+                .into(),
+                hint: Some("make and review a new plan for this config".into()),
+            });
+        }
+    }
+    let audit = match &args.audit_log {
+        Some(p) => Some(AuditLog::open(p)?),
+        None => None,
+    };
+    let rt = crate::cli::runtime()?;
+    rt.block_on(async {
+        let conn = connect(&args.connection).await?;
+        let domain = conn.client.domain().name();
+        let (plan, work) = match saved {
+            Some(plan) => {
+                if plan.domain != domain {
+                    return Err(Failure {
+                        error: format!("the plan was made for `{}`, not `{domain}`", plan.domain)
+                            .into(),
+                        hint: Some("apply a plan against the tenant it was made for".into()),
+                    });
+                }
+                let protect = protect_sets(&plan, desired.as_ref());
+                let mut work = Vec::new();
+                for o in &plan.organizations {
+                    let set = protect.get(&o.id).cloned().unwrap_or_default();
+                    let set: HashSet<&str> = set.iter().map(String::as_str).collect();
+                    if o.remove.is_empty() {
+                        continue;
+                    }
+                    if o.blocked.is_some() {
+                        work.push(OrgWork::from_plan(o, &set));
+                        continue;
+                    }
+                    let live = conn.client.members(&o.id, &o.name, |_| {}).await?;
+                    let live: HashSet<String> = live.into_iter().map(|m| m.user_id).collect();
+                    work.push(OrgWork::from_saved(o, &live, &set));
+                }
+                (plan, work)
+            }
+            None => {
+                let Some(d) = desired.as_ref() else {
+                    return Err(Failure {
+                        error: "apply needs a config or a saved plan".into(),
+                        hint: None,
+                    });
+                };
+                let plan = make_plan(&conn, d).await?;
+                let mut stdout = std::io::stdout().lock();
+                render::text(
+                    &plan,
+                    &render::TextOptions {
+                        color: stdout_color(),
+                    },
+                    &mut stdout,
+                )?;
+                stdout.flush()?;
+                drop(stdout);
+                let protect = protect_sets(&plan, Some(d));
+                let work: Vec<OrgWork> = plan
+                    .organizations
+                    .iter()
+                    .filter(|o| !o.remove.is_empty())
+                    .map(|o| {
+                        let set = protect.get(&o.id).cloned().unwrap_or_default();
+                        let set: HashSet<&str> = set.iter().map(String::as_str).collect();
+                        OrgWork::from_plan(o, &set)
+                    })
+                    .collect();
+                (plan, work)
+            }
+        };
+        let (removals, orgs) = work
+            .iter()
+            .filter(|w| w.blocked.is_none() && !w.remove.is_empty())
+            .fold((0, 0), |(r, o), w| (r + w.remove.len(), o + 1));
+        let blocked = work.iter().any(|w| w.blocked.is_some());
+        let gone = work.iter().any(|w| !w.already_gone.is_empty());
+        if removals == 0 && !blocked && !gone {
+            println!("Nothing to remove: the tenant already matches the plan.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        if removals > 0 && args.plan.is_none() && !confirm(args.auto_approve, removals, orgs)? {
+            eprintln!("Apply cancelled: nothing was removed.");
+            return Ok(ExitCode::from(1));
+        }
+        if removals > 0
+            && args.plan.is_some()
+            && !args.auto_approve
+            && !std::io::stdin().is_terminal()
+        {
+            return Err(Failure {
+                error:
+                    "refusing to remove members without `--auto-approve`: stdin is not a terminal"
+                        .into(),
+                hint: Some("saved plans apply non-interactively with `--auto-approve`".into()),
+            });
+        }
+        let info = RunInfo {
+            domain: domain.clone(),
+            plan_sha256: plan.digest(),
+            client_id: conn.client.credentials().client_id().map(str::to_string),
+        };
+        let (mut report, audit_error) =
+            apply::execute(conn.client.clone(), work, info.clone(), audit).await;
+        if let Some(secs) = args.wait {
+            apply::wait_for_convergence(
+                &conn.client,
+                &mut report,
+                Duration::from_secs(secs),
+                Duration::from_millis(500),
+            )
+            .await;
+        }
+        if let Some(p) = &args.audit_log {
+            if audit_error.is_none() {
+                let mut log = AuditLog::open(p)?;
+                log.append(&SummaryRecord {
+                    time: crate::audit::now(),
+                    event: "summary",
+                    domain: &info.domain,
+                    plan_sha256: &info.plan_sha256,
+                    client_id: info.client_id.as_deref(),
+                    removed: report.removed(),
+                    not_removed: report.not_removed(),
+                    already_gone: report.already_gone(),
+                    blocked_organizations: report.blocked(),
+                    delete_calls: report.calls(),
+                    failed_calls: report.failed_calls(),
+                    success: report.success(),
+                })?;
+            }
+        }
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout)?;
+        apply::write_report(&report, &mut stdout)?;
+        stdout.flush()?;
+        if let Some(e) = audit_error {
+            return Err(Failure {
+                error: Box::new(e),
+                hint: Some("no further DELETE was sent after the audit log failed".into()),
+            });
+        }
+        Ok(if report.success() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+/// Per organization id, the user_ids never to remove: the plan's protected members, plus the
+/// config's `protect` lists when a config is given.
+fn protect_sets(
+    plan: &Plan,
+    desired: Option<&DesiredState>,
+) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for o in &plan.organizations {
+        out.entry(o.id.clone())
+            .or_default()
+            .extend(o.protected_kept.iter().map(|m| m.user_id.clone()));
+    }
+    if let Some(d) = desired {
+        for (i, o) in plan.organizations.iter().enumerate() {
+            // Plans list organizations in config order.
+            if let Some(dorg) = d.organizations.get(i) {
+                out.entry(o.id.clone())
+                    .or_default()
+                    .extend(dorg.protect.iter().cloned());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,224 @@
+//! Observe: read the live state of the organizations the config names, completely or not at all.
+//!
+//! Organizations are resolved first (by id or by name); if any cannot be resolved, nothing is
+//! read further and nothing is planned, because a plan over a half-read tenant is exactly what a
+//! removal tool must never act on. Then every organization's members are read in full, several
+//! organizations at a time within the client's concurrency and pacing.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use crate::auth0::{self, Client};
+use crate::config::{DesiredOrg, DesiredState, Location, OrgRef};
+use crate::plan::Member;
+
+/// One organization as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedOrg {
+    pub id: String,
+    pub name: String,
+    pub members: Vec<Member>,
+}
+
+/// An organization that could not be read, with where the config names it.
+#[derive(Debug)]
+pub struct OrgFailure {
+    pub org: String,
+    pub location: Location,
+    pub error: auth0::Error,
+}
+
+/// Two config entries that resolve to one organization.
+#[derive(Debug)]
+pub struct SameOrganization {
+    pub first: (String, Location),
+    pub second: (String, Location),
+    pub id: String,
+}
+
+/// Why the tenant could not be observed. Lists every failure, not just the first.
+#[derive(Debug)]
+pub enum ObserveError {
+    /// Some organizations could not be resolved or read.
+    Failed(Vec<OrgFailure>),
+    /// Two config entries (one by name, one by id) are the same organization.
+    SameOrganization(Box<SameOrganization>),
+}
+
+impl fmt::Display for ObserveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObserveError::Failed(failures) => {
+                let n = failures.len();
+                write!(
+                    f,
+                    "{n} organization{} could not be read; nothing was planned",
+                    if n == 1 { "" } else { "s" }
+                )?;
+                for fail in failures {
+                    write!(
+                        f,
+                        "\n  {}: organization `{}`: {}",
+                        fail.location, fail.org, fail.error
+                    )?;
+                }
+                Ok(())
+            }
+            ObserveError::SameOrganization(same) => {
+                let SameOrganization { first, second, id } = &**same;
+                write!(
+                    f,
+                    "{}: organization `{}` is the same organization (`{id}`) as `{}` at {}; declare it once",
+                    second.1, second.0, first.0, first.1
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ObserveError {}
+
+impl ObserveError {
+    /// The hint of the first failure that has one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ObserveError::Failed(f) => f.iter().find_map(|x| x.error.hint()),
+            ObserveError::SameOrganization(_) => None,
+        }
+    }
+
+    /// Whether every failure is an organization that does not exist.
+    pub fn all_not_found(&self) -> bool {
+        matches!(self, ObserveError::Failed(f) if f.iter().all(|x| x.error.status() == Some(404)))
+    }
+}
+
+fn label(org: &OrgRef) -> String {
+    match org {
+        OrgRef::Name(n) => n.clone(),
+        OrgRef::Id(i) => i.clone(),
+    }
+}
+
+/// Progress callbacks while reading (a progress bar, or nothing).
+pub trait Progress: Send + Sync {
+    fn organizations(&self, total: usize);
+    fn organization_done(&self);
+    fn members_read(&self, n: usize);
+}
+
+/// No progress output.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn organizations(&self, _: usize) {}
+    fn organization_done(&self) {}
+    fn members_read(&self, _: usize) {}
+}
+
+/// Resolves and reads every organization in `desired`, in config order.
+pub async fn observe(
+    client: Arc<Client>,
+    desired: &DesiredState,
+    progress: Arc<dyn Progress>,
+) -> Result<Vec<ObservedOrg>, ObserveError> {
+    let orgs = &desired.organizations;
+    progress.organizations(orgs.len());
+
+    // Resolve names and ids to organizations.
+    let mut tasks = JoinSet::new();
+    for (i, d) in orgs.iter().enumerate() {
+        let client = client.clone();
+        let org = d.org.clone();
+        tasks.spawn(async move {
+            let r = match &org {
+                OrgRef::Id(id) => client.organization_by_id(id).await,
+                OrgRef::Name(name) => client.organization_by_name(name).await,
+            };
+            (i, r)
+        });
+    }
+    let mut resolved: Vec<Option<auth0::Organization>> = vec![None; orgs.len()];
+    let mut failures = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((i, r)) = joined else { continue };
+        match r {
+            Ok(o) => resolved[i] = Some(o),
+            Err(error) => failures.push(OrgFailure {
+                org: label(&orgs[i].org),
+                location: orgs[i].location.clone(),
+                error,
+            }),
+        }
+    }
+    if !failures.is_empty() {
+        failures.sort_by_key(|f| (f.location.line, f.location.column));
+        return Err(ObserveError::Failed(failures));
+    }
+    let resolved: Vec<auth0::Organization> = resolved.into_iter().flatten().collect();
+    check_distinct(orgs, &resolved)?;
+
+    // Read every organization's members.
+    let mut tasks = JoinSet::new();
+    for (i, o) in resolved.iter().enumerate() {
+        let client = client.clone();
+        let id = o.id.clone();
+        let name = label(&orgs[i].org);
+        let progress = progress.clone();
+        tasks.spawn(async move {
+            let r = client
+                .members(&id, &name, |n| progress.members_read(n))
+                .await;
+            progress.organization_done();
+            (i, r)
+        });
+    }
+    let mut members: Vec<Option<Vec<Member>>> = vec![None; resolved.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((i, r)) = joined else { continue };
+        match r {
+            Ok(m) => members[i] = Some(m),
+            Err(error) => failures.push(OrgFailure {
+                org: label(&orgs[i].org),
+                location: orgs[i].location.clone(),
+                error,
+            }),
+        }
+    }
+    if !failures.is_empty() || members.iter().any(Option::is_none) {
+        failures.sort_by_key(|f| (f.location.line, f.location.column));
+        return Err(ObserveError::Failed(failures));
+    }
+    Ok(resolved
+        .into_iter()
+        .zip(members.into_iter().flatten())
+        .map(|(o, members)| ObservedOrg {
+            id: o.id,
+            name: o.name,
+            members,
+        })
+        .collect())
+}
+
+/// Refuses two config entries that resolve to the same organization (one by name, one by id):
+/// their member lists would contradict each other.
+fn check_distinct(
+    orgs: &[DesiredOrg],
+    resolved: &[auth0::Organization],
+) -> Result<(), ObserveError> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, o) in resolved.iter().enumerate() {
+        if let Some(&j) = seen.get(o.id.as_str()) {
+            return Err(ObserveError::SameOrganization(Box::new(SameOrganization {
+                first: (label(&orgs[j].org), orgs[j].location.clone()),
+                second: (label(&orgs[i].org), orgs[i].location.clone()),
+                id: o.id.clone(),
+            })));
+        }
+        seen.insert(&o.id, i);
+    }
+    Ok(())
+}

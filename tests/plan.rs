@@ -1,0 +1,458 @@
+//! `orgsync plan` and `orgsync validate`: the real binary against the emulator over loopback.
+
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::*;
+use orgsync::emulator::jwt::Claims;
+use orgsync::emulator::{BucketConfig, Options, RateLimits, Tenant};
+use serde_json::Value;
+
+/// Filters for snapshots: emulator URLs and timestamps change from run to run.
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"http://127\.0\.0\.1:\d+", "http://[EMULATOR]");
+    s.add_filter(r#""created_at": "[^"]+""#, r#""created_at": "[TIME]""#);
+    s.add_filter(
+        r#""config_sha256": "[0-9a-f]{64}""#,
+        r#""config_sha256": "[SHA256]""#,
+    );
+    s.add_filter(
+        r#""plan_sha256": "[0-9a-f]{64}""#,
+        r#""plan_sha256": "[SHA256]""#,
+    );
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+#[test]
+fn the_example_plan_as_text_and_json() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("plan-example");
+    let config = example_config();
+    let config = config.to_str().unwrap();
+
+    let text = orgsync_against(&emu, &["plan", "-c", config], dir.path());
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    settings().bind(|| insta::assert_snapshot!("example_plan_text", stdout(&text)));
+
+    let json = orgsync_against(
+        &emu,
+        &["plan", "-c", config, "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let v: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["domain"], emu.url());
+    assert_eq!(v["summary"]["remove"], 9);
+    settings().bind(|| insta::assert_snapshot!("example_plan_json", stdout(&json)));
+
+    // Planning never changes the tenant.
+    assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn the_sandbox_demo_needs_no_credentials() {
+    let dir = TempDir::new("plan-sandbox");
+    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
+    let out = orgsync(
+        &[
+            "plan",
+            "-c",
+            example_config().to_str().unwrap(),
+            "--sandbox",
+            tenant.to_str().unwrap(),
+        ],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Plan: 9 to remove, 1 missing, 2 protected kept, in 3 of 4 organizations."),
+        "{text}"
+    );
+}
+
+#[test]
+fn detailed_exitcode_is_0_2_or_1() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("plan-exit");
+    let config = example_config();
+    let changes = orgsync_against(
+        &emu,
+        &[
+            "plan",
+            "-c",
+            config.to_str().unwrap(),
+            "--detailed-exitcode",
+        ],
+        dir.path(),
+    );
+    assert_eq!(changes.status.code(), Some(2), "{}", stderr(&changes));
+
+    // A config that matches the tenant exactly.
+    let state = emu.state();
+    let mut yaml = String::from("version: 1\norganizations:\n");
+    for o in &state.organizations {
+        yaml.push_str(&format!("  - name: {}\n    members:\n", o.name));
+        for m in &o.members {
+            yaml.push_str(&format!("      - \"{m}\"\n"));
+        }
+    }
+    let same = dir.write("same.yaml", &yaml);
+    let none = orgsync_against(
+        &emu,
+        &["plan", "-c", same.to_str().unwrap(), "--detailed-exitcode"],
+        dir.path(),
+    );
+    assert_eq!(none.status.code(), Some(0), "{}", stderr(&none));
+    assert!(stdout(&none).contains("No changes"), "{}", stdout(&none));
+
+    let unknown = dir.write(
+        "unknown.yaml",
+        "version: 1\norganizations:\n  - name: nope\n    members: []\n",
+    );
+    let err = orgsync_against(
+        &emu,
+        &[
+            "plan",
+            "-c",
+            unknown.to_str().unwrap(),
+            "--detailed-exitcode",
+        ],
+        dir.path(),
+    );
+    assert_eq!(err.status.code(), Some(1));
+    assert!(stderr(&err).contains("unknown.yaml:3:"), "{}", stderr(&err));
+    assert!(stderr(&err).contains("`nope`"), "{}", stderr(&err));
+    assert!(
+        stdout(&err).is_empty(),
+        "nothing is planned for a half-resolved tenant"
+    );
+}
+
+#[test]
+fn an_organization_of_2500_members_is_read_in_full_by_checkpoint() {
+    let mut tenant = Tenant {
+        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
+        ..Tenant::default()
+    };
+    tenant
+        .organizations
+        .push(org_with_members("org_bigbigbigbigbig1", "big", "m", 2500));
+    let emu = background(tenant, Options::default());
+    let dir = TempDir::new("plan-big");
+    // Declare everyone but the last member: exactly one removal, found on the last page.
+    let mut yaml = String::from(
+        "version: 1\norganizations:\n  - name: big\n    max_removals: 1\n    members:\n",
+    );
+    for i in 0..2499 {
+        yaml.push_str(&format!("      - \"auth0|m{i:04}\"\n"));
+    }
+    let config = dir.write("orgsync.yaml", &yaml);
+    let out = orgsync_against(
+        &emu,
+        &["plan", "-c", config.to_str().unwrap(), "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["organizations"][0]["current_count"], 2500);
+    assert_eq!(v["organizations"][0]["remove"][0]["user_id"], "auth0|m2499");
+    assert_eq!(v["summary"]["missing"], 0);
+    let reqs = api_requests(&emu);
+    let member_reads = reqs.iter().filter(|r| r.path.contains("/members")).count();
+    // One lookup by name, 25 full pages of 100, and the trailing empty page.
+    assert_eq!(
+        reqs.len(),
+        1 + 26,
+        "{:#?}",
+        reqs.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    assert_eq!(member_reads, 26);
+    assert!(
+        reqs.iter().all(|r| !r.path.contains("page=")),
+        "no offset paging"
+    );
+}
+
+#[test]
+fn auth_failures_have_messages_a_person_can_act_on_and_never_show_the_token() {
+    let mut tenant = example_tenant();
+    tenant
+        .clients
+        .push(client("orgs-only", "s", &["read:organizations"]));
+    let mut local = client("local", "s", ALL_SCOPES);
+    local.global = false;
+    tenant.clients.push(local);
+    let emu = background(tenant.clone(), Options::default());
+    let other = background(tenant, Options::default());
+    let dir = TempDir::new("plan-auth");
+    let config = example_config();
+    let config = config.to_str().unwrap();
+    let url = emu.url();
+    let run_with_token = |token: &str| {
+        orgsync(
+            &["plan", "-c", config, "-vv"],
+            &[
+                ("AUTH0_DOMAIN", url.as_str()),
+                ("AUTH0_API_TOKEN", token),
+                ("ORGSYNC_TEST_NO_RETRY_DELAY", "1"),
+            ],
+            dir.path(),
+        )
+    };
+    let check = |out: &std::process::Output, token: &str, wants: &[&str]| {
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(out);
+        for w in wants {
+            assert!(err.contains(w), "missing {w:?} in:\n{err}");
+        }
+        assert!(
+            !err.contains(token) && !stdout(out).contains(token),
+            "the token leaked:\n{err}"
+        );
+        assert!(stdout(out).is_empty());
+    };
+
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |exp: u64, scope: &str| Claims {
+        iss: format!("{url}/"),
+        sub: "demo@clients".into(),
+        aud: emu.audience(),
+        iat: now - 100,
+        exp,
+        azp: "demo".into(),
+        scope: scope.into(),
+        gty: "client-credentials".into(),
+    };
+
+    let garbage = "not-a-jwt-0123456789";
+    check(
+        &run_with_token(garbage),
+        garbage,
+        &["401", "Invalid token", "hint:"],
+    );
+
+    let foreign = other.token_for("demo").unwrap();
+    check(
+        &run_with_token(&foreign),
+        &foreign,
+        &["Invalid signature", "another tenant or was altered"],
+    );
+
+    let expired = emu.sign(&claims(
+        now - 10,
+        "read:organizations read:organization_members",
+    ));
+    check(
+        &run_with_token(&expired),
+        &expired,
+        &["Expired token", "has expired"],
+    );
+
+    let not_global = emu.token_for("local").unwrap();
+    check(
+        &run_with_token(&not_global),
+        &not_global,
+        &["Client is not global", "not a global client"],
+    );
+
+    let no_members = emu.token_for("orgs-only").unwrap();
+    check(
+        &run_with_token(&no_members),
+        &no_members,
+        &[
+            "403",
+            "insufficient_scope",
+            "grant the scope `read:organization_members`",
+            "organization `acme`",
+        ],
+    );
+
+    // Wrong client credentials: the secret never shows either.
+    let out = orgsync(
+        &["plan", "-c", config],
+        &[
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "wrong-secret-xyz"),
+        ],
+        dir.path(),
+    );
+    check(
+        &out,
+        "wrong-secret-xyz",
+        &[
+            "access token",
+            "401",
+            "AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",
+        ],
+    );
+
+    // A missing variable is named.
+    let out = orgsync(
+        &["plan", "-c", config],
+        &[("AUTH0_DOMAIN", url.as_str()), ("AUTH0_CLIENT_ID", "demo")],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("AUTH0_CLIENT_SECRET"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_unknown_organization_is_a_404_naming_it_and_its_line() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("plan-404");
+    let config = dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n  - id: org_XXXXXXXXXXXXXXXX\n    members: []\n",
+    );
+    let out = orgsync_against(&emu, &["plan", "-c", config.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("orgsync.yaml:6:"), "{err}");
+    assert!(err.contains("org_XXXXXXXXXXXXXXXX"), "{err}");
+    assert!(
+        err.contains("No organization found by that id or name"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was planned"), "{err}");
+    assert!(stdout(&out).is_empty());
+    // Members were read for no organization: resolution failed first.
+    assert!(
+        api_requests(&emu)
+            .iter()
+            .all(|r| !r.path.contains("/members"))
+    );
+}
+
+#[test]
+fn a_429_burst_is_waited_out_and_the_plan_completes() {
+    let options = Options {
+        rate_limits: RateLimits {
+            global: Some(BucketConfig {
+                size: 3,
+                refill_per_sec: 10.0,
+            }),
+            ..RateLimits::default()
+        },
+        ..Options::default()
+    };
+    let emu = background(example_tenant(), options);
+    let dir = TempDir::new("plan-429");
+    let url = emu.url();
+    // Real waits here: the client honours x-ratelimit-reset.
+    let out = orgsync(
+        &[
+            "plan",
+            "-c",
+            example_config().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "demo-secret"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["summary"]["remove"], 9);
+    // 4 lookups and 8 member pages fit a burst of 3 only by waiting.
+    assert!(
+        api_requests(&emu)
+            .iter()
+            .filter(|r| r.status == 200)
+            .count()
+            >= 12
+    );
+}
+
+#[test]
+fn two_entries_for_the_same_organization_are_refused() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("plan-same");
+    let config = dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: acme\n    members: []\n  - id: org_3hbVAMF8F3wVIcEJ\n    members: []\n",
+    );
+    let out = orgsync_against(&emu, &["plan", "-c", config.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("same organization"), "{err}");
+    assert!(err.contains("orgsync.yaml:5:"), "{err}");
+}
+
+#[test]
+fn plain_http_is_refused_for_remote_domains() {
+    let dir = TempDir::new("plan-http");
+    let out = orgsync(
+        &["plan", "-c", example_config().to_str().unwrap()],
+        &[
+            ("AUTH0_DOMAIN", "http://travel0.us.auth0.com"),
+            ("AUTH0_API_TOKEN", "t"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("plain http is only accepted for loopback"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn out_writes_the_json_plan() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("plan-out");
+    let out_file = dir.path().join("plan.json");
+    let out = orgsync_against(
+        &emu,
+        &[
+            "plan",
+            "-c",
+            example_config().to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["organizations"].as_array().unwrap().len(), 4);
+    let sha = v["config_sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    // The text plan still went to stdout.
+    assert!(stdout(&out).contains("Plan: "));
+}
+
+#[test]
+fn validate_is_offline() {
+    let dir = TempDir::new("validate");
+    let out = orgsync(
+        &["validate", "-c", example_config().to_str().unwrap()],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("valid: 4 organizations"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -1,0 +1,21 @@
+//! The checked-in JSON Schema is exactly what `orgsync schema` prints, and the example config
+//! satisfies its basic shape.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn the_checked_in_schema_is_current() {
+    let dir = TempDir::new("schema");
+    let out = orgsync(&["schema"], &[], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/orgsync.schema.json");
+    let checked_in = std::fs::read_to_string(&path).expect("schemas/orgsync.schema.json exists");
+    assert!(
+        stdout(&out) == checked_in,
+        "schemas/orgsync.schema.json is stale: run `cargo run -- schema > schemas/orgsync.schema.json` and commit it"
+    );
+    let v: serde_json::Value = serde_json::from_str(&checked_in).unwrap();
+    assert_eq!(v["title"], "orgsync.yaml");
+}
