@@ -1,0 +1,668 @@
+//! `orgsync apply`: the real binary against the emulator over loopback.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::*;
+use orgsync::emulator::{Emulator, Options, ScriptedFault, Tenant};
+use serde_json::Value;
+
+/// The example config, with the guard on initech lifted and the missing new hire taken out, so
+/// that one apply brings the tenant to exactly the declared state.
+fn convergent_example_config(dir: &TempDir) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(example_config()).unwrap();
+    let text = text
+        .replace(
+            "  - name: initech\n",
+            "  - name: initech\n    max_removals: 100%\n",
+        )
+        .lines()
+        .filter(|l| !l.contains("auth0|64b0c0ffee0000000000abcd"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    dir.write("orgsync.yaml", &format!("{text}\n"))
+}
+
+/// Declared members plus protected members present in the tenant, per organization name.
+fn expected_state(
+    emu_before: &orgsync::emulator::StateView,
+    config: &std::path::Path,
+) -> Vec<(String, BTreeSet<String>)> {
+    let desired = orgsync::config::load(config).unwrap();
+    emu_before
+        .organizations
+        .iter()
+        .map(|o| {
+            let d = desired
+                .organizations
+                .iter()
+                .find(|d| d.org.to_string() == o.name || d.org.to_string() == o.id)
+                .unwrap();
+            let declared: BTreeSet<String> = d.members.iter().map(|m| m.user_id.clone()).collect();
+            let keep: BTreeSet<String> = o
+                .members
+                .iter()
+                .filter(|m| declared.contains(*m) || d.protect.contains(m))
+                .cloned()
+                .collect();
+            (o.name.clone(), keep)
+        })
+        .collect()
+}
+
+fn state_sets(emu: &Emulator) -> Vec<(String, BTreeSet<String>)> {
+    emu.state()
+        .organizations
+        .into_iter()
+        .map(|o| (o.name, o.members.into_iter().collect()))
+        .collect()
+}
+
+fn deletes(emu: &Emulator) -> Vec<orgsync::emulator::RequestRecord> {
+    emu.requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect()
+}
+
+#[test]
+fn apply_then_plan_shows_no_changes() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-idem");
+    let config = convergent_example_config(&dir);
+    let expected = expected_state(&emu.state(), &config);
+
+    let out = orgsync_against(
+        &emu,
+        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("Apply: 9 removed, 0 not removed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(state_sets(&emu), expected);
+
+    let again = orgsync_against(
+        &emu,
+        &["plan", "-c", "orgsync.yaml", "--detailed-exitcode"],
+        dir.path(),
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    // A second apply has nothing to do and sends no DELETE.
+    let before = deletes(&emu).len();
+    let second = orgsync_against(
+        &emu,
+        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
+        dir.path(),
+    );
+    assert_eq!(second.status.code(), Some(0));
+    assert!(
+        stdout(&second).contains("Nothing to remove"),
+        "{}",
+        stdout(&second)
+    );
+    assert_eq!(deletes(&emu).len(), before);
+}
+
+#[test]
+fn thirty_seven_removals_go_out_as_10_10_10_7() {
+    let mut tenant = Tenant {
+        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
+        ..Tenant::default()
+    };
+    tenant
+        .organizations
+        .push(org_with_members("org_manymanymanyman1", "many", "u", 40));
+    tenant
+        .organizations
+        .push(org_with_members("org_otherotherothe2", "other", "o", 2));
+    let emu = background(tenant, Options::default());
+    let dir = TempDir::new("apply-37");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: many\n    members: [\"auth0|u0000\", \"auth0|u0017\", \"auth0|u0039\"]\n  - name: other\n    members: [\"auth0|o0000\", \"auth0|o0001\"]\n",
+    );
+    let out = orgsync_against(
+        &emu,
+        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let calls = deletes(&emu);
+    let sizes: Vec<usize> = calls
+        .iter()
+        .map(|r| r.members.as_ref().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [10, 10, 10, 7]);
+    assert!(calls.iter().all(
+        |r| r.path == "/api/v2/organizations/org_manymanymanyman1/members" && r.status == 204
+    ));
+    // Stable order: sorted by user_id, each id once.
+    let sent: Vec<String> = calls
+        .iter()
+        .flat_map(|r| r.members.clone().unwrap())
+        .collect();
+    let mut sorted = sent.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sent, sorted);
+    assert_eq!(sent.len(), 37);
+    assert!(
+        !sent
+            .iter()
+            .any(|u| ["auth0|u0000", "auth0|u0017", "auth0|u0039"].contains(&u.as_str()))
+    );
+    // No other mutating call reached the tenant.
+    assert!(
+        emu.requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/v2/"))
+            .all(|r| r.method == "GET" || r.method == "DELETE")
+    );
+    assert_eq!(
+        emu.state().organizations[0].members,
+        ["auth0|u0000", "auth0|u0017", "auth0|u0039"]
+    );
+}
+
+#[test]
+fn a_blocked_organization_is_untouched_and_the_others_proceed() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-guard");
+    let before = emu.state();
+    let out = orgsync_against(
+        &emu,
+        &[
+            "apply",
+            "-c",
+            example_config().to_str().unwrap(),
+            "--auto-approve",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed max_removals 25% (2 of 11 current members)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("organization acme (org_3hbVAMF8F3wVIcEJ): removed 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("organization umbrella (org_cGR0immZcgIoQziO): removed 1"),
+        "{text}"
+    );
+    let after = emu.state();
+    let initech = |s: &orgsync::emulator::StateView| {
+        s.organizations
+            .iter()
+            .find(|o| o.name == "initech")
+            .unwrap()
+            .members
+            .clone()
+    };
+    assert_eq!(initech(&after), initech(&before));
+    assert!(
+        deletes(&emu)
+            .iter()
+            .all(|r| !r.path.contains("org_SST1yp2pazgSiMYi"))
+    );
+    // The break-glass account is still in every organization it was in.
+    for o in &after.organizations {
+        let was = before.organizations.iter().find(|b| b.id == o.id).unwrap();
+        if was
+            .members
+            .contains(&"auth0|64b0c0ffee00000000000001".to_string())
+        {
+            assert!(
+                o.members
+                    .contains(&"auth0|64b0c0ffee00000000000001".to_string()),
+                "{}",
+                o.name
+            );
+        }
+    }
+}
+
+#[test]
+fn allow_empty_guard_blocks_emptying() {
+    let mut tenant = Tenant {
+        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
+        ..Tenant::default()
+    };
+    tenant
+        .organizations
+        .push(org_with_members("org_emptyemptyempt1", "empty-me", "e", 3));
+    tenant
+        .organizations
+        .push(org_with_members("org_fineinefinefin2", "fine", "f", 3));
+    let emu = background(tenant, Options::default());
+    let dir = TempDir::new("apply-empty");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: empty-me\n    members: []\n  - name: fine\n    members: [\"auth0|f0000\", \"auth0|f0001\"]\n",
+    );
+    let out = orgsync_against(
+        &emu,
+        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(
+            "blocked, nothing removed: removing all 3 members would empty the organization"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let s = emu.state();
+    assert_eq!(s.organizations[0].members.len(), 3);
+    assert_eq!(s.organizations[1].members, ["auth0|f0000", "auth0|f0001"]);
+}
+
+#[test]
+fn without_a_terminal_apply_refuses_unless_auto_approved() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-tty");
+    let out = orgsync_against(
+        &emu,
+        &["apply", "-c", example_config().to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("stdin is not a terminal"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("--auto-approve"), "{}", stderr(&out));
+    assert!(deletes(&emu).is_empty());
+}
+
+fn saved_plan(emu: &Emulator, dir: &TempDir, config: &str) -> std::path::PathBuf {
+    let plan = dir.path().join("plan.json");
+    let out = orgsync_against(
+        emu,
+        &["plan", "-c", config, "--out", plan.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    plan
+}
+
+#[test]
+fn a_saved_plan_removes_only_what_it_lists_and_reports_members_already_gone() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-saved");
+    let config = convergent_example_config(&dir);
+    let plan = saved_plan(&emu, &dir, config.to_str().unwrap());
+
+    // After the plan: someone joins acme (not in the plan), someone listed goes on their own.
+    emu.add_members("org_3hbVAMF8F3wVIcEJ", &["auth0|64b0c0ffee0000000000abcd"]);
+    emu.remove_members("org_cGR0immZcgIoQziO", &["auth0|64b0c0ffee00000000000020"]);
+
+    let out = orgsync_against(
+        &emu,
+        &["apply", plan.to_str().unwrap(), "--auto-approve"],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("already gone: auth0|64b0c0ffee00000000000020"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Apply: 8 removed, 0 not removed, 1 already gone"),
+        "{text}"
+    );
+    let acme = emu
+        .state()
+        .organizations
+        .into_iter()
+        .find(|o| o.name == "acme")
+        .unwrap();
+    assert!(
+        acme.members
+            .contains(&"auth0|64b0c0ffee0000000000abcd".to_string()),
+        "a member added after the plan stays"
+    );
+    // Every DELETE carried only user_ids the plan listed.
+    let listed: BTreeSet<String> = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(&plan).unwrap(),
+    )
+    .unwrap()["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| {
+            o["remove"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["user_id"].as_str().unwrap().to_string())
+        })
+        .collect();
+    for r in deletes(&emu) {
+        for u in r.members.unwrap() {
+            assert!(listed.contains(&u), "{u} was not in the plan");
+        }
+    }
+}
+
+#[test]
+fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-refuse");
+    let config = convergent_example_config(&dir);
+    let plan = saved_plan(&emu, &dir, config.to_str().unwrap());
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let run = |file: &str, extra: &[&str]| {
+        let mut args = vec!["apply", file, "--auto-approve"];
+        args.extend_from_slice(extra);
+        orgsync_against(&emu, &args, dir.path())
+    };
+
+    let edited = dir.write(
+        "edited.json",
+        &text.replace(
+            "auth0|64b0c0ffee0000000000000c",
+            "auth0|64b0c0ffee00000000000002",
+        ),
+    );
+    let out = run(edited.to_str().unwrap(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("was edited after it was made"),
+        "{}",
+        stderr(&out)
+    );
+
+    let v2 = dir.write(
+        "v2.json",
+        &text.replace("\"format_version\": 1", "\"format_version\": 2"),
+    );
+    let out = run(v2.to_str().unwrap(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("format_version 2"),
+        "{}",
+        stderr(&out)
+    );
+
+    let other_config = dir.write(
+        "other.yaml",
+        &std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("max_removals: 25%", "max_removals: 30%"),
+    );
+    let out = run(
+        plan.to_str().unwrap(),
+        &["-c", other_config.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("differs from the plan's config_sha256"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The same plan against another tenant (another emulator: another domain).
+    let other = background(example_tenant(), Options::default());
+    let out = orgsync_against(
+        &other,
+        &["apply", plan.to_str().unwrap(), "--auto-approve"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the plan was made for"),
+        "{}",
+        stderr(&out)
+    );
+
+    assert!(
+        deletes(&emu).is_empty() && deletes(&other).is_empty(),
+        "no refused plan removed anyone"
+    );
+    // With the matching config, the plan applies.
+    let out = run(plan.to_str().unwrap(), &["-c", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-partial");
+    let config = convergent_example_config(&dir);
+    let expected = expected_state(&emu.state(), &config);
+    emu.script_fault(ScriptedFault {
+        method: "DELETE".into(),
+        path: "/api/v2/organizations/org_SST1yp2pazgSiMYi/members".into(),
+        status: 500,
+        times: 3,
+    });
+    let audit = dir.path().join("audit.jsonl");
+    let out = orgsync_against(
+        &emu,
+        &[
+            "apply",
+            "-c",
+            "orgsync.yaml",
+            "--auto-approve",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("organization initech (org_SST1yp2pazgSiMYi): removed 0, NOT removed 6"),
+        "{text}"
+    );
+    assert!(text.contains("Apply: 3 removed, 6 not removed"), "{text}");
+    for u in ["18", "19", "1a", "1b", "1c", "1d"] {
+        assert!(
+            text.contains(&format!("not removed: auth0|64b0c0ffee000000000000{u}: ")),
+            "{u}: {text}"
+        );
+    }
+    let s = emu.state();
+    assert_eq!(
+        s.organizations
+            .iter()
+            .find(|o| o.name == "initech")
+            .unwrap()
+            .members
+            .len(),
+        11
+    );
+    assert_eq!(
+        s.organizations
+            .iter()
+            .find(|o| o.name == "acme")
+            .map(|o| o.members.len()),
+        expected
+            .iter()
+            .find(|(n, _)| n == "acme")
+            .map(|(_, m)| m.len())
+    );
+
+    let rerun = orgsync_against(
+        &emu,
+        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
+        dir.path(),
+    );
+    assert_eq!(rerun.status.code(), Some(0), "{}", stdout(&rerun));
+    assert_eq!(state_sets(&emu), expected);
+    // The audit log recorded the failed call with its status and attempts.
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "delete" && l["status"] == 500)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["attempts"], 3);
+    assert_eq!(lines.last().unwrap()["event"], "summary");
+    assert_eq!(lines.last().unwrap()["success"], false);
+}
+
+#[test]
+fn wait_reports_convergence_under_a_removal_delay() {
+    let options = Options {
+        removal_delay: Duration::from_millis(1500),
+        ..Options::default()
+    };
+    let emu = background(example_tenant(), options);
+    let dir = TempDir::new("apply-wait");
+    convergent_example_config(&dir);
+    let out = orgsync_against(
+        &emu,
+        &[
+            "apply",
+            "-c",
+            "orgsync.yaml",
+            "--auto-approve",
+            "--wait",
+            "20",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert_eq!(text.matches("removals visible").count(), 3, "{text}");
+    // The wait re-read the organizations more than once while the removals were in flight.
+    let reads = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("org_SST1yp2pazgSiMYi/members"))
+        .count();
+    assert!(reads >= 3, "{reads}");
+}
+
+#[test]
+fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-audit");
+    convergent_example_config(&dir);
+    let audit = dir.path().join("audit.jsonl");
+    let token = emu.token_for("demo").unwrap();
+    let url = emu.url();
+    let out = orgsync(
+        &[
+            "apply",
+            "-c",
+            "orgsync.yaml",
+            "--auto-approve",
+            "--audit-log",
+            audit.to_str().unwrap(),
+            "-vv",
+        ],
+        &[
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_API_TOKEN", token.as_str()),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        !log.contains(&token) && !stdout(&out).contains(&token) && !stderr(&out).contains(&token)
+    );
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let calls: Vec<&Value> = lines.iter().filter(|l| l["event"] == "delete").collect();
+    let tenant_calls: Vec<_> = deletes(&emu)
+        .into_iter()
+        .filter(|r| r.status == 204)
+        .collect();
+    assert_eq!(calls.len(), tenant_calls.len());
+    for a in &calls {
+        let ids: Vec<String> = a["user_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u.as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            tenant_calls
+                .iter()
+                .any(|t| t.members.as_ref() == Some(&ids)),
+            "{ids:?}"
+        );
+        assert_eq!(a["status"], 204);
+        assert_eq!(a["domain"], url);
+        assert!(a["organization_id"].as_str().unwrap().starts_with("org_"));
+        assert!(a["organization_name"].is_string());
+        assert!(a["duration_ms"].is_u64());
+        assert_eq!(a["attempts"], 1);
+        assert_eq!(a["plan_sha256"].as_str().unwrap().len(), 64);
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["removed"], 9);
+    assert_eq!(summary["success"], true);
+
+    // With client credentials, the client id is recorded and the secret is not.
+    let dir2 = TempDir::new("apply-audit-cc");
+    let cfg = convergent_example_config(&dir2);
+    let emu2 = background(example_tenant(), Options::default());
+    let audit2 = dir2.path().join("audit.jsonl");
+    let out = orgsync_against(
+        &emu2,
+        &[
+            "apply",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--auto-approve",
+            "--audit-log",
+            audit2.to_str().unwrap(),
+        ],
+        dir2.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let log2 = std::fs::read_to_string(&audit2).unwrap();
+    assert!(!log2.contains("demo-secret"));
+    assert!(
+        log2.lines()
+            .all(|l| serde_json::from_str::<Value>(l).unwrap()["client_id"] == "demo")
+    );
+}
