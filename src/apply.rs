@@ -370,6 +370,7 @@ mod tests {
             missing: vec![],
             protected_kept: vec![],
             blocked: None,
+            drift: !remove.is_empty(),
             current: vec![],
         }
     }

@@ -89,6 +89,9 @@ pub enum OutputFormat {
     Text,
     /// The versioned JSON plan (format_version 1), as `--out` writes it.
     Json,
+    /// A pull-request comment: summary table, warning banner, a collapsible diff per
+    /// organization; cut to fit GitHub's 65,536-character limit.
+    Markdown,
 }
 
 /// `orgsync apply`.

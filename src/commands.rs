@@ -199,6 +199,9 @@ pub fn plan_command(args: &PlanArgs) -> Result<ExitCode, Failure> {
             &mut stdout,
         )?,
         OutputFormat::Json => render::json(&plan, &mut stdout)?,
+        OutputFormat::Markdown => {
+            render::markdown(&plan, render::GITHUB_COMMENT_LIMIT, &mut stdout)?
+        }
     }
     stdout.flush()?;
     if args.detailed_exitcode && plan.has_changes() {

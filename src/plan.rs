@@ -100,6 +100,9 @@ pub struct OrgPlan {
     pub missing: Vec<Member>,
     pub protected_kept: Vec<Member>,
     pub blocked: Option<Blocked>,
+    /// Anything to remove or missing here: what a drift alert keys on.
+    #[serde(default)]
+    pub drift: bool,
     /// The whole current list, sorted by user_id, for the rendered diff. Not in the JSON.
     #[serde(skip)]
     pub current: Vec<Member>,
@@ -196,6 +199,7 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
     missing.dedup_by(|a, b| a.user_id == b.user_id);
 
     let blocked = guard(input, remove.len(), current.len());
+    let drift = !remove.is_empty() || !missing.is_empty();
     OrgPlan {
         id: input.id.clone(),
         name: input.name.clone(),
@@ -205,6 +209,7 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         missing,
         protected_kept,
         blocked,
+        drift,
         current,
     }
 }
@@ -479,6 +484,7 @@ mod tests {
             "\"missing\"",
             "\"protected_kept\"",
             "\"blocked\"",
+            "\"drift\"",
         ];
         let org = &text[text.find("\"organizations\"").unwrap()..];
         let positions: Vec<usize> = org_keys.iter().map(|k| org.find(k).unwrap()).collect();

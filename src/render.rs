@@ -121,18 +121,29 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
     Ok(())
 }
 
-fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
+fn org_header(org: &OrgPlan) -> String {
     let mut header = format!(
-        "organization {} ({}): {} to remove, {} missing",
-        org.name,
-        org.id,
+        "{} to remove, {} missing",
         org.remove.len(),
         org.missing.len()
     );
     if !org.protected_kept.is_empty() {
         header.push_str(&format!(", {} protected kept", org.protected_kept.len()));
     }
-    p.line(out, BOLD, &header)?;
+    header
+}
+
+fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
+    p.line(
+        out,
+        BOLD,
+        &format!(
+            "organization {} ({}): {}",
+            org.name,
+            org.id,
+            org_header(org)
+        ),
+    )?;
     if let Some(b) = &org.blocked {
         p.line(
             out,
@@ -143,7 +154,34 @@ fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
             ),
         )?;
     }
+    for line in diff_lines(org) {
+        match line.kind {
+            LineKind::Context => writeln!(out, "{}", line.text)?,
+            LineKind::Hunk => p.line(out, CYAN, &line.text)?,
+            LineKind::Remove => p.line(out, RED, &line.text)?,
+            LineKind::Missing => p.line(out, YELLOW, &line.text)?,
+        }
+    }
+    writeln!(out)
+}
 
+/// What a line of the membership diff is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    Hunk,
+    Context,
+    Remove,
+    Missing,
+}
+
+struct DiffLine {
+    kind: LineKind,
+    text: String,
+}
+
+/// The unified diff of an organization's membership, current → desired, sorted by user_id:
+/// `-` removals, `!` declared members who are not members, context with `[protected]` marks.
+fn diff_lines(org: &OrgPlan) -> Vec<DiffLine> {
     let removed: HashSet<&str> = org.remove.iter().map(|m| m.user_id.as_str()).collect();
     let protected: HashSet<&str> = org
         .protected_kept
@@ -161,6 +199,7 @@ fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
     let old_keys: Vec<&str> = old.iter().map(|m| m.user_id.as_str()).collect();
     let new_keys: Vec<&str> = new.iter().map(|m| m.user_id.as_str()).collect();
 
+    let mut lines = Vec::new();
     let ops = capture_diff_slices(Algorithm::Myers, &old_keys, &new_keys);
     for group in group_diff_ops(ops, CONTEXT) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
@@ -175,40 +214,198 @@ fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
                 format!("{},{len}", start + 1)
             }
         };
-        p.line(
-            out,
-            CYAN,
-            &format!("@@ -{} +{} @@", range(o1, o2 - o1), range(n1, n2 - n1)),
-        )?;
+        lines.push(DiffLine {
+            kind: LineKind::Hunk,
+            text: format!("@@ -{} +{} @@", range(o1, o2 - o1), range(n1, n2 - n1)),
+        });
         for op in &group {
             let (tag, old_r, new_r) = op.as_tag_tuple();
             if matches!(tag, DiffTag::Equal) {
                 for m in &old[old_r] {
-                    let mut line = format!(" {}", describe(m));
+                    let mut text = format!(" {}", describe(m));
                     if protected.contains(m.user_id.as_str()) {
-                        line.push_str("  [protected]");
+                        text.push_str("  [protected]");
                     }
-                    writeln!(out, "{line}")?;
+                    lines.push(DiffLine {
+                        kind: LineKind::Context,
+                        text,
+                    });
                 }
                 continue;
             }
             if matches!(tag, DiffTag::Delete | DiffTag::Replace) {
                 for m in &old[old_r] {
-                    p.line(out, RED, &format!("-{}", describe(m)))?;
+                    lines.push(DiffLine {
+                        kind: LineKind::Remove,
+                        text: format!("-{}", describe(m)),
+                    });
                 }
             }
             if matches!(tag, DiffTag::Insert | DiffTag::Replace) {
                 for m in &new[new_r] {
-                    p.line(
-                        out,
-                        YELLOW,
-                        &format!("!{}  (declared, not a member)", describe(m)),
-                    )?;
+                    lines.push(DiffLine {
+                        kind: LineKind::Missing,
+                        text: format!("!{}  (declared, not a member)", describe(m)),
+                    });
                 }
             }
         }
     }
-    writeln!(out)
+    lines
+}
+
+/// GitHub refuses comments longer than this many characters.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+/// First line of every Markdown plan: CI finds its earlier comment by it and updates it in place.
+pub const MARKDOWN_MARKER: &str = "<!-- orgsync-plan -->";
+
+/// The plan as a pull-request comment: a warning banner, a summary table, and one collapsible
+/// section per changed organization with its diff. Kept under `limit` bytes (so under as many
+/// characters): the summary stays whole, and the details are cut with a line saying how many
+/// were left out.
+pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()> {
+    let s = &plan.summary;
+    let mut head = format!(
+        "{MARKDOWN_MARKER}\n### orgsync plan for `{}`\n\n",
+        md_code(&plan.domain)
+    );
+    let applied: usize = plan
+        .organizations
+        .iter()
+        .filter(|o| o.blocked.is_none())
+        .map(|o| o.remove.len())
+        .sum();
+    let applied_orgs = plan
+        .organizations
+        .iter()
+        .filter(|o| o.blocked.is_none() && !o.remove.is_empty())
+        .count();
+    if applied > 0 || s.blocked > 0 {
+        head.push_str("> [!WARNING]\n");
+        if applied > 0 {
+            head.push_str(&format!(
+                "> **{} will lose access**: apply removes {} from {}.\n",
+                plural(applied, "member", "members"),
+                if applied == 1 { "it" } else { "them" },
+                plural(applied_orgs, "organization", "organizations")
+            ));
+        }
+        if s.blocked > 0 {
+            if applied > 0 {
+                head.push_str(">\n");
+            }
+            head.push_str(&format!(
+                "> **{} blocked by a removal guard**: {} removals will not be applied.\n",
+                plural(s.blocked, "organization", "organizations"),
+                if s.blocked == 1 { "its" } else { "their" }
+            ));
+        }
+        head.push('\n');
+    }
+    let changed: Vec<&OrgPlan> = plan
+        .organizations
+        .iter()
+        .filter(|o| o.has_changes())
+        .collect();
+    if changed.is_empty() {
+        head.push_str(&format!(
+            "No changes: the membership of {} matches the configuration.\n\n",
+            plural(s.organizations, "organization", "organizations")
+        ));
+    } else {
+        head.push_str("| organization | to remove | missing | protected kept | blocked |\n|---|---:|---:|---:|---|\n");
+        for o in &changed {
+            let blocked = o
+                .blocked
+                .as_ref()
+                .map(|b| format!("**{}**: {}", b.guard, md_cell(&b.message)))
+                .unwrap_or_default();
+            head.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                md_code(&o.name),
+                o.remove.len(),
+                o.missing.len(),
+                o.protected_kept.len(),
+                blocked
+            ));
+        }
+        head.push('\n');
+        let unchanged = s.organizations - changed.len();
+        if unchanged > 0 {
+            head.push_str(&format!(
+                "{} unchanged.\n\n",
+                plural(unchanged, "organization", "organizations")
+            ));
+        }
+    }
+    head.push_str(&format!("**{}**\n", summary_line(plan)));
+
+    // Details, as many as fit with room left for the closing line.
+    const FOOTER_RESERVE: usize = 400;
+    let mut body = String::new();
+    let mut left_out = 0;
+    for o in &changed {
+        let section = details_section(o);
+        if head.len() + body.len() + section.len() + FOOTER_RESERVE <= limit {
+            body.push_str(&section);
+        } else {
+            left_out += 1;
+        }
+    }
+    out.write_all(head.as_bytes())?;
+    out.write_all(body.as_bytes())?;
+    if left_out > 0 {
+        writeln!(
+            out,
+            "\n_The details of {} were left out to stay under GitHub's {limit}-character comment limit; the JSON plan (`orgsync plan --format json`) lists every removal._",
+            plural(left_out, "organization", "organizations"),
+        )?;
+    }
+    Ok(())
+}
+
+fn details_section(o: &OrgPlan) -> String {
+    let mut s = format!(
+        "\n<details><summary><code>{}</code> ({}): {}{}</summary>\n\n",
+        html(&o.name),
+        html(&o.id),
+        html(&org_header(o)),
+        if o.blocked.is_some() {
+            " &mdash; <b>blocked</b>"
+        } else {
+            ""
+        }
+    );
+    if let Some(b) = &o.blocked {
+        s.push_str(&format!(
+            "Blocked by `{}`: {}. Nothing will be removed here.\n\n",
+            b.guard,
+            md_cell(&b.message)
+        ));
+    }
+    s.push_str("```diff\n");
+    for line in diff_lines(o) {
+        // A name cannot close the code block.
+        s.push_str(&line.text.replace("```", "'''"));
+        s.push('\n');
+    }
+    s.push_str("```\n\n</details>\n");
+    s
+}
+
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn md_code(s: &str) -> String {
+    s.replace('`', "'")
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
 }
 
 /// The versioned JSON plan, pretty-printed, with a trailing newline.
@@ -384,6 +581,91 @@ mod tests {
             summary_line(&one),
             "Plan: 0 to remove, 0 missing, 0 protected kept, in 0 of 0 organizations."
         );
+    }
+
+    #[test]
+    fn small_plan_markdown() {
+        let mut buf = Vec::new();
+        markdown(&small(), GITHUB_COMMENT_LIMIT, &mut buf).unwrap();
+        insta::assert_snapshot!(String::from_utf8(buf).unwrap());
+    }
+
+    /// 40 organizations, 3,000 removals: far over GitHub's limit.
+    fn large() -> Plan {
+        let inputs: Vec<OrgInput> = (0..40)
+            .map(|o| OrgInput {
+                id: format!("org_large{o:011}"),
+                name: format!("team-{o:02}"),
+                declared: (0..25).map(|m| format!("auth0|{o:02}{m:04}")).collect(),
+                protect: vec![],
+                max_removals: if o % 10 == 9 {
+                    Some(MaxRemovals::Percent(10.0))
+                } else {
+                    None
+                },
+                allow_empty: false,
+                current: (0..100)
+                    .map(|m| {
+                        member(
+                            &format!("auth0|{o:02}{m:04}"),
+                            &format!("user{m}@team{o}.example"),
+                            &format!("User {o}-{m}"),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        plan(
+            "travel0.us.auth0.com",
+            &"0".repeat(64),
+            "2026-11-28T12:00:00Z",
+            &inputs,
+        )
+    }
+
+    #[test]
+    fn large_plan_markdown_is_cut_under_githubs_limit() {
+        let p = large();
+        assert_eq!(p.summary.remove, 3000);
+        let mut buf = Vec::new();
+        markdown(&p, GITHUB_COMMENT_LIMIT, &mut buf).unwrap();
+        let md = String::from_utf8(buf).unwrap();
+        assert!(
+            md.chars().count() <= GITHUB_COMMENT_LIMIT,
+            "{} characters",
+            md.chars().count()
+        );
+        // The summary is whole: one table row per organization.
+        assert_eq!(md.lines().filter(|l| l.starts_with("| `team-")).count(), 40);
+        assert!(md.contains(
+            "**Plan: 3000 to remove, 0 missing, 0 protected kept, in 40 of 40 organizations.**"
+        ));
+        assert!(md.contains(
+            "> **2700 members will lose access**: apply removes them from 36 organizations."
+        ));
+        assert!(md.contains("> **4 organizations blocked by a removal guard**"));
+        // The details are cut, and say so.
+        let shown = md.matches("<details>").count();
+        assert!(shown > 0 && shown < 40, "{shown}");
+        assert_eq!(
+            md.matches("</details>").count(),
+            shown,
+            "every section is closed"
+        );
+        assert_eq!(
+            md.matches("```").count(),
+            2 * shown,
+            "every code block is closed"
+        );
+        assert!(
+            md.contains(&format!(
+                "_The details of {} organizations were left out",
+                40 - shown
+            )),
+            "{}",
+            &md[md.len() - 300..]
+        );
+        insta::assert_snapshot!(md);
     }
 
     #[test]

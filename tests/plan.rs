@@ -54,6 +54,88 @@ fn the_example_plan_as_text_and_json() {
 }
 
 #[test]
+fn the_example_plan_as_markdown() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("plan-markdown");
+    let out = orgsync_against(
+        &emu,
+        &[
+            "plan",
+            "-c",
+            example_config().to_str().unwrap(),
+            "--format",
+            "markdown",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(md.starts_with("<!-- orgsync-plan -->\n"));
+    settings().bind(|| insta::assert_snapshot!("example_plan_markdown", md));
+}
+
+#[test]
+fn drift_fields_in_json() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("plan-drift");
+    let out = orgsync_against(
+        &emu,
+        &[
+            "plan",
+            "-c",
+            example_config().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let drift: Vec<(&str, bool)> = v["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["name"].as_str().unwrap(), o["drift"].as_bool().unwrap()))
+        .collect();
+    // acme has removals and a missing member, globex is in sync, initech is blocked but still
+    // drifted, umbrella (by id) has a removal.
+    assert_eq!(
+        drift,
+        [
+            ("acme", true),
+            ("globex", false),
+            ("initech", true),
+            ("umbrella", true)
+        ]
+    );
+    assert_eq!(v["summary"]["drift"], true);
+
+    // Missing members alone are drift too.
+    let dir2 = TempDir::new("plan-drift-missing");
+    let cfg = dir2.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: umbrella\n    members:\n      - \"auth0|64b0c0ffee0000000000001e\"\n      - \"auth0|64b0c0ffee0000000000001f\"\n      - \"auth0|64b0c0ffee00000000000020\"\n      - \"auth0|64b0c0ffee00000000000021\"\n      - \"auth0|64b0c0ffee0000000000abcd\"\n",
+    );
+    let out = orgsync_against(
+        &emu,
+        &[
+            "plan",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "json",
+            "--detailed-exitcode",
+        ],
+        dir2.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["summary"]["remove"], 0);
+    assert_eq!(v["summary"]["missing"], 1);
+    assert_eq!(v["summary"]["drift"], true);
+    assert_eq!(v["organizations"][0]["drift"], true);
+}
+
+#[test]
 fn the_sandbox_demo_needs_no_credentials() {
     let dir = TempDir::new("plan-sandbox");
     let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
