@@ -38,6 +38,8 @@ pub enum Command {
     /// Remove the members the plan says should go: plans, shows the plan, asks for `yes`.
     /// With a saved plan (`orgsync apply PLAN.json`), removes only members listed in it.
     Apply(ApplyArgs),
+    /// Write an orgsync.yaml that reproduces the tenant's current membership (to adopt orgsync).
+    Export(ExportArgs),
     /// Print the JSON Schema of orgsync.yaml.
     Schema,
     /// Serve a local emulated Auth0 tenant (for tests, demos and fault drills).
@@ -117,6 +119,22 @@ pub struct ApplyArgs {
     /// Append one JSON line per DELETE call, and a summary line, to this file.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+}
+
+/// `orgsync export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Organization to export, by name; repeat for several. Default: every organization.
+    #[arg(long = "org", value_name = "NAME")]
+    pub orgs: Vec<String>,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `orgsync plan`.
@@ -299,6 +317,7 @@ fn execute(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Validate(args) => commands::validate(&args),
         Command::Plan(args) => commands::plan_command(&args),
         Command::Apply(args) => commands::apply_command(&args),
+        Command::Export(args) => commands::export_command(&args),
         Command::Schema => commands::schema(),
         Command::Emulator(args) => run_emulator(args),
     }

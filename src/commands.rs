@@ -13,7 +13,9 @@ use std::time::Duration;
 use crate::apply::{self, OrgWork, RunInfo};
 use crate::audit::{AuditLog, SummaryRecord};
 use crate::auth0::{Client, ClientOptions, Credentials, Domain, RetryPolicy};
-use crate::cli::{ApplyArgs, ConnectionArgs, Failure, OutputFormat, PlanArgs, ValidateArgs};
+use crate::cli::{
+    ApplyArgs, ConnectionArgs, ExportArgs, Failure, OutputFormat, PlanArgs, ValidateArgs,
+};
 use crate::config::{self, DesiredState};
 use crate::emulator::{self, Emulator, Tenant};
 use crate::observe::{self, ObservedOrg, Silent};
@@ -523,4 +525,90 @@ fn protect_sets(
         }
     }
     out
+}
+
+/// `orgsync export`.
+pub fn export_command(args: &ExportArgs) -> Result<ExitCode, Failure> {
+    if let Some(out) = &args.output {
+        if out.exists() && !args.force {
+            return Err(Failure {
+                error: format!("`{}` already exists", out.display()).into(),
+                hint: Some(
+                    "pass `--force` to overwrite it, or choose another file with `-o`".into(),
+                ),
+            });
+        }
+    }
+    let rt = crate::cli::runtime()?;
+    let yaml = rt.block_on(async {
+        let conn = connect(&args.connection).await?;
+        let client = conn.client.clone();
+        let orgs = if args.orgs.is_empty() {
+            client.organizations().await?
+        } else {
+            let mut found = Vec::new();
+            let mut failures = Vec::new();
+            for name in &args.orgs {
+                match client.organization_by_name(name).await {
+                    Ok(o) => found.push(o),
+                    Err(e) => failures.push(format!("organization `{name}`: {e}")),
+                }
+            }
+            if !failures.is_empty() {
+                return Err(Failure {
+                    error: format!(
+                        "{} could not be read; nothing was exported\n  {}",
+                        failures.len(),
+                        failures.join("\n  ")
+                    )
+                    .into(),
+                    hint: Some(
+                        "`--org` takes organization names; check them and AUTH0_DOMAIN".into(),
+                    ),
+                });
+            }
+            found
+        };
+        let labels: Vec<String> = orgs.iter().map(|o| o.name.clone()).collect();
+        let observed = observe::read_members(client.clone(), orgs, &labels, Arc::new(Silent))
+            .await
+            .map_err(|errors| {
+                let hint = errors.iter().find_map(|(_, e)| e.hint());
+                let lines: Vec<String> = errors
+                    .iter()
+                    .map(|(i, e)| format!("organization `{}`: {e}", labels[*i]))
+                    .collect();
+                Failure {
+                    error: format!(
+                        "members could not be read; nothing was exported\n  {}",
+                        lines.join("\n  ")
+                    )
+                    .into(),
+                    hint,
+                }
+            })?;
+        Ok::<_, Failure>(crate::export::to_yaml(
+            &observed,
+            &client.domain().name(),
+            &crate::timefmt::rfc3339(SystemTime::now()),
+        ))
+    })?;
+    match &args.output {
+        Some(path) => {
+            let tmp = path.with_extension("yaml.tmp");
+            std::fs::write(&tmp, &yaml)
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .map_err(|e| Failure {
+                    error: format!("cannot write `{}`: {e}", path.display()).into(),
+                    hint: None,
+                })?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(yaml.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod emulator;
+pub mod export;
 pub mod observe;
 pub mod plan;
 pub mod render;

@@ -162,11 +162,38 @@ pub async fn observe(
     check_distinct(orgs, &resolved)?;
 
     // Read every organization's members.
+    let labels: Vec<String> = orgs.iter().map(|d| label(&d.org)).collect();
+    match read_members(client, resolved, &labels, progress).await {
+        Ok(observed) => Ok(observed),
+        Err(errors) => {
+            let mut failures: Vec<OrgFailure> = errors
+                .into_iter()
+                .map(|(i, error)| OrgFailure {
+                    org: labels[i].clone(),
+                    location: orgs[i].location.clone(),
+                    error,
+                })
+                .collect();
+            failures.sort_by_key(|f| (f.location.line, f.location.column));
+            Err(ObserveError::Failed(failures))
+        }
+    }
+}
+
+/// Reads the members of resolved organizations, several at a time, in full. `labels` name the
+/// organizations in errors. Either every organization is read, or the failures are returned by
+/// index.
+pub async fn read_members(
+    client: Arc<Client>,
+    orgs: Vec<auth0::Organization>,
+    labels: &[String],
+    progress: Arc<dyn Progress>,
+) -> Result<Vec<ObservedOrg>, Vec<(usize, auth0::Error)>> {
     let mut tasks = JoinSet::new();
-    for (i, o) in resolved.iter().enumerate() {
+    for (i, o) in orgs.iter().enumerate() {
         let client = client.clone();
         let id = o.id.clone();
-        let name = label(&orgs[i].org);
+        let name = labels.get(i).cloned().unwrap_or_else(|| o.name.clone());
         let progress = progress.clone();
         tasks.spawn(async move {
             let r = client
@@ -176,23 +203,19 @@ pub async fn observe(
             (i, r)
         });
     }
-    let mut members: Vec<Option<Vec<Member>>> = vec![None; resolved.len()];
+    let mut members: Vec<Option<Vec<Member>>> = vec![None; orgs.len()];
+    let mut failures = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((i, r)) = joined else { continue };
         match r {
             Ok(m) => members[i] = Some(m),
-            Err(error) => failures.push(OrgFailure {
-                org: label(&orgs[i].org),
-                location: orgs[i].location.clone(),
-                error,
-            }),
+            Err(error) => failures.push((i, error)),
         }
     }
     if !failures.is_empty() || members.iter().any(Option::is_none) {
-        failures.sort_by_key(|f| (f.location.line, f.location.column));
-        return Err(ObserveError::Failed(failures));
+        return Err(failures);
     }
-    Ok(resolved
+    Ok(orgs
         .into_iter()
         .zip(members.into_iter().flatten())
         .map(|(o, members)| ObservedOrg {

@@ -569,6 +569,48 @@ impl Client {
         self.get_json(&path, &site).await
     }
 
+    /// Every organization of the tenant, in the API's order, read with checkpoint paging
+    /// (`take=100`). Stops on a page without `next` or an empty page.
+    pub async fn organizations(&self) -> Result<Vec<Organization>, Error> {
+        #[derive(Deserialize)]
+        struct Page {
+            organizations: Vec<Organization>,
+            #[serde(default)]
+            next: Option<String>,
+        }
+        let base = "/api/v2/organizations";
+        let site = CallSite {
+            method: "GET",
+            path: base.into(),
+            organization: None,
+        };
+        let mut all = Vec::new();
+        let mut seen_cursors = HashSet::new();
+        let mut from: Option<String> = None;
+        loop {
+            let mut q = format!("{base}?take={PAGE_SIZE}");
+            if let Some(c) = &from {
+                q.push_str("&from=");
+                q.push_str(&encode_query(c));
+            }
+            let page: Page = self.get_json(&q, &site).await?;
+            if page.organizations.is_empty() {
+                break;
+            }
+            all.extend(page.organizations);
+            match page.next {
+                Some(n) if !n.is_empty() => {
+                    if !seen_cursors.insert(n.clone()) {
+                        return Err(Error::RepeatedCursor { site });
+                    }
+                    from = Some(n);
+                }
+                _ => break,
+            }
+        }
+        Ok(all)
+    }
+
     /// Every member of an organization, read with checkpoint paging (`take=100`), which has no
     /// 1000-record cap. Stops on a page without `next` or an empty page; a repeated cursor is an
     /// error, never a loop. `on_page` is told how many members each page brought.
