@@ -371,6 +371,7 @@ mod tests {
             protected_kept: vec![],
             blocked: None,
             drift: !remove.is_empty(),
+            resolved_emails: vec![],
             current: vec![],
         }
     }

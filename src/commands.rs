@@ -16,10 +16,11 @@ use crate::auth0::{Client, ClientOptions, Credentials, Domain, RetryPolicy};
 use crate::cli::{
     ApplyArgs, ConnectionArgs, ExportArgs, Failure, OutputFormat, PlanArgs, ValidateArgs,
 };
+use crate::config::MemberRef;
 use crate::config::{self, DesiredState};
 use crate::emulator::{self, Emulator, Tenant};
-use crate::observe::{self, ObservedOrg, Silent};
-use crate::plan::{self, OrgInput, Plan};
+use crate::observe::{self, Observed, Silent};
+use crate::plan::{self, OrgInput, Plan, ResolvedEmail};
 use crate::render;
 
 /// Exit code of `--detailed-exitcode` when the plan has changes (Terraform's convention).
@@ -152,15 +153,34 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
 }
 
 /// The pure step: desired + observed → plan.
-pub fn plan_from(domain: &Domain, desired: &DesiredState, observed: Vec<ObservedOrg>) -> Plan {
+pub fn plan_from(domain: &Domain, desired: &DesiredState, observed: Observed) -> Plan {
+    let emails = observed.emails;
     let inputs: Vec<OrgInput> = desired
         .organizations
         .iter()
-        .zip(observed)
+        .zip(observed.orgs)
         .map(|(d, o)| OrgInput {
             id: o.id,
             name: o.name,
-            declared: d.members.iter().map(|m| m.user_id.clone()).collect(),
+            declared: d
+                .members
+                .iter()
+                .filter_map(|m| match &m.member {
+                    MemberRef::UserId(u) => Some(u.clone()),
+                    MemberRef::Email(e) => emails.get(e).cloned(),
+                })
+                .collect(),
+            resolved: d
+                .members
+                .iter()
+                .filter_map(|m| {
+                    let e = m.email()?;
+                    emails.get(e).map(|u| ResolvedEmail {
+                        email: e.to_string(),
+                        user_id: u.clone(),
+                    })
+                })
+                .collect(),
             protect: d.protect.clone(),
             max_removals: d.max_removals,
             allow_empty: d.allow_empty,

@@ -69,11 +69,47 @@ impl fmt::Display for MaxRemovals {
     }
 }
 
+/// How the config names a member.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MemberRef {
+    /// `"auth0|64b0c0ffee00000000000002"`
+    UserId(String),
+    /// `{email: ada@acme.example}`: resolved with `GET /users-by-email` before planning.
+    Email(String),
+}
+
+impl fmt::Display for MemberRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemberRef::UserId(u) => write!(f, "user `{u}`"),
+            MemberRef::Email(e) => write!(f, "email `{e}`"),
+        }
+    }
+}
+
 /// A declared member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredMember {
-    pub user_id: String,
+    pub member: MemberRef,
     pub location: Location,
+}
+
+impl DesiredMember {
+    /// The user_id, when the config gives it directly.
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.member {
+            MemberRef::UserId(u) => Some(u),
+            MemberRef::Email(_) => None,
+        }
+    }
+
+    /// The email, when the config names the member by email.
+    pub fn email(&self) -> Option<&str> {
+        match &self.member {
+            MemberRef::Email(e) => Some(e),
+            MemberRef::UserId(_) => None,
+        }
+    }
 }
 
 /// One organization's desired state.
@@ -206,8 +242,8 @@ struct RawOrg {
     /// The user_ids that should be members. Authoritative: current members that are neither
     /// listed nor protected are planned for removal. `[]` for none.
     #[serde(default, deserialize_with = "present")]
-    #[schemars(with = "Vec<UserId>")]
-    members: Option<Spanned<Option<Vec<Spanned<String>>>>>,
+    #[schemars(with = "Vec<MemberSchema>")]
+    members: Option<Spanned<Option<Vec<Spanned<RawMember>>>>>,
     /// Required (true) to remove every member of the organization.
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
@@ -230,6 +266,65 @@ where
     T: Deserialize<'de>,
 {
     Spanned::<Option<T>>::deserialize(d).map(Some)
+}
+
+/// A member entry: a user_id string, or `{email: …}`.
+#[derive(Debug)]
+enum RawMember {
+    UserId(String),
+    Email(String),
+}
+
+impl<'de> Deserialize<'de> for RawMember {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawMember;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a user_id like \"auth0|…\" or `{email: …}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawMember, E> {
+                Ok(RawMember::UserId(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<RawMember, E> {
+                Ok(RawMember::UserId(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMember, A::Error> {
+                let mut email = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "email" if email.is_none() => email = Some(map.next_value::<String>()?),
+                        "email" => return Err(de::Error::duplicate_field("email")),
+                        other => return Err(de::Error::unknown_field(other, &["email"])),
+                    }
+                }
+                email
+                    .map(RawMember::Email)
+                    .ok_or_else(|| de::Error::missing_field("email"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A member: a user_id, or a user found by email.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum MemberSchema {
+    UserId(UserId),
+    Email(EmailMember),
+}
+
+/// A member named by email, resolved with `GET /users-by-email` (scope `read:users`); exactly one
+/// user must have it.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+struct EmailMember {
+    #[schemars(email)]
+    email: String,
 }
 
 /// An Auth0 user_id: `provider|id`, e.g. `auth0|64b0c0ffee00000000000002`.
@@ -610,29 +705,47 @@ fn parse(text: &str, file: &str, seen: &mut Seen) -> Result<Vec<DesiredOrg>, Con
             Some(Spanned {
                 value: Some(list), ..
             }) => {
-                let mut first_seen: HashMap<&str, Location> = HashMap::with_capacity(list.len());
+                let mut first_seen: HashMap<MemberRef, Location> =
+                    HashMap::with_capacity(list.len());
                 let mut members = Vec::with_capacity(list.len());
                 for m in list {
                     let m_at = loc(file, &m.referenced);
-                    if let Err((msg, hint)) = check_user_id(&m.value) {
-                        diag(&mut d, m_at, msg, Some(hint));
-                        continue;
-                    }
-                    if let Some(first) = first_seen.get(m.value.as_str()) {
+                    let member = match &m.value {
+                        RawMember::UserId(u) => match check_user_id(u) {
+                            Ok(()) => MemberRef::UserId(u.clone()),
+                            Err((msg, hint)) => {
+                                diag(&mut d, m_at, msg, Some(hint));
+                                continue;
+                            }
+                        },
+                        RawMember::Email(e) => match check_email(e) {
+                            Ok(()) => MemberRef::Email(e.clone()),
+                            Err(msg) => {
+                                diag(
+                                    &mut d,
+                                    m_at,
+                                    msg,
+                                    Some("write `{email: ada@acme.example}`".into()),
+                                );
+                                continue;
+                            }
+                        },
+                    };
+                    if let Some(first) = first_seen.get(&member) {
                         diag(
                             &mut d,
                             m_at,
                             format!(
-                                "user `{}` is listed twice in this organization (first at line {})",
-                                m.value, first.line
+                                "{member} is listed twice in this organization (first at line {})",
+                                first.line
                             ),
                             Some("list each member once".into()),
                         );
                         continue;
                     }
-                    first_seen.insert(&m.value, m_at.clone());
+                    first_seen.insert(member.clone(), m_at.clone());
                     members.push(DesiredMember {
-                        user_id: m.value.clone(),
+                        member,
                         location: m_at,
                     });
                 }
@@ -792,6 +905,24 @@ pub fn check_user_id(s: &str) -> Result<(), (String, String)> {
     }
 }
 
+/// An email as `users-by-email` takes it: one `@`, something on both sides, no whitespace.
+fn check_email(e: &str) -> Result<(), String> {
+    let shown = e.escape_debug();
+    if e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "malformed email `{shown}`: whitespace is not allowed"
+        ));
+    }
+    match e.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
+        {
+            Ok(())
+        }
+        _ => Err(format!("malformed email `{shown}`: expected `name@domain`")),
+    }
+}
+
 fn check_user_ids(
     list: &[Spanned<String>],
     file: &str,
@@ -938,7 +1069,7 @@ organizations:
         assert_eq!(acme.org, OrgRef::Name("acme".into()));
         assert_eq!(acme.location.line, 8);
         assert_eq!(
-            acme.members[1].user_id,
+            acme.members[1].user_id().unwrap_or_default(),
             "google-oauth2|103547991597142817347"
         );
         assert_eq!(
@@ -1084,6 +1215,39 @@ organizations:
     }
 
     #[test]
+    fn members_by_email() {
+        let s = from_str(
+            "version: 1\norganizations:\n  - name: acme\n    members:\n      - \"a|1\"\n      - {email: ada@acme.example}\n      - email: grace@acme.example\n",
+            "f",
+        )
+        .unwrap();
+        let m = &s.organizations[0].members;
+        assert_eq!(m[0].member, MemberRef::UserId("a|1".into()));
+        assert_eq!(m[1].member, MemberRef::Email("ada@acme.example".into()));
+        assert_eq!((m[1].location.line, m[1].location.column), (6, 9));
+        assert_eq!(m[2].email(), Some("grace@acme.example"));
+        assert_eq!(
+            first(
+                "version: 1\norganizations:\n  - name: acme\n    members:\n      - {email: ada@acme.example}\n      - {email: ada@acme.example}\n"
+            ),
+            "orgsync.yaml:6:9: email `ada@acme.example` is listed twice in this organization (first at line 5)"
+        );
+        assert_eq!(
+            first(
+                "version: 1\norganizations:\n  - name: acme\n    members:\n      - {email: not-an-email}\n"
+            ),
+            "orgsync.yaml:5:9: malformed email `not-an-email`: expected `name@domain`"
+        );
+        let e = first(
+            "version: 1\norganizations:\n  - name: acme\n    members:\n      - {mail: ada@acme.example}\n",
+        );
+        assert!(
+            e.starts_with("orgsync.yaml:5:") && e.contains("unknown field `mail`"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_user_listed_twice() {
         assert_eq!(
             first(
@@ -1151,7 +1315,7 @@ organizations:
         let crlf =
             "\u{feff}version: 1\r\norganizations:\r\n  - name: acme\r\n    members: [\"a|1\"]\r\n";
         let s = from_str(crlf, "f").unwrap();
-        assert_eq!(s.organizations[0].members[0].user_id, "a|1");
+        assert_eq!(s.organizations[0].members[0].user_id(), Some("a|1"));
     }
 
     /// "Billion laughs": 10 strings, each level ten aliases of the one before.

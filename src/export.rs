@@ -113,7 +113,7 @@ mod tests {
         let ids: Vec<&str> = parsed.organizations[0]
             .members
             .iter()
-            .map(|m| m.user_id.as_str())
+            .map(|m| m.user_id().unwrap_or_default())
             .collect();
         assert_eq!(ids, ["auth0|a", "auth0|b", "samlp|corp|c@x.example"]);
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::auth0::{self, Client};
-use crate::config::{DesiredOrg, DesiredState, Location, OrgRef};
+use crate::config::{DesiredOrg, DesiredState, Location, MemberRef, OrgRef};
 use crate::plan::Member;
 
 /// One organization as it is now.
@@ -31,6 +31,34 @@ pub struct OrgFailure {
     pub error: auth0::Error,
 }
 
+/// What the tenant looks like for a desired state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// One per desired organization, in config order.
+    pub orgs: Vec<ObservedOrg>,
+    /// Each email the config names, and the one user_id that has it.
+    pub emails: HashMap<String, String>,
+}
+
+/// A member named by email that could not be resolved to exactly one user.
+#[derive(Debug)]
+pub struct EmailFailure {
+    pub email: String,
+    pub location: Location,
+    pub problem: EmailProblem,
+}
+
+/// Why an email did not resolve.
+#[derive(Debug)]
+pub enum EmailProblem {
+    /// No user has it.
+    NotFound,
+    /// Several users have it (the same email on several connections): never a guess.
+    Ambiguous(Vec<String>),
+    /// The lookup failed.
+    Api(auth0::Error),
+}
+
 /// Two config entries that resolve to one organization.
 #[derive(Debug)]
 pub struct SameOrganization {
@@ -46,6 +74,14 @@ pub enum ObserveError {
     Failed(Vec<OrgFailure>),
     /// Two config entries (one by name, one by id) are the same organization.
     SameOrganization(Box<SameOrganization>),
+    /// Members named by email that do not resolve to exactly one user.
+    Emails(Vec<EmailFailure>),
+    /// One organization lists the same user twice, once by user_id and once by email.
+    SameUser {
+        user_id: String,
+        first: Location,
+        second: Location,
+    },
 }
 
 impl fmt::Display for ObserveError {
@@ -67,6 +103,46 @@ impl fmt::Display for ObserveError {
                 }
                 Ok(())
             }
+            ObserveError::Emails(failures) => {
+                let n = failures.len();
+                write!(
+                    f,
+                    "{n} member{} named by email could not be resolved; nothing was planned",
+                    if n == 1 { "" } else { "s" }
+                )?;
+                for e in failures {
+                    match &e.problem {
+                        EmailProblem::NotFound => {
+                            write!(f, "\n  {}: no user has the email `{}`", e.location, e.email)?
+                        }
+                        EmailProblem::Ambiguous(ids) => write!(
+                            f,
+                            "\n  {}: the email `{}` belongs to {} users ({}); orgsync does not guess",
+                            e.location,
+                            e.email,
+                            ids.len(),
+                            ids.iter()
+                                .map(|i| format!("`{i}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )?,
+                        EmailProblem::Api(err) => write!(
+                            f,
+                            "\n  {}: looking up `{}` failed: {err}",
+                            e.location, e.email
+                        )?,
+                    }
+                }
+                Ok(())
+            }
+            ObserveError::SameUser {
+                user_id,
+                first,
+                second,
+            } => write!(
+                f,
+                "{second}: this member is `{user_id}`, already listed at {first}; list each member once"
+            ),
             ObserveError::SameOrganization(same) => {
                 let SameOrganization { first, second, id } = &**same;
                 write!(
@@ -86,7 +162,16 @@ impl ObserveError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ObserveError::Failed(f) => f.iter().find_map(|x| x.error.hint()),
-            ObserveError::SameOrganization(_) => None,
+            ObserveError::Emails(f) => {
+                let api = f.iter().find_map(|e| match &e.problem {
+                    EmailProblem::Api(err) => err.hint(),
+                    _ => None,
+                });
+                api.or_else(|| {
+                    Some("name the member by user_id instead (`orgsync export` lists them)".into())
+                })
+            }
+            ObserveError::SameOrganization(_) | ObserveError::SameUser { .. } => None,
         }
     }
 
@@ -119,8 +204,89 @@ impl Progress for Silent {
     fn members_read(&self, _: usize) {}
 }
 
-/// Resolves and reads every organization in `desired`, in config order.
+/// Resolves and reads every organization in `desired`, in config order, and resolves the
+/// members it names by email.
 pub async fn observe(
+    client: Arc<Client>,
+    desired: &DesiredState,
+    progress: Arc<dyn Progress>,
+) -> Result<Observed, ObserveError> {
+    let emails = resolve_emails(&client, desired).await?;
+    let orgs = observe_orgs(client, desired, progress).await?;
+    Ok(Observed { orgs, emails })
+}
+
+/// Looks every distinct email of the config up once (`GET /users-by-email`); each must belong to
+/// exactly one user. Then refuses an organization that lists one user both ways.
+async fn resolve_emails(
+    client: &Arc<Client>,
+    desired: &DesiredState,
+) -> Result<HashMap<String, String>, ObserveError> {
+    let mut first_at: Vec<(String, Location)> = Vec::new();
+    for o in &desired.organizations {
+        for m in &o.members {
+            if let MemberRef::Email(e) = &m.member {
+                if !first_at.iter().any(|(x, _)| x == e) {
+                    first_at.push((e.clone(), m.location.clone()));
+                }
+            }
+        }
+    }
+    let mut tasks = JoinSet::new();
+    for (i, (email, _)) in first_at.iter().enumerate() {
+        let client = client.clone();
+        let email = email.clone();
+        tasks.spawn(async move { (i, client.users_by_email(&email).await) });
+    }
+    let mut resolved = HashMap::new();
+    let mut failures = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((i, r)) = joined else { continue };
+        let (email, location) = first_at[i].clone();
+        let problem = match r {
+            Ok(users) if users.len() == 1 => {
+                resolved.insert(email, users[0].user_id.clone());
+                continue;
+            }
+            Ok(users) if users.is_empty() => EmailProblem::NotFound,
+            Ok(users) => {
+                let mut ids: Vec<String> = users.into_iter().map(|u| u.user_id).collect();
+                ids.sort();
+                EmailProblem::Ambiguous(ids)
+            }
+            Err(e) => EmailProblem::Api(e),
+        };
+        failures.push(EmailFailure {
+            email,
+            location,
+            problem,
+        });
+    }
+    if !failures.is_empty() {
+        failures.sort_by_key(|f| (f.location.file.clone(), f.location.line, f.location.column));
+        return Err(ObserveError::Emails(failures));
+    }
+    for o in &desired.organizations {
+        let mut seen: HashMap<&str, &Location> = HashMap::new();
+        for m in &o.members {
+            let id = match &m.member {
+                MemberRef::UserId(u) => u.as_str(),
+                MemberRef::Email(e) => resolved.get(e).map(String::as_str).unwrap_or_default(),
+            };
+            if let Some(first) = seen.get(id) {
+                return Err(ObserveError::SameUser {
+                    user_id: id.to_string(),
+                    first: (*first).clone(),
+                    second: m.location.clone(),
+                });
+            }
+            seen.insert(id, &m.location);
+        }
+    }
+    Ok(resolved)
+}
+
+async fn observe_orgs(
     client: Arc<Client>,
     desired: &DesiredState,
     progress: Arc<dyn Progress>,

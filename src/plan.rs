@@ -52,6 +52,15 @@ pub struct OrgInput {
     pub allow_empty: bool,
     /// Live members as read from Auth0.
     pub current: Vec<Member>,
+    /// Members the config names by email, and the user_id each resolved to.
+    pub resolved: Vec<ResolvedEmail>,
+}
+
+/// A member declared by email, and the user it resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedEmail {
+    pub email: String,
+    pub user_id: String,
 }
 
 /// The guard that stopped an organization's removals.
@@ -103,6 +112,9 @@ pub struct OrgPlan {
     /// Anything to remove or missing here: what a drift alert keys on.
     #[serde(default)]
     pub drift: bool,
+    /// Members declared by email, with the user_id each resolved to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved_emails: Vec<ResolvedEmail>,
     /// The whole current list, sorted by user_id, for the rendered diff. Not in the JSON.
     #[serde(skip)]
     pub current: Vec<Member>,
@@ -193,13 +205,24 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         .declared
         .iter()
         .filter(|u| !present.contains(u.as_str()))
-        .map(|u| Member::id(u.clone()))
+        .map(|u| Member {
+            user_id: u.clone(),
+            // A member declared by email is shown with it.
+            email: input
+                .resolved
+                .iter()
+                .find(|r| &r.user_id == u)
+                .map(|r| r.email.clone()),
+            name: None,
+        })
         .collect();
     missing.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     missing.dedup_by(|a, b| a.user_id == b.user_id);
 
     let blocked = guard(input, remove.len(), current.len());
     let drift = !remove.is_empty() || !missing.is_empty();
+    let mut resolved_emails = input.resolved.clone();
+    resolved_emails.sort_by(|a, b| a.email.cmp(&b.email));
     OrgPlan {
         id: input.id.clone(),
         name: input.name.clone(),
@@ -210,6 +233,7 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         protected_kept,
         blocked,
         drift,
+        resolved_emails,
         current,
     }
 }
@@ -304,6 +328,7 @@ mod tests {
             max_removals: None,
             allow_empty: false,
             current: current.iter().map(|s| m(s)).collect(),
+            resolved: vec![],
         }
     }
 

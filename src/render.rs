@@ -79,7 +79,11 @@ impl Painter {
 /// The plan as text: a header and a membership diff per changed organization, then the summary.
 pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
     let p = Painter { color: opts.color };
-    for org in plan.organizations.iter().filter(|o| o.has_changes()) {
+    for org in plan
+        .organizations
+        .iter()
+        .filter(|o| o.has_changes() || !o.resolved_emails.is_empty())
+    {
         org_text(org, &p, out)?;
     }
     let changed = plan.summary.organizations_changed;
@@ -134,6 +138,15 @@ fn org_header(org: &OrgPlan) -> String {
 }
 
 fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
+    if !org.has_changes() {
+        p.line(
+            out,
+            BOLD,
+            &format!("organization {} ({}): no changes", org.name, org.id),
+        )?;
+        write_resolved(org, out)?;
+        return writeln!(out);
+    }
     p.line(
         out,
         BOLD,
@@ -154,6 +167,7 @@ fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
             ),
         )?;
     }
+    write_resolved(org, out)?;
     for line in diff_lines(org) {
         match line.kind {
             LineKind::Context => writeln!(out, "{}", line.text)?,
@@ -163,6 +177,14 @@ fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     writeln!(out)
+}
+
+/// Which user_id each member declared by email resolved to.
+fn write_resolved(org: &OrgPlan, out: &mut dyn Write) -> io::Result<()> {
+    for r in &org.resolved_emails {
+        writeln!(out, "  email {} is {}", r.email, r.user_id)?;
+    }
+    Ok(())
 }
 
 /// What a line of the membership diff is.
@@ -384,6 +406,16 @@ fn details_section(o: &OrgPlan) -> String {
             md_cell(&b.message)
         ));
     }
+    for r in &o.resolved_emails {
+        s.push_str(&format!(
+            "- email `{}` is `{}`\n",
+            md_code(&r.email),
+            md_code(&r.user_id)
+        ));
+    }
+    if !o.resolved_emails.is_empty() {
+        s.push('\n');
+    }
     s.push_str("```diff\n");
     for line in diff_lines(o) {
         // A name cannot close the code block.
@@ -429,6 +461,7 @@ mod tests {
 
     fn small() -> Plan {
         let acme = OrgInput {
+            resolved: vec![],
             id: "org_3hbVAMF8F3wVIcEJ".into(),
             name: "acme".into(),
             declared: vec![
@@ -454,6 +487,7 @@ mod tests {
             ],
         };
         let globex = OrgInput {
+            resolved: vec![],
             id: "org_Wz2uMwAVQmfRb03I".into(),
             name: "globex".into(),
             declared: vec!["auth0|11".into(), "google-oauth2|12".into()],
@@ -463,6 +497,7 @@ mod tests {
             current: vec![member("auth0|11", "hedy@globex.example", "Hedy Lamarr")],
         };
         let initech = OrgInput {
+            resolved: vec![],
             id: "org_SST1yp2pazgSiMYi".into(),
             name: "initech".into(),
             declared: vec!["auth0|21".into()],
@@ -517,6 +552,7 @@ mod tests {
     #[test]
     fn blocked_organization_text() {
         let input = OrgInput {
+            resolved: vec![],
             id: "org_1".into(),
             name: "initech".into(),
             declared: vec!["auth0|1".into()],
@@ -540,6 +576,7 @@ mod tests {
     #[test]
     fn no_changes_text() {
         let input = OrgInput {
+            resolved: vec![],
             id: "org_1".into(),
             name: "acme".into(),
             declared: vec!["auth0|1".into()],
@@ -556,6 +593,7 @@ mod tests {
                 &[
                     input.clone(),
                     OrgInput {
+                        resolved: vec![],
                         id: "org_2".into(),
                         ..input
                     },
@@ -594,6 +632,7 @@ mod tests {
     fn large() -> Plan {
         let inputs: Vec<OrgInput> = (0..40)
             .map(|o| OrgInput {
+                resolved: vec![],
                 id: format!("org_large{o:011}"),
                 name: format!("team-{o:02}"),
                 declared: (0..25).map(|m| format!("auth0|{o:02}{m:04}")).collect(),

@@ -40,7 +40,11 @@ fn expected_state(
                 .iter()
                 .find(|d| d.org.to_string() == o.name || d.org.to_string() == o.id)
                 .unwrap();
-            let declared: BTreeSet<String> = d.members.iter().map(|m| m.user_id.clone()).collect();
+            let declared: BTreeSet<String> = d
+                .members
+                .iter()
+                .filter_map(|m| m.user_id().map(str::to_string))
+                .collect();
             let keep: BTreeSet<String> = o
                 .members
                 .iter()

@@ -1,0 +1,135 @@
+//! Members named by email: resolved with GET /users-by-email, exactly one user or an error.
+
+mod common;
+
+use common::*;
+use orgsync::emulator::Options;
+use orgsync::emulator::tenant::User;
+use serde_json::Value;
+
+fn tenant_with_twins() -> orgsync::emulator::Tenant {
+    let mut t = example_tenant();
+    // The same email on two connections.
+    t.users.push(User {
+        user_id: "auth0|twin1".into(),
+        email: Some("twin@acme.example".into()),
+        name: None,
+    });
+    t.users.push(User {
+        user_id: "google-oauth2|twin2".into(),
+        email: Some("twin@acme.example".into()),
+        name: None,
+    });
+    t
+}
+
+const UMBRELLA: &str = "version: 1\norganizations:\n  - name: umbrella\n    members:\n      - \"auth0|64b0c0ffee0000000000001e\"\n      - {email: chris@umbrella.example}\n      - \"auth0|64b0c0ffee00000000000021\"\n";
+
+#[test]
+fn one_match_resolves_and_the_plan_shows_it() {
+    let emu = background(tenant_with_twins(), Options::default());
+    let dir = TempDir::new("email-one");
+    dir.write(
+        "orgsync.yaml",
+        &format!("{UMBRELLA}      - {{email: new.hire@acme.example}}\n"),
+    );
+    let out = orgsync_against(&emu, &["plan", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let o = &v["organizations"][0];
+    assert_eq!(
+        o["remove"].as_array().unwrap().len(),
+        1,
+        "only albert goes: chris is declared by email"
+    );
+    assert_eq!(o["remove"][0]["user_id"], "auth0|64b0c0ffee00000000000020");
+    assert_eq!(
+        o["resolved_emails"],
+        serde_json::json!([
+            {"email": "chris@umbrella.example", "user_id": "auth0|64b0c0ffee0000000000001f"},
+            {"email": "new.hire@acme.example", "user_id": "auth0|64b0c0ffee0000000000abcd"}
+        ])
+    );
+    // The missing member declared by email is shown with it.
+    assert_eq!(
+        o["missing"][0],
+        serde_json::json!({"user_id": "auth0|64b0c0ffee0000000000abcd", "email": "new.hire@acme.example"})
+    );
+    let text = orgsync_against(&emu, &["plan"], dir.path());
+    assert!(
+        stdout(&text)
+            .contains("  email chris@umbrella.example is auth0|64b0c0ffee0000000000001f\n"),
+        "{}",
+        stdout(&text)
+    );
+    let lookups = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v2/users-by-email"))
+        .count();
+    assert_eq!(lookups, 4, "two emails, looked up once per run");
+}
+
+#[test]
+fn no_match_or_two_matches_is_an_error_naming_the_entry_and_candidates() {
+    let emu = background(tenant_with_twins(), Options::default());
+    let dir = TempDir::new("email-bad");
+    dir.write("orgsync.yaml", &format!("{UMBRELLA}      - {{email: nobody@acme.example}}\n      - {{email: twin@acme.example}}\n"));
+    let out = orgsync_against(&emu, &["plan"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("orgsync.yaml:8:9: no user has the email `nobody@acme.example`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("orgsync.yaml:9:9: the email `twin@acme.example` belongs to 2 users (`auth0|twin1`, `google-oauth2|twin2`); orgsync does not guess"),
+        "{err}"
+    );
+    assert!(err.contains("hint: name the member by user_id"), "{err}");
+    assert!(stdout(&out).is_empty());
+    assert!(
+        emu.requests().iter().all(|r| !r.path.contains("/members")),
+        "no member was read"
+    );
+}
+
+#[test]
+fn a_user_named_by_id_and_by_email_in_one_organization_is_refused() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("email-twice");
+    dir.write(
+        "orgsync.yaml",
+        &format!("{UMBRELLA}      - \"auth0|64b0c0ffee0000000000001f\"\n"),
+    );
+    let out = orgsync_against(&emu, &["plan"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("orgsync.yaml:8:9: this member is `auth0|64b0c0ffee0000000000001f`, already listed at orgsync.yaml:6:9"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn email_lookup_needs_read_users() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("email-scope");
+    dir.write("orgsync.yaml", UMBRELLA);
+    let url = emu.url();
+    let out = orgsync(
+        &["plan"],
+        &[
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_CLIENT_ID", "read-only"),
+            ("AUTH0_CLIENT_SECRET", "read-only-secret"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("grant the scope `read:users`"),
+        "{}",
+        stderr(&out)
+    );
+}
