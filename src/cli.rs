@@ -251,6 +251,7 @@ where
         }
     };
     init_logging(cli.verbose);
+    commands::set_quiet(cli.quiet);
     match execute(cli) {
         Ok(code) => code,
         Err(e) => {

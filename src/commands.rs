@@ -19,9 +19,20 @@ use crate::cli::{
 use crate::config::MemberRef;
 use crate::config::{self, DesiredState};
 use crate::emulator::{self, Emulator, Tenant};
-use crate::observe::{self, Observed, Silent};
+use crate::observe::{self, Observed, Progress};
 use crate::plan::{self, OrgInput, Plan, ResolvedEmail};
 use crate::render;
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q`: nothing on stderr but errors.
+pub fn set_quiet(q: bool) {
+    QUIET.store(q, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Exit code of `--detailed-exitcode` when the plan has changes (Terraform's convention).
 pub const EXIT_CHANGES: u8 = 2;
@@ -138,17 +149,18 @@ pub async fn connect(args: &ConnectionArgs) -> Result<Connection, Failure> {
     })
 }
 
-/// Reads the tenant for `desired` and computes the plan.
+/// Reads the tenant for `desired` and computes the plan, with a progress bar on a terminal.
 pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan, Failure> {
-    let observed = observe::observe(conn.client.clone(), desired, Arc::new(Silent))
-        .await
-        .map_err(|e| {
-            let hint = e.hint();
-            Failure {
-                error: Box::new(e),
-                hint,
-            }
-        })?;
+    let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
+    let observed = observe::observe(conn.client.clone(), desired, bar.clone()).await;
+    bar.finish();
+    let observed = observed.map_err(|e| {
+        let hint = e.hint();
+        Failure {
+            error: Box::new(e),
+            hint,
+        }
+    })?;
     Ok(plan_from(conn.client.domain(), desired, observed))
 }
 
@@ -590,23 +602,25 @@ pub fn export_command(args: &ExportArgs) -> Result<ExitCode, Failure> {
             found
         };
         let labels: Vec<String> = orgs.iter().map(|o| o.name.clone()).collect();
-        let observed = observe::read_members(client.clone(), orgs, &labels, Arc::new(Silent))
-            .await
-            .map_err(|errors| {
-                let hint = errors.iter().find_map(|(_, e)| e.hint());
-                let lines: Vec<String> = errors
-                    .iter()
-                    .map(|(i, e)| format!("organization `{}`: {e}", labels[*i]))
-                    .collect();
-                Failure {
-                    error: format!(
-                        "members could not be read; nothing was exported\n  {}",
-                        lines.join("\n  ")
-                    )
-                    .into(),
-                    hint,
-                }
-            })?;
+        let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
+        bar.organizations(orgs.len());
+        let observed = observe::read_members(client.clone(), orgs, &labels, bar.clone()).await;
+        bar.finish();
+        let observed = observed.map_err(|errors| {
+            let hint = errors.iter().find_map(|(_, e)| e.hint());
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|(i, e)| format!("organization `{}`: {e}", labels[*i]))
+                .collect();
+            Failure {
+                error: format!(
+                    "members could not be read; nothing was exported\n  {}",
+                    lines.join("\n  ")
+                )
+                .into(),
+                hint,
+            }
+        })?;
         Ok::<_, Failure>(crate::export::to_yaml(
             &observed,
             &client.domain().name(),
@@ -622,7 +636,9 @@ pub fn export_command(args: &ExportArgs) -> Result<ExitCode, Failure> {
                     error: format!("cannot write `{}`: {e}", path.display()).into(),
                     hint: None,
                 })?;
-            eprintln!("wrote {}", path.display());
+            if !quiet() {
+                eprintln!("wrote {}", path.display());
+            }
         }
         None => {
             let mut out = std::io::stdout().lock();

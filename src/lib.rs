@@ -18,6 +18,7 @@ pub mod emulator;
 pub mod export;
 pub mod observe;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod timefmt;
 

@@ -1,0 +1,69 @@
+//! Progress on stderr: a bar on a terminal, nothing otherwise, nothing with -q.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+/// Runs `orgsync ARGS` under a pseudo-terminal (util-linux `script`), stdout to a file; returns
+/// what the terminal showed and the file.
+fn on_a_terminal(args: &str, dir: &TempDir) -> (String, String) {
+    let out_file = dir.path().join("stdout.txt");
+    let typescript = dir.path().join("typescript");
+    let cmd = format!("{} {args} > {}", bin().display(), out_file.display());
+    let status = Command::new("script")
+        .args(["-qec", &cmd, typescript.to_str().unwrap()])
+        .env_remove("NO_COLOR")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("util-linux `script` runs");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    (
+        std::fs::read_to_string(&typescript).unwrap_or_default(),
+        std::fs::read_to_string(&out_file).unwrap_or_default(),
+    )
+}
+
+const DEMO: &str = "plan -c examples/orgsync.yaml --sandbox examples/tenant.yaml";
+
+#[test]
+fn a_terminal_shows_progress_and_the_plan_stays_clean() {
+    let dir = TempDir::new("progress-tty");
+    let (terminal, plan) = on_a_terminal(DEMO, &dir);
+    assert!(
+        terminal.contains("reading 4/4 organizations, 34 members read"),
+        "{terminal}"
+    );
+    assert!(plan.contains("Plan: 9 to remove"), "{plan}");
+    assert!(!plan.contains("reading"), "progress never goes to stdout");
+}
+
+#[test]
+fn quiet_or_no_terminal_shows_nothing() {
+    let dir = TempDir::new("progress-quiet");
+    let (terminal, plan) = on_a_terminal(&format!("{DEMO} -q"), &dir);
+    assert!(!terminal.contains("reading"), "{terminal}");
+    assert!(plan.contains("Plan: 9 to remove"));
+    let out = orgsync(
+        &[
+            "plan",
+            "-c",
+            "examples/orgsync.yaml",
+            "--sandbox",
+            "examples/tenant.yaml",
+        ],
+        &[],
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "stderr is not a terminal: {}",
+        stderr(&out)
+    );
+}
