@@ -294,9 +294,26 @@ async fn observe_orgs(
     let orgs = &desired.organizations;
     progress.organizations(orgs.len());
 
-    // Resolve names and ids to organizations.
+    // Resolve names and ids to organizations: from the organization list where that is
+    // cheaper, then one lookup for each left.
+    let mut resolved: Vec<Option<auth0::Organization>> = vec![None; orgs.len()];
+    if orgs.len() > 1 {
+        resolve_from_list(&client, orgs, &mut resolved)
+            .await
+            .map_err(|error| {
+                ObserveError::Failed(vec![OrgFailure {
+                    org: "(organization list)".into(),
+                    location: orgs[0].location.clone(),
+                    error,
+                }])
+            })?;
+    }
     let mut tasks = JoinSet::new();
-    for (i, d) in orgs.iter().enumerate() {
+    for (i, d) in orgs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| resolved[*i].is_none())
+    {
         let client = client.clone();
         let org = d.org.clone();
         tasks.spawn(async move {
@@ -307,7 +324,6 @@ async fn observe_orgs(
             (i, r)
         });
     }
-    let mut resolved: Vec<Option<auth0::Organization>> = vec![None; orgs.len()];
     let mut failures = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((i, r)) = joined else { continue };
@@ -390,6 +406,46 @@ pub async fn read_members(
             members,
         })
         .collect())
+}
+
+/// Resolves organizations from the paged organization list (100 a page) instead of one lookup
+/// each, when that is cheaper. The tenant's size is unknown up front, so this is the ski-rental
+/// rule: keep paging while fewer pages have been spent than organizations are still unresolved,
+/// then leave the rest to single lookups. A tenant with few organizations is resolved in one
+/// request; at worst the cost is twice that of the lookups alone. Organizations not found here
+/// are looked up singly by the caller, which reports the unknown ones with Auth0's own 404.
+async fn resolve_from_list(
+    client: &Client,
+    orgs: &[DesiredOrg],
+    resolved: &mut [Option<auth0::Organization>],
+) -> Result<(), auth0::Error> {
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for (i, d) in orgs.iter().enumerate() {
+        match &d.org {
+            OrgRef::Name(n) => by_name.insert(n.as_str(), i),
+            OrgRef::Id(id) => by_id.insert(id.as_str(), i),
+        };
+    }
+    let mut unresolved = orgs.len();
+    let mut pages = 0;
+    client
+        .organizations_while(|page| {
+            pages += 1;
+            for o in page {
+                for i in [by_name.get(o.name.as_str()), by_id.get(o.id.as_str())]
+                    .into_iter()
+                    .flatten()
+                {
+                    if resolved[*i].is_none() {
+                        resolved[*i] = Some(o.clone());
+                        unresolved -= 1;
+                    }
+                }
+            }
+            unresolved > 0 && pages < unresolved
+        })
+        .await
 }
 
 /// Refuses two config entries that resolve to the same organization (one by name, one by id):

@@ -569,63 +569,84 @@ impl Client {
         self.get_json(&path, &site).await
     }
 
-    /// Every organization of the tenant, in the API's order, read with checkpoint paging
-    /// (`take=100`). Stops on a page without `next` or an empty page.
-    pub async fn organizations(&self) -> Result<Vec<Organization>, Error> {
+    /// Walks a checkpoint-paged list (`take=100`, then `from=next`), handing each page to
+    /// `on_page`, which returns whether to go on. The list ends at a page shorter than `take`
+    /// (the last page: live tenants fill every other page), a page without `next`, or an empty
+    /// page; so a list of fewer than 100 costs one request. A `next` seen before is an error,
+    /// never a loop.
+    async fn paginate<T: DeserializeOwned>(
+        &self,
+        base: &str,
+        extra_query: &str,
+        site: &CallSite,
+        mut on_page: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<(), Error> {
         #[derive(Deserialize)]
-        struct Page {
-            organizations: Vec<Organization>,
+        #[serde(bound = "T: DeserializeOwned")]
+        struct Page<T> {
+            #[serde(alias = "members", alias = "organizations")]
+            items: Vec<T>,
             #[serde(default)]
             next: Option<String>,
         }
-        let base = "/api/v2/organizations";
-        let site = CallSite {
-            method: "GET",
-            path: base.into(),
-            organization: None,
-        };
-        let mut all = Vec::new();
         let mut seen_cursors = HashSet::new();
         let mut from: Option<String> = None;
         loop {
-            let mut q = format!("{base}?take={PAGE_SIZE}");
+            let mut q = format!("{base}?{extra_query}take={PAGE_SIZE}");
             if let Some(c) = &from {
                 q.push_str("&from=");
                 q.push_str(&encode_query(c));
             }
-            let page: Page = self.get_json(&q, &site).await?;
-            if page.organizations.is_empty() {
-                break;
+            let page: Page<T> = self.get_json(&q, site).await?;
+            let n = page.items.len();
+            if !on_page(page.items) || n < PAGE_SIZE {
+                return Ok(());
             }
-            all.extend(page.organizations);
             match page.next {
-                Some(n) if !n.is_empty() => {
-                    if !seen_cursors.insert(n.clone()) {
-                        return Err(Error::RepeatedCursor { site });
+                Some(next) if !next.is_empty() => {
+                    if !seen_cursors.insert(next.clone()) {
+                        return Err(Error::RepeatedCursor { site: site.clone() });
                     }
-                    from = Some(n);
+                    from = Some(next);
                 }
-                _ => break,
+                _ => return Ok(()),
             }
         }
+    }
+
+    /// Every organization of the tenant, in the API's order.
+    pub async fn organizations(&self) -> Result<Vec<Organization>, Error> {
+        let mut all = Vec::new();
+        self.organizations_while(|page| {
+            all.extend(page);
+            true
+        })
+        .await?;
         Ok(all)
     }
 
-    /// Every member of an organization, read with checkpoint paging (`take=100`), which has no
-    /// 1000-record cap. Stops on a page without `next` or an empty page; a repeated cursor is an
-    /// error, never a loop. `on_page` is told how many members each page brought.
+    /// Pages through the organization list while `on_page` returns true.
+    pub async fn organizations_while(
+        &self,
+        on_page: impl FnMut(Vec<Organization>) -> bool,
+    ) -> Result<(), Error> {
+        let site = CallSite {
+            method: "GET",
+            path: "/api/v2/organizations".into(),
+            organization: None,
+        };
+        self.paginate("/api/v2/organizations", "", &site, on_page)
+            .await
+    }
+
+    /// Every member of an organization, read with checkpoint paging, which has no 1000-record
+    /// cap. `on_page` is told how many members each page brought.
     pub async fn members(
         &self,
         org_id: &str,
         label: &str,
         mut on_page: impl FnMut(usize),
     ) -> Result<Vec<Member>, Error> {
-        #[derive(Deserialize)]
-        struct Page {
-            members: Vec<Member>,
-            #[serde(default)]
-            next: Option<String>,
-        }
         let base = format!("/api/v2/organizations/{}/members", encode_path(org_id));
         let site = CallSite {
             method: "GET",
@@ -633,32 +654,17 @@ impl Client {
             organization: Some(label.to_string()),
         };
         let mut all = Vec::new();
-        let mut seen_cursors = HashSet::new();
-        let mut from: Option<String> = None;
-        loop {
-            let mut q = format!(
-                "{base}?fields=user_id%2Cemail%2Cname&include_fields=true&take={PAGE_SIZE}"
-            );
-            if let Some(c) = &from {
-                q.push_str("&from=");
-                q.push_str(&encode_query(c));
-            }
-            let page: Page = self.get_json(&q, &site).await?;
-            on_page(page.members.len());
-            if page.members.is_empty() {
-                break;
-            }
-            all.extend(page.members);
-            match page.next {
-                Some(n) if !n.is_empty() => {
-                    if !seen_cursors.insert(n.clone()) {
-                        return Err(Error::RepeatedCursor { site });
-                    }
-                    from = Some(n);
-                }
-                _ => break,
-            }
-        }
+        self.paginate(
+            &base,
+            "fields=user_id%2Cemail%2Cname&include_fields=true&",
+            &site,
+            |page: Vec<Member>| {
+                on_page(page.len());
+                all.extend(page);
+                true
+            },
+        )
+        .await?;
         Ok(all)
     }
 

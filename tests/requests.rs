@@ -1,0 +1,132 @@
+//! Request counts: orgsync spends the fewest requests a correct client needs.
+
+mod common;
+
+use common::*;
+use orgsync::emulator::{Options, Tenant};
+
+fn tenant(orgs: usize, members: usize) -> Tenant {
+    Tenant {
+        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
+        organizations: (0..orgs)
+            .map(|o| {
+                org_with_members(
+                    &format!("org_{o:016}"),
+                    &format!("org-{o}"),
+                    &format!("o{o}x"),
+                    members,
+                )
+            })
+            .collect(),
+        users: vec![],
+    }
+}
+
+fn config(names: impl Iterator<Item = String>) -> String {
+    let mut y = String::from("version: 1\norganizations:\n");
+    for n in names {
+        y.push_str(&format!(
+            "  - name: {n}\n    members: []\n    allow_empty: true\n"
+        ));
+    }
+    y
+}
+
+/// API requests (the token request excluded) of one `orgsync plan`.
+fn plan_requests(t: Tenant, yaml: &str) -> Vec<String> {
+    let emu = background(t, Options::default());
+    let dir = TempDir::new("requests");
+    dir.write("orgsync.yaml", yaml);
+    let out = orgsync_against(&emu, &["plan", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    api_requests(&emu).into_iter().map(|r| r.path).collect()
+}
+
+#[test]
+fn the_example_tenant_costs_one_list_page_and_one_page_per_organization() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("requests-example");
+    let out = orgsync_against(
+        &emu,
+        &["plan", "-c", example_config().to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let paths: Vec<String> = api_requests(&emu).into_iter().map(|r| r.path).collect();
+    // min(4 lookups, 1 list page) + 4 organizations of fewer than 100 members.
+    assert_eq!(paths.len(), 5, "{paths:#?}");
+    assert_eq!(paths[0], "/api/v2/organizations?take=100");
+    assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 4);
+}
+
+#[test]
+fn one_organization_is_one_lookup() {
+    let paths = plan_requests(tenant(3, 5), &config(["org-1".to_string()].into_iter()));
+    assert_eq!(
+        paths,
+        [
+            "/api/v2/organizations/name/org-1",
+            "/api/v2/organizations/org_0000000000000001/members?fields=user_id%2Cemail%2Cname&include_fields=true&take=100"
+        ]
+    );
+}
+
+#[test]
+fn many_organizations_are_resolved_by_pages_of_100() {
+    // 250 organizations named: 3 list pages (100, 100, 50) instead of 250 lookups.
+    let paths = plan_requests(
+        tenant(250, 3),
+        &config((0..250).map(|o| format!("org-{o}"))),
+    );
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| p.starts_with("/api/v2/organizations?"))
+            .count(),
+        3
+    );
+    assert_eq!(
+        paths.iter().filter(|p| p.contains("/members?")).count(),
+        250
+    );
+    assert_eq!(paths.len(), 253);
+}
+
+#[test]
+fn a_few_organizations_in_a_large_tenant_stop_paging_early() {
+    // Two organizations at the end of a 1,000-organization list: two pages, then two lookups
+    // (never the ten pages of the whole list).
+    let paths = plan_requests(
+        tenant(1000, 1),
+        &config(["org-998".to_string(), "org-999".to_string()].into_iter()),
+    );
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| p.starts_with("/api/v2/organizations?"))
+            .count(),
+        2,
+        "{paths:#?}"
+    );
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| p.starts_with("/api/v2/organizations/name/"))
+            .count(),
+        2
+    );
+    assert_eq!(paths.len(), 2 + 2 + 2);
+}
+
+#[test]
+fn member_pages_stop_at_the_first_short_page() {
+    // 250 members: pages of 100, 100, 50; the short page ends the list.
+    let paths = plan_requests(tenant(1, 250), &config(["org-0".to_string()].into_iter()));
+    assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 3);
+    // 200 members: two full pages, then the empty page that proves the end.
+    let paths = plan_requests(tenant(1, 200), &config(["org-0".to_string()].into_iter()));
+    assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 3);
+    // 99 members: one request.
+    let paths = plan_requests(tenant(1, 99), &config(["org-0".to_string()].into_iter()));
+    assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 1);
+}
