@@ -130,3 +130,47 @@ fn member_pages_stop_at_the_first_short_page() {
     let paths = plan_requests(tenant(1, 99), &config(["org-0".to_string()].into_iter()));
     assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 1);
 }
+
+#[test]
+fn a_rate_limited_tenant_gets_no_429_once_the_first_answer_showed_the_limit() {
+    use orgsync::emulator::{BucketConfig, RateLimits};
+    let options = Options {
+        rate_limits: RateLimits {
+            global: Some(BucketConfig {
+                size: 10,
+                refill_per_sec: 50.0,
+            }),
+            ..RateLimits::default()
+        },
+        ..Options::default()
+    };
+    let emu = background(tenant(30, 250), options);
+    let dir = TempDir::new("requests-paced");
+    dir.write("orgsync.yaml", &config((0..30).map(|o| format!("org-{o}"))));
+    let url = emu.url();
+    // Real waits: this is the pacing under test.
+    let started = std::time::Instant::now();
+    let out = orgsync(
+        &["plan", "--format", "json"],
+        &[
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "demo-secret"),
+        ],
+        dir.path(),
+    );
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reqs = api_requests(&emu);
+    // 1 list page and 3 member pages for each of 30 organizations.
+    assert_eq!(reqs.len(), 1 + 90);
+    let limited: Vec<_> = reqs.iter().skip(1).filter(|r| r.status == 429).collect();
+    assert!(
+        limited.is_empty(),
+        "{} answers were 429 after the first: {:?}",
+        limited.len(),
+        limited.iter().map(|r| &r.time).collect::<Vec<_>>()
+    );
+    // It did not get there by being slow: 81 requests past the burst at 50/s take 1.6 s.
+    assert!(took < std::time::Duration::from_secs(6), "{took:?}");
+}

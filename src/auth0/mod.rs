@@ -346,6 +346,11 @@ impl Client {
         &self.credentials
     }
 
+    /// The refill rate the pacer works with, if a rate limit was reported (reports, benchmarks).
+    pub fn measured_rate(&self) -> Option<f64> {
+        self.pacer.rate()
+    }
+
     /// Requests sent so far (retries included).
     pub fn requests_sent(&self) -> u64 {
         self.stats.requests.load(Ordering::Relaxed)
@@ -442,6 +447,7 @@ impl Client {
                 detail: "the client was shut down".into(),
             })?;
             self.pacer.acquire(self.options.retry.instant).await;
+            let sent_at = Instant::now();
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self
                 .http
@@ -465,8 +471,11 @@ impl Client {
             }
             match result {
                 Ok(a) => {
-                    self.pacer
-                        .observe(&a.headers, a.status == StatusCode::TOO_MANY_REQUESTS);
+                    self.pacer.observe(
+                        sent_at,
+                        &a.headers,
+                        a.status == StatusCode::TOO_MANY_REQUESTS,
+                    );
                     let record = CallRecord {
                         status: Some(a.status.as_u16()),
                         attempts,
@@ -498,6 +507,7 @@ impl Client {
                     return Ok((a, record));
                 }
                 Err(detail) => {
+                    self.pacer.observe(sent_at, &HeaderMap::new(), false);
                     failures += 1;
                     if failures < self.options.retry.max_attempts
                         && started.elapsed() < self.options.retry.deadline
