@@ -26,7 +26,8 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// A position in a config file, 1-based. Displays as `file:line:column`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
-    pub file: String,
+    /// Shared by every position in one file.
+    pub file: std::sync::Arc<str>,
     pub line: usize,
     pub column: usize,
 }
@@ -519,7 +520,7 @@ fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, ConfigError> {
             + 1;
         ConfigError::one(
             Some(Location {
-                file: file.to_string(),
+                file: file.into(),
                 line,
                 column,
             }),
@@ -559,19 +560,23 @@ fn options() -> serde_saphyr::Options {
     options
 }
 
-fn loc(file: &str, l: &serde_saphyr::Location) -> Location {
+fn loc(file: &File, l: &serde_saphyr::Location) -> Location {
     Location {
-        file: file.to_string(),
+        file: file.clone(),
         line: l.line() as usize,
         column: l.column() as usize,
     }
 }
 
+/// A file's name, shared by all its positions.
+type File = std::sync::Arc<str>;
+
 fn parse(text: &str, file: &str, seen: &mut Seen) -> Result<Vec<DesiredOrg>, ConfigError> {
+    let file: &File = &File::from(file);
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let top = || {
         Some(Location {
-            file: file.to_string(),
+            file: file.clone(),
             line: 1,
             column: 1,
         })
@@ -705,7 +710,9 @@ fn parse(text: &str, file: &str, seen: &mut Seen) -> Result<Vec<DesiredOrg>, Con
             Some(Spanned {
                 value: Some(list), ..
             }) => {
-                let mut first_seen: HashMap<MemberRef, Location> =
+                // Keyed by the entry as written (an email cannot contain `|`, a user_id must),
+                // borrowed from the parsed file: no copies on the hot path of large configs.
+                let mut first_seen: HashMap<(bool, &str), usize> =
                     HashMap::with_capacity(list.len());
                 let mut members = Vec::with_capacity(list.len());
                 for m in list {
@@ -731,19 +738,22 @@ fn parse(text: &str, file: &str, seen: &mut Seen) -> Result<Vec<DesiredOrg>, Con
                             }
                         },
                     };
-                    if let Some(first) = first_seen.get(&member) {
+                    let key = match &m.value {
+                        RawMember::UserId(u) => (false, u.as_str()),
+                        RawMember::Email(e) => (true, e.as_str()),
+                    };
+                    if let Some(first_line) = first_seen.get(&key) {
                         diag(
                             &mut d,
                             m_at,
                             format!(
-                                "{member} is listed twice in this organization (first at line {})",
-                                first.line
+                                "{member} is listed twice in this organization (first at line {first_line})"
                             ),
                             Some("list each member once".into()),
                         );
                         continue;
                     }
-                    first_seen.insert(member.clone(), m_at.clone());
+                    first_seen.insert(key, m_at.line);
                     members.push(DesiredMember {
                         member,
                         location: m_at,
@@ -791,7 +801,7 @@ fn scalar(v: &serde_json::Value) -> String {
 }
 
 /// Turns a serde-saphyr error into a diagnostic with the file's name and a hint.
-fn yaml_error(e: &serde_saphyr::Error, file: &str) -> ConfigError {
+fn yaml_error(e: &serde_saphyr::Error, file: &File) -> ConfigError {
     let location = e
         .location()
         .filter(|l| *l != serde_saphyr::Location::UNKNOWN)
@@ -925,7 +935,7 @@ fn check_email(e: &str) -> Result<(), String> {
 
 fn check_user_ids(
     list: &[Spanned<String>],
-    file: &str,
+    file: &File,
     what: &str,
     d: &mut Vec<Diagnostic>,
 ) -> Vec<String> {
@@ -943,7 +953,7 @@ fn check_user_ids(
     out
 }
 
-fn check_org_name(n: &Spanned<String>, file: &str, d: &mut Vec<Diagnostic>) -> Option<()> {
+fn check_org_name(n: &Spanned<String>, file: &File, d: &mut Vec<Diagnostic>) -> Option<()> {
     let s = &n.value;
     let ok = (1..=50).contains(&s.len())
         && s.bytes()
@@ -969,7 +979,7 @@ fn check_org_name(n: &Spanned<String>, file: &str, d: &mut Vec<Diagnostic>) -> O
     None
 }
 
-fn check_org_id(i: &Spanned<String>, file: &str, d: &mut Vec<Diagnostic>) -> Option<()> {
+fn check_org_id(i: &Spanned<String>, file: &File, d: &mut Vec<Diagnostic>) -> Option<()> {
     let s = &i.value;
     let ok = s.len() <= 50
         && s.strip_prefix("org_")
@@ -987,7 +997,7 @@ fn check_org_id(i: &Spanned<String>, file: &str, d: &mut Vec<Diagnostic>) -> Opt
 
 fn max_removals(
     v: &Spanned<serde_json::Value>,
-    file: &str,
+    file: &File,
     d: &mut Vec<Diagnostic>,
 ) -> Option<MaxRemovals> {
     let hint = Some("a count like `5` or a share like `25%`".to_string());
