@@ -73,6 +73,10 @@ pub struct ConnectionArgs {
     /// Never send more than this many requests per second, whatever the tenant's limit allows.
     #[arg(long, value_name = "RPS", value_parser = parse_rps)]
     pub max_rps: Option<f64>,
+    /// Give up on a request (connecting, or waiting for its answer) after this many seconds;
+    /// it is then retried like a lost connection.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_rps)]
+    pub timeout: f64,
 }
 
 fn parse_rps(s: &str) -> Result<f64, String> {
@@ -187,8 +191,8 @@ pub struct EmulatorArgs {
     /// Share of API requests answered with a fault, from 0 to 1.
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
     pub fault_rate: f64,
-    /// Faults to inject: any of `500`, `503`, `drop` (drop: the request is carried out, then
-    /// the connection is cut before the answer).
+    /// Faults to inject: any of `500`, `503`, `429` (without rate-limit headers), `drop` (drop:
+    /// the request is carried out, then the connection is cut before the answer).
     #[arg(long, value_name = "KIND", value_delimiter = ',', default_value = "500,503,drop", value_parser = parse_fault)]
     pub faults: Vec<FaultKind>,
     /// Seed for latency jitter and fault injection.
@@ -230,7 +234,8 @@ fn parse_share(s: &str) -> Result<f64, String> {
 }
 
 fn parse_fault(s: &str) -> Result<FaultKind, String> {
-    FaultKind::parse(s).ok_or_else(|| format!("unknown fault `{s}`: use `500`, `503` or `drop`"))
+    FaultKind::parse(s)
+        .ok_or_else(|| format!("unknown fault `{s}`: use `500`, `503`, `429` or `drop`"))
 }
 
 /// Parses arguments, runs the command, prints any error, and returns the exit code.

@@ -102,8 +102,11 @@ fn client_options() -> ClientOptions {
 
 /// Connects to the tenant named by `--domain`/`AUTH0_DOMAIN`, or starts the `--sandbox` emulator.
 pub async fn connect(args: &ConnectionArgs) -> Result<Connection, Failure> {
+    let timeout = Duration::from_secs_f64(args.timeout);
     let options = ClientOptions {
         max_rps: args.max_rps,
+        request_timeout: timeout,
+        connect_timeout: timeout.min(Duration::from_secs(10)),
         ..client_options()
     };
     if let Some(tenant_path) = &args.sandbox {

@@ -549,6 +549,8 @@ struct Seen {
 /// that an alias bomb is refused at once.
 fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
+    // `allow_empty: yes` (or "yes") must not quietly mean true: only true/false are booleans.
+    options.strict_booleans = true;
     if let Some(b) = options.budget.as_mut() {
         b.max_nodes = 5_000_000;
         b.max_events = 20_000_000;
@@ -838,6 +840,12 @@ fn explain(message: &str) -> (String, Option<String>) {
             Some("each key may appear once per mapping".into()),
         );
     }
+    if lower.starts_with("multiple yaml documents") {
+        return (
+            "only one YAML document is allowed in a file (this `---` starts a second one)".into(),
+            Some("put more organizations in the same document, or in another file of a config directory".into()),
+        );
+    }
     if lower.contains("unknown field") {
         return (message.to_string(), schema_hint());
     }
@@ -859,6 +867,19 @@ fn explain(message: &str) -> (String, Option<String>) {
             schema_hint(),
         );
     }
+    if let Some(rest) = message.strip_prefix("budget breached: ") {
+        let what = if rest.starts_with("Aliases") {
+            "too many YAML aliases (`*name`): more than 1,000".to_string()
+        } else if rest.starts_with("Depth") {
+            "the YAML nests too deeply".to_string()
+        } else {
+            format!("the YAML is too large for orgsync's parser limits ({rest})")
+        };
+        return (
+            what,
+            Some("orgsync refuses YAML that expands aliases or nests beyond reasonable limits; write the members out".into()),
+        );
+    }
     if lower.contains("budget") || lower.contains("alias") || lower.contains("limit") {
         return (
             message.to_string(),
@@ -868,7 +889,26 @@ fn explain(message: &str) -> (String, Option<String>) {
     if lower.contains("invalid type") {
         return (message.to_string(), schema_hint());
     }
+    if lower.starts_with("while ")
+        || lower.starts_with("unclosed")
+        || lower.contains("did not find")
+        || lower.contains("found a tab")
+    {
+        return (
+            message.to_string(),
+            Some("this is a YAML syntax error: indent with spaces (not tabs), close every bracket and quote".into()),
+        );
+    }
     (message.to_string(), None)
+}
+
+/// A value shown in a message, cut to 80 characters so a huge one cannot flood the terminal.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(60).collect();
+    format!("{head}… ({} characters)", s.chars().count())
 }
 
 /// First letter lower-case, as every orgsync message.
@@ -884,7 +924,7 @@ fn sanitize(s: &str) -> String {
 pub fn check_user_id(s: &str) -> Result<(), (String, String)> {
     let hint =
         "a user_id looks like `provider|id`, e.g. `auth0|64b0c0ffee00000000000002`".to_string();
-    let shown = s.escape_debug().to_string();
+    let shown = clip(&s.escape_debug().to_string());
     if s.chars().any(char::is_control) {
         return Err((
             format!("malformed user_id `{shown}`: control characters are not allowed"),
@@ -917,7 +957,7 @@ pub fn check_user_id(s: &str) -> Result<(), (String, String)> {
 
 /// An email as `users-by-email` takes it: one `@`, something on both sides, no whitespace.
 fn check_email(e: &str) -> Result<(), String> {
-    let shown = e.escape_debug();
+    let shown = clip(&e.escape_debug().to_string());
     if e.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "malformed email `{shown}`: whitespace is not allowed"
@@ -973,7 +1013,10 @@ fn check_org_name(n: &Spanned<String>, file: &File, d: &mut Vec<Diagnostic>) -> 
     };
     d.push(Diagnostic {
         location: Some(loc(file, &n.referenced)),
-        message: format!("malformed organization name `{}`", s.escape_debug()),
+        message: format!(
+            "malformed organization name `{}`",
+            clip(&s.escape_debug().to_string())
+        ),
         hint: Some(hint),
     });
     None
@@ -989,7 +1032,7 @@ fn check_org_id(i: &Spanned<String>, file: &File, d: &mut Vec<Diagnostic>) -> Op
     }
     d.push(Diagnostic {
         location: Some(loc(file, &i.referenced)),
-        message: format!("malformed organization id `{}`", s.escape_debug()),
+        message: format!("malformed organization id `{}`", clip(&s.escape_debug().to_string())),
         hint: Some("an organization id is `org_` followed by letters and digits, e.g. `org_3hbVAMF8F3wVIcEJ`; use `name:` for names".into()),
     });
     None

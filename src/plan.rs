@@ -415,6 +415,18 @@ mod tests {
     }
 
     #[test]
+    fn percent_limits_are_not_off_by_one_in_floating_point() {
+        // 0.57% of 10,000 is exactly 57; naive floating point gives 56.999… and floors to 56.
+        let mut i = input(&[], &[]);
+        i.current = (0..10_000).map(|n| Member::id(format!("a|{n}"))).collect();
+        i.declared = i.current[57..].iter().map(|m| m.user_id.clone()).collect();
+        i.max_removals = Some(MaxRemovals::Percent(0.57));
+        assert!(plan_org(&i).blocked.is_none(), "57 removals are allowed");
+        i.declared = i.current[58..].iter().map(|m| m.user_id.clone()).collect();
+        assert_eq!(plan_org(&i).blocked.unwrap().allowed, Some(57));
+    }
+
+    #[test]
     fn allow_empty_guards_emptying_and_comes_first() {
         let mut i = input(&["a|1", "a|2"], &[]);
         i.max_removals = Some(MaxRemovals::Count(1));

@@ -65,6 +65,8 @@ struct Bucket {
     /// When the last answer said the next token is added (`x-ratelimit-reset`); one request
     /// may go then, whatever the model says, since that token is there for certain.
     reset: Option<SystemTime>,
+    /// The last announced refill a request was let through for.
+    spent_reset: Option<SystemTime>,
     /// Start of the rate window: (its request sent, remaining + answered).
     anchor: Option<(Instant, f64)>,
 }
@@ -80,6 +82,7 @@ impl Bucket {
             answered: 0,
             round_low: None,
             reset: None,
+            spent_reset: None,
             anchor: None,
         }
     }
@@ -111,7 +114,7 @@ impl Bucket {
                 Ok(until) => Err(modelled.min(until.max(Duration::from_millis(1)))),
                 // The announced token has been added: one request may have it.
                 Err(_) if self.in_flight == 0 => {
-                    self.reset = None;
+                    self.spent_reset = self.reset.take();
                     self.take();
                     Ok(())
                 }
@@ -136,8 +139,12 @@ impl Bucket {
         limited: bool,
     ) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        if reset.is_some() {
-            self.reset = reset;
+        // Only ever later: an answer arriving late must not bring back a refill already spent.
+        if let Some(r) = reset {
+            let newer = |known: Option<SystemTime>| known.is_none_or(|k| r > k);
+            if newer(self.reset) && newer(self.spent_reset) {
+                self.reset = Some(r);
+            }
         }
         let (Some(remaining), Some(limit)) = (remaining, limit) else {
             return;

@@ -86,15 +86,18 @@ pub enum FaultKind {
     /// The request IS carried out, then the connection is dropped before the answer's body:
     /// the hardest case for a client, which cannot know whether its removal happened.
     Drop,
+    /// 429 with Auth0's body but no `x-ratelimit-*` headers; the request is not carried out.
+    Status429,
 }
 
 impl FaultKind {
-    /// Parses `500`, `503` or `drop`.
+    /// Parses `500`, `503`, `429` or `drop`.
     pub fn parse(s: &str) -> Option<FaultKind> {
         match s {
             "500" => Some(FaultKind::Status500),
             "503" => Some(FaultKind::Status503),
             "drop" => Some(FaultKind::Drop),
+            "429" => Some(FaultKind::Status429),
             _ => None,
         }
     }

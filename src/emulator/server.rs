@@ -299,6 +299,10 @@ async fn gate(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Respon
             fault_name = Some("503".to_string());
             ApiError::server(StatusCode::SERVICE_UNAVAILABLE).into_response()
         }
+        Some(Fault::Random(FaultKind::Status429)) => {
+            fault_name = Some("429".to_string());
+            ApiError::rate_limited(true).into_response()
+        }
         Some(Fault::Scripted(status)) if status != 0 => {
             fault_name = Some("scripted".to_string());
             match StatusCode::from_u16(status) {
