@@ -587,18 +587,15 @@ impl Client {
     async fn paginate<T: DeserializeOwned>(
         &self,
         base: &str,
+        key: &str,
         extra_query: &str,
         site: &CallSite,
         mut on_page: impl FnMut(Vec<T>) -> bool,
     ) -> Result<(), Error> {
-        #[derive(Deserialize)]
-        #[serde(bound = "T: DeserializeOwned")]
-        struct Page<T> {
-            #[serde(alias = "members", alias = "organizations")]
-            items: Vec<T>,
-            #[serde(default)]
-            next: Option<String>,
-        }
+        let decode = |detail: String| Error::Decode {
+            site: site.clone(),
+            detail,
+        };
         let mut seen_cursors = HashSet::new();
         let mut from: Option<String> = None;
         loop {
@@ -607,12 +604,23 @@ impl Client {
                 q.push_str("&from=");
                 q.push_str(&encode_query(c));
             }
-            let page: Page<T> = self.get_json(&q, site).await?;
-            let n = page.items.len();
-            if !on_page(page.items) || n < PAGE_SIZE {
+            // `{"<key>": [...], "next": "..."}`, the items under a key that depends on the list.
+            let mut page: serde_json::Map<String, Value> = self.get_json(&q, site).await?;
+            let items = page
+                .remove(key)
+                .ok_or_else(|| decode(format!("missing field `{key}`")))?;
+            let items: Vec<T> =
+                serde_json::from_value(items).map_err(|e| decode(format!("`{key}`: {e}")))?;
+            let next = match page.remove("next") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s),
+                Some(other) => return Err(decode(format!("`next` is not a string: {other}"))),
+            };
+            let n = items.len();
+            if !on_page(items) || n < PAGE_SIZE {
                 return Ok(());
             }
-            match page.next {
+            match next {
                 Some(next) if !next.is_empty() => {
                     if !seen_cursors.insert(next.clone()) {
                         return Err(Error::RepeatedCursor { site: site.clone() });
@@ -645,7 +653,7 @@ impl Client {
             path: "/api/v2/organizations".into(),
             organization: None,
         };
-        self.paginate("/api/v2/organizations", "", &site, on_page)
+        self.paginate("/api/v2/organizations", "organizations", "", &site, on_page)
             .await
     }
 
@@ -666,6 +674,7 @@ impl Client {
         let mut all = Vec::new();
         self.paginate(
             &base,
+            "members",
             "fields=user_id%2Cemail%2Cname&include_fields=true&",
             &site,
             |page: Vec<Member>| {

@@ -1,0 +1,366 @@
+//! Reliability drills, seeded and repeatable: faults, crashes and eventual consistency. Each
+//! prints a tally (`cargo test --test drills -- --nocapture` shows it).
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
+
+use common::*;
+use orgsync::emulator::{Emulator, FaultKind, Options, Tenant};
+use serde_json::Value;
+
+const ORGS: usize = 20;
+const MEMBERS: usize = 30;
+const KEEP: usize = 25;
+
+fn drill_tenant() -> Tenant {
+    Tenant {
+        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
+        organizations: (0..ORGS)
+            .map(|o| {
+                org_with_members(
+                    &format!("org_drill{o:011}"),
+                    &format!("team-{o}"),
+                    &format!("t{o:02}x"),
+                    MEMBERS,
+                )
+            })
+            .collect(),
+        users: vec![],
+    }
+}
+
+/// Everyone keeps the first 25 members; one is protected in every organization.
+fn drill_config(dir: &TempDir) {
+    let mut y = String::from(
+        "version: 1\ndefaults:\n  max_removals: 100%\n  protect: [\"auth0|t00x0029\"]\norganizations:\n",
+    );
+    for o in 0..ORGS {
+        y.push_str(&format!("  - name: team-{o}\n    members:\n"));
+        for m in 0..KEEP {
+            y.push_str(&format!("      - \"auth0|t{o:02}x{m:04}\"\n"));
+        }
+    }
+    dir.write("orgsync.yaml", &y);
+}
+
+fn expected() -> Vec<BTreeSet<String>> {
+    (0..ORGS)
+        .map(|o| {
+            let mut keep: BTreeSet<String> =
+                (0..KEEP).map(|m| format!("auth0|t{o:02}x{m:04}")).collect();
+            if o == 0 {
+                keep.insert("auth0|t00x0029".into());
+            }
+            keep
+        })
+        .collect()
+}
+
+/// Users the plan removes: everyone past the first 25, but the protected one.
+fn planned() -> HashSet<String> {
+    (0..ORGS)
+        .flat_map(|o| (KEEP..MEMBERS).map(move |m| format!("auth0|t{o:02}x{m:04}")))
+        .filter(|u| u != "auth0|t00x0029")
+        .collect()
+}
+
+fn state(emu: &Emulator) -> Vec<BTreeSet<String>> {
+    emu.state()
+        .organizations
+        .into_iter()
+        .map(|o| o.members.into_iter().collect())
+        .collect()
+}
+
+fn audit_lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn audit line {l:?}: {e}")))
+        .collect()
+}
+
+#[test]
+fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
+    let (mut faults, mut requests, mut reruns, mut wrong) = (0usize, 0usize, 0usize, 0usize);
+    for seed in 0..50u64 {
+        let options = Options {
+            fault_rate: 0.10,
+            fault_kinds: vec![
+                FaultKind::Status500,
+                FaultKind::Status503,
+                FaultKind::Drop,
+                FaultKind::Status429,
+            ],
+            latency_jitter: Duration::from_millis(2),
+            seed,
+            ..Options::default()
+        };
+        let emu = background(drill_tenant(), options);
+        let dir = TempDir::new("drill");
+        drill_config(&dir);
+        let audit = dir.path().join("audit.jsonl");
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let out = orgsync_against(
+                &emu,
+                &[
+                    "apply",
+                    "--auto-approve",
+                    "--audit-log",
+                    audit.to_str().unwrap(),
+                ],
+                dir.path(),
+            );
+            if out.status.code() == Some(0) {
+                break;
+            }
+            assert!(
+                runs < 6,
+                "seed {seed}: apply did not converge in 5 runs:\n{}\n{}",
+                stdout(&out),
+                stderr(&out)
+            );
+        }
+        reruns += runs - 1;
+        assert_eq!(
+            state(&emu),
+            expected(),
+            "seed {seed}: the tenant is not the declared state"
+        );
+        let log = emu.requests();
+        faults += log.iter().filter(|r| r.fault.is_some()).count();
+        requests += log
+            .iter()
+            .filter(|r| r.path.starts_with("/api/v2/"))
+            .count();
+        let plan = planned();
+        for r in log.iter().filter(|r| r.method == "DELETE") {
+            for u in r.members.clone().unwrap_or_default() {
+                if !plan.contains(&u) {
+                    wrong += 1;
+                }
+            }
+        }
+        // One audit line per successful DELETE, with the same user_ids.
+        let lines = audit_lines(&audit);
+        let audited_ok: Vec<Vec<String>> = lines
+            .iter()
+            .filter(|l| l["event"] == "delete" && l["status"] == 204)
+            .map(|l| {
+                l["user_ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u.as_str().unwrap().to_string())
+                    .collect()
+            })
+            .collect();
+        let tenant_ok: Vec<Vec<String>> = log
+            .iter()
+            .filter(|r| r.method == "DELETE" && r.status == 204)
+            .map(|r| r.members.clone().unwrap())
+            .collect();
+        assert_eq!(audited_ok.len(), tenant_ok.len(), "seed {seed}");
+        for ids in &audited_ok {
+            assert!(
+                tenant_ok.contains(ids),
+                "seed {seed}: audited {ids:?} not in the tenant's log"
+            );
+        }
+        // Each run that got as far as removing ends with a summary (a run whose reading failed
+        // removed nothing and wrote nothing); the last one says the tenant converged.
+        let summaries = lines.iter().filter(|l| l["event"] == "summary").count();
+        assert!(
+            (1..=runs).contains(&summaries),
+            "seed {seed}: {summaries} summaries for {runs} runs"
+        );
+        assert_eq!(
+            lines
+                .last()
+                .map(|l| (l["event"].clone(), l["success"].clone())),
+            Some((Value::from("summary"), Value::from(true))),
+            "seed {seed}"
+        );
+    }
+    eprintln!(
+        "fault drill: 50 runs, {requests} API requests, {faults} injected faults, {reruns} reruns needed, wrong removals = {wrong}"
+    );
+    assert_eq!(wrong, 0);
+    assert!(faults > 100, "faults were injected: {faults}");
+}
+
+#[test]
+fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
+    use std::process::{Command, Stdio};
+    let mut killed_mid_run = 0;
+    for seed in 0..10u64 {
+        // Slow enough that a kill lands among the DELETEs.
+        let options = Options {
+            latency: Duration::from_millis(20),
+            seed,
+            ..Options::default()
+        };
+        let emu = background(drill_tenant(), options);
+        let dir = TempDir::new("crash");
+        drill_config(&dir);
+        let audit = dir.path().join("audit.jsonl");
+        let url = emu.url();
+        let mut child = Command::new(bin())
+            .args([
+                "apply",
+                "--auto-approve",
+                "--audit-log",
+                audit.to_str().unwrap(),
+            ])
+            .current_dir(dir.path())
+            .envs([
+                ("AUTH0_DOMAIN", url.as_str()),
+                ("AUTH0_CLIENT_ID", "demo"),
+                ("AUTH0_CLIENT_SECRET", "demo-secret"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // A seeded moment once the removals have begun.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !emu.requests().iter().any(|r| r.method == "DELETE")
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(seed * 4));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.code().is_none() {
+            killed_mid_run += 1;
+        }
+        // Every line parses: no torn line.
+        let lines = audit_lines(&audit);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["event"] == "delete" || l["event"] == "summary")
+        );
+        let rerun = orgsync_against(
+            &emu,
+            &[
+                "apply",
+                "--auto-approve",
+                "--audit-log",
+                audit.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_eq!(
+            rerun.status.code(),
+            Some(0),
+            "seed {seed}: {}",
+            stderr(&rerun)
+        );
+        assert_eq!(state(&emu), expected(), "seed {seed}");
+        audit_lines(&audit);
+    }
+    eprintln!(
+        "crash drill: 10 seeded SIGKILLs, {killed_mid_run} of them before apply finished; every audit line whole; every rerun converged"
+    );
+    assert!(
+        killed_mid_run >= 5,
+        "the kills should land during the run: {killed_mid_run}"
+    );
+}
+
+#[test]
+fn eventual_consistency_is_not_mistaken_for_failure() {
+    let options = Options {
+        removal_delay: Duration::from_millis(1500),
+        ..Options::default()
+    };
+    let emu = background(drill_tenant(), options);
+    let dir = TempDir::new("consistency");
+    drill_config(&dir);
+    let audit = dir.path().join("audit.jsonl");
+    let first = orgsync_against(
+        &emu,
+        &[
+            "apply",
+            "--auto-approve",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "apply does not fail because lists still show the removed"
+    );
+    let first_deletes: HashSet<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .flat_map(|r| r.members.clone().unwrap())
+        .collect();
+    assert_eq!(first_deletes, planned());
+
+    // Right after: the lists still show the removed members, so a plan reports them again.
+    let plan = orgsync_against(
+        &emu,
+        &["plan", "--detailed-exitcode", "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(plan.status.code(), Some(2));
+    let v: Value = serde_json::from_str(&stdout(&plan)).unwrap();
+    assert_eq!(v["summary"]["remove"], planned().len());
+
+    // A second apply during the delay may re-send DELETEs, for the same users only, audited.
+    let before = emu.requests().len();
+    let second = orgsync_against(
+        &emu,
+        &[
+            "apply",
+            "--auto-approve",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(second.status.code(), Some(0));
+    let resent: HashSet<String> = emu.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .flat_map(|r| r.members.clone().unwrap())
+        .collect();
+    assert!(resent.is_subset(&first_deletes), "{resent:?}");
+    let audited = audit_lines(&audit)
+        .iter()
+        .filter(|l| l["event"] == "delete")
+        .count();
+    assert_eq!(
+        audited,
+        emu.requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count()
+    );
+
+    // --wait sees it through.
+    let third = orgsync_against(
+        &emu,
+        &["apply", "--auto-approve", "--wait", "10"],
+        dir.path(),
+    );
+    assert_eq!(third.status.code(), Some(0), "{}", stdout(&third));
+    let after = orgsync_against(&emu, &["plan", "--detailed-exitcode"], dir.path());
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "converged: {}",
+        stdout(&after)
+    );
+    assert_eq!(state(&emu), expected());
+}
