@@ -34,7 +34,6 @@ impl Bar {
         ) {
             bar.set_style(style);
         }
-        bar.set_message("0 members read");
         Bar {
             bar,
             members: AtomicU64::new(0),
@@ -59,8 +58,9 @@ impl Bar {
 
 impl Progress for Bar {
     fn organizations(&self, total: usize) {
+        // The first draw, so it already shows the total.
         self.bar.set_length(total as u64);
-        self.bar.tick();
+        self.bar.set_message("0 members read");
     }
 
     fn organization_done(&self) {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::*;
-use orgsync::emulator::{Emulator, Options, ScriptedFault, Tenant};
+use orgsync::emulator::{Emulator, Options, ScriptedFault};
 use serde_json::Value;
 
 /// The example config, with the guard on initech lifted and the missing new hire taken out, so
@@ -121,16 +121,10 @@ fn apply_then_plan_shows_no_changes() {
 
 #[test]
 fn thirty_seven_removals_go_out_as_10_10_10_7() {
-    let mut tenant = Tenant {
-        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
-        ..Tenant::default()
-    };
-    tenant
-        .organizations
-        .push(org_with_members("org_manymanymanyman1", "many", "u", 40));
-    tenant
-        .organizations
-        .push(org_with_members("org_otherotherothe2", "other", "o", 2));
+    let tenant = demo_tenant(vec![
+        org_with_members("org_manymanymanyman1", "many", "u", 40),
+        org_with_members("org_otherotherothe2", "other", "o", 2),
+    ]);
     let emu = background(tenant, Options::default());
     let dir = TempDir::new("apply-37");
     dir.write(
@@ -249,16 +243,10 @@ fn a_blocked_organization_is_untouched_and_the_others_proceed() {
 
 #[test]
 fn allow_empty_guard_blocks_emptying() {
-    let mut tenant = Tenant {
-        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
-        ..Tenant::default()
-    };
-    tenant
-        .organizations
-        .push(org_with_members("org_emptyemptyempt1", "empty-me", "e", 3));
-    tenant
-        .organizations
-        .push(org_with_members("org_fineinefinefin2", "fine", "f", 3));
+    let tenant = demo_tenant(vec![
+        org_with_members("org_emptyemptyempt1", "empty-me", "e", 3),
+        org_with_members("org_fineinefinefin2", "fine", "f", 3),
+    ]);
     let emu = background(tenant, Options::default());
     let dir = TempDir::new("apply-empty");
     dir.write(

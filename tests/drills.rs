@@ -15,9 +15,8 @@ const MEMBERS: usize = 30;
 const KEEP: usize = 25;
 
 fn drill_tenant() -> Tenant {
-    Tenant {
-        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
-        organizations: (0..ORGS)
+    demo_tenant(
+        (0..ORGS)
             .map(|o| {
                 org_with_members(
                     &format!("org_drill{o:011}"),
@@ -27,8 +26,7 @@ fn drill_tenant() -> Tenant {
                 )
             })
             .collect(),
-        users: vec![],
-    }
+    )
 }
 
 /// Everyone keeps the first 25 members; one is protected in every organization.

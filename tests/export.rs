@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use orgsync::emulator::{Options, Tenant};
+use orgsync::emulator::Options;
 
 #[test]
 fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
@@ -63,16 +63,10 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
 
 #[test]
 fn exporting_a_2500_member_organization_round_trips() {
-    let mut tenant = Tenant {
-        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
-        ..Tenant::default()
-    };
-    tenant
-        .organizations
-        .push(org_with_members("org_bigbigbigbigbig1", "big", "m", 2500));
-    tenant
-        .organizations
-        .push(org_with_members("org_smallsmallsmal2", "small", "s", 3));
+    let tenant = demo_tenant(vec![
+        org_with_members("org_bigbigbigbigbig1", "big", "m", 2500),
+        org_with_members("org_smallsmallsmal2", "small", "s", 3),
+    ]);
     let emu = background(tenant, Options::default());
     let dir = TempDir::new("export-big");
     let out = orgsync_against(&emu, &["export", "--org", "big"], dir.path());

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::*;
 use orgsync::emulator::jwt::Claims;
-use orgsync::emulator::{BucketConfig, Options, RateLimits, Tenant};
+use orgsync::emulator::{BucketConfig, Options, RateLimits};
 use serde_json::Value;
 
 /// Filters for snapshots: emulator URLs and timestamps change from run to run.
@@ -218,13 +218,12 @@ fn detailed_exitcode_is_0_2_or_1() {
 
 #[test]
 fn an_organization_of_2500_members_is_read_in_full_by_checkpoint() {
-    let mut tenant = Tenant {
-        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
-        ..Tenant::default()
-    };
-    tenant
-        .organizations
-        .push(org_with_members("org_bigbigbigbigbig1", "big", "m", 2500));
+    let tenant = demo_tenant(vec![org_with_members(
+        "org_bigbigbigbigbig1",
+        "big",
+        "m",
+        2500,
+    )]);
     let emu = background(tenant, Options::default());
     let dir = TempDir::new("plan-big");
     // Declare everyone but the last member: exactly one removal, found on the last page.

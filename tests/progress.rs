@@ -35,8 +35,10 @@ const DEMO: &str = "plan -c examples/orgsync.yaml --sandbox examples/tenant.yaml
 fn a_terminal_shows_progress_and_the_plan_stays_clean() {
     let dir = TempDir::new("progress-tty");
     let (terminal, plan) = on_a_terminal(DEMO, &dir);
+    // Drawing is rate-limited, so which counts show depends on timing; the bar with its total
+    // always does.
     assert!(
-        terminal.contains("reading 4/4 organizations, 34 members read"),
+        terminal.contains("/4 organizations,") && terminal.contains("members read"),
         "{terminal}"
     );
     assert!(plan.contains("Plan: 9 to remove"), "{plan}");

@@ -6,9 +6,8 @@ use common::*;
 use orgsync::emulator::{Options, Tenant};
 
 fn tenant(orgs: usize, members: usize) -> Tenant {
-    Tenant {
-        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
-        organizations: (0..orgs)
+    demo_tenant(
+        (0..orgs)
             .map(|o| {
                 org_with_members(
                     &format!("org_{o:016}"),
@@ -18,8 +17,7 @@ fn tenant(orgs: usize, members: usize) -> Tenant {
                 )
             })
             .collect(),
-        users: vec![],
-    }
+    )
 }
 
 fn config(names: impl Iterator<Item = String>) -> String {

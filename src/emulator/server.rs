@@ -934,17 +934,7 @@ async fn get_organization(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let claims = sh.authorize(&headers, &["read:organizations"])?;
-    let st = lock(&sh.state);
-    let o = st
-        .org_by_id
-        .get(&id)
-        .map(|&i| &st.orgs[i])
-        .ok_or_else(ApiError::org_not_found)?;
-    Ok(with_note(
-        json_response(StatusCode::OK, &org_out(o)),
-        &claims,
-    ))
+    one_organization(&sh, &headers, |st| st.org_by_id.get(&id).copied())
 }
 
 async fn get_organization_by_name(
@@ -952,15 +942,20 @@ async fn get_organization_by_name(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let claims = sh.authorize(&headers, &["read:organizations"])?;
+    one_organization(&sh, &headers, |st| st.org_by_name.get(&name).copied())
+}
+
+/// One organization, found by `find`, or Auth0's 404.
+fn one_organization(
+    sh: &Shared,
+    headers: &HeaderMap,
+    find: impl FnOnce(&TenantState) -> Option<usize>,
+) -> Result<Response, ApiError> {
+    let claims = sh.authorize(headers, &["read:organizations"])?;
     let st = lock(&sh.state);
-    let o = st
-        .org_by_name
-        .get(&name)
-        .map(|&i| &st.orgs[i])
-        .ok_or_else(ApiError::org_not_found)?;
+    let i = find(&st).ok_or_else(ApiError::org_not_found)?;
     Ok(with_note(
-        json_response(StatusCode::OK, &org_out(o)),
+        json_response(StatusCode::OK, &org_out(&st.orgs[i])),
         &claims,
     ))
 }

@@ -53,6 +53,15 @@ pub fn org_with_members(id: &str, name: &str, prefix: &str, n: usize) -> Organiz
     }
 }
 
+/// A tenant of these organizations with client `demo` (secret `demo-secret`, every scope).
+pub fn demo_tenant(organizations: Vec<Organization>) -> Tenant {
+    Tenant {
+        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
+        organizations,
+        users: vec![],
+    }
+}
+
 /// A small tenant: client `test` with every scope, three organizations.
 pub fn small_tenant() -> Tenant {
     Tenant {
