@@ -284,25 +284,7 @@ struct Tally {
 async fn replay(name: &str, c: &Cassette, tally: &mut Tally) -> Vec<String> {
     let emu = Emulator::start(seed(c), Options::default()).await.unwrap();
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/oauth/token", emu.url()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            serde_urlencoded::to_string([
-                ("grant_type", "client_credentials"),
-                ("client_id", "replay"),
-                ("client_secret", "replay-secret"),
-                ("audience", &emu.audience()),
-            ])
-            .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = fetch_token(&http, &emu, "replay", "replay-secret").await;
     let mut cursors: HashMap<String, String> = HashMap::new();
     let mut problems = Vec::new();
     // Roles created and assigned by calls the emulator does not serve.
@@ -476,21 +458,13 @@ async fn the_recorded_403_body_has_the_emulators_format() {
     tenant.clients.push(client("none", "n", &[]));
     let emu = Emulator::start(tenant, Options::default()).await.unwrap();
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/oauth/token", emu.url()))
-        .json(&serde_json::json!({"grant_type": "client_credentials", "client_id": "none", "client_secret": "n", "audience": emu.audience()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = fetch_token(&http, &emu, "none", "n").await;
     let r = http
         .get(format!(
             "{}/api/v2/organizations/org_aaaaaaaaaaaaaaa1/members",
             emu.url()
         ))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();

@@ -67,18 +67,6 @@ impl Api {
     }
 }
 
-async fn fetch_token(http: &reqwest::Client, emu: &Emulator, id: &str, secret: &str) -> String {
-    let r = http
-        .post(format!("{}/oauth/token", emu.url()))
-        .json(&json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "audience": emu.audience()}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
-    v["access_token"].as_str().unwrap().to_string()
-}
-
 fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()

@@ -1195,15 +1195,7 @@ async fn add_members(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let claims = sh.authorize(&headers, &["create:organization_members"])?;
-    let ids = parse_members_body(&body, "add to")?;
-    let mut st = lock(&sh.state);
-    let idx = *st.org_by_id.get(&id).ok_or_else(ApiError::org_not_found)?;
-    st.add_members(idx, &ids, Instant::now());
-    Ok(no_content(LogNote {
-        members: Some(ids),
-        client_id: Some(claims.azp),
-    }))
+    change_members(&sh, &headers, &id, &body, Change::Add)
 }
 
 async fn remove_members(
@@ -1212,11 +1204,35 @@ async fn remove_members(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let claims = sh.authorize(&headers, &["delete:organization_members"])?;
-    let ids = parse_members_body(&body, "remove from")?;
+    change_members(&sh, &headers, &id, &body, Change::Remove)
+}
+
+#[derive(Clone, Copy)]
+enum Change {
+    Add,
+    Remove,
+}
+
+/// POST or DELETE `/organizations/{id}/members`: scope, body rules, 404, then the change.
+fn change_members(
+    sh: &Shared,
+    headers: &HeaderMap,
+    id: &str,
+    body: &[u8],
+    change: Change,
+) -> Result<Response, ApiError> {
+    let (scope, verb) = match change {
+        Change::Add => ("create:organization_members", "add to"),
+        Change::Remove => ("delete:organization_members", "remove from"),
+    };
+    let claims = sh.authorize(headers, &[scope])?;
+    let ids = parse_members_body(body, verb)?;
     let mut st = lock(&sh.state);
-    let idx = *st.org_by_id.get(&id).ok_or_else(ApiError::org_not_found)?;
-    st.remove_members(idx, &ids, Instant::now(), sh.options.removal_delay);
+    let idx = *st.org_by_id.get(id).ok_or_else(ApiError::org_not_found)?;
+    match change {
+        Change::Add => st.add_members(idx, &ids, Instant::now()),
+        Change::Remove => st.remove_members(idx, &ids, Instant::now(), sh.options.removal_delay),
+    }
     Ok(no_content(LogNote {
         members: Some(ids),
         client_id: Some(claims.azp),
