@@ -460,7 +460,15 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
             .fold((0, 0), |(r, o), w| (r + w.remove.len(), o + 1));
         let blocked = work.iter().any(|w| w.blocked.is_some());
         let gone = work.iter().any(|w| !w.already_gone.is_empty());
+        let info = RunInfo {
+            domain: domain.clone(),
+            plan_sha256: plan.digest(),
+            client_id: conn.client.credentials().client_id().map(str::to_string),
+        };
         if removals == 0 && !blocked && !gone {
+            if let Some(p) = &args.audit_log {
+                append_summary(p, &info, &apply::Report::default())?;
+            }
             println!("Nothing to remove: the tenant already matches the plan.");
             return Ok(ExitCode::SUCCESS);
         }
@@ -480,11 +488,6 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
                 hint: Some("saved plans apply non-interactively with `--auto-approve`".into()),
             });
         }
-        let info = RunInfo {
-            domain: domain.clone(),
-            plan_sha256: plan.digest(),
-            client_id: conn.client.credentials().client_id().map(str::to_string),
-        };
         let (mut report, audit_error) =
             apply::execute(conn.client.clone(), work, info.clone(), audit).await;
         if let Some(secs) = args.wait {
@@ -496,24 +499,8 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
             )
             .await;
         }
-        if let Some(p) = &args.audit_log {
-            if audit_error.is_none() {
-                let mut log = AuditLog::open(p)?;
-                log.append(&SummaryRecord {
-                    time: crate::audit::now(),
-                    event: "summary",
-                    domain: &info.domain,
-                    plan_sha256: &info.plan_sha256,
-                    client_id: info.client_id.as_deref(),
-                    removed: report.removed(),
-                    not_removed: report.not_removed(),
-                    already_gone: report.already_gone(),
-                    blocked_organizations: report.blocked(),
-                    delete_calls: report.calls(),
-                    failed_calls: report.failed_calls(),
-                    success: report.success(),
-                })?;
-            }
+        if let (Some(p), None) = (&args.audit_log, &audit_error) {
+            append_summary(p, &info, &report)?;
         }
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout)?;
@@ -531,6 +518,25 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
             ExitCode::from(1)
         })
     })
+}
+
+/// The audit log's last line for a run: what was done, in numbers.
+fn append_summary(path: &Path, info: &RunInfo, report: &apply::Report) -> Result<(), Failure> {
+    AuditLog::open(path)?.append(&SummaryRecord {
+        time: crate::audit::now(),
+        event: "summary",
+        domain: &info.domain,
+        plan_sha256: &info.plan_sha256,
+        client_id: info.client_id.as_deref(),
+        removed: report.removed(),
+        not_removed: report.not_removed(),
+        already_gone: report.already_gone(),
+        blocked_organizations: report.blocked(),
+        delete_calls: report.calls(),
+        failed_calls: report.failed_calls(),
+        success: report.success(),
+    })?;
+    Ok(())
 }
 
 fn short(sha: &str) -> &str {

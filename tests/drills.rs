@@ -169,7 +169,7 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
                 "seed {seed}: audited {ids:?} not in the tenant's log"
             );
         }
-        // Each run that got as far as removing ends with a summary (a run whose reading failed
+        // Each run that got as far as planning ends with a summary (a run whose reading failed
         // removed nothing and wrote nothing); the last one says the tenant converged.
         let summaries = lines.iter().filter(|l| l["event"] == "summary").count();
         assert!(
