@@ -405,20 +405,61 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
                     });
                 }
                 let protect = protect_sets(&plan, desired.as_ref());
+                // Re-read, concurrently, the live members of every organization with removals
+                // to make; all of them or nothing happens.
+                let to_read: Vec<crate::auth0::Organization> = plan
+                    .organizations
+                    .iter()
+                    .filter(|o| !o.remove.is_empty() && o.blocked.is_none())
+                    .map(|o| crate::auth0::Organization {
+                        id: o.id.clone(),
+                        name: o.name.clone(),
+                        display_name: None,
+                    })
+                    .collect();
+                let labels: Vec<String> = to_read.iter().map(|o| o.name.clone()).collect();
+                let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
+                bar.organizations(to_read.len());
+                let live =
+                    observe::read_members(conn.client.clone(), to_read, &labels, bar.clone()).await;
+                bar.finish();
+                let live = live.map_err(|errors| {
+                    let hint = errors.iter().find_map(|(_, e)| e.hint());
+                    let lines: Vec<String> = errors
+                        .iter()
+                        .map(|(i, e)| format!("organization `{}`: {e}", labels[*i]))
+                        .collect();
+                    Failure {
+                        error: format!(
+                            "the live members could not be read; nothing was removed\n  {}",
+                            lines.join("\n  ")
+                        )
+                        .into(),
+                        hint,
+                    }
+                })?;
                 let mut work = Vec::new();
-                for o in &plan.organizations {
+                for o in plan.organizations.iter().filter(|o| !o.remove.is_empty()) {
                     let set = protect.get(&o.id).cloned().unwrap_or_default();
                     let set: HashSet<&str> = set.iter().map(String::as_str).collect();
-                    if o.remove.is_empty() {
-                        continue;
-                    }
                     if o.blocked.is_some() {
+                        // Reported as blocked; nothing is removed.
                         work.push(OrgWork::from_plan(o, &set));
                         continue;
                     }
-                    let live = conn.client.members(&o.id, &o.name, |_| {}).await?;
-                    let live: HashSet<String> = live.into_iter().map(|m| m.user_id).collect();
-                    work.push(OrgWork::from_saved(o, &live, &set));
+                    let Some(l) = live.iter().find(|l| l.id == o.id) else {
+                        return Err(Failure {
+                            error: format!(
+                                "organization `{}` was not re-read; nothing was removed",
+                                o.name
+                            )
+                            .into(),
+                            hint: None,
+                        });
+                    };
+                    let now: HashSet<String> =
+                        l.members.iter().map(|m| m.user_id.clone()).collect();
+                    work.push(OrgWork::from_saved(o, &now, &set));
                 }
                 (plan, work)
             }
