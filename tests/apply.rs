@@ -660,3 +660,41 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
             .all(|l| serde_json::from_str::<Value>(l).unwrap()["client_id"] == "demo")
     );
 }
+
+#[test]
+fn the_audit_log_counts_the_attempts_of_a_call_that_is_not_retried() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-attempts");
+    convergent_example_config(&dir);
+    // A 404 is final: one attempt, recorded as one.
+    emu.script_fault(ScriptedFault {
+        method: "DELETE".into(),
+        path: "/api/v2/organizations/org_cGR0immZcgIoQziO/members".into(),
+        status: 404,
+        times: 1,
+    });
+    let audit = dir.path().join("audit.jsonl");
+    let out = orgsync_against(
+        &emu,
+        &[
+            "apply",
+            "--auto-approve",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "delete" && l["status"] == 404)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["attempts"], 1);
+    assert!(failed[0]["error"].as_str().unwrap().contains("404"));
+}

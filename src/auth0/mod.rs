@@ -435,13 +435,27 @@ impl Client {
         body: Option<&Value>,
         site: &CallSite,
     ) -> Result<(Answer, CallRecord), Error> {
+        let mut attempts = 0;
+        self.call_counting(method, path_and_query, body, site, &mut attempts)
+            .await
+    }
+
+    /// [`Client::call`], telling how many attempts were sent even when it fails (for the
+    /// audit log).
+    async fn call_counting(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        site: &CallSite,
+        attempts: &mut u32,
+    ) -> Result<(Answer, CallRecord), Error> {
         let token = self.bearer().await?;
         let url = format!("{}{}", self.domain.origin(), path_and_query);
         let started = Instant::now();
-        let mut attempts: u32 = 0;
         let mut failures: u32 = 0;
         loop {
-            attempts += 1;
+            *attempts += 1;
             let permit = self.slots.acquire().await.map_err(|_| Error::Transport {
                 site: site.clone(),
                 detail: "the client was shut down".into(),
@@ -463,10 +477,10 @@ impl Client {
             drop(permit);
             match &result {
                 Ok(a) => {
-                    tracing::info!(method = %method, path = %path_and_query, status = a.status.as_u16(), attempt = attempts, "request")
+                    tracing::info!(method = %method, path = %path_and_query, status = a.status.as_u16(), attempt = *attempts, "request")
                 }
                 Err(detail) => {
-                    tracing::info!(method = %method, path = %path_and_query, attempt = attempts, error = %detail, "request failed")
+                    tracing::info!(method = %method, path = %path_and_query, attempt = *attempts, error = %detail, "request failed")
                 }
             }
             match result {
@@ -478,14 +492,14 @@ impl Client {
                     );
                     let record = CallRecord {
                         status: Some(a.status.as_u16()),
-                        attempts,
+                        attempts: *attempts,
                         duration: started.elapsed(),
                     };
                     if a.status == StatusCode::TOO_MANY_REQUESTS {
                         self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                         if started.elapsed() < self.options.retry.deadline {
                             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                            self.wait_before_retry(attempts, &a.headers, started).await;
+                            self.wait_before_retry(*attempts, &a.headers, started).await;
                             continue;
                         }
                         return Err(api_error(site, &a));
@@ -519,7 +533,7 @@ impl Client {
                     }
                     return Err(Error::Transport {
                         site: site.clone(),
-                        detail: format!("{detail} (after {attempts} attempts)"),
+                        detail: format!("{detail} (after {} attempts)", *attempts),
                     });
                 }
             }
@@ -730,12 +744,16 @@ impl Client {
             );
         }
         let body = serde_json::json!({ "members": user_ids });
-        match self.call(Method::DELETE, &path, Some(&body), &site).await {
+        let mut attempts = 0;
+        match self
+            .call_counting(Method::DELETE, &path, Some(&body), &site, &mut attempts)
+            .await
+        {
             Ok((_, record)) => (Ok(()), record),
             Err(e) => {
                 let record = CallRecord {
                     status: e.status(),
-                    attempts: self.options.retry.max_attempts,
+                    attempts,
                     duration: started.elapsed(),
                 };
                 (Err(e), record)
