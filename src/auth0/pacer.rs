@@ -67,7 +67,7 @@ struct Bucket {
     reset: Option<SystemTime>,
     /// The last announced refill a request was let through for.
     spent_reset: Option<SystemTime>,
-    /// Start of the rate window: (its request sent, remaining + answered).
+    /// Start of the rate window: (its request sent, the counter's upper estimate then).
     anchor: Option<(Instant, f64)>,
 }
 
@@ -160,10 +160,15 @@ impl Bucket {
             self.anchor = None;
         }
         self.limit = Some(limit);
+        // `remaining` counts every request the server has taken, but `answered` only those
+        // whose answers are here: up to `in_flight` more were taken already. So the counter
+        // is known only within [low, low + in_flight].
+        let low = remaining + self.answered as f64;
         self.measure(
             now,
             sent,
-            remaining + self.answered as f64,
+            low,
+            low + f64::from(self.in_flight),
             remaining + 1.0 >= limit,
         );
         // What the server says is free, less every request still in flight: the server may not
@@ -193,29 +198,30 @@ impl Bucket {
         tracing::debug!(remaining, limit, limited, in_flight = self.in_flight, tokens = self.tokens, rate = ?self.rate, "pacer learned");
     }
 
-    /// Updates the refill rate from `counter` (remaining + accepted answers), which only refills
-    /// move. The server counted the anchor's request somewhere between its sending and its
-    /// answer, and this one before `now`, so over `now - anchor sent` the counter's rise, less
-    /// one token for `remaining`'s rounding down, is a true lower bound of the refill rate, late
-    /// or slow answers only lowering it. It raises the estimate at once, even from the first
+    /// Updates the refill rate from the counter `remaining + requests the server took`, which
+    /// only refills move, known here within `[low, high]` (answers still on their way). The
+    /// server counted the anchor's request somewhere between its sending and its answer, and
+    /// this one before `now`, so over `now - anchor sent` the rise from the anchor's `high` to
+    /// this `low`, less one token for `remaining`'s rounding down, is a true lower bound of the
+    /// refill rate, whatever order answers arrive in and however late. It raises the estimate at once, even from the first
     /// burst; over 250 ms without the bucket filling up (which caps refills) it replaces the
     /// estimate, so a budget shrinking (another client) shows too.
-    fn measure(&mut self, now: Instant, sent: Instant, counter: f64, full: bool) {
+    fn measure(&mut self, now: Instant, sent: Instant, low: f64, high: f64, full: bool) {
         let Some((sent0, c0)) = self.anchor else {
-            self.anchor = Some((sent, counter));
+            self.anchor = Some((sent, high));
             return;
         };
         let window = now.saturating_duration_since(sent0);
-        let lower = (counter - c0 - 1.0).max(0.0) / window.as_secs_f64().max(1e-9) * RATE_SAFETY;
+        let lower = (low - c0 - 1.0).max(0.0) / window.as_secs_f64().max(1e-9) * RATE_SAFETY;
         if full {
             if window >= LOWER_BOUND_WINDOW {
                 self.rate = Some(self.rate.map_or(lower, |r| r.max(lower)));
             }
-            self.anchor = Some((sent, counter));
+            self.anchor = Some((sent, high));
         } else if window >= RATE_WINDOW {
             self.rate = Some(lower);
             if window >= RATE_WINDOW_MAX {
-                self.anchor = Some((sent, counter));
+                self.anchor = Some((sent, high));
             }
         } else if window >= LOWER_BOUND_WINDOW {
             self.rate = Some(self.rate.map_or(lower, |r| r.max(lower)));
