@@ -37,6 +37,7 @@ pub const ASSUMPTIONS: &[&str] = &[
     "the organizations list has `next` only when more organizations follow",
     "an endpoint bucket's 429 says \"Too many requests to this endpoint\" (the tenant-wide one says \"Global limit has been reached\")",
     "a missing Authorization header answers 401 \"Invalid token\"",
+    "the x-ratelimit-* headers are sent only when a bucket is configured",
 ];
 
 /// How the emulator behaves beyond its data: limits, latency, consistency, faults.
