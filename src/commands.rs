@@ -19,7 +19,7 @@ use crate::cli::{
 use crate::config::MemberRef;
 use crate::config::{self, DesiredState};
 use crate::emulator::{self, Emulator, Tenant};
-use crate::observe::{self, Observed, Progress};
+use crate::observe::{self, Observed, ObservedOrg, Progress};
 use crate::plan::{self, OrgInput, Plan, ResolvedEmail};
 use crate::render;
 
@@ -417,27 +417,12 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
                         display_name: None,
                     })
                     .collect();
-                let labels: Vec<String> = to_read.iter().map(|o| o.name.clone()).collect();
-                let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
-                bar.organizations(to_read.len());
-                let live =
-                    observe::read_members(conn.client.clone(), to_read, &labels, bar.clone()).await;
-                bar.finish();
-                let live = live.map_err(|errors| {
-                    let hint = errors.iter().find_map(|(_, e)| e.hint());
-                    let lines: Vec<String> = errors
-                        .iter()
-                        .map(|(i, e)| format!("organization `{}`: {e}", labels[*i]))
-                        .collect();
-                    Failure {
-                        error: format!(
-                            "the live members could not be read; nothing was removed\n  {}",
-                            lines.join("\n  ")
-                        )
-                        .into(),
-                        hint,
-                    }
-                })?;
+                let live = read_all_members(
+                    &conn.client,
+                    to_read,
+                    "the live members could not be read; nothing was removed",
+                )
+                .await?;
                 let mut work = Vec::new();
                 for o in plan.organizations.iter().filter(|o| !o.remove.is_empty()) {
                     let set = protect.get(&o.id).cloned().unwrap_or_default();
@@ -609,6 +594,31 @@ fn protect_sets(
     out
 }
 
+/// Reads every member of `orgs` (a progress bar on a terminal), or fails with `what` and one
+/// line per organization that could not be read.
+async fn read_all_members(
+    client: &Arc<Client>,
+    orgs: Vec<crate::auth0::Organization>,
+    what: &str,
+) -> Result<Vec<ObservedOrg>, Failure> {
+    let labels: Vec<String> = orgs.iter().map(|o| o.name.clone()).collect();
+    let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
+    bar.organizations(orgs.len());
+    let read = observe::read_members(client.clone(), orgs, &labels, bar.clone()).await;
+    bar.finish();
+    read.map_err(|errors| {
+        let hint = errors.iter().find_map(|(_, e)| e.hint());
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|(i, e)| format!("organization `{}`: {e}", labels[*i]))
+            .collect();
+        Failure {
+            error: format!("{what}\n  {}", lines.join("\n  ")).into(),
+            hint,
+        }
+    })
+}
+
 /// `orgsync export`.
 pub fn export_command(args: &ExportArgs) -> Result<ExitCode, Failure> {
     if let Some(out) = &args.output {
@@ -651,26 +661,12 @@ pub fn export_command(args: &ExportArgs) -> Result<ExitCode, Failure> {
             }
             found
         };
-        let labels: Vec<String> = orgs.iter().map(|o| o.name.clone()).collect();
-        let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
-        bar.organizations(orgs.len());
-        let observed = observe::read_members(client.clone(), orgs, &labels, bar.clone()).await;
-        bar.finish();
-        let observed = observed.map_err(|errors| {
-            let hint = errors.iter().find_map(|(_, e)| e.hint());
-            let lines: Vec<String> = errors
-                .iter()
-                .map(|(i, e)| format!("organization `{}`: {e}", labels[*i]))
-                .collect();
-            Failure {
-                error: format!(
-                    "members could not be read; nothing was exported\n  {}",
-                    lines.join("\n  ")
-                )
-                .into(),
-                hint,
-            }
-        })?;
+        let observed = read_all_members(
+            &client,
+            orgs,
+            "members could not be read; nothing was exported",
+        )
+        .await?;
         Ok::<_, Failure>(crate::export::to_yaml(
             &observed,
             &client.domain().name(),

@@ -647,12 +647,15 @@ fn parse_paging(raw: Option<&str>, allow_fields: bool) -> Result<Paging, ApiErro
     Ok(p)
 }
 
-/// The three answer shapes of an Auth0 list endpoint.
+/// How an Auth0 list endpoint answers: offset pages (a bare array, or with `include_totals`
+/// an object with `start`, `limit` and `total`), or checkpoint pages.
 enum Shape {
-    /// No paging parameters: a bare array (of `per_page` from `page`).
-    Bare { start: u64, limit: u64 },
-    /// `include_totals=true` without `from`/`take`.
-    Totals { start: u64, limit: u64 },
+    /// No `from`/`take`: `limit` records from `start`; `totals` for `include_totals=true`.
+    Offset {
+        start: u64,
+        limit: u64,
+        totals: bool,
+    },
     /// `from` or `take` present: checkpoint paging; `per_page` is ignored.
     Checkpoint { after: Option<u64>, take: u64 },
 }
@@ -684,16 +687,10 @@ fn shape(p: &Paging) -> Result<Shape, ApiError> {
     }
     // A page straddling the cap is cut at record 1000 (an assumption).
     let limit_in_cap = limit.min(OFFSET_CAP - start);
-    Ok(if p.include_totals {
-        Shape::Totals {
-            start,
-            limit: limit_in_cap,
-        }
-    } else {
-        Shape::Bare {
-            start,
-            limit: limit_in_cap,
-        }
+    Ok(Shape::Offset {
+        start,
+        limit: limit_in_cap,
+        totals: p.include_totals,
     })
 }
 
@@ -881,7 +878,11 @@ async fn list_organizations(
     let paging = parse_paging(q.as_deref(), false)?;
     let st = lock(&sh.state);
     let resp = match shape(&paging)? {
-        Shape::Bare { start, limit } => {
+        Shape::Offset {
+            start,
+            limit,
+            totals,
+        } => {
             let page: Vec<OrgOut> = st
                 .orgs
                 .iter()
@@ -889,16 +890,9 @@ async fn list_organizations(
                 .take(limit as usize)
                 .map(org_out)
                 .collect();
-            json_response(StatusCode::OK, &page)
-        }
-        Shape::Totals { start, limit } => {
-            let page: Vec<OrgOut> = st
-                .orgs
-                .iter()
-                .skip(start as usize)
-                .take(limit as usize)
-                .map(org_out)
-                .collect();
+            if !totals {
+                return Ok(with_note(json_response(StatusCode::OK, &page), &claims));
+            }
             json_response(
                 StatusCode::OK,
                 &json!({ "organizations": page, "start": start, "limit": limit, "total": st.orgs.len() }),
@@ -1078,22 +1072,20 @@ async fn list_members(
     let st = &*st;
     let org = &st.orgs[idx];
     let resp = match shape {
-        Shape::Bare { start, limit } => {
+        Shape::Offset {
+            start,
+            limit,
+            totals,
+        } => {
             let page: Vec<MemberOut> = org
                 .listed_after(None)
                 .skip(start as usize)
                 .take(limit as usize)
                 .map(|(_, m)| member_out(st, m, projection))
                 .collect();
-            json_response(StatusCode::OK, &page)
-        }
-        Shape::Totals { start, limit } => {
-            let page: Vec<MemberOut> = org
-                .listed_after(None)
-                .skip(start as usize)
-                .take(limit as usize)
-                .map(|(_, m)| member_out(st, m, projection))
-                .collect();
+            if !totals {
+                return Ok(with_note(json_response(StatusCode::OK, &page), &claims));
+            }
             json_response(
                 StatusCode::OK,
                 &json!({ "members": page, "start": start, "limit": limit, "total": org.listed_len() }),
@@ -1361,9 +1353,10 @@ mod tests {
         let p = |q: &str| shape(&parse_paging(Some(q), true).unwrap());
         assert!(matches!(
             p("page=9&per_page=100"),
-            Ok(Shape::Bare {
+            Ok(Shape::Offset {
                 start: 900,
-                limit: 100
+                limit: 100,
+                totals: false
             })
         ));
         let err = p("page=10&per_page=100").err().unwrap();
@@ -1376,9 +1369,10 @@ mod tests {
         // Straddling the cap: cut at 1000.
         assert!(matches!(
             p("page=33&per_page=30&include_totals=true"),
-            Ok(Shape::Totals {
+            Ok(Shape::Offset {
                 start: 990,
-                limit: 10
+                limit: 10,
+                totals: true
             })
         ));
         // per_page is ignored once take/from is present.
