@@ -532,7 +532,7 @@ fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
 #[test]
 fn wait_reports_convergence_under_a_removal_delay() {
     let options = Options {
-        removal_delay: Duration::from_millis(1500),
+        removal_delay: Duration::from_millis(3000),
         ..Options::default()
     };
     let emu = background(example_tenant(), options);

@@ -275,7 +275,7 @@ fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
 #[test]
 fn eventual_consistency_is_not_mistaken_for_failure() {
     let options = Options {
-        removal_delay: Duration::from_millis(1500),
+        removal_delay: Duration::from_millis(3000),
         ..Options::default()
     };
     let emu = background(drill_tenant(), options);

@@ -460,8 +460,7 @@ impl Client {
                 site: site.clone(),
                 detail: "the client was shut down".into(),
             })?;
-            self.pacer.acquire(self.options.retry.instant).await;
-            let sent_at = Instant::now();
+            let ticket = self.pacer.acquire(self.options.retry.instant).await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self
                 .http
@@ -486,7 +485,7 @@ impl Client {
             match result {
                 Ok(a) => {
                     self.pacer.observe(
-                        sent_at,
+                        ticket,
                         &a.headers,
                         a.status == StatusCode::TOO_MANY_REQUESTS,
                     );
@@ -521,7 +520,7 @@ impl Client {
                     return Ok((a, record));
                 }
                 Err(detail) => {
-                    self.pacer.observe(sent_at, &HeaderMap::new(), false);
+                    self.pacer.observe(ticket, &HeaderMap::new(), false);
                     failures += 1;
                     if failures < self.options.retry.max_attempts
                         && started.elapsed() < self.options.retry.deadline
