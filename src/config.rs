@@ -922,6 +922,18 @@ fn sanitize(s: &str) -> String {
 
 /// `provider|id`: both non-empty, no whitespace or control characters, at most 512 bytes.
 pub fn check_user_id(s: &str) -> Result<(), (String, String)> {
+    match s.split_once('|') {
+        // The common case, checked without building any message.
+        Some((p, rest))
+            if !p.is_empty()
+                && !rest.is_empty()
+                && s.len() <= 512
+                && !s.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            return Ok(());
+        }
+        _ => {}
+    }
     let hint =
         "a user_id looks like `provider|id`, e.g. `auth0|64b0c0ffee00000000000002`".to_string();
     let shown = clip(&s.escape_debug().to_string());
@@ -957,10 +969,11 @@ pub fn check_user_id(s: &str) -> Result<(), (String, String)> {
 
 /// An email as `users-by-email` takes it: one `@`, something on both sides, no whitespace.
 fn check_email(e: &str) -> Result<(), String> {
-    let shown = clip(&e.escape_debug().to_string());
+    let shown = || clip(&e.escape_debug().to_string());
     if e.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
-            "malformed email `{shown}`: whitespace is not allowed"
+            "malformed email `{}`: whitespace is not allowed",
+            shown()
         ));
     }
     match e.split_once('@') {
@@ -969,7 +982,10 @@ fn check_email(e: &str) -> Result<(), String> {
         {
             Ok(())
         }
-        _ => Err(format!("malformed email `{shown}`: expected `name@domain`")),
+        _ => Err(format!(
+            "malformed email `{}`: expected `name@domain`",
+            shown()
+        )),
     }
 }
 
