@@ -208,6 +208,7 @@ fn main() {
                 global: Some(BucketConfig {
                     size: BURST,
                     refill_per_sec: REFILL,
+                    every_second: false,
                 }),
                 ..RateLimits::default()
             },

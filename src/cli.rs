@@ -170,13 +170,17 @@ pub struct EmulatorArgs {
     /// Address to listen on; port 0 picks any free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// Tenant-wide Management API bucket as BURST/PER_SECOND, e.g. `50/16`. Off by default.
+    /// Tenant-wide Management API bucket as BURST/PER_SECOND (refilled continuously), e.g.
+    /// `50/16`, or BURST/PER_MINUTE/min (refilled once a second), e.g. `10/150/min`. Off by
+    /// default.
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub rate_limit: Option<BucketConfig>,
-    /// Bucket for reading organization members, as BURST/PER_SECOND.
+    /// Bucket for reading organization members, as BURST/PER_SECOND or BURST/PER_MINUTE/min
+    /// (Auth0's: `40/500/min`).
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub members_read_limit: Option<BucketConfig>,
-    /// Bucket for adding and removing organization members, as BURST/PER_SECOND.
+    /// Bucket for adding and removing organization members, as BURST/PER_SECOND or
+    /// BURST/PER_MINUTE/min (Auth0's: `20/200/min`).
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub members_write_limit: Option<BucketConfig>,
     /// Latency added to every API request, in milliseconds.
@@ -204,9 +208,13 @@ pub struct EmulatorArgs {
 }
 
 fn parse_bucket(s: &str) -> Result<BucketConfig, String> {
-    let (size, rate) = s
-        .split_once('/')
-        .ok_or_else(|| format!("expected BURST/PER_SECOND like `50/16`, got `{s}`"))?;
+    let (bucket, per_minute) = match s.strip_suffix("/min") {
+        Some(rest) => (rest, true),
+        None => (s, false),
+    };
+    let (size, rate) = bucket.split_once('/').ok_or_else(|| {
+        format!("expected BURST/PER_SECOND like `50/16` or BURST/PER_MINUTE/min like `40/500/min`, got `{s}`")
+    })?;
     let size: u32 = size
         .trim()
         .parse()
@@ -220,7 +228,8 @@ fn parse_bucket(s: &str) -> Result<BucketConfig, String> {
     }
     Ok(BucketConfig {
         size,
-        refill_per_sec: rate,
+        refill_per_sec: if per_minute { rate / 60.0 } else { rate },
+        every_second: per_minute,
     })
 }
 
@@ -354,4 +363,32 @@ fn run_emulator(args: EmulatorArgs) -> Result<ExitCode, Failure> {
     };
     runtime()?.block_on(emulator::serve(tenant, args.listen, options))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_per_second_and_per_minute() {
+        assert_eq!(
+            parse_bucket("50/16"),
+            Ok(BucketConfig {
+                size: 50,
+                refill_per_sec: 16.0,
+                every_second: false,
+            })
+        );
+        assert_eq!(
+            parse_bucket("40/600/min"),
+            Ok(BucketConfig {
+                size: 40,
+                refill_per_sec: 10.0,
+                every_second: true,
+            })
+        );
+        assert!(parse_bucket("40").is_err());
+        assert!(parse_bucket("0/5").is_err());
+        assert!(parse_bucket("40/x/min").is_err());
+    }
 }

@@ -551,6 +551,7 @@ async fn rate_limit_answers_429_with_headers_and_refills() {
             global: Some(BucketConfig {
                 size: 3,
                 refill_per_sec: 20.0,
+                every_second: false,
             }),
             ..RateLimits::default()
         },
@@ -606,6 +607,7 @@ async fn members_write_bucket_is_separate_from_reads() {
             members_write: Some(BucketConfig {
                 size: 1,
                 refill_per_sec: 0.0,
+                every_second: false,
             }),
             ..RateLimits::default()
         },

@@ -425,6 +425,7 @@ fn a_429_burst_is_waited_out_and_the_plan_completes() {
             global: Some(BucketConfig {
                 size: 3,
                 refill_per_sec: 10.0,
+                every_second: false,
             }),
             ..RateLimits::default()
         },

@@ -137,6 +137,7 @@ fn a_rate_limited_tenant_gets_no_429_once_the_first_answer_showed_the_limit() {
             global: Some(BucketConfig {
                 size: 10,
                 refill_per_sec: 50.0,
+                every_second: false,
             }),
             ..RateLimits::default()
         },
@@ -166,6 +167,50 @@ fn a_rate_limited_tenant_gets_no_429_once_the_first_answer_showed_the_limit() {
         "{} answers were 429 after the first: {:?}",
         limited.len(),
         limited.iter().map(|r| &r.time).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_bucket_refilled_once_a_second_gets_no_429_either() {
+    use orgsync::emulator::{BucketConfig, RateLimits};
+    // Like Essentials' tenant-wide 10 and 150 a minute, scaled: a burst of 4, 4 tokens at each
+    // whole second. A client crediting refills continuously spends tokens not there yet.
+    let options = Options {
+        rate_limits: RateLimits {
+            global: Some(BucketConfig {
+                size: 4,
+                refill_per_sec: 4.0,
+                every_second: true,
+            }),
+            ..RateLimits::default()
+        },
+        ..Options::default()
+    };
+    let emu = background(tenant(12, 20), options);
+    let dir = TempDir::new("requests-per-minute");
+    dir.write("orgsync.yaml", &config((0..12).map(|o| format!("org-{o}"))));
+    let url = emu.url();
+    let out = orgsync(
+        &["plan", "--format", "json"],
+        &[
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "demo-secret"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reqs = api_requests(&emu);
+    // 1 list page and 1 member page for each of 12 organizations.
+    assert_eq!(reqs.len(), 1 + 12);
+    let limited: Vec<_> = reqs.iter().skip(1).filter(|r| r.status == 429).collect();
+    assert!(
+        limited.is_empty(),
+        "{} answers were 429 after the first: {:?}",
+        limited.len(),
+        reqs.iter()
+            .map(|r| format!("{} {}", r.time, r.status))
+            .collect::<Vec<_>>()
     );
 }
 

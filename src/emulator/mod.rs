@@ -38,6 +38,7 @@ pub const ASSUMPTIONS: &[&str] = &[
     "an endpoint bucket's 429 says \"Too many requests to this endpoint\" (the tenant-wide one says \"Global limit has been reached\")",
     "a missing Authorization header answers 401 \"Invalid token\"",
     "the x-ratelimit-* headers are sent only when a bucket is configured",
+    "a per-minute bucket adds its tokens at each whole second of the wall clock, and its x-ratelimit-reset is the second at which the next whole token comes",
 ];
 
 /// How the emulator behaves beyond its data: limits, latency, consistency, faults.

@@ -1,9 +1,11 @@
 //! Token buckets as Auth0 applies them: a tenant-wide Management API bucket checked first,
 //! then the endpoint's own bucket (members read, members write).
 //!
-//! Buckets refill continuously at `refill_per_sec`; a request takes one token from every bucket
-//! that applies, or from none when any is empty. The answer's `x-ratelimit-*` headers describe
-//! the most constrained bucket that applied (the one that refused, on a 429).
+//! Per-second buckets refill continuously at `refill_per_sec`; per-minute buckets refill once a
+//! second, at each whole second of the wall clock, with a sixtieth of their per-minute rate (as
+//! auth0-api.md describes Auth0's). A request takes one token from every bucket that applies, or
+//! from none when any is empty. The answer's `x-ratelimit-*` headers describe the most
+//! constrained bucket that applied (the one that refused, on a 429).
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,6 +16,9 @@ pub struct BucketConfig {
     pub size: u32,
     /// Tokens added per second.
     pub refill_per_sec: f64,
+    /// Whether the tokens are added all at once at each whole second (a per-minute limit)
+    /// rather than continuously.
+    pub every_second: bool,
 }
 
 /// Which buckets are configured. `None` means unlimited.
@@ -37,20 +42,36 @@ struct Bucket {
     cfg: BucketConfig,
     tokens: f64,
     last: Instant,
+    /// The whole second (UNIX epoch) of the last refill, for a bucket refilled every second.
+    last_tick: u64,
+}
+
+fn epoch_secs(wall: SystemTime) -> u64 {
+    wall.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl Bucket {
-    fn new(cfg: BucketConfig, now: Instant) -> Self {
+    fn new(cfg: BucketConfig, now: Instant, wall: SystemTime) -> Self {
         Bucket {
             cfg,
             tokens: cfg.size as f64,
             last: now,
+            last_tick: epoch_secs(wall),
         }
     }
 
-    fn refill(&mut self, now: Instant) {
-        let dt = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + dt * self.cfg.refill_per_sec).min(self.cfg.size as f64);
+    fn refill(&mut self, now: Instant, wall: SystemTime) {
+        let added = if self.cfg.every_second {
+            let tick = epoch_secs(wall);
+            let ticks = tick.saturating_sub(self.last_tick);
+            self.last_tick = self.last_tick.max(tick);
+            ticks as f64 * self.cfg.refill_per_sec
+        } else {
+            now.saturating_duration_since(self.last).as_secs_f64() * self.cfg.refill_per_sec
+        };
+        self.tokens = (self.tokens + added).min(self.cfg.size as f64);
         self.last = now;
     }
 
@@ -59,6 +80,13 @@ impl Bucket {
         let missing = (self.tokens.floor() + 1.0 - self.tokens).max(0.0);
         let wait = if self.tokens >= self.cfg.size as f64 || self.cfg.refill_per_sec <= 0.0 {
             0.0
+        } else if self.cfg.every_second {
+            // The tick that brings the next whole token.
+            let ticks = (missing / self.cfg.refill_per_sec).ceil().max(1.0);
+            let next = SystemTime::UNIX_EPOCH + Duration::from_secs(self.last_tick);
+            (next + Duration::from_secs_f64(ticks))
+                .duration_since(wall)
+                .map_or(0.0, |d| d.as_secs_f64())
         } else {
             missing / self.cfg.refill_per_sec
         };
@@ -103,11 +131,14 @@ pub struct Limiter {
 
 impl Limiter {
     pub fn new(cfg: RateLimits) -> Self {
-        let now = Instant::now();
+        Limiter::new_at(cfg, Instant::now(), SystemTime::now())
+    }
+
+    fn new_at(cfg: RateLimits, now: Instant, wall: SystemTime) -> Self {
         Limiter {
-            global: cfg.global.map(|c| Bucket::new(c, now)),
-            members_read: cfg.members_read.map(|c| Bucket::new(c, now)),
-            members_write: cfg.members_write.map(|c| Bucket::new(c, now)),
+            global: cfg.global.map(|c| Bucket::new(c, now, wall)),
+            members_read: cfg.members_read.map(|c| Bucket::new(c, now, wall)),
+            members_write: cfg.members_write.map(|c| Bucket::new(c, now, wall)),
         }
     }
 
@@ -131,7 +162,7 @@ impl Limiter {
             buckets.push((s, false));
         }
         for (b, _) in buckets.iter_mut() {
-            b.refill(now);
+            b.refill(now, wall);
         }
         if let Some((b, is_global)) = buckets.iter().find(|(b, _)| b.tokens < 1.0) {
             return Decision::Limited {
@@ -160,6 +191,7 @@ mod tests {
             global: Some(BucketConfig {
                 size: 3,
                 refill_per_sec: 2.0,
+                every_second: false,
             }),
             ..RateLimits::default()
         });
@@ -196,15 +228,63 @@ mod tests {
     }
 
     #[test]
+    fn a_per_minute_bucket_refills_at_each_whole_second() {
+        // 120 a minute: 2 tokens at each whole second.
+        let cfg = BucketConfig {
+            size: 4,
+            refill_per_sec: 2.0,
+            every_second: true,
+        };
+        let t0 = Instant::now();
+        let second = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let at = |ms: u64| {
+            (
+                t0 + Duration::from_millis(ms),
+                second + Duration::from_millis(ms),
+            )
+        };
+        let (now, wall) = at(100);
+        let mut l = Limiter::new_at(
+            RateLimits {
+                global: Some(cfg),
+                ..RateLimits::default()
+            },
+            now,
+            wall,
+        );
+        let mut check = |ms| {
+            let (now, wall) = at(ms);
+            match l.check(Endpoint::Other, now, wall) {
+                Decision::Allowed(Some(h)) => Ok((h.remaining, h.reset)),
+                Decision::Limited { headers, .. } => Err((headers.remaining, headers.reset)),
+                d => panic!("unexpected {d:?}"),
+            }
+        };
+        for expected in [3, 2, 1] {
+            assert_eq!(check(200), Ok((expected, 1_001)));
+        }
+        assert_eq!(check(300), Ok((0, 1_001)));
+        // Nothing comes back before the next whole second, however long the wait.
+        assert_eq!(check(999), Err((0, 1_001)));
+        assert_eq!(check(1_000), Ok((1, 1_002)));
+        assert_eq!(check(1_500), Ok((0, 1_002)));
+        assert_eq!(check(1_900), Err((0, 1_002)));
+        // Two ticks later: 4 tokens added, as many as the bucket holds.
+        assert_eq!(check(3_950), Ok((3, 1_004)));
+    }
+
+    #[test]
     fn endpoint_bucket_refuses_without_spending_global() {
         let mut l = Limiter::new(RateLimits {
             global: Some(BucketConfig {
                 size: 10,
                 refill_per_sec: 0.0,
+                every_second: false,
             }),
             members_write: Some(BucketConfig {
                 size: 1,
                 refill_per_sec: 0.0,
+                every_second: false,
             }),
             ..RateLimits::default()
         });
