@@ -47,6 +47,10 @@ pub struct SummaryRecord<'a> {
     pub blocked_organizations: usize,
     pub delete_calls: usize,
     pub failed_calls: usize,
+    /// Every request of the run, reads included (the token request aside).
+    pub api_requests: u64,
+    /// Of those, requests sent again after a 429, a 5xx or a lost connection.
+    pub retries: u64,
     pub success: bool,
 }
 

@@ -493,7 +493,7 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         };
         if removals == 0 && !blocked && !gone {
             if let Some(p) = &args.audit_log {
-                append_summary(p, &info, &apply::Report::default())?;
+                append_summary(p, &info, &apply::Report::default(), &conn.client)?;
             }
             println!("Nothing to remove: the tenant already matches the plan.");
             return Ok(ExitCode::SUCCESS);
@@ -526,7 +526,7 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
             .await;
         }
         if let (Some(p), None) = (&args.audit_log, &audit_error) {
-            append_summary(p, &info, &report)?;
+            append_summary(p, &info, &report, &conn.client)?;
         }
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout)?;
@@ -547,7 +547,12 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
 }
 
 /// The audit log's last line for a run: what was done, in numbers.
-fn append_summary(path: &Path, info: &RunInfo, report: &apply::Report) -> Result<(), Failure> {
+fn append_summary(
+    path: &Path,
+    info: &RunInfo,
+    report: &apply::Report,
+    client: &Client,
+) -> Result<(), Failure> {
     AuditLog::open(path)?.append(&SummaryRecord {
         time: crate::audit::now(),
         event: "summary",
@@ -560,6 +565,8 @@ fn append_summary(path: &Path, info: &RunInfo, report: &apply::Report) -> Result
         blocked_organizations: report.blocked(),
         delete_calls: report.calls(),
         failed_calls: report.failed_calls(),
+        api_requests: client.requests_sent(),
+        retries: client.retries(),
         success: report.success(),
     })?;
     Ok(())

@@ -634,6 +634,9 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
     assert_eq!(summary["event"], "summary");
     assert_eq!(summary["removed"], 9);
     assert_eq!(summary["success"], true);
+    // Every request of the run is counted, reads included; none was sent twice.
+    assert_eq!(summary["api_requests"], api_requests(&emu).len());
+    assert_eq!(summary["retries"], 0);
 
     // With client credentials, the client id is recorded and the secret is not.
     let dir2 = TempDir::new("apply-audit-cc");

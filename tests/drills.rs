@@ -83,6 +83,7 @@ fn audit_lines(path: &std::path::Path) -> Vec<Value> {
 #[test]
 fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
     let (mut faults, mut requests, mut reruns, mut wrong) = (0usize, 0usize, 0usize, 0usize);
+    let (mut retries, mut summaries_read, mut apply_runs) = (0u64, 0usize, 0usize);
     for seed in 0..50u64 {
         let options = Options {
             fault_rate: 0.10,
@@ -124,6 +125,7 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
             );
         }
         reruns += runs - 1;
+        apply_runs += runs;
         assert_eq!(
             state(&emu),
             expected(),
@@ -172,6 +174,10 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
         // Each run that got as far as planning ends with a summary (a run whose reading failed
         // removed nothing and wrote nothing); the last one says the tenant converged.
         let summaries = lines.iter().filter(|l| l["event"] == "summary").count();
+        for l in lines.iter().filter(|l| l["event"] == "summary") {
+            retries += l["retries"].as_u64().unwrap();
+            summaries_read += 1;
+        }
         assert!(
             (1..=runs).contains(&summaries),
             "seed {seed}: {summaries} summaries for {runs} runs"
@@ -185,10 +191,13 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
         );
     }
     eprintln!(
-        "fault drill: 50 runs, {requests} API requests, {faults} injected faults, {reruns} reruns needed, wrong removals = {wrong}"
+        "fault drill: 50 seeds, {apply_runs} apply runs ({reruns} reruns needed), {requests} API \
+         requests, {faults} injected faults, {retries} retries (counted in the {summaries_read} \
+         runs that got as far as their audit summary), wrong removals = {wrong}"
     );
     assert_eq!(wrong, 0);
     assert!(faults > 100, "faults were injected: {faults}");
+    assert!(retries > 0, "the client retried");
 }
 
 #[test]

@@ -356,6 +356,11 @@ impl Client {
         self.stats.requests.load(Ordering::Relaxed)
     }
 
+    /// Requests sent again after a 429, a 5xx or a lost connection.
+    pub fn retries(&self) -> u64 {
+        self.stats.retries.load(Ordering::Relaxed)
+    }
+
     /// The bearer token: the given one, or one fetched once with client credentials.
     async fn bearer(&self) -> Result<Secret, Error> {
         let mut cached = self.token.lock().await;
