@@ -38,7 +38,8 @@ pub struct SummaryRecord<'a> {
     pub time: String,
     pub event: &'static str,
     pub domain: &'a str,
-    pub plan_sha256: &'a str,
+    /// The plan's digest; null for a run that failed before it had a plan.
+    pub plan_sha256: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<&'a str>,
     pub removed: usize,
@@ -47,11 +48,14 @@ pub struct SummaryRecord<'a> {
     pub blocked_organizations: usize,
     pub delete_calls: usize,
     pub failed_calls: usize,
-    /// Every request of the run, reads included (the token request aside).
-    pub api_requests: u64,
+    /// Every request of the run: reads, DELETEs and the token request.
+    pub requests: u64,
     /// Of those, requests sent again after a 429, a 5xx or a lost connection.
     pub retries: u64,
     pub success: bool,
+    /// Why the run stopped before removing anything, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// An open audit log.

@@ -391,93 +391,126 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         Some(p) => Some(AuditLog::open(p)?),
         None => None,
     };
+    let saved_digest = saved.as_ref().map(Plan::digest);
     let rt = crate::cli::runtime()?;
     rt.block_on(async {
         let conn = connect(&args.connection).await?;
         let domain = conn.client.domain().name();
-        let (plan, work) = match saved {
-            Some(plan) => {
-                if plan.domain != domain {
-                    return Err(Failure {
-                        error: format!("the plan was made for `{}`, not `{domain}`", plan.domain)
-                            .into(),
-                        hint: Some("apply a plan against the tenant it was made for".into()),
-                    });
-                }
-                let protect = protect_sets(&plan, desired.as_ref());
-                // Re-read, concurrently, the live members of every organization with removals
-                // to make; all of them or nothing happens.
-                let to_read: Vec<crate::auth0::Organization> = plan
-                    .organizations
-                    .iter()
-                    .filter(|o| !o.remove.is_empty() && o.blocked.is_none())
-                    .map(|o| crate::auth0::Organization {
-                        id: o.id.clone(),
-                        name: o.name.clone(),
-                        display_name: None,
-                    })
-                    .collect();
-                let live = read_all_members(
-                    &conn.client,
-                    to_read,
-                    "the live members could not be read; nothing was removed",
-                )
-                .await?;
-                let mut work = Vec::new();
-                for o in plan.organizations.iter().filter(|o| !o.remove.is_empty()) {
-                    let set = protect.get(&o.id).cloned().unwrap_or_default();
-                    let set: HashSet<&str> = set.iter().map(String::as_str).collect();
-                    if o.blocked.is_some() {
-                        // Reported as blocked; nothing is removed.
-                        work.push(OrgWork::from_plan(o, &set));
-                        continue;
-                    }
-                    let Some(l) = live.iter().find(|l| l.id == o.id) else {
+        let prepared: Result<(Plan, Vec<OrgWork>), Failure> = async {
+            Ok(match saved {
+                Some(plan) => {
+                    if plan.domain != domain {
                         return Err(Failure {
                             error: format!(
-                                "organization `{}` was not re-read; nothing was removed",
-                                o.name
+                                "the plan was made for `{}`, not `{domain}`",
+                                plan.domain
                             )
                             .into(),
+                            hint: Some("apply a plan against the tenant it was made for".into()),
+                        });
+                    }
+                    let protect = protect_sets(&plan, desired.as_ref());
+                    // Re-read, concurrently, the live members of every organization with removals
+                    // to make; all of them or nothing happens.
+                    let to_read: Vec<crate::auth0::Organization> = plan
+                        .organizations
+                        .iter()
+                        .filter(|o| !o.remove.is_empty() && o.blocked.is_none())
+                        .map(|o| crate::auth0::Organization {
+                            id: o.id.clone(),
+                            name: o.name.clone(),
+                            display_name: None,
+                        })
+                        .collect();
+                    let live = read_all_members(
+                        &conn.client,
+                        to_read,
+                        "the live members could not be read; nothing was removed",
+                    )
+                    .await?;
+                    let mut work = Vec::new();
+                    for o in plan.organizations.iter().filter(|o| !o.remove.is_empty()) {
+                        let set = protect.get(&o.id).cloned().unwrap_or_default();
+                        let set: HashSet<&str> = set.iter().map(String::as_str).collect();
+                        if o.blocked.is_some() {
+                            // Reported as blocked; nothing is removed.
+                            work.push(OrgWork::from_plan(o, &set));
+                            continue;
+                        }
+                        let Some(l) = live.iter().find(|l| l.id == o.id) else {
+                            return Err(Failure {
+                                error: format!(
+                                    "organization `{}` was not re-read; nothing was removed",
+                                    o.name
+                                )
+                                .into(),
+                                hint: None,
+                            });
+                        };
+                        let now: HashSet<String> =
+                            l.members.iter().map(|m| m.user_id.clone()).collect();
+                        work.push(OrgWork::from_saved(o, &now, &set));
+                    }
+                    (plan, work)
+                }
+                None => {
+                    let Some(d) = desired.as_ref() else {
+                        return Err(Failure {
+                            error: "apply needs a config or a saved plan".into(),
                             hint: None,
                         });
                     };
-                    let now: HashSet<String> =
-                        l.members.iter().map(|m| m.user_id.clone()).collect();
-                    work.push(OrgWork::from_saved(o, &now, &set));
+                    let plan = make_plan(&conn, d).await?;
+                    let mut stdout = std::io::stdout().lock();
+                    render::text(
+                        &plan,
+                        &render::TextOptions {
+                            color: stdout_color(),
+                        },
+                        &mut stdout,
+                    )?;
+                    stdout.flush()?;
+                    drop(stdout);
+                    let protect = protect_sets(&plan, Some(d));
+                    let work: Vec<OrgWork> = plan
+                        .organizations
+                        .iter()
+                        .filter(|o| !o.remove.is_empty())
+                        .map(|o| {
+                            let set = protect.get(&o.id).cloned().unwrap_or_default();
+                            let set: HashSet<&str> = set.iter().map(String::as_str).collect();
+                            OrgWork::from_plan(o, &set)
+                        })
+                        .collect();
+                    (plan, work)
                 }
-                (plan, work)
-            }
-            None => {
-                let Some(d) = desired.as_ref() else {
-                    return Err(Failure {
-                        error: "apply needs a config or a saved plan".into(),
-                        hint: None,
-                    });
-                };
-                let plan = make_plan(&conn, d).await?;
-                let mut stdout = std::io::stdout().lock();
-                render::text(
-                    &plan,
-                    &render::TextOptions {
-                        color: stdout_color(),
-                    },
-                    &mut stdout,
-                )?;
-                stdout.flush()?;
-                drop(stdout);
-                let protect = protect_sets(&plan, Some(d));
-                let work: Vec<OrgWork> = plan
-                    .organizations
-                    .iter()
-                    .filter(|o| !o.remove.is_empty())
-                    .map(|o| {
-                        let set = protect.get(&o.id).cloned().unwrap_or_default();
-                        let set: HashSet<&str> = set.iter().map(String::as_str).collect();
-                        OrgWork::from_plan(o, &set)
-                    })
-                    .collect();
-                (plan, work)
+            })
+        }
+        .await;
+        let (plan, work) = match prepared {
+            Ok(prepared) => prepared,
+            Err(failure) => {
+                // Nothing was removed; the log still records that the run was attempted.
+                if let Some(p) = &args.audit_log {
+                    AuditLog::open(p)?.append(&SummaryRecord {
+                        time: crate::audit::now(),
+                        event: "summary",
+                        domain: &domain,
+                        plan_sha256: saved_digest.as_deref(),
+                        client_id: conn.client.credentials().client_id(),
+                        removed: 0,
+                        not_removed: 0,
+                        already_gone: 0,
+                        blocked_organizations: 0,
+                        delete_calls: 0,
+                        failed_calls: 0,
+                        requests: conn.client.requests_sent(),
+                        retries: conn.client.retries(),
+                        success: false,
+                        error: Some(failure.error.to_string()),
+                    })?;
+                }
+                return Err(failure);
             }
         };
         let (removals, orgs) = work
@@ -557,7 +590,7 @@ fn append_summary(
         time: crate::audit::now(),
         event: "summary",
         domain: &info.domain,
-        plan_sha256: &info.plan_sha256,
+        plan_sha256: Some(&info.plan_sha256),
         client_id: info.client_id.as_deref(),
         removed: report.removed(),
         not_removed: report.not_removed(),
@@ -565,9 +598,10 @@ fn append_summary(
         blocked_organizations: report.blocked(),
         delete_calls: report.calls(),
         failed_calls: report.failed_calls(),
-        api_requests: client.requests_sent(),
+        requests: client.requests_sent(),
         retries: client.retries(),
         success: report.success(),
+        error: None,
     })?;
     Ok(())
 }

@@ -635,7 +635,7 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
     assert_eq!(summary["removed"], 9);
     assert_eq!(summary["success"], true);
     // Every request of the run is counted, reads included; none was sent twice.
-    assert_eq!(summary["api_requests"], api_requests(&emu).len());
+    assert_eq!(summary["requests"], emu.requests().len());
     assert_eq!(summary["retries"], 0);
 
     // With client credentials, the client id is recorded and the secret is not.
@@ -700,4 +700,45 @@ fn the_audit_log_counts_the_attempts_of_a_call_that_is_not_retried() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["attempts"], 1);
     assert!(failed[0]["error"].as_str().unwrap().contains("404"));
+}
+
+#[test]
+fn a_run_that_cannot_read_the_tenant_still_leaves_a_summary() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-read-fails");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: no-such-org\n    members: []\n    allow_empty: true\n",
+    );
+    let audit = dir.path().join("audit.jsonl");
+    let out = orgsync_against(
+        &emu,
+        &[
+            "apply",
+            "--auto-approve",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let summary = &lines[0];
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["success"], false);
+    assert_eq!(summary["removed"], 0);
+    assert_eq!(summary["plan_sha256"], Value::Null);
+    assert_eq!(summary["client_id"], "demo");
+    // The lookup and the token request.
+    assert_eq!(summary["requests"], emu.requests().len());
+    assert!(
+        summary["error"].as_str().unwrap().contains("no-such-org"),
+        "{summary}"
+    );
+    assert!(deletes(&emu).is_empty());
 }

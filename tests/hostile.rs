@@ -312,7 +312,8 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
                 vec!["plan", "-c", config, "--out", plan_file.to_str().unwrap()],
                 vec![("AUTH0_API_TOKEN", good.as_str())],
             ),
-            // Success with client credentials, then apply with an audit log.
+            // Client credentials of a client without read:organization_members: apply fails
+            // reading, and says so in the audit log.
             (
                 vec![
                     "apply",
@@ -343,6 +344,29 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
             (
                 vec!["export", "--org", "nope"],
                 vec![("AUTH0_API_TOKEN", good.as_str())],
+            ),
+            // Applies that fail before removing anything write their error to the audit log.
+            (
+                vec![
+                    "apply",
+                    "-c",
+                    config,
+                    "--auto-approve",
+                    "--audit-log",
+                    audit.to_str().unwrap(),
+                ],
+                vec![("AUTH0_API_TOKEN", TOKEN)],
+            ),
+            (
+                vec![
+                    "apply",
+                    "-c",
+                    config,
+                    "--auto-approve",
+                    "--audit-log",
+                    audit.to_str().unwrap(),
+                ],
+                vec![("AUTH0_CLIENT_ID", "demo"), ("AUTH0_CLIENT_SECRET", SECRET)],
             ),
         ];
         for (args, env) in cases {
@@ -387,7 +411,20 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
         everything.push_str(&stderr(o));
     }
     everything.push_str(&std::fs::read_to_string(&plan_file).unwrap());
-    everything.push_str(&std::fs::read_to_string(&audit).unwrap());
+    let audit_text = std::fs::read_to_string(&audit).unwrap();
+    // The failed applies left their errors there: Auth0's answers, not the credentials.
+    let failed: Vec<String> = audit_text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["event"] == "summary" && l["success"] == false)
+        .map(|l| l["error"].as_str().unwrap_or_default().to_string())
+        .collect();
+    // Three failing applies at each of three verbosities.
+    assert_eq!(failed.len(), 3 * 3, "{audit_text}");
+    assert!(failed.iter().any(|e| e.contains("insufficient_scope")));
+    assert!(failed.iter().any(|e| e.contains("Invalid token")));
+    assert!(failed.iter().any(|e| e.contains("access_denied")));
+    everything.push_str(&audit_text);
     for secret in [TOKEN, SECRET, good.as_str()] {
         assert!(!everything.contains(secret), "a secret leaked");
     }

@@ -351,7 +351,7 @@ impl Client {
         self.pacer.rate()
     }
 
-    /// Requests sent so far (retries included).
+    /// Requests sent so far, the token request and retries included.
     pub fn requests_sent(&self) -> u64 {
         self.stats.requests.load(Ordering::Relaxed)
     }
@@ -414,6 +414,7 @@ impl Client {
                     return Ok(Secret::new(t.access_token));
                 }
                 Ok(a) if retryable(a.status) && attempt < self.options.retry.max_attempts => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     self.wait_before_retry(attempt, &a.headers, started).await;
                 }
                 Ok(a) => {
@@ -423,6 +424,7 @@ impl Client {
                 }
                 Err(detail) if attempt < self.options.retry.max_attempts => {
                     let _ = detail;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     self.wait_before_retry(attempt, &HeaderMap::new(), started)
                         .await;
                 }
