@@ -70,6 +70,8 @@ pub struct SameOrganization {
 /// Why the tenant could not be observed. Lists every failure, not just the first.
 #[derive(Debug)]
 pub enum ObserveError {
+    /// The organization list, read to resolve several organizations at once, could not be.
+    List(auth0::Error),
     /// Some organizations could not be resolved or read.
     Failed(Vec<OrgFailure>),
     /// Two config entries (one by name, one by id) are the same organization.
@@ -87,6 +89,10 @@ pub enum ObserveError {
 impl fmt::Display for ObserveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ObserveError::List(error) => write!(
+                f,
+                "the organization list could not be read; nothing was planned\n  {error}"
+            ),
             ObserveError::Failed(failures) => {
                 let n = failures.len();
                 write!(
@@ -161,6 +167,7 @@ impl ObserveError {
     /// The hint of the first failure that has one.
     pub fn hint(&self) -> Option<String> {
         match self {
+            ObserveError::List(e) => e.hint(),
             ObserveError::Failed(f) => f.iter().find_map(|x| x.error.hint()),
             ObserveError::Emails(f) => {
                 let api = f.iter().find_map(|e| match &e.problem {
@@ -300,13 +307,7 @@ async fn observe_orgs(
     if orgs.len() > 1 {
         resolve_from_list(&client, orgs, &mut resolved)
             .await
-            .map_err(|error| {
-                ObserveError::Failed(vec![OrgFailure {
-                    org: "(organization list)".into(),
-                    location: orgs[0].location.clone(),
-                    error,
-                }])
-            })?;
+            .map_err(ObserveError::List)?;
     }
     let mut tasks = JoinSet::new();
     for (i, d) in orgs
