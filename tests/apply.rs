@@ -460,18 +460,7 @@ fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
         times: 3,
     });
     let audit = dir.path().join("audit.jsonl");
-    let out = orgsync_against(
-        &emu,
-        &[
-            "apply",
-            "-c",
-            "orgsync.yaml",
-            "--auto-approve",
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let out = apply_audited(&emu, &dir, &["-c", "orgsync.yaml"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(
@@ -514,11 +503,7 @@ fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
     assert_eq!(rerun.status.code(), Some(0), "{}", stdout(&rerun));
     assert_eq!(state_sets(&emu), expected);
     // The audit log recorded the failed call with its status and attempts.
-    let lines: Vec<Value> = std::fs::read_to_string(&audit)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = audit_lines(&audit);
     let failed: Vec<&Value> = lines
         .iter()
         .filter(|l| l["event"] == "delete" && l["status"] == 500)
@@ -677,22 +662,9 @@ fn the_audit_log_counts_the_attempts_of_a_call_that_is_not_retried() {
         times: 1,
     });
     let audit = dir.path().join("audit.jsonl");
-    let out = orgsync_against(
-        &emu,
-        &[
-            "apply",
-            "--auto-approve",
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let out = apply_audited(&emu, &dir, &[]);
     assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<Value> = std::fs::read_to_string(&audit)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = audit_lines(&audit);
     let failed: Vec<&Value> = lines
         .iter()
         .filter(|l| l["event"] == "delete" && l["status"] == 404)
@@ -711,22 +683,9 @@ fn a_run_that_cannot_read_the_tenant_still_leaves_a_summary() {
         "version: 1\norganizations:\n  - name: no-such-org\n    members: []\n    allow_empty: true\n",
     );
     let audit = dir.path().join("audit.jsonl");
-    let out = orgsync_against(
-        &emu,
-        &[
-            "apply",
-            "--auto-approve",
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let out = apply_audited(&emu, &dir, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let lines: Vec<Value> = std::fs::read_to_string(&audit)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = audit_lines(&audit);
     assert_eq!(lines.len(), 1, "{lines:?}");
     let summary = &lines[0];
     assert_eq!(summary["event"], "summary");

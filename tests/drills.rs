@@ -72,14 +72,6 @@ fn state(emu: &Emulator) -> Vec<BTreeSet<String>> {
         .collect()
 }
 
-fn audit_lines(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn audit line {l:?}: {e}")))
-        .collect()
-}
-
 #[test]
 fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
     let (mut faults, mut requests, mut reruns, mut wrong) = (0usize, 0usize, 0usize, 0usize);
@@ -104,16 +96,7 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
         let mut runs = 0;
         loop {
             runs += 1;
-            let out = orgsync_against(
-                &emu,
-                &[
-                    "apply",
-                    "--auto-approve",
-                    "--audit-log",
-                    audit.to_str().unwrap(),
-                ],
-                dir.path(),
-            );
+            let out = apply_audited(&emu, &dir, &[]);
             if out.status.code() == Some(0) {
                 break;
             }
@@ -250,16 +233,7 @@ fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
                 .iter()
                 .all(|l| l["event"] == "delete" || l["event"] == "summary")
         );
-        let rerun = orgsync_against(
-            &emu,
-            &[
-                "apply",
-                "--auto-approve",
-                "--audit-log",
-                audit.to_str().unwrap(),
-            ],
-            dir.path(),
-        );
+        let rerun = apply_audited(&emu, &dir, &[]);
         assert_eq!(
             rerun.status.code(),
             Some(0),
@@ -288,16 +262,7 @@ fn eventual_consistency_is_not_mistaken_for_failure() {
     let dir = TempDir::new("consistency");
     drill_config(&dir);
     let audit = dir.path().join("audit.jsonl");
-    let first = orgsync_against(
-        &emu,
-        &[
-            "apply",
-            "--auto-approve",
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let first = apply_audited(&emu, &dir, &[]);
     assert_eq!(
         first.status.code(),
         Some(0),
@@ -323,16 +288,7 @@ fn eventual_consistency_is_not_mistaken_for_failure() {
 
     // A second apply during the delay may re-send DELETEs, for the same users only, audited.
     let before = emu.requests().len();
-    let second = orgsync_against(
-        &emu,
-        &[
-            "apply",
-            "--auto-approve",
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let second = apply_audited(&emu, &dir, &[]);
     assert_eq!(second.status.code(), Some(0));
     let resent: HashSet<String> = emu.requests()[before..]
         .iter()

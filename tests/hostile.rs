@@ -303,6 +303,14 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
     let plan_file = dir.path().join("plan.json");
     let audit = dir.path().join("audit.jsonl");
     let mut outputs = Vec::new();
+    let apply = vec![
+        "apply",
+        "-c",
+        config,
+        "--auto-approve",
+        "--audit-log",
+        audit.to_str().unwrap(),
+    ];
     for verbosity in [None, Some("-v"), Some("-vv")] {
         let v: Vec<&str> = verbosity.into_iter().collect();
         type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
@@ -315,14 +323,7 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
             // Client credentials of a client without read:organization_members: apply fails
             // reading, and says so in the audit log.
             (
-                vec![
-                    "apply",
-                    "-c",
-                    config,
-                    "--auto-approve",
-                    "--audit-log",
-                    audit.to_str().unwrap(),
-                ],
+                apply.clone(),
                 vec![
                     ("AUTH0_CLIENT_ID", "leaky"),
                     ("AUTH0_CLIENT_SECRET", SECRET),
@@ -346,26 +347,9 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
                 vec![("AUTH0_API_TOKEN", good.as_str())],
             ),
             // Applies that fail before removing anything write their error to the audit log.
+            (apply.clone(), vec![("AUTH0_API_TOKEN", TOKEN)]),
             (
-                vec![
-                    "apply",
-                    "-c",
-                    config,
-                    "--auto-approve",
-                    "--audit-log",
-                    audit.to_str().unwrap(),
-                ],
-                vec![("AUTH0_API_TOKEN", TOKEN)],
-            ),
-            (
-                vec![
-                    "apply",
-                    "-c",
-                    config,
-                    "--auto-approve",
-                    "--audit-log",
-                    audit.to_str().unwrap(),
-                ],
+                apply.clone(),
                 vec![("AUTH0_CLIENT_ID", "demo"), ("AUTH0_CLIENT_SECRET", SECRET)],
             ),
         ];

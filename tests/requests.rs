@@ -129,66 +129,29 @@ fn member_pages_stop_at_the_first_short_page() {
     assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 1);
 }
 
-#[test]
-fn a_rate_limited_tenant_gets_no_429_once_the_first_answer_showed_the_limit() {
-    use orgsync::emulator::{BucketConfig, RateLimits};
+/// Plans `orgs` organizations of `members` against a tenant-wide bucket, with real waits (the
+/// pacing is under test), and checks that no answer after the first was a 429. `pages` is the
+/// member pages each organization needs.
+fn plan_under_a_limit(
+    bucket: orgsync::emulator::BucketConfig,
+    orgs: usize,
+    members: usize,
+    pages: usize,
+) {
+    use orgsync::emulator::RateLimits;
     let options = Options {
         rate_limits: RateLimits {
-            global: Some(BucketConfig {
-                size: 10,
-                refill_per_sec: 50.0,
-                every_second: false,
-            }),
+            global: Some(bucket),
             ..RateLimits::default()
         },
         ..Options::default()
     };
-    let emu = background(tenant(30, 250), options);
+    let emu = background(tenant(orgs, members), options);
     let dir = TempDir::new("requests-paced");
-    dir.write("orgsync.yaml", &config((0..30).map(|o| format!("org-{o}"))));
-    let url = emu.url();
-    // Real waits: this is the pacing under test.
-    let out = orgsync(
-        &["plan", "--format", "json"],
-        &[
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ],
-        dir.path(),
+    dir.write(
+        "orgsync.yaml",
+        &config((0..orgs).map(|o| format!("org-{o}"))),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let reqs = api_requests(&emu);
-    // 1 list page and 3 member pages for each of 30 organizations.
-    assert_eq!(reqs.len(), 1 + 90);
-    let limited: Vec<_> = reqs.iter().skip(1).filter(|r| r.status == 429).collect();
-    assert!(
-        limited.is_empty(),
-        "{} answers were 429 after the first: {:?}",
-        limited.len(),
-        limited.iter().map(|r| &r.time).collect::<Vec<_>>()
-    );
-}
-
-#[test]
-fn a_bucket_refilled_once_a_second_gets_no_429_either() {
-    use orgsync::emulator::{BucketConfig, RateLimits};
-    // Like Essentials' tenant-wide 10 and 150 a minute, scaled: a burst of 4, 4 tokens at each
-    // whole second. A client crediting refills continuously spends tokens not there yet.
-    let options = Options {
-        rate_limits: RateLimits {
-            global: Some(BucketConfig {
-                size: 4,
-                refill_per_sec: 4.0,
-                every_second: true,
-            }),
-            ..RateLimits::default()
-        },
-        ..Options::default()
-    };
-    let emu = background(tenant(12, 20), options);
-    let dir = TempDir::new("requests-per-minute");
-    dir.write("orgsync.yaml", &config((0..12).map(|o| format!("org-{o}"))));
     let url = emu.url();
     let out = orgsync(
         &["plan", "--format", "json"],
@@ -201,17 +164,38 @@ fn a_bucket_refilled_once_a_second_gets_no_429_either() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let reqs = api_requests(&emu);
-    // 1 list page and 1 member page for each of 12 organizations.
-    assert_eq!(reqs.len(), 1 + 12);
-    let limited: Vec<_> = reqs.iter().skip(1).filter(|r| r.status == 429).collect();
+    // 1 list page, then the member pages.
+    assert_eq!(reqs.len(), 1 + orgs * pages);
+    let limited = reqs.iter().skip(1).filter(|r| r.status == 429).count();
     assert!(
-        limited.is_empty(),
-        "{} answers were 429 after the first: {:?}",
-        limited.len(),
+        limited == 0,
+        "{limited} answers were 429 after the first: {:?}",
         reqs.iter()
             .map(|r| format!("{} {}", r.time, r.status))
             .collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn a_rate_limited_tenant_gets_no_429_once_the_first_answer_showed_the_limit() {
+    let bucket = orgsync::emulator::BucketConfig {
+        size: 10,
+        refill_per_sec: 50.0,
+        every_second: false,
+    };
+    plan_under_a_limit(bucket, 30, 250, 3);
+}
+
+#[test]
+fn a_bucket_refilled_once_a_second_gets_no_429_either() {
+    // Like Essentials' tenant-wide 10 and 150 a minute, scaled: a burst of 4, 4 tokens at each
+    // whole second. A client crediting refills continuously spends tokens not there yet.
+    let bucket = orgsync::emulator::BucketConfig {
+        size: 4,
+        refill_per_sec: 4.0,
+        every_second: true,
+    };
+    plan_under_a_limit(bucket, 12, 20, 1);
 }
 
 #[test]

@@ -191,6 +191,24 @@ pub fn stderr(o: &Output) -> String {
 }
 
 /// Requests that reached the Management API (the token endpoint excluded).
+/// `orgsync apply ARGS --auto-approve --audit-log DIR/audit.jsonl` against `emu`, run in `dir`.
+pub fn apply_audited(emu: &Emulator, dir: &TempDir, args: &[&str]) -> Output {
+    let audit = dir.path().join("audit.jsonl");
+    let mut all = vec!["apply"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--auto-approve", "--audit-log", audit.to_str().unwrap()]);
+    orgsync_against(emu, &all, dir.path())
+}
+
+/// The lines of an audit log, each parsed (a torn line fails the test); none when it is absent.
+pub fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn audit line {l:?}: {e}")))
+        .collect()
+}
+
 pub fn api_requests(emu: &Emulator) -> Vec<orgsync::emulator::RequestRecord> {
     emu.requests()
         .into_iter()
