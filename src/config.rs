@@ -1098,6 +1098,36 @@ fn max_removals(
 mod tests {
     use super::*;
 
+    #[test]
+    fn user_ids_are_checked_the_same_with_or_without_a_message() {
+        let long = format!("auth0|{}", "x".repeat(506));
+        let longer = format!("auth0|{}", "x".repeat(507));
+        let cases = [
+            ("auth0|64b0c0ffee00000000000002", true),
+            ("google-oauth2|1", true),
+            ("a|b|c", true),
+            (long.as_str(), true),
+            (longer.as_str(), false),
+            ("auth0|", false),
+            ("|123", false),
+            ("auth0123", false),
+            ("auth0| 1", false),
+            ("auth0|1\u{7}", false),
+            ("auth0|1\u{a0}", false),
+            ("", false),
+        ];
+        for (id, ok) in cases {
+            match check_user_id(id) {
+                Ok(()) => assert!(ok, "{id:?} accepted"),
+                Err((message, hint)) => {
+                    assert!(!ok, "{id:?} refused: {message}");
+                    assert!(message.starts_with("malformed user_id"), "{message}");
+                    assert!(hint.contains("provider|id"));
+                }
+            }
+        }
+    }
+
     fn errors(text: &str) -> Vec<String> {
         match from_str(text, "orgsync.yaml") {
             Ok(_) => vec![],
