@@ -363,6 +363,100 @@ fn confirm(auto_approve: bool, removals: usize, orgs: usize) -> Result<bool, Fai
     Ok(line.trim() == "yes")
 }
 
+/// What apply will do: the plan (made now, or the saved one checked against the tenant) and,
+/// per organization, the members to remove. Nothing is removed here.
+async fn prepare_apply(
+    conn: &Connection,
+    domain: &str,
+    saved: Option<Plan>,
+    desired: Option<&DesiredState>,
+) -> Result<(Plan, Vec<OrgWork>), Failure> {
+    Ok(match saved {
+        Some(plan) => {
+            if plan.domain != domain {
+                return Err(Failure {
+                    error: format!("the plan was made for `{}`, not `{domain}`", plan.domain)
+                        .into(),
+                    hint: Some("apply a plan against the tenant it was made for".into()),
+                });
+            }
+            let protect = protect_sets(&plan, desired);
+            // Re-read, concurrently, the live members of every organization with removals
+            // to make; all of them or nothing happens.
+            let to_read: Vec<crate::auth0::Organization> = plan
+                .organizations
+                .iter()
+                .filter(|o| !o.remove.is_empty() && o.blocked.is_none())
+                .map(|o| crate::auth0::Organization {
+                    id: o.id.clone(),
+                    name: o.name.clone(),
+                    display_name: None,
+                })
+                .collect();
+            let live = read_all_members(
+                &conn.client,
+                to_read,
+                "the live members could not be read; nothing was removed",
+            )
+            .await?;
+            let mut work = Vec::new();
+            for o in plan.organizations.iter().filter(|o| !o.remove.is_empty()) {
+                let set = protect.get(&o.id).cloned().unwrap_or_default();
+                let set: HashSet<&str> = set.iter().map(String::as_str).collect();
+                if o.blocked.is_some() {
+                    // Reported as blocked; nothing is removed.
+                    work.push(OrgWork::from_plan(o, &set));
+                    continue;
+                }
+                let Some(l) = live.iter().find(|l| l.id == o.id) else {
+                    return Err(Failure {
+                        error: format!(
+                            "organization `{}` was not re-read; nothing was removed",
+                            o.name
+                        )
+                        .into(),
+                        hint: None,
+                    });
+                };
+                let now: HashSet<String> = l.members.iter().map(|m| m.user_id.clone()).collect();
+                work.push(OrgWork::from_saved(o, &now, &set));
+            }
+            (plan, work)
+        }
+        None => {
+            let Some(d) = desired else {
+                return Err(Failure {
+                    error: "apply needs a config or a saved plan".into(),
+                    hint: None,
+                });
+            };
+            let plan = make_plan(conn, d).await?;
+            let mut stdout = std::io::stdout().lock();
+            render::text(
+                &plan,
+                &render::TextOptions {
+                    color: stdout_color(),
+                },
+                &mut stdout,
+            )?;
+            stdout.flush()?;
+            drop(stdout);
+            let protect = protect_sets(&plan, Some(d));
+            let work: Vec<OrgWork> = plan
+                .organizations
+                .iter()
+                .filter(|o| !o.remove.is_empty())
+                .map(|o| {
+                    let set = protect.get(&o.id).cloned().unwrap_or_default();
+                    let set: HashSet<&str> = set.iter().map(String::as_str).collect();
+                    OrgWork::from_plan(o, &set)
+                })
+                .collect();
+            (plan, work)
+        }
+    })
+}
+
 /// `orgsync apply [PLAN.json]`.
 pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     let desired = match &args.config {
@@ -396,97 +490,7 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     rt.block_on(async {
         let conn = connect(&args.connection).await?;
         let domain = conn.client.domain().name();
-        let prepared: Result<(Plan, Vec<OrgWork>), Failure> = async {
-            Ok(match saved {
-                Some(plan) => {
-                    if plan.domain != domain {
-                        return Err(Failure {
-                            error: format!(
-                                "the plan was made for `{}`, not `{domain}`",
-                                plan.domain
-                            )
-                            .into(),
-                            hint: Some("apply a plan against the tenant it was made for".into()),
-                        });
-                    }
-                    let protect = protect_sets(&plan, desired.as_ref());
-                    // Re-read, concurrently, the live members of every organization with removals
-                    // to make; all of them or nothing happens.
-                    let to_read: Vec<crate::auth0::Organization> = plan
-                        .organizations
-                        .iter()
-                        .filter(|o| !o.remove.is_empty() && o.blocked.is_none())
-                        .map(|o| crate::auth0::Organization {
-                            id: o.id.clone(),
-                            name: o.name.clone(),
-                            display_name: None,
-                        })
-                        .collect();
-                    let live = read_all_members(
-                        &conn.client,
-                        to_read,
-                        "the live members could not be read; nothing was removed",
-                    )
-                    .await?;
-                    let mut work = Vec::new();
-                    for o in plan.organizations.iter().filter(|o| !o.remove.is_empty()) {
-                        let set = protect.get(&o.id).cloned().unwrap_or_default();
-                        let set: HashSet<&str> = set.iter().map(String::as_str).collect();
-                        if o.blocked.is_some() {
-                            // Reported as blocked; nothing is removed.
-                            work.push(OrgWork::from_plan(o, &set));
-                            continue;
-                        }
-                        let Some(l) = live.iter().find(|l| l.id == o.id) else {
-                            return Err(Failure {
-                                error: format!(
-                                    "organization `{}` was not re-read; nothing was removed",
-                                    o.name
-                                )
-                                .into(),
-                                hint: None,
-                            });
-                        };
-                        let now: HashSet<String> =
-                            l.members.iter().map(|m| m.user_id.clone()).collect();
-                        work.push(OrgWork::from_saved(o, &now, &set));
-                    }
-                    (plan, work)
-                }
-                None => {
-                    let Some(d) = desired.as_ref() else {
-                        return Err(Failure {
-                            error: "apply needs a config or a saved plan".into(),
-                            hint: None,
-                        });
-                    };
-                    let plan = make_plan(&conn, d).await?;
-                    let mut stdout = std::io::stdout().lock();
-                    render::text(
-                        &plan,
-                        &render::TextOptions {
-                            color: stdout_color(),
-                        },
-                        &mut stdout,
-                    )?;
-                    stdout.flush()?;
-                    drop(stdout);
-                    let protect = protect_sets(&plan, Some(d));
-                    let work: Vec<OrgWork> = plan
-                        .organizations
-                        .iter()
-                        .filter(|o| !o.remove.is_empty())
-                        .map(|o| {
-                            let set = protect.get(&o.id).cloned().unwrap_or_default();
-                            let set: HashSet<&str> = set.iter().map(String::as_str).collect();
-                            OrgWork::from_plan(o, &set)
-                        })
-                        .collect();
-                    (plan, work)
-                }
-            })
-        }
-        .await;
+        let prepared = prepare_apply(&conn, &domain, saved, desired.as_ref()).await;
         let (plan, work) = match prepared {
             Ok(prepared) => prepared,
             Err(failure) => {
