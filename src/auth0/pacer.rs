@@ -5,7 +5,7 @@
 //! the members endpoints) and describes the bucket that applied on every answer:
 //! `x-ratelimit-limit` (its size), `x-ratelimit-remaining`, `x-ratelimit-reset` (epoch seconds of
 //! the next refill). The reset is whole seconds, too coarse to pace a bucket that refills 16 or
-//! 160 times a second, so the pacer keeps a model of each bucket and learns its refill rate:
+//! 160 times a second, so the pacer keeps a model of the bucket and learns its refill rate:
 //!
 //! - **Tokens.** Each answer re-anchors the model: the server had `remaining` tokens after that
 //!   request, and every request still in flight will take one more, so `remaining - in_flight`
@@ -26,11 +26,11 @@
 //!   to see what it brought. To see a continuous refill early, the last few tokens before a
 //!   reset go one request at a time, a little apart (5, 10, 20, 40 ms), where readings are
 //!   exact. A server that announces no reset is taken to refill continuously.
-//! - **Waiting.** With no free token, a request waits the time the modelled refill needs. Until
-//!   the rate is measured, the model assumes a refill of a 25th of the bucket size per second,
-//!   below every published Auth0 limit (Enterprise: 50 and 16/s; Free: 2 and 2/s): slow for the
-//!   first quarter second, never over the limit. The measurement then runs whatever orgsync
-//!   sends, since refills show in `remaining`.
+//! - **Waiting.** With no free token, a request waits the time the modelled refill needs, or
+//!   for the announced reset. Where refills are credited but the rate is not measured yet, the
+//!   model assumes a 25th of the bucket size per second, below every published per-second
+//!   Auth0 limit (Enterprise: 50 and 16/s; Free: 2 and 2/s). The measurement runs on whatever
+//!   orgsync sends, since refills show in `remaining`.
 //!
 //! One model serves all requests: the tenant-wide bucket is shared by every endpoint, and an
 //! answer always describes the tightest bucket that applied, so the model follows whichever is
