@@ -496,23 +496,8 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
             Err(failure) => {
                 // Nothing was removed; the log still records that the run was attempted.
                 if let Some(p) = &args.audit_log {
-                    AuditLog::open(p)?.append(&SummaryRecord {
-                        time: crate::audit::now(),
-                        event: "summary",
-                        domain: &domain,
-                        plan_sha256: saved_digest.as_deref(),
-                        client_id: conn.client.credentials().client_id(),
-                        removed: 0,
-                        not_removed: 0,
-                        already_gone: 0,
-                        blocked_organizations: 0,
-                        delete_calls: 0,
-                        failed_calls: 0,
-                        requests: conn.client.requests_sent(),
-                        retries: conn.client.retries(),
-                        success: false,
-                        error: Some(failure.error.to_string()),
-                    })?;
+                    let digest = saved_digest.as_deref();
+                    append_summary(p, &domain, digest, &conn.client, Err(&failure))?;
                 }
                 return Err(failure);
             }
@@ -530,7 +515,14 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         };
         if removals == 0 && !blocked && !gone {
             if let Some(p) = &args.audit_log {
-                append_summary(p, &info, &apply::Report::default(), &conn.client)?;
+                let nothing = apply::Report::default();
+                append_summary(
+                    p,
+                    &domain,
+                    Some(&info.plan_sha256),
+                    &conn.client,
+                    Ok(&nothing),
+                )?;
             }
             println!("Nothing to remove: the tenant already matches the plan.");
             return Ok(ExitCode::SUCCESS);
@@ -563,7 +555,13 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
             .await;
         }
         if let (Some(p), None) = (&args.audit_log, &audit_error) {
-            append_summary(p, &info, &report, &conn.client)?;
+            append_summary(
+                p,
+                &domain,
+                Some(&info.plan_sha256),
+                &conn.client,
+                Ok(&report),
+            )?;
         }
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout)?;
@@ -584,18 +582,26 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
 }
 
 /// The audit log's last line for a run: what was done, in numbers.
+/// The audit log's last line for a run: what it removed, or why it stopped before removing
+/// anything (`plan_sha256` is None when it had no plan yet).
 fn append_summary(
     path: &Path,
-    info: &RunInfo,
-    report: &apply::Report,
+    domain: &str,
+    plan_sha256: Option<&str>,
     client: &Client,
+    outcome: Result<&apply::Report, &Failure>,
 ) -> Result<(), Failure> {
+    let nothing = apply::Report::default();
+    let (report, error) = match outcome {
+        Ok(report) => (report, None),
+        Err(failure) => (&nothing, Some(failure.error.to_string())),
+    };
     AuditLog::open(path)?.append(&SummaryRecord {
         time: crate::audit::now(),
         event: "summary",
-        domain: &info.domain,
-        plan_sha256: Some(&info.plan_sha256),
-        client_id: info.client_id.as_deref(),
+        domain,
+        plan_sha256,
+        client_id: client.credentials().client_id(),
         removed: report.removed(),
         not_removed: report.not_removed(),
         already_gone: report.already_gone(),
@@ -604,8 +610,8 @@ fn append_summary(
         failed_calls: report.failed_calls(),
         requests: client.requests_sent(),
         retries: client.retries(),
-        success: report.success(),
-        error: None,
+        success: error.is_none() && report.success(),
+        error,
     })?;
     Ok(())
 }

@@ -190,7 +190,6 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Requests that reached the Management API (the token endpoint excluded).
 /// `orgsync apply ARGS --auto-approve --audit-log DIR/audit.jsonl` against `emu`, run in `dir`.
 pub fn apply_audited(emu: &Emulator, dir: &TempDir, args: &[&str]) -> Output {
     let audit = dir.path().join("audit.jsonl");
@@ -209,6 +208,7 @@ pub fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Requests that reached the Management API (the token endpoint excluded).
 pub fn api_requests(emu: &Emulator) -> Vec<orgsync::emulator::RequestRecord> {
     emu.requests()
         .into_iter()
