@@ -434,40 +434,50 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::ratelimit::{
+        BucketConfig, Decision, Endpoint, Limiter, RateHeaders, RateLimits,
+    };
 
-    /// A simulated server bucket, driven by the model in virtual time.
-    struct Server {
-        tokens: f64,
-        size: f64,
-        rate: f64,
+    /// The emulator's tenant-wide bucket, as the simulated server, from `wall`.
+    fn server(cfg: BucketConfig, now: Instant, wall: SystemTime) -> Limiter {
+        let limits = RateLimits {
+            global: Some(cfg),
+            ..RateLimits::default()
+        };
+        Limiter::new_at(limits, now, wall)
+    }
+
+    /// The server takes a request: its headers, and whether it was accepted.
+    fn take(server: &mut Limiter, now: Instant, wall: SystemTime) -> (RateHeaders, bool) {
+        match server.check(Endpoint::Other, now, wall) {
+            Decision::Allowed(Some(headers)) => (headers, true),
+            Decision::Limited { headers, .. } => (headers, false),
+            Decision::Allowed(None) => unreachable!("a bucket is configured"),
+        }
     }
 
     #[test]
     fn the_model_learns_the_refill_rate_and_never_overspends() {
         let t0 = Instant::now();
-        let mut server = Server {
-            tokens: 50.0,
-            size: 50.0,
-            rate: 160.0,
+        let wall = SystemTime::UNIX_EPOCH;
+        let cfg = BucketConfig {
+            size: 50,
+            refill_per_sec: 160.0,
+            every_second: false,
         };
+        let mut server = server(cfg, t0, wall);
         let mut model = Bucket::new(t0);
         let mut now = t0;
         let mut accepted = 0;
         let mut refused = 0;
-        let mut last = t0;
-        // Sequential requests with 5 ms latency for 5 simulated seconds.
+        // Sequential requests with 5 ms latency for 5 simulated seconds; answers without a reset.
         while now < t0 + Duration::from_secs(5) {
-            match model.try_take(now, SystemTime::UNIX_EPOCH) {
+            match model.try_take(now, wall) {
                 Err(wait) => now += wait,
                 Ok(()) => {
-                    // The server refills, then processes the request, then answers 5 ms later.
-                    server.tokens = (server.tokens
-                        + now.duration_since(last).as_secs_f64() * server.rate)
-                        .min(server.size);
-                    last = now;
-                    let ok = server.tokens >= 1.0;
+                    // The server takes the request at once and answers 5 ms later.
+                    let (headers, ok) = take(&mut server, now, wall);
                     if ok {
-                        server.tokens -= 1.0;
                         accepted += 1;
                     } else {
                         refused += 1;
@@ -477,8 +487,8 @@ mod tests {
                     model.learn(
                         now,
                         ticket,
-                        Some(server.tokens.floor()),
-                        Some(server.size),
+                        Some(f64::from(headers.remaining)),
+                        Some(f64::from(headers.limit)),
                         None,
                         !ok,
                     );
@@ -492,15 +502,11 @@ mod tests {
         assert!(accepted >= 765, "accepted {accepted}");
     }
 
-    /// A simulated server bucket for [`simulate`].
+    /// The server of [`simulate`]: the emulator's bucket, and whether answers carry
+    /// `x-ratelimit-reset`.
     #[derive(Clone, Copy)]
     struct SimServer {
-        size: f64,
-        /// Tokens a second.
-        rate: f64,
-        /// Added at each whole second rather than continuously.
-        every_second: bool,
-        /// Whether answers carry `x-ratelimit-reset`.
+        bucket: BucketConfig,
         resets: bool,
     }
 
@@ -526,8 +532,8 @@ mod tests {
             Ready,
             /// The server takes a request.
             Process(u64),
-            /// Its answer arrives: remaining, refused, reset (whole seconds of simulated time).
-            Answer(u64, u64, bool, u64),
+            /// Its answer arrives: remaining, refused, reset (epoch seconds).
+            Answer(u64, u32, bool, u64),
         }
         let mut rng = seed;
         let mut random_ms = |max: u64| {
@@ -538,7 +544,7 @@ mod tests {
         };
         let t0 = Instant::now();
         let wall = |at: Duration| SystemTime::UNIX_EPOCH + Duration::from_secs(1_000) + at;
-        let (mut tokens, mut last) = (server.size, Duration::ZERO);
+        let mut limiter = self::server(server.bucket, t0, wall(Duration::ZERO));
         let mut model = Bucket::new(t0);
         let mut tickets = std::collections::HashMap::new();
         let mut events = BinaryHeap::new();
@@ -569,16 +575,8 @@ mod tests {
                     }
                 },
                 Event::Process(id) => {
-                    let added = if server.every_second {
-                        (at.as_secs() - last.as_secs()) as f64 * server.rate
-                    } else {
-                        (at - last).as_secs_f64() * server.rate
-                    };
-                    tokens = (tokens + added).min(server.size);
-                    last = at;
-                    let ok = tokens >= 1.0;
+                    let (headers, ok) = take(&mut limiter, now, wall(at));
                     if ok {
-                        tokens -= 1.0;
                         out.accepted += 1;
                         if at >= Duration::from_secs(3) {
                             out.accepted_late += 1;
@@ -586,26 +584,19 @@ mod tests {
                     } else {
                         out.refused += 1;
                     }
-                    // When the next whole token comes, rounded up to a whole second.
-                    let missing = tokens.floor() + 1.0 - tokens;
-                    let reset = if tokens >= server.size {
-                        at.as_secs_f64()
-                    } else if server.every_second {
-                        (at.as_secs() as f64 + (missing / server.rate).ceil()).max(1.0)
-                    } else {
-                        at.as_secs_f64() + missing / server.rate
-                    };
-                    let answer = Event::Answer(id, tokens.floor() as u64, !ok, reset.ceil() as u64);
+                    let answer = Event::Answer(id, headers.remaining, !ok, headers.reset);
                     events.push(Reverse((at + random_ms(15), seq, answer)));
                 }
                 Event::Answer(id, remaining, limited, reset) => {
                     let ticket = tickets.remove(&id).unwrap();
-                    let reset = server.resets.then(|| wall(Duration::from_secs(reset)));
+                    let reset = server
+                        .resets
+                        .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(reset));
                     model.learn(
                         now,
                         ticket,
-                        Some(remaining as f64),
-                        Some(server.size),
+                        Some(f64::from(remaining)),
+                        Some(f64::from(server.bucket.size)),
                         reset,
                         limited,
                     );
@@ -624,9 +615,11 @@ mod tests {
         for resets in [true, false] {
             for seed in 1..=20u64 {
                 let server = SimServer {
-                    size: 10.0,
-                    rate: 50.0,
-                    every_second: false,
+                    bucket: BucketConfig {
+                        size: 10,
+                        refill_per_sec: 50.0,
+                        every_second: false,
+                    },
                     resets,
                 };
                 let out = simulate(seed, server);
@@ -654,9 +647,11 @@ mod tests {
         for seed in 1..=20u64 {
             // Members read: 40, 500 a minute.
             let server = SimServer {
-                size: 40.0,
-                rate: 500.0 / 60.0,
-                every_second: true,
+                bucket: BucketConfig {
+                    size: 40,
+                    refill_per_sec: 500.0 / 60.0,
+                    every_second: true,
+                },
                 resets: true,
             };
             let out = simulate(seed, server);
