@@ -922,47 +922,37 @@ fn sanitize(s: &str) -> String {
 
 /// `provider|id`: both non-empty, no whitespace or control characters, at most 512 bytes.
 pub fn check_user_id(s: &str) -> Result<(), (String, String)> {
-    match s.split_once('|') {
-        // The common case, checked without building any message.
-        Some((p, rest))
-            if !p.is_empty()
-                && !rest.is_empty()
-                && s.len() <= 512
-                && !s.chars().any(|c| c.is_control() || c.is_whitespace()) =>
-        {
-            return Ok(());
-        }
-        _ => {}
-    }
-    let hint =
-        "a user_id looks like `provider|id`, e.g. `auth0|64b0c0ffee00000000000002`".to_string();
-    let shown = clip(&s.escape_debug().to_string());
+    // Messages are built only for a malformed id: validate checks a million of them.
+    let fail = |problem: String| {
+        Err((
+            problem,
+            "a user_id looks like `provider|id`, e.g. `auth0|64b0c0ffee00000000000002`".to_string(),
+        ))
+    };
+    let shown = || clip(&s.escape_debug().to_string());
     if s.chars().any(char::is_control) {
-        return Err((
-            format!("malformed user_id `{shown}`: control characters are not allowed"),
-            hint,
+        return fail(format!(
+            "malformed user_id `{}`: control characters are not allowed",
+            shown()
         ));
     }
     if s.chars().any(char::is_whitespace) {
-        return Err((
-            format!("malformed user_id `{shown}`: whitespace is not allowed"),
-            hint,
+        return fail(format!(
+            "malformed user_id `{}`: whitespace is not allowed",
+            shown()
         ));
     }
     if s.len() > 512 {
-        return Err((
-            format!(
-                "malformed user_id: {} bytes, at most 512 are allowed",
-                s.len()
-            ),
-            hint,
+        return fail(format!(
+            "malformed user_id: {} bytes, at most 512 are allowed",
+            s.len()
         ));
     }
     match s.split_once('|') {
         Some((p, rest)) if !p.is_empty() && !rest.is_empty() => Ok(()),
-        _ => Err((
-            format!("malformed user_id `{shown}`: expected `provider|id`"),
-            hint,
+        _ => fail(format!(
+            "malformed user_id `{}`: expected `provider|id`",
+            shown()
         )),
     }
 }
