@@ -1001,10 +1001,7 @@ fn check_user_ids(
 
 fn check_org_name(n: &Spanned<String>, file: &File, d: &mut Vec<Diagnostic>) -> Option<()> {
     let s = &n.value;
-    let ok = (1..=50).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
+    if crate::ids::is_org_name(s) {
         return Some(());
     }
     let lower = s.to_lowercase();
@@ -1030,10 +1027,7 @@ fn check_org_name(n: &Spanned<String>, file: &File, d: &mut Vec<Diagnostic>) -> 
 
 fn check_org_id(i: &Spanned<String>, file: &File, d: &mut Vec<Diagnostic>) -> Option<()> {
     let s = &i.value;
-    let ok = s.len() <= 50
-        && s.strip_prefix("org_")
-            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if ok {
+    if crate::ids::is_org_id(s) {
         return Some(());
     }
     d.push(Diagnostic {

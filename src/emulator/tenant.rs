@@ -199,32 +199,7 @@ impl Tenant {
     }
 }
 
-/// `org_` followed by 1..46 ASCII letters and digits (Auth0 ids are 50 characters at most).
-pub fn is_org_id(s: &str) -> bool {
-    s.len() <= 50
-        && s.strip_prefix("org_")
-            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-/// Lowercase letters, digits, `_` and `-`, 1..50 characters.
-pub fn is_org_name(s: &str) -> bool {
-    (1..=50).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
-
-/// `provider|id`: both parts non-empty, no whitespace or control characters.
-pub fn is_user_id(s: &str) -> bool {
-    match s.split_once('|') {
-        Some((provider, rest)) => {
-            !provider.is_empty()
-                && !rest.is_empty()
-                && s.len() <= 512
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    }
-}
+pub use crate::ids::{is_org_id, is_org_name, is_user_id};
 
 #[cfg(test)]
 mod tests {
