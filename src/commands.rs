@@ -157,57 +157,64 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
     let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
     let observed = observe::observe(conn.client.clone(), desired, bar.clone()).await;
     bar.finish();
-    let observed = observed.map_err(|e| {
+    let failure = |e: observe::ObserveError| {
         let hint = e.hint();
         Failure {
             error: Box::new(e),
             hint,
         }
-    })?;
-    Ok(plan_from(conn.client.domain(), desired, observed))
+    };
+    plan_from(conn.client.domain(), desired, observed.map_err(failure)?).map_err(failure)
 }
 
-/// The pure step: desired + observed → plan.
-pub fn plan_from(domain: &Domain, desired: &DesiredState, observed: Observed) -> Plan {
-    let emails = observed.emails;
-    let inputs: Vec<OrgInput> = desired
-        .organizations
-        .iter()
-        .zip(observed.orgs)
-        .map(|(d, o)| OrgInput {
+/// The pure step: desired + observed → plan. Every organization and email of the config is
+/// looked up by key in the observation; one that is missing stops the run (nothing is planned),
+/// so a gap can never turn a declared member into a removal.
+pub fn plan_from(
+    domain: &Domain,
+    desired: &DesiredState,
+    observed: Observed,
+) -> Result<Plan, observe::ObserveError> {
+    let Observed { mut orgs, emails } = observed;
+    let mut inputs = Vec::with_capacity(desired.organizations.len());
+    for d in &desired.organizations {
+        let o = orgs.remove(&d.org).ok_or_else(|| {
+            observe::ObserveError::Incomplete(format!("organization `{}`", d.org))
+        })?;
+        let mut declared = Vec::with_capacity(d.members.len());
+        let mut resolved = Vec::new();
+        for m in &d.members {
+            match &m.member {
+                MemberRef::UserId(u) => declared.push(u.clone()),
+                MemberRef::Email(e) => {
+                    let u = emails.get(e).ok_or_else(|| {
+                        observe::ObserveError::Incomplete(format!("the email `{e}`"))
+                    })?;
+                    declared.push(u.clone());
+                    resolved.push(ResolvedEmail {
+                        email: e.clone(),
+                        user_id: u.clone(),
+                    });
+                }
+            }
+        }
+        inputs.push(OrgInput {
             id: o.id,
             name: o.name,
-            declared: d
-                .members
-                .iter()
-                .filter_map(|m| match &m.member {
-                    MemberRef::UserId(u) => Some(u.clone()),
-                    MemberRef::Email(e) => emails.get(e).cloned(),
-                })
-                .collect(),
-            resolved: d
-                .members
-                .iter()
-                .filter_map(|m| {
-                    let e = m.email()?;
-                    emails.get(e).map(|u| ResolvedEmail {
-                        email: e.to_string(),
-                        user_id: u.clone(),
-                    })
-                })
-                .collect(),
+            declared,
+            resolved,
             protect: d.protect.clone(),
             max_removals: d.max_removals,
             allow_empty: d.allow_empty,
             current: o.members,
-        })
-        .collect();
-    plan::plan(
+        });
+    }
+    Ok(plan::plan(
         &domain.name(),
         &desired.sha256,
         &crate::timefmt::rfc3339(SystemTime::now()),
         &inputs,
-    )
+    ))
 }
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.
@@ -645,29 +652,41 @@ fn protect_sets(
     out
 }
 
-/// Reads every member of `orgs` (a progress bar on a terminal), or fails with `what` and one
-/// line per organization that could not be read.
+/// Reads every member of `orgs` (a progress bar on a terminal), in the order given, or fails
+/// with `what` and one line per organization that could not be read.
 async fn read_all_members(
     client: &Arc<Client>,
     orgs: Vec<crate::auth0::Organization>,
     what: &str,
 ) -> Result<Vec<ObservedOrg>, Failure> {
-    let labels: Vec<String> = orgs.iter().map(|o| o.name.clone()).collect();
     let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
     bar.organizations(orgs.len());
-    let read = observe::read_members(client.clone(), orgs, &labels, bar.clone()).await;
+    let ids: Vec<String> = orgs.iter().map(|o| o.id.clone()).collect();
+    let keyed = orgs
+        .into_iter()
+        .map(|o| (o.id.clone(), o.clone(), o.name))
+        .collect();
+    let read = observe::read_members(client.clone(), keyed, bar.clone()).await;
     bar.finish();
-    read.map_err(|errors| {
+    let mut read = read.map_err(|errors| {
         let hint = errors.iter().find_map(|(_, e)| e.hint());
         let lines: Vec<String> = errors
             .iter()
-            .map(|(i, e)| format!("organization `{}`: {e}", labels[*i]))
+            .map(|(id, e)| format!("organization `{id}`: {e}"))
             .collect();
         Failure {
             error: format!("{what}\n  {}", lines.join("\n  ")).into(),
             hint,
         }
-    })
+    })?;
+    ids.iter()
+        .map(|id| {
+            read.remove(id).ok_or_else(|| Failure {
+                error: format!("{what}\n  organization `{id}` was not read").into(),
+                hint: None,
+            })
+        })
+        .collect()
 }
 
 /// `orgsync export`.
@@ -744,4 +763,93 @@ pub fn export_command(args: &ExportArgs) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OrgRef;
+    use crate::plan::Member;
+
+    fn config() -> DesiredState {
+        config::from_str(
+            "version: 1\norganizations:\n  - name: alpha\n    members: [\"a|1\"]\n  - name: beta\n    members: [\"b|1\", {email: b2@example.com}]\n  - name: gamma\n    members: [\"c|1\"]\n",
+            "orgsync.yaml",
+        )
+        .unwrap()
+    }
+
+    fn observed(name: &str, id: &str, members: &[&str]) -> (OrgRef, ObservedOrg) {
+        (
+            OrgRef::Name(name.into()),
+            ObservedOrg {
+                id: id.into(),
+                name: name.into(),
+                members: members.iter().map(|m| Member::id(*m)).collect(),
+            },
+        )
+    }
+
+    #[test]
+    fn observations_join_their_config_entry_by_key_whatever_the_order() {
+        let domain = Domain::parse("example.auth0.com").unwrap();
+        let observed = Observed {
+            orgs: [
+                observed("gamma", "org_g", &["c|1", "c|2"]),
+                observed("beta", "org_b", &["b|1", "b|2"]),
+                observed("alpha", "org_a", &["a|1"]),
+            ]
+            .into_iter()
+            .collect(),
+            emails: [("b2@example.com".to_string(), "b|2".to_string())].into(),
+        };
+        let plan = plan_from(&domain, &config(), observed).unwrap();
+        let removals: Vec<(&str, Vec<&str>)> = plan
+            .organizations
+            .iter()
+            .map(|o| {
+                (
+                    o.name.as_str(),
+                    o.remove.iter().map(|m| m.user_id.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            removals,
+            [("alpha", vec![]), ("beta", vec![]), ("gamma", vec!["c|2"])]
+        );
+    }
+
+    #[test]
+    fn a_missing_organization_or_email_plans_nothing() {
+        let domain = Domain::parse("example.auth0.com").unwrap();
+        // alpha was never observed: beta's members must not be compared with alpha's.
+        let without_alpha = Observed {
+            orgs: [
+                observed("beta", "org_b", &["b|1", "b|2"]),
+                observed("gamma", "org_g", &["c|1"]),
+            ]
+            .into_iter()
+            .collect(),
+            emails: [("b2@example.com".to_string(), "b|2".to_string())].into(),
+        };
+        let e = plan_from(&domain, &config(), without_alpha).unwrap_err();
+        assert!(
+            e.to_string().contains("organization `alpha` was not read"),
+            "{e}"
+        );
+        // The email of a declared member was never resolved: it must not drop out.
+        let without_email = Observed {
+            orgs: [
+                observed("alpha", "org_a", &["a|1"]),
+                observed("beta", "org_b", &["b|1", "b|2"]),
+                observed("gamma", "org_g", &["c|1"]),
+            ]
+            .into_iter()
+            .collect(),
+            emails: Default::default(),
+        };
+        let e = plan_from(&domain, &config(), without_email).unwrap_err();
+        assert!(e.to_string().contains("b2@example.com"), "{e}");
+    }
 }

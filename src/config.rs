@@ -38,8 +38,8 @@ impl fmt::Display for Location {
     }
 }
 
-/// How the config names an organization.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the config names an organization; unique within a config, so it keys observations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrgRef {
     Name(String),
     Id(String),

@@ -21,6 +21,7 @@ pub mod observe;
 pub mod plan;
 pub mod progress;
 pub mod render;
+pub mod tasks;
 pub mod timefmt;
 
 pub use cli::run;

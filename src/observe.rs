@@ -9,11 +9,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use tokio::task::JoinSet;
-
 use crate::auth0::{self, Client};
 use crate::config::{DesiredOrg, DesiredState, Location, MemberRef, OrgRef};
 use crate::plan::Member;
+use crate::tasks::{TaskFailure, join_keyed};
 
 /// One organization as it is now.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,19 +22,40 @@ pub struct ObservedOrg {
     pub members: Vec<Member>,
 }
 
+/// Why one read failed: the API's answer, or a task that ended without one.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Api(#[from] auth0::Error),
+    #[error(transparent)]
+    Task(#[from] TaskFailure),
+}
+
+impl ReadError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ReadError::Api(e) => e.hint(),
+            ReadError::Task(_) => {
+                Some("this is a bug in orgsync; please report it with the output of `-vv`".into())
+            }
+        }
+    }
+}
+
 /// An organization that could not be read, with where the config names it.
 #[derive(Debug)]
 pub struct OrgFailure {
     pub org: String,
     pub location: Location,
-    pub error: auth0::Error,
+    pub error: ReadError,
 }
 
-/// What the tenant looks like for a desired state.
+/// What the tenant looks like for a desired state, keyed by how the config names each thing,
+/// so that nothing is ever joined to its config entry by position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
-    /// One per desired organization, in config order.
-    pub orgs: Vec<ObservedOrg>,
+    /// Every desired organization, by the config's name or id for it.
+    pub orgs: HashMap<OrgRef, ObservedOrg>,
     /// Each email the config names, and the one user_id that has it.
     pub emails: HashMap<String, String>,
 }
@@ -56,7 +76,7 @@ pub enum EmailProblem {
     /// Several users have it (the same email on several connections): never a guess.
     Ambiguous(Vec<String>),
     /// The lookup failed.
-    Api(auth0::Error),
+    Api(ReadError),
 }
 
 /// Two config entries that resolve to one organization.
@@ -84,6 +104,9 @@ pub enum ObserveError {
         first: Location,
         second: Location,
     },
+    /// A config entry has no observation (an organization or email that was never read).
+    /// Observation is total, so this is a bug; it stops the run instead of planning around it.
+    Incomplete(String),
 }
 
 impl fmt::Display for ObserveError {
@@ -149,6 +172,9 @@ impl fmt::Display for ObserveError {
                 f,
                 "{second}: this member is `{user_id}`, already listed at {first}; list each member once"
             ),
+            ObserveError::Incomplete(what) => {
+                write!(f, "{what} was not read; nothing was planned")
+            }
             ObserveError::SameOrganization(same) => {
                 let SameOrganization { first, second, id } = &**same;
                 write!(
@@ -179,12 +205,10 @@ impl ObserveError {
                 })
             }
             ObserveError::SameOrganization(_) | ObserveError::SameUser { .. } => None,
+            ObserveError::Incomplete(_) => {
+                Some("this is a bug in orgsync; please report it with the output of `-vv`".into())
+            }
         }
-    }
-
-    /// Whether every failure is an organization that does not exist.
-    pub fn all_not_found(&self) -> bool {
-        matches!(self, ObserveError::Failed(f) if f.iter().all(|x| x.error.status() == Some(404)))
     }
 }
 
@@ -239,29 +263,28 @@ async fn resolve_emails(
             }
         }
     }
-    let mut tasks = JoinSet::new();
-    for (i, (email, _)) in first_at.iter().enumerate() {
+    let jobs = first_at.iter().map(|(email, location)| {
         let client = client.clone();
         let email = email.clone();
-        tasks.spawn(async move { (i, client.users_by_email(&email).await) });
-    }
+        let key = (email.clone(), location.clone());
+        (key, async move { client.users_by_email(&email).await })
+    });
     let mut resolved = HashMap::new();
     let mut failures = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((i, r)) = joined else { continue };
-        let (email, location) = first_at[i].clone();
+    for ((email, location), r) in join_keyed(jobs).await {
         let problem = match r {
-            Ok(users) if users.len() == 1 => {
+            Ok(Ok(users)) if users.len() == 1 => {
                 resolved.insert(email, users[0].user_id.clone());
                 continue;
             }
-            Ok(users) if users.is_empty() => EmailProblem::NotFound,
-            Ok(users) => {
+            Ok(Ok(users)) if users.is_empty() => EmailProblem::NotFound,
+            Ok(Ok(users)) => {
                 let mut ids: Vec<String> = users.into_iter().map(|u| u.user_id).collect();
                 ids.sort();
                 EmailProblem::Ambiguous(ids)
             }
-            Err(e) => EmailProblem::Api(e),
+            Ok(Err(e)) => EmailProblem::Api(e.into()),
+            Err(e) => EmailProblem::Api(e.into()),
         };
         failures.push(EmailFailure {
             email,
@@ -278,7 +301,10 @@ async fn resolve_emails(
         for m in &o.members {
             let id = match &m.member {
                 MemberRef::UserId(u) => u.as_str(),
-                MemberRef::Email(e) => resolved.get(e).map(String::as_str).unwrap_or_default(),
+                MemberRef::Email(e) => match resolved.get(e) {
+                    Some(u) => u.as_str(),
+                    None => return Err(ObserveError::Incomplete(format!("the email `{e}`"))),
+                },
             };
             if let Some(first) = seen.get(id) {
                 return Err(ObserveError::SameUser {
@@ -297,116 +323,151 @@ async fn observe_orgs(
     client: Arc<Client>,
     desired: &DesiredState,
     progress: Arc<dyn Progress>,
-) -> Result<Vec<ObservedOrg>, ObserveError> {
+) -> Result<HashMap<OrgRef, ObservedOrg>, ObserveError> {
     let orgs = &desired.organizations;
     progress.organizations(orgs.len());
+    let failed = |mut failures: Vec<OrgFailure>| {
+        failures.sort_by_key(|f| (f.location.line, f.location.column));
+        ObserveError::Failed(failures)
+    };
 
     // Resolve names and ids to organizations: from the organization list where that is
     // cheaper, then one lookup for each left.
-    let mut resolved: Vec<Option<auth0::Organization>> = vec![None; orgs.len()];
+    let mut resolved: HashMap<OrgRef, auth0::Organization> = HashMap::new();
     if orgs.len() > 1 {
         resolve_from_list(&client, orgs, &mut resolved)
             .await
             .map_err(ObserveError::List)?;
     }
-    let mut tasks = JoinSet::new();
-    for (i, d) in orgs
+    let lookups = orgs
         .iter()
-        .enumerate()
-        .filter(|(i, _)| resolved[*i].is_none())
-    {
-        let client = client.clone();
-        let org = d.org.clone();
-        tasks.spawn(async move {
-            let r = match &org {
-                OrgRef::Id(id) => client.organization_by_id(id).await,
-                OrgRef::Name(name) => client.organization_by_name(name).await,
-            };
-            (i, r)
+        .filter(|d| !resolved.contains_key(&d.org))
+        .map(|d| {
+            let client = client.clone();
+            let org = d.org.clone();
+            (d, async move {
+                match &org {
+                    OrgRef::Id(id) => client.organization_by_id(id).await,
+                    OrgRef::Name(name) => client.organization_by_name(name).await,
+                }
+            })
         });
-    }
     let mut failures = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((i, r)) = joined else { continue };
+    for (d, r) in join_keyed(lookups).await {
+        let fail = |error: ReadError| OrgFailure {
+            org: label(&d.org),
+            location: d.location.clone(),
+            error,
+        };
         match r {
-            Ok(o) => resolved[i] = Some(o),
-            Err(error) => failures.push(OrgFailure {
-                org: label(&orgs[i].org),
-                location: orgs[i].location.clone(),
-                error,
-            }),
+            Ok(Ok(o)) if names(&d.org, &o) => {
+                resolved.insert(d.org.clone(), o);
+            }
+            Ok(Ok(o)) => failures.push(fail(ReadError::Api(auth0::Error::Decode {
+                site: auth0::CallSite {
+                    method: "GET",
+                    path: match &d.org {
+                        OrgRef::Id(_) => "/api/v2/organizations/{id}".into(),
+                        OrgRef::Name(_) => "/api/v2/organizations/name/{name}".into(),
+                    },
+                    organization: Some(label(&d.org)),
+                },
+                detail: format!(
+                    "asked for `{}`, the API answered with organization `{}` (`{}`)",
+                    label(&d.org),
+                    o.name.escape_debug(),
+                    o.id.escape_debug()
+                ),
+            }))),
+            Ok(Err(e)) => failures.push(fail(e.into())),
+            Err(e) => failures.push(fail(e.into())),
         }
     }
     if !failures.is_empty() {
-        failures.sort_by_key(|f| (f.location.line, f.location.column));
-        return Err(ObserveError::Failed(failures));
+        return Err(failed(failures));
     }
-    let resolved: Vec<auth0::Organization> = resolved.into_iter().flatten().collect();
     check_distinct(orgs, &resolved)?;
 
-    // Read every organization's members.
-    let labels: Vec<String> = orgs.iter().map(|d| label(&d.org)).collect();
-    match read_members(client, resolved, &labels, progress).await {
-        Ok(observed) => Ok(observed),
-        Err(errors) => {
-            let mut failures: Vec<OrgFailure> = errors
+    // Read every organization's members, keyed by the config's name for the organization.
+    let mut to_read = Vec::with_capacity(orgs.len());
+    for d in orgs {
+        let Some(o) = resolved.remove(&d.org) else {
+            return Err(ObserveError::Incomplete(format!(
+                "organization `{}`",
+                label(&d.org)
+            )));
+        };
+        to_read.push((d.org.clone(), o, label(&d.org)));
+    }
+    read_members(client, to_read, progress)
+        .await
+        .map_err(|errors| {
+            let failures = errors
                 .into_iter()
-                .map(|(i, error)| OrgFailure {
-                    org: labels[i].clone(),
-                    location: orgs[i].location.clone(),
-                    error,
+                .filter_map(|(key, error)| {
+                    let d = orgs.iter().find(|d| d.org == key)?;
+                    Some(OrgFailure {
+                        org: label(&d.org),
+                        location: d.location.clone(),
+                        error,
+                    })
                 })
                 .collect();
-            failures.sort_by_key(|f| (f.location.line, f.location.column));
-            Err(ObserveError::Failed(failures))
-        }
+            failed(failures)
+        })
+}
+
+/// Whether an organization the API returned is the one the config asked for.
+fn names(org: &OrgRef, o: &auth0::Organization) -> bool {
+    match org {
+        OrgRef::Id(id) => o.id == *id,
+        OrgRef::Name(name) => o.name == *name,
     }
 }
 
-/// Reads the members of resolved organizations, several at a time, in full. `labels` name the
-/// organizations in errors. Either every organization is read, or the failures are returned by
-/// index.
-pub async fn read_members(
+/// Reads the members of resolved organizations, several at a time, in full. Each comes with
+/// its key and the label that names it in errors. Either every organization is read and
+/// returned under its key, or every failure is returned under its key; a read that panicked
+/// or was cancelled is a failure like any other.
+pub async fn read_members<K>(
     client: Arc<Client>,
-    orgs: Vec<auth0::Organization>,
-    labels: &[String],
+    orgs: Vec<(K, auth0::Organization, String)>,
     progress: Arc<dyn Progress>,
-) -> Result<Vec<ObservedOrg>, Vec<(usize, auth0::Error)>> {
-    let mut tasks = JoinSet::new();
-    for (i, o) in orgs.iter().enumerate() {
+) -> Result<HashMap<K, ObservedOrg>, Vec<(K, ReadError)>>
+where
+    K: Clone + Eq + std::hash::Hash,
+{
+    let jobs = orgs.into_iter().map(|(key, o, label)| {
         let client = client.clone();
-        let id = o.id.clone();
-        let name = labels.get(i).cloned().unwrap_or_else(|| o.name.clone());
         let progress = progress.clone();
-        tasks.spawn(async move {
+        (key, async move {
             let r = client
-                .members(&id, &name, |n| progress.members_read(n))
+                .members(&o.id, &label, |n| progress.members_read(n))
                 .await;
             progress.organization_done();
-            (i, r)
-        });
-    }
-    let mut members: Vec<Option<Vec<Member>>> = vec![None; orgs.len()];
+            r.map(|members| ObservedOrg {
+                id: o.id,
+                name: o.name,
+                members,
+            })
+        })
+    });
+    let mut read = HashMap::new();
     let mut failures = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((i, r)) = joined else { continue };
+    for (key, r) in join_keyed(jobs).await {
         match r {
-            Ok(m) => members[i] = Some(m),
-            Err(error) => failures.push((i, error)),
+            Ok(Ok(observed)) => {
+                read.insert(key, observed);
+            }
+            Ok(Err(e)) => failures.push((key, e.into())),
+            Err(e) => failures.push((key, e.into())),
         }
     }
-    if !failures.is_empty() || members.iter().any(Option::is_none) {
-        return Err(failures);
+    if failures.is_empty() {
+        Ok(read)
+    } else {
+        Err(failures)
     }
-    Ok(orgs
-        .into_iter()
-        .zip(members.into_iter().flatten())
-        .map(|(o, members)| ObservedOrg {
-            id: o.id,
-            name: o.name,
-            members,
-        })
-        .collect())
 }
 
 /// Resolves organizations from the paged organization list (100 a page) instead of one lookup
@@ -418,28 +479,18 @@ pub async fn read_members(
 async fn resolve_from_list(
     client: &Client,
     orgs: &[DesiredOrg],
-    resolved: &mut [Option<auth0::Organization>],
+    resolved: &mut HashMap<OrgRef, auth0::Organization>,
 ) -> Result<(), auth0::Error> {
-    let mut by_name: HashMap<&str, usize> = HashMap::new();
-    let mut by_id: HashMap<&str, usize> = HashMap::new();
-    for (i, d) in orgs.iter().enumerate() {
-        match &d.org {
-            OrgRef::Name(n) => by_name.insert(n.as_str(), i),
-            OrgRef::Id(id) => by_id.insert(id.as_str(), i),
-        };
-    }
-    let mut unresolved = orgs.len();
+    let wanted: std::collections::HashSet<&OrgRef> = orgs.iter().map(|d| &d.org).collect();
+    let mut unresolved = wanted.len();
     let mut pages = 0;
     client
         .organizations_while(|page| {
             pages += 1;
             for o in page {
-                for i in [by_name.get(o.name.as_str()), by_id.get(o.id.as_str())]
-                    .into_iter()
-                    .flatten()
-                {
-                    if resolved[*i].is_none() {
-                        resolved[*i] = Some(o.clone());
+                for key in [OrgRef::Name(o.name.clone()), OrgRef::Id(o.id.clone())] {
+                    if wanted.contains(&key) && !resolved.contains_key(&key) {
+                        resolved.insert(key, o.clone());
                         unresolved -= 1;
                     }
                 }
@@ -453,18 +504,21 @@ async fn resolve_from_list(
 /// their member lists would contradict each other.
 fn check_distinct(
     orgs: &[DesiredOrg],
-    resolved: &[auth0::Organization],
+    resolved: &HashMap<OrgRef, auth0::Organization>,
 ) -> Result<(), ObserveError> {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (i, o) in resolved.iter().enumerate() {
-        if let Some(&j) = seen.get(o.id.as_str()) {
+    let mut seen: HashMap<&str, &DesiredOrg> = HashMap::new();
+    for d in orgs {
+        let Some(o) = resolved.get(&d.org) else {
+            continue;
+        };
+        if let Some(first) = seen.get(o.id.as_str()) {
             return Err(ObserveError::SameOrganization(Box::new(SameOrganization {
-                first: (label(&orgs[j].org), orgs[j].location.clone()),
-                second: (label(&orgs[i].org), orgs[i].location.clone()),
+                first: (label(&first.org), first.location.clone()),
+                second: (label(&d.org), d.location.clone()),
                 id: o.id.clone(),
             })));
         }
-        seen.insert(&o.id, i);
+        seen.insert(&o.id, d);
     }
     Ok(())
 }
