@@ -129,15 +129,14 @@ fn run(
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak_kb = 0.0f64;
     let status = loop {
-        if let Ok(text) = std::fs::read_to_string(&status_path) {
-            if let Some(kb) = text
+        if let Ok(text) = std::fs::read_to_string(&status_path)
+            && let Some(kb) = text
                 .lines()
                 .find(|l| l.starts_with("VmHWM:"))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse::<f64>().ok())
-            {
-                peak_kb = peak_kb.max(kb);
-            }
+        {
+            peak_kb = peak_kb.max(kb);
         }
         if let Ok(Some(status)) = child.try_wait() {
             break status;

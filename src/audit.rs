@@ -1,8 +1,15 @@
-//! The audit log: one JSON line per DELETE call, written and flushed as each call completes,
-//! then one summary line. An auditor can match it call by call against Auth0's own logs.
+//! The audit log: a write-ahead record of every removal, as JSON lines.
 //!
-//! Each line goes out in a single `write` on a file opened for appending, so a crash between
-//! calls leaves whole lines only; tokens and secrets are never part of a record.
+//! A run writes, in order: a `start` line before its first DELETE; for each DELETE an `intent`
+//! line before the call is sent and its outcome line (`event: "delete"`, `outcome` removed,
+//! failed or unknown) after it; a `summary` line last, also after an interrupt. `start` and
+//! `intent` lines are synced to disk before anything is sent, so no DELETE can reach Auth0
+//! without a record of it: if a line cannot be written, the call is not sent. Every line
+//! carries the run's `run_id`, so concurrent or successive runs on one log stay apart, and the
+//! log is locked for the run (a second apply on the same log is refused).
+//!
+//! Each line goes out in a single `write` on a file opened for appending, so a crash leaves
+//! whole lines only; tokens and secrets are never part of a record.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -11,15 +18,64 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-/// One DELETE call.
+/// What a DELETE call came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Auth0 answered 2xx: the members are removed.
+    Removed,
+    /// Auth0 refused it, or it never reached Auth0: the members were not removed.
+    Failed,
+    /// The call may or may not have been carried out (interrupted, lost, or an internal error
+    /// after it was sent): check the tenant.
+    Unknown,
+}
+
+/// The first line of a run that removes anything, written before its first DELETE.
 #[derive(Debug, Clone, Serialize)]
-pub struct DeleteRecord<'a> {
+pub struct StartRecord<'a> {
+    pub run_id: &'a str,
     pub time: String,
     pub event: &'static str,
     pub domain: &'a str,
+    pub plan_sha256: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<&'a str>,
+    pub orgsync_version: &'static str,
+    /// Organizations with removals to send, and the removals.
+    pub organizations: usize,
+    pub removals: usize,
+}
+
+/// A DELETE about to be sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntentRecord<'a> {
+    pub run_id: &'a str,
+    pub time: String,
+    pub event: &'static str,
+    pub domain: &'a str,
+    /// The call's number in the run; its outcome line has the same.
+    pub call: u64,
     pub organization_id: &'a str,
     pub organization_name: &'a str,
     pub user_ids: &'a [String],
+    pub plan_sha256: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<&'a str>,
+}
+
+/// One DELETE call's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeleteRecord<'a> {
+    pub run_id: &'a str,
+    pub time: String,
+    pub event: &'static str,
+    pub domain: &'a str,
+    pub call: u64,
+    pub organization_id: &'a str,
+    pub organization_name: &'a str,
+    pub user_ids: &'a [String],
+    pub outcome: Outcome,
     /// The final HTTP status, or null when no answer came.
     pub status: Option<u16>,
     pub attempts: u32,
@@ -27,7 +83,7 @@ pub struct DeleteRecord<'a> {
     pub plan_sha256: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<&'a str>,
-    /// Why the call failed, when it did.
+    /// Why the call failed or its outcome is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -35,6 +91,7 @@ pub struct DeleteRecord<'a> {
 /// The last line of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryRecord<'a> {
+    pub run_id: &'a str,
     pub time: String,
     pub event: &'static str,
     pub domain: &'a str,
@@ -44,7 +101,11 @@ pub struct SummaryRecord<'a> {
     pub client_id: Option<&'a str>,
     pub removed: usize,
     pub not_removed: usize,
+    /// Members whose DELETE may or may not have been carried out.
+    pub unknown: usize,
     pub already_gone: usize,
+    /// Members a saved plan lists that the fresh plan does not remove.
+    pub skipped: usize,
     pub blocked_organizations: usize,
     pub delete_calls: usize,
     pub failed_calls: usize,
@@ -52,13 +113,15 @@ pub struct SummaryRecord<'a> {
     pub requests: u64,
     /// Of those, requests sent again after a 429, a 5xx or a lost connection.
     pub retries: u64,
+    /// SIGINT or SIGTERM stopped the run.
+    pub interrupted: bool,
     pub success: bool,
     /// Why the run stopped before removing anything, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
-/// An open audit log.
+/// An open, locked audit log.
 #[derive(Debug)]
 pub struct AuditLog {
     file: File,
@@ -75,16 +138,28 @@ pub struct AuditError {
 }
 
 impl AuditLog {
-    /// Opens (creating if needed) a log for appending.
+    /// Opens (creating if needed) a log for appending, and locks it for this run.
     pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
+        let fail = |source| AuditError {
+            path: path.display().to_string(),
+            source,
+        };
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| AuditError {
-                path: path.display().to_string(),
-                source,
-            })?;
+            .map_err(fail)?;
+        // A regular file is locked for the run; a device (`/dev/stderr`) cannot be shared anyway.
+        let regular = file.metadata().map(|m| m.is_file()).unwrap_or(true);
+        match if regular { file.try_lock() } else { Ok(()) } {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(fail(std::io::Error::other(
+                    "another orgsync run is writing to it; wait for that run to end, or use another --audit-log",
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+        }
         Ok(AuditLog {
             file,
             path: path.to_path_buf(),
@@ -93,18 +168,31 @@ impl AuditLog {
 
     /// Appends one record as a line, in one write, and flushes it to the OS.
     pub fn append<T: Serialize>(&mut self, record: &T) -> Result<(), AuditError> {
-        let mut line = serde_json::to_vec(record).map_err(|e| AuditError {
-            path: self.path.display().to_string(),
-            source: std::io::Error::other(e),
-        })?;
+        let mut line =
+            serde_json::to_vec(record).map_err(|e| self.error(std::io::Error::other(e)))?;
         line.push(b'\n');
         self.file
             .write_all(&line)
             .and_then(|()| self.file.flush())
-            .map_err(|source| AuditError {
-                path: self.path.display().to_string(),
-                source,
-            })
+            .map_err(|e| self.error(e))
+    }
+
+    /// Appends one record and syncs it to disk: for lines that must exist before a call is sent.
+    pub fn append_synced<T: Serialize>(&mut self, record: &T) -> Result<(), AuditError> {
+        self.append(record)?;
+        match self.file.sync_data() {
+            Ok(()) => Ok(()),
+            // Character devices and some pipes cannot sync; what was written stands.
+            Err(e) if e.raw_os_error() == Some(22) => Ok(()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn error(&self, source: std::io::Error) -> AuditError {
+        AuditError {
+            path: self.path.display().to_string(),
+            source,
+        }
     }
 }
 
@@ -113,43 +201,85 @@ pub fn now() -> String {
     crate::timefmt::rfc3339_millis(SystemTime::now())
 }
 
+/// A fresh run id: 128 random bits in hex, from the standard library's random hasher keys,
+/// the time and the process id.
+pub fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let part = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.write_u32(std::process::id());
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+        );
+        h.finish()
+    };
+    format!("{:016x}{:016x}", part(1), part(2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn delete<'a>(run_id: &'a str, ids: &'a [String]) -> DeleteRecord<'a> {
+        DeleteRecord {
+            run_id,
+            time: now(),
+            event: "delete",
+            domain: "d",
+            call: 1,
+            organization_id: "org_1",
+            organization_name: "acme",
+            user_ids: ids,
+            outcome: Outcome::Removed,
+            status: Some(204),
+            attempts: 1,
+            duration_ms: 3,
+            plan_sha256: "abc",
+            client_id: None,
+            error: None,
+        }
+    }
+
     #[test]
-    fn appends_whole_lines() {
+    fn appends_whole_lines_and_locks_the_log_for_the_run() {
         let dir = std::env::temp_dir().join(format!("orgsync-audit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("audit.jsonl");
         let _ = std::fs::remove_file(&path);
         let ids = vec!["auth0|1".to_string()];
-        for _ in 0..2 {
+        let runs = [new_run_id(), new_run_id()];
+        assert_ne!(runs[0], runs[1]);
+        for run in &runs {
             let mut log = AuditLog::open(&path).unwrap();
-            log.append(&DeleteRecord {
-                time: now(),
-                event: "delete",
-                domain: "d",
-                organization_id: "org_1",
-                organization_name: "acme",
-                user_ids: &ids,
-                status: Some(204),
-                attempts: 1,
-                duration_ms: 3,
-                plan_sha256: "abc",
-                client_id: None,
-                error: None,
-            })
-            .unwrap();
+            let second = AuditLog::open(&path).unwrap_err();
+            assert!(
+                second.source.to_string().contains("another orgsync run"),
+                "{second}"
+            );
+            log.append_synced(&delete(run, &ids)).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "reopening appends");
-        for l in lines {
+        for (l, run) in lines.iter().zip(&runs) {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             assert_eq!(v["user_ids"][0], "auth0|1");
+            assert_eq!(v["run_id"], run.as_str());
+            assert_eq!(v["outcome"], "removed");
             assert!(v.get("client_id").is_none());
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_is_an_error() {
+        let mut log = AuditLog::open(Path::new("/dev/full")).unwrap();
+        let ids = vec!["auth0|1".to_string()];
+        assert!(log.append_synced(&delete("r", &ids)).is_err());
     }
 }

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::apply::{self, OrgWork, RunInfo};
-use crate::audit::{AuditLog, SummaryRecord};
+use crate::apply::{self, Interrupt, Ledger, OrgWork, RunInfo};
+use crate::audit::{self, AuditLog, SummaryRecord};
 use crate::auth0::{Client, ClientOptions, Credentials, Domain, RetryPolicy};
 use crate::cli::{
     ApplyArgs, ConnectionArgs, ExportArgs, Failure, OutputFormat, PlanArgs, ValidateArgs,
@@ -353,16 +353,17 @@ fn confirm(auto_approve: bool, removals: usize, orgs: usize) -> Result<bool, Fai
     }
     if !std::io::stdin().is_terminal() {
         return Err(Failure {
-            error: "refusing to remove members without confirmation: stdin is not a terminal".into(),
-            hint: Some("review the plan above, then run again with `--auto-approve` (or apply a saved plan)".into()),
+            error: "refusing to remove members without confirmation: stdin is not a terminal"
+                .into(),
+            hint: Some("review what is listed above, then run again with `--auto-approve`".into()),
         });
     }
     let mut err = std::io::stderr().lock();
     write!(
         err,
-        "\norgsync will remove {removals} member{} from {orgs} organization{}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
-        if removals == 1 { "" } else { "s" },
-        if orgs == 1 { "" } else { "s" }
+        "\norgsync will remove {} from {}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
+        render::plural(removals, "member", "members"),
+        render::plural(orgs, "organization", "organizations"),
     )?;
     err.flush()?;
     let mut line = String::new();
@@ -370,216 +371,214 @@ fn confirm(auto_approve: bool, removals: usize, orgs: usize) -> Result<bool, Fai
     Ok(line.trim() == "yes")
 }
 
-/// What apply will do: the plan (made now, or the saved one checked against the tenant) and,
-/// per organization, the members to remove. Nothing is removed here.
+/// What apply will do, and the digest of the plan it carries out.
+struct Prepared {
+    plan_sha256: String,
+    work: Vec<OrgWork>,
+}
+
+/// Plans against the live tenant and, for a saved plan, narrows it to what both plans remove
+/// (`apply::narrow`); prints what will be done. Nothing is removed here.
 async fn prepare_apply(
     conn: &Connection,
     domain: &str,
-    saved: Option<Plan>,
-    desired: Option<&DesiredState>,
-) -> Result<(Plan, Vec<OrgWork>), Failure> {
-    Ok(match saved {
-        Some(plan) => {
-            if plan.domain != domain {
-                return Err(Failure {
-                    error: format!("the plan was made for `{}`, not `{domain}`", plan.domain)
-                        .into(),
-                    hint: Some("apply a plan against the tenant it was made for".into()),
-                });
-            }
-            let protect = protect_sets(&plan, desired);
-            // Re-read, concurrently, the live members of every organization with removals
-            // to make; all of them or nothing happens.
-            let to_read: Vec<crate::auth0::Organization> = plan
-                .organizations
-                .iter()
-                .filter(|o| !o.remove.is_empty() && o.blocked.is_none())
-                .map(|o| crate::auth0::Organization {
-                    id: o.id.clone(),
-                    name: o.name.clone(),
-                    display_name: None,
-                })
-                .collect();
-            let live = read_all_members(
-                &conn.client,
-                to_read,
-                "the live members could not be read; nothing was removed",
+    saved: Option<(&Path, &Plan)>,
+    desired: &DesiredState,
+) -> Result<Prepared, Failure> {
+    if let Some((_, plan)) = saved
+        && plan.domain != domain
+    {
+        return Err(Failure {
+            error: format!(
+                "the plan was made for `{}`, not `{domain}`",
+                render::clean(&plan.domain)
             )
-            .await?;
-            let mut work = Vec::new();
-            for o in plan.organizations.iter().filter(|o| !o.remove.is_empty()) {
-                let set = protect.get(&o.id).cloned().unwrap_or_default();
-                let set: HashSet<&str> = set.iter().map(String::as_str).collect();
-                if o.blocked.is_some() {
-                    // Reported as blocked; nothing is removed.
-                    work.push(OrgWork::from_plan(o, &set));
-                    continue;
-                }
-                let Some(l) = live.iter().find(|l| l.id == o.id) else {
-                    return Err(Failure {
-                        error: format!(
-                            "organization `{}` was not re-read; nothing was removed",
-                            o.name
-                        )
-                        .into(),
-                        hint: None,
-                    });
-                };
-                let now: HashSet<String> = l.members.iter().map(|m| m.user_id.clone()).collect();
-                work.push(OrgWork::from_saved(o, &now, &set));
-            }
-            (plan, work)
-        }
+            .into(),
+            hint: Some("apply a plan against the tenant it was made for".into()),
+        });
+    }
+    let fresh = make_plan(conn, desired).await?;
+    let mut stdout = std::io::stdout().lock();
+    let prepared = match saved {
         None => {
-            let Some(d) = desired else {
-                return Err(Failure {
-                    error: "apply needs a config or a saved plan".into(),
-                    hint: None,
-                });
-            };
-            let plan = make_plan(conn, d).await?;
-            let mut stdout = std::io::stdout().lock();
             render::text(
-                &plan,
+                &fresh,
                 &render::TextOptions {
                     color: stdout_color(),
                 },
                 &mut stdout,
             )?;
-            stdout.flush()?;
-            drop(stdout);
-            let protect = protect_sets(&plan, Some(d));
-            let work: Vec<OrgWork> = plan
-                .organizations
-                .iter()
-                .filter(|o| !o.remove.is_empty())
-                .map(|o| {
-                    let set = protect.get(&o.id).cloned().unwrap_or_default();
-                    let set: HashSet<&str> = set.iter().map(String::as_str).collect();
-                    OrgWork::from_plan(o, &set)
-                })
-                .collect();
-            (plan, work)
+            Prepared {
+                plan_sha256: fresh.digest(),
+                work: fresh
+                    .organizations
+                    .iter()
+                    .filter(|o| !o.remove.is_empty())
+                    .map(OrgWork::from_plan)
+                    .collect(),
+            }
         }
-    })
+        Some((path, plan)) => {
+            let work = apply::narrow(plan, &fresh);
+            writeln!(
+                stdout,
+                "Saved plan {} (made {}), re-checked against the config and the tenant:",
+                path.display(),
+                render::clean(&plan.created_at)
+            )?;
+            apply::write_work(&work, &mut stdout)?;
+            Prepared {
+                plan_sha256: plan.digest(),
+                work,
+            }
+        }
+    };
+    stdout.flush()?;
+    Ok(prepared)
 }
 
 /// `orgsync apply [PLAN.json]`.
 pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
-    let desired = match &args.config {
-        Some(c) => Some(load_config(c)?),
-        None if args.plan.is_none() => Some(load_config(Path::new("orgsync.yaml"))?),
-        None => None,
-    };
     let saved = match &args.plan {
         Some(p) => Some(read_saved_plan(p)?),
         None => None,
     };
-    if let (Some(plan), Some(d)) = (&saved, &desired) {
-        if plan.config_sha256 != d.sha256 {
-            return Err(Failure {
-                error: format!(
-                    "the config's sha256 ({}) differs from the plan's config_sha256 ({}): the config changed since the plan was made",
-                    short(&d.sha256),
-                    short(&plan.config_sha256)
-                )
-                .into(),
-                hint: Some("make and review a new plan for this config".into()),
-            });
+    // The config is always loaded: a saved plan is only ever narrowed by it.
+    let config_path = args.config.clone().unwrap_or_else(|| "orgsync.yaml".into());
+    let desired = load_config(&config_path).map_err(|mut f| {
+        if saved.is_some() && args.config.is_none() {
+            f.hint = Some(
+                "a saved plan is applied with the config it was made from: pass it with `-c FILE`"
+                    .into(),
+            );
         }
+        f
+    })?;
+    if let Some(plan) = &saved
+        && plan.config_sha256 != desired.sha256
+    {
+        return Err(Failure {
+            error: format!(
+                "the config's sha256 ({}) differs from the plan's config_sha256 ({}): the config changed since the plan was made",
+                short(&desired.sha256),
+                short(&render::clean(&plan.config_sha256))
+            )
+            .into(),
+            hint: Some("make and review a new plan for this config".into()),
+        });
     }
-    let audit = match &args.audit_log {
+    let log = match &args.audit_log {
         Some(p) => Some(AuditLog::open(p)?),
         None => None,
     };
-    let saved_digest = saved.as_ref().map(Plan::digest);
+    let ledger = Arc::new(Mutex::new(Ledger::new(log)));
     let rt = crate::cli::runtime()?;
     rt.block_on(async {
         let conn = connect(&args.connection).await?;
-        let domain = conn.client.domain().name();
-        let prepared = prepare_apply(&conn, &domain, saved, desired.as_ref()).await;
-        let (plan, work) = match prepared {
+        let mut info = RunInfo {
+            run_id: audit::new_run_id(),
+            domain: conn.client.domain().name(),
+            plan_sha256: String::new(),
+            client_id: conn.client.credentials().client_id().map(str::to_string),
+        };
+        let summary = |plan_sha256: Option<&str>, outcome: Result<&apply::Report, &Failure>| {
+            write_summary(&ledger, &info, plan_sha256, &conn.client, outcome)
+        };
+        let saved_at = args.plan.as_deref().zip(saved.as_ref());
+        let prepared = prepare_apply(&conn, &info.domain, saved_at, &desired).await;
+        let Prepared { plan_sha256, work } = match prepared {
             Ok(prepared) => prepared,
             Err(failure) => {
                 // Nothing was removed; the log still records that the run was attempted.
-                if let Some(p) = &args.audit_log {
-                    let digest = saved_digest.as_deref();
-                    append_summary(p, &domain, digest, &conn.client, Err(&failure))?;
-                }
+                let digest = saved.as_ref().map(Plan::digest);
+                summary(digest.as_deref(), Err(&failure))?;
                 return Err(failure);
             }
         };
-        let (removals, orgs) = work
-            .iter()
-            .filter(|w| w.blocked.is_none() && !w.remove.is_empty())
-            .fold((0, 0), |(r, o), w| (r + w.remove.len(), o + 1));
-        let blocked = work.iter().any(|w| w.blocked.is_some());
-        let gone = work.iter().any(|w| !w.already_gone.is_empty());
-        let info = RunInfo {
-            domain: domain.clone(),
-            plan_sha256: plan.digest(),
-            client_id: conn.client.credentials().client_id().map(str::to_string),
-        };
-        if removals == 0 && !blocked && !gone {
-            if let Some(p) = &args.audit_log {
-                let nothing = apply::Report::default();
-                append_summary(
-                    p,
-                    &domain,
-                    Some(&info.plan_sha256),
-                    &conn.client,
-                    Ok(&nothing),
-                )?;
-            }
+        let removals: usize = work.iter().map(OrgWork::sends).sum();
+        let orgs = work.iter().filter(|w| w.sends() > 0).count();
+        let reportable = work.iter().any(|w| {
+            w.blocked.is_some() || !w.already_gone.is_empty() || !w.skipped.is_empty()
+        });
+        if removals == 0 && !reportable {
+            summary(Some(&plan_sha256), Ok(&apply::Report::default()))?;
             println!("Nothing to remove: the tenant already matches the plan.");
             return Ok(ExitCode::SUCCESS);
         }
-        if removals > 0 && args.plan.is_none() && !confirm(args.auto_approve, removals, orgs)? {
+        if removals > 0 && !confirm(args.auto_approve, removals, orgs)? {
+            let cancelled = Failure {
+                error: "apply was not approved; nothing was removed".into(),
+                hint: None,
+            };
+            summary(Some(&plan_sha256), Err(&cancelled))?;
             eprintln!("Apply cancelled: nothing was removed.");
             return Ok(ExitCode::from(1));
         }
-        if removals > 0
-            && args.plan.is_some()
-            && !args.auto_approve
-            && !std::io::stdin().is_terminal()
-        {
-            return Err(Failure {
-                error:
-                    "refusing to remove members without `--auto-approve`: stdin is not a terminal"
-                        .into(),
-                hint: Some("saved plans apply non-interactively with `--auto-approve`".into()),
-            });
+        info.plan_sha256 = plan_sha256;
+        if removals > 0 {
+            let start = audit::StartRecord {
+                run_id: &info.run_id,
+                time: audit::now(),
+                event: "start",
+                domain: &info.domain,
+                plan_sha256: &info.plan_sha256,
+                client_id: info.client_id.as_deref(),
+                orgsync_version: env!("CARGO_PKG_VERSION"),
+                organizations: orgs,
+                removals,
+            };
+            if let Err(e) = lock_ledger(&ledger).write_synced(&start) {
+                return Err(Failure {
+                    error: format!("{e}: {}; nothing was sent", e.source).into(),
+                    hint: Some("check the audit log's path, permissions and free space".into()),
+                });
+            }
         }
-        let (mut report, audit_error) =
-            apply::execute(conn.client.clone(), work, info.clone(), audit).await;
-        if let Some(secs) = args.wait {
+        let interrupt = Interrupt::new();
+        interrupt.listen();
+        let info = Arc::new(info);
+        let mut report = apply::execute(
+            conn.client.clone(),
+            work,
+            info.clone(),
+            ledger.clone(),
+            interrupt.clone(),
+        )
+        .await;
+        if let Some(secs) = args.wait.filter(|_| !report.interrupted) {
             apply::wait_for_convergence(
                 &conn.client,
                 &mut report,
                 Duration::from_secs(secs),
                 Duration::from_millis(500),
+                &interrupt,
             )
             .await;
         }
-        if let (Some(p), None) = (&args.audit_log, &audit_error) {
-            append_summary(
-                p,
-                &domain,
-                Some(&info.plan_sha256),
-                &conn.client,
-                Ok(&report),
-            )?;
-        }
+        report.interrupted |= interrupt.is_set();
+        let audit_error = lock_ledger(&ledger).take_failure();
+        let summarized = write_summary(
+            &ledger,
+            &info,
+            Some(&info.plan_sha256),
+            &conn.client,
+            Ok(&report),
+        );
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout)?;
         apply::write_report(&report, &mut stdout)?;
         stdout.flush()?;
+        if report.interrupted {
+            eprintln!("error: apply was interrupted; the report above is exact, and running apply again converges");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
         if let Some(e) = audit_error {
             return Err(Failure {
                 error: Box::new(e),
                 hint: Some("no further DELETE was sent after the audit log failed".into()),
             });
         }
+        summarized?;
         Ok(if report.success() {
             ExitCode::SUCCESS
         } else {
@@ -588,12 +587,18 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// The audit log's last line for a run: what was done, in numbers.
+/// Exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+fn lock_ledger(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+    ledger.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The audit log's last line for a run: what it removed, or why it stopped before removing
 /// anything (`plan_sha256` is None when it had no plan yet).
-fn append_summary(
-    path: &Path,
-    domain: &str,
+fn write_summary(
+    ledger: &Mutex<Ledger>,
+    info: &RunInfo,
     plan_sha256: Option<&str>,
     client: &Client,
     outcome: Result<&apply::Report, &Failure>,
@@ -603,20 +608,24 @@ fn append_summary(
         Ok(report) => (report, None),
         Err(failure) => (&nothing, Some(failure.error.to_string())),
     };
-    AuditLog::open(path)?.append(&SummaryRecord {
-        time: crate::audit::now(),
+    lock_ledger(ledger).write(&SummaryRecord {
+        run_id: &info.run_id,
+        time: audit::now(),
         event: "summary",
-        domain,
+        domain: &info.domain,
         plan_sha256,
-        client_id: client.credentials().client_id(),
+        client_id: info.client_id.as_deref(),
         removed: report.removed(),
         not_removed: report.not_removed(),
+        unknown: report.unknown(),
         already_gone: report.already_gone(),
+        skipped: report.skipped(),
         blocked_organizations: report.blocked(),
         delete_calls: report.calls(),
         failed_calls: report.failed_calls(),
         requests: client.requests_sent(),
         retries: client.retries(),
+        interrupted: report.interrupted,
         success: error.is_none() && report.success(),
         error,
     })?;
@@ -625,31 +634,6 @@ fn append_summary(
 
 fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
-}
-
-/// Per organization id, the user_ids never to remove: the plan's protected members, plus the
-/// config's `protect` lists when a config is given.
-fn protect_sets(
-    plan: &Plan,
-    desired: Option<&DesiredState>,
-) -> std::collections::HashMap<String, Vec<String>> {
-    let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-    for o in &plan.organizations {
-        out.entry(o.id.clone())
-            .or_default()
-            .extend(o.protected_kept.iter().map(|m| m.user_id.clone()));
-    }
-    if let Some(d) = desired {
-        for (i, o) in plan.organizations.iter().enumerate() {
-            // Plans list organizations in config order.
-            if let Some(dorg) = d.organizations.get(i) {
-                out.entry(o.id.clone())
-                    .or_default()
-                    .extend(dorg.protect.iter().cloned());
-            }
-        }
-    }
-    out
 }
 
 /// Reads every member of `orgs` (a progress bar on a terminal), in the order given, or fails
@@ -691,15 +675,14 @@ async fn read_all_members(
 
 /// `orgsync export`.
 pub fn export_command(args: &ExportArgs) -> Result<ExitCode, Failure> {
-    if let Some(out) = &args.output {
-        if out.exists() && !args.force {
-            return Err(Failure {
-                error: format!("`{}` already exists", out.display()).into(),
-                hint: Some(
-                    "pass `--force` to overwrite it, or choose another file with `-o`".into(),
-                ),
-            });
-        }
+    if let Some(out) = &args.output
+        && out.exists()
+        && !args.force
+    {
+        return Err(Failure {
+            error: format!("`{}` already exists", out.display()).into(),
+            hint: Some("pass `--force` to overwrite it, or choose another file with `-o`".into()),
+        });
     }
     let rt = crate::cli::runtime()?;
     let yaml = rt.block_on(async {

@@ -256,10 +256,10 @@ async fn resolve_emails(
     let mut first_at: Vec<(String, Location)> = Vec::new();
     for o in &desired.organizations {
         for m in &o.members {
-            if let MemberRef::Email(e) = &m.member {
-                if !first_at.iter().any(|(x, _)| x == e) {
-                    first_at.push((e.clone(), m.location.clone()));
-                }
+            if let MemberRef::Email(e) = &m.member
+                && !first_at.iter().any(|(x, _)| x == e)
+            {
+                first_at.push((e.clone(), m.location.clone()));
             }
         }
     }

@@ -118,6 +118,10 @@ pub struct OrgPlan {
     /// The whole current list, sorted by user_id, for the rendered diff. Not in the JSON.
     #[serde(skip)]
     pub current: Vec<Member>,
+    /// The user_ids the config protects here; apply never removes them. Not in the JSON: a
+    /// saved plan's protection always comes from the config.
+    #[serde(skip)]
+    pub protect: Vec<String>,
 }
 
 impl OrgPlan {
@@ -235,6 +239,7 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         drift,
         resolved_emails,
         current,
+        protect: input.protect.clone(),
     }
 }
 
@@ -532,6 +537,7 @@ mod tests {
         let mut expected = p.clone();
         for o in &mut expected.organizations {
             o.current.clear();
+            o.protect.clear();
         }
         assert_eq!(back, expected);
     }

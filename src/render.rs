@@ -30,7 +30,8 @@ const RED_BOLD: &str = "\x1b[1;31m";
 /// Lines of context around each change in the diff.
 const CONTEXT: usize = 3;
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+/// `3 organizations`, `1 organization`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -64,7 +65,9 @@ fn describe(m: &Member) -> String {
     s
 }
 
-fn clean(s: &str) -> String {
+/// Text from outside (a user_id, a name, a server's message) made safe for a terminal: control
+/// characters and bidirectional overrides are escaped.
+pub fn clean(s: &str) -> String {
     s.chars()
         .map(|c| {
             let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');

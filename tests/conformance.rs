@@ -132,21 +132,22 @@ fn seed(c: &Cassette) -> Tenant {
     for it in &c.interactions {
         let path = path_of(&it.request.url);
         let body = json(&it.response.body);
-        if it.request.method == "POST" && path == "/api/v2/organizations" && it.response.code == 201
+        if it.request.method == "POST"
+            && path == "/api/v2/organizations"
+            && it.response.code == 201
+            && let Some(o) = &body
         {
-            if let Some(o) = &body {
-                tenant.organizations.push(Organization {
-                    id: o["id"].as_str().unwrap().into(),
-                    name: o["name"].as_str().unwrap().into(),
-                    display_name: o
-                        .get("display_name")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    branding: o.get("branding").cloned(),
-                    metadata: o.get("metadata").cloned(),
-                    members: vec![],
-                });
-            }
+            tenant.organizations.push(Organization {
+                id: o["id"].as_str().unwrap().into(),
+                name: o["name"].as_str().unwrap().into(),
+                display_name: o
+                    .get("display_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                branding: o.get("branding").cloned(),
+                metadata: o.get("metadata").cloned(),
+                members: vec![],
+            });
         }
         // Organizations that existed before the recording began.
         if it.request.method == "GET" && it.response.code == 200 {
@@ -175,10 +176,11 @@ fn seed(c: &Cassette) -> Tenant {
                 }
             }
         }
-        if it.request.method == "POST" && path == "/api/v2/users" {
-            if let Some(u) = &body {
-                note_user(u);
-            }
+        if it.request.method == "POST"
+            && path == "/api/v2/users"
+            && let Some(u) = &body
+        {
+            note_user(u);
         }
         if it.request.method == "GET" {
             match &body {
@@ -307,13 +309,14 @@ async fn replay(name: &str, c: &Cassette, tally: &mut Tally) -> Vec<String> {
                 continue;
             }
         }
-        if it.request.method == "POST" && plain == "/api/v2/roles" {
-            if let Some(r) = json(&it.response.body) {
-                role_names.insert(
-                    r["id"].as_str().unwrap().into(),
-                    r["name"].as_str().unwrap().into(),
-                );
-            }
+        if it.request.method == "POST"
+            && plain == "/api/v2/roles"
+            && let Some(r) = json(&it.response.body)
+        {
+            role_names.insert(
+                r["id"].as_str().unwrap().into(),
+                r["name"].as_str().unwrap().into(),
+            );
         }
         if let (true, Some(rest)) = (
             it.request.method == "POST",

@@ -232,11 +232,22 @@ fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
         }
         // Every line parses: no torn line.
         let lines = audit_lines(&audit);
-        assert!(
-            lines
-                .iter()
-                .all(|l| l["event"] == "delete" || l["event"] == "summary")
-        );
+        assert!(lines.iter().all(|l| {
+            ["start", "intent", "delete", "summary"].contains(&l["event"].as_str().unwrap_or(""))
+        }));
+        // Write-ahead: every DELETE the tenant received before the kill has its intent line.
+        let intents: Vec<Value> = lines
+            .iter()
+            .filter(|l| l["event"] == "intent")
+            .map(|l| l["user_ids"].clone())
+            .collect();
+        for r in emu.requests().iter().filter(|r| r.method == "DELETE") {
+            let ids = serde_json::json!(r.members.clone().unwrap_or_default());
+            assert!(
+                intents.contains(&ids),
+                "seed {seed}: a DELETE of {ids} reached the tenant with no intent recorded"
+            );
+        }
         let rerun = apply_audited(&emu, &dir, &[]);
         assert_eq!(
             rerun.status.code(),

@@ -145,10 +145,10 @@ impl Shared {
                 "Expired token received for JSON Web Token validation",
             ));
         }
-        if let Some(c) = self.clients.iter().find(|c| c.client_id == claims.azp) {
-            if !c.global {
-                return Err(ApiError::unauthorized("Client is not global"));
-            }
+        if let Some(c) = self.clients.iter().find(|c| c.client_id == claims.azp)
+            && !c.global
+        {
+            return Err(ApiError::unauthorized("Client is not global"));
         }
         let granted: Vec<&str> = claims.scope.split(' ').collect();
         for needed in scopes {

@@ -192,11 +192,11 @@ impl TenantState {
 
     fn fill_in(&mut self, i: u32, email: Option<String>, name: Option<String>) {
         let u = &mut self.users[i as usize];
-        if u.email.is_none() {
-            if let Some(e) = email {
-                self.by_email.entry(e.clone()).or_default().push(i);
-                u.email = Some(e);
-            }
+        if u.email.is_none()
+            && let Some(e) = email
+        {
+            self.by_email.entry(e.clone()).or_default().push(i);
+            u.email = Some(e);
         }
         if u.name.is_none() {
             u.name = name;
@@ -264,10 +264,10 @@ impl TenantState {
                 continue;
             }
             // A removal still in flight is superseded by the new membership.
-            if !o.pending.is_empty() {
-                if let Some((&old, _)) = o.members.iter().find(|(_, m)| m.user == user) {
-                    o.members.remove(&old);
-                }
+            if !o.pending.is_empty()
+                && let Some((&old, _)) = o.members.iter().find(|(_, m)| m.user == user)
+            {
+                o.members.remove(&old);
             }
             o.members.insert(
                 seq,
