@@ -60,9 +60,29 @@ pub fn schema() -> Result<ExitCode, Failure> {
 }
 
 /// Loads the config, turning its diagnostics into one failure that prints each of them as
-/// `error: FILE:LINE:COLUMN: message` with its hint below it.
+/// `error: FILE:LINE:COLUMN: message` with its hint below it. For a directory, says which files
+/// it read (`-v`) and warns of files that look like config but were skipped.
 pub fn load_config(path: &Path) -> Result<DesiredState, Failure> {
-    config::load(path).map_err(|e| {
+    let loaded = config::load(path);
+    if let Ok(state) = &loaded {
+        for f in &state.sources {
+            tracing::info!("config: read {}", f.display());
+        }
+        for (f, why) in &state.skipped {
+            let name = f.file_name().map(|n| n.to_string_lossy().to_lowercase());
+            let looks_like_config =
+                name.is_some_and(|n| n.ends_with(".yaml") || n.ends_with(".yml"));
+            if looks_like_config && !quiet() {
+                eprintln!(
+                    "warning: skipped `{}`: {why}",
+                    render::clean(&f.display().to_string())
+                );
+            } else {
+                tracing::info!("config: skipped {}: {why}", f.display());
+            }
+        }
+    }
+    loaded.map_err(|e| {
         let mut text = String::new();
         for (i, d) in e.diagnostics.iter().enumerate() {
             if i > 0 {
@@ -254,20 +274,14 @@ pub fn plan_command(args: &PlanArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the JSON plan to a file, whole or not at all (a temporary file renamed into place).
+/// Writes the JSON plan to a file, whole or not at all, never through an existing file.
 pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), Failure> {
     let mut bytes = Vec::new();
     render::json(plan, &mut bytes)?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, &bytes).map_err(|e| Failure {
-        error: format!("cannot write the plan to `{}`: {e}", tmp.display()).into(),
-        hint: None,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| Failure {
+    crate::files::write_atomically(path, &bytes).map_err(|e| Failure {
         error: format!("cannot write the plan to `{}`: {e}", path.display()).into(),
         hint: None,
-    })?;
-    Ok(())
+    })
 }
 
 /// Reads and checks a saved plan: the format version and its own digest.
@@ -728,13 +742,10 @@ pub fn export_command(args: &ExportArgs) -> Result<ExitCode, Failure> {
     })?;
     match &args.output {
         Some(path) => {
-            let tmp = path.with_extension("yaml.tmp");
-            std::fs::write(&tmp, &yaml)
-                .and_then(|()| std::fs::rename(&tmp, path))
-                .map_err(|e| Failure {
-                    error: format!("cannot write `{}`: {e}", path.display()).into(),
-                    hint: None,
-                })?;
+            crate::files::write_atomically(path, yaml.as_bytes()).map_err(|e| Failure {
+                error: format!("cannot write `{}`: {e}", path.display()).into(),
+                hint: None,
+            })?;
             if !quiet() {
                 eprintln!("wrote {}", path.display());
             }

@@ -137,6 +137,8 @@ pub struct DesiredState {
     /// bytes and a NUL, in sorted order).
     pub sha256: String,
     pub sources: Vec<PathBuf>,
+    /// For a directory: entries it holds that were not read, with why.
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 /// One problem in a config file.
@@ -418,7 +420,7 @@ pub fn load(path: &Path) -> Result<DesiredState, ConfigError> {
         state.sources = vec![path.to_path_buf()];
         return Ok(state);
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+    let entries: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| {
             ConfigError::one(
                 None,
@@ -427,8 +429,16 @@ pub fn load(path: &Path) -> Result<DesiredState, ConfigError> {
             )
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for p in entries {
+        match directory_entry(&p) {
+            Ok(()) => files.push(p),
+            Err(why) => skipped.push((p, why)),
+        }
+    }
+    skipped.sort();
     files.sort();
     if files.is_empty() {
         return Err(ConfigError::one(
@@ -465,7 +475,33 @@ pub fn load(path: &Path) -> Result<DesiredState, ConfigError> {
         organizations,
         sha256: hex(&hasher.finalize()),
         sources: files,
+        skipped,
     })
+}
+
+/// Whether a directory entry is one of the config's files: a visible `*.yaml`/`*.yml` file.
+/// Otherwise, why it is not read.
+fn directory_entry(p: &Path) -> Result<(), String> {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = p.extension().map(|x| x.to_string_lossy().into_owned());
+    let yaml_ext = |e: &str| e == "yaml" || e == "yml";
+    if name.starts_with('.') {
+        return Err("hidden files are not read".into());
+    }
+    if !p.is_file() {
+        return Err("only files directly in the directory are read".into());
+    }
+    match ext.as_deref() {
+        Some(e) if yaml_ext(e) => Ok(()),
+        Some(e) if yaml_ext(&e.to_ascii_lowercase()) => Err(format!(
+            "only `.yaml` and `.yml` in lower case are read; rename it to end in `.{}`",
+            e.to_ascii_lowercase()
+        )),
+        _ => Err("not a `.yaml` or `.yml` file".into()),
+    }
 }
 
 /// Parses config text; `file` is only the name used in messages.
@@ -475,6 +511,7 @@ pub fn from_str(text: &str, file: &str) -> Result<DesiredState, ConfigError> {
         organizations,
         sha256: sha256_hex(text.as_bytes()),
         sources: Vec::new(),
+        skipped: Vec::new(),
     })
 }
 
@@ -1466,9 +1503,27 @@ organizations:
         .unwrap();
         std::fs::write(dir.join("a.yaml"), "version: 1\ndefaults:\n  max_removals: 1\norganizations:\n  - name: alpha\n    members: [\"a|1\"]\n").unwrap();
         std::fs::write(dir.join("notes.txt"), "not yaml").unwrap();
+        // Hidden files (editor leftovers, a stray copy) and upper-case extensions are not
+        // merged, and are named as skipped.
+        let stray = "version: 1\norganizations:\n  - name: alpha\n    members: []\n";
+        std::fs::write(dir.join(".hidden.yaml"), stray).unwrap();
+        std::fs::write(dir.join("20-UPPER.YAML"), stray).unwrap();
         let s = load(&dir).unwrap();
         let names: Vec<String> = s.organizations.iter().map(|o| o.org.to_string()).collect();
         assert_eq!(names, ["alpha", "beta"]);
+        let skipped: Vec<String> = s
+            .skipped
+            .iter()
+            .map(|(p, why)| format!("{}: {why}", p.file_name().unwrap().to_string_lossy()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ".hidden.yaml: hidden files are not read",
+                "20-UPPER.YAML: only `.yaml` and `.yml` in lower case are read; rename it to end in `.yaml`",
+                "notes.txt: not a `.yaml` or `.yml` file",
+            ]
+        );
         assert_eq!(s.organizations[0].max_removals, Some(MaxRemovals::Count(1)));
         assert_eq!(
             s.organizations[1].max_removals, None,

@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod emulator;
 pub mod export;
+pub mod files;
 pub mod ids;
 pub mod observe;
 pub mod plan;
