@@ -420,16 +420,19 @@ pub fn load(path: &Path) -> Result<DesiredState, ConfigError> {
         state.sources = vec![path.to_path_buf()];
         return Ok(state);
     }
+    let cannot_list = |e: std::io::Error| {
+        ConfigError::one(
+            None,
+            format!("{shown}: cannot list the directory: {e}"),
+            None,
+        )
+    };
+    // An entry that cannot be read fails the load: a config is never read in part.
     let entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| {
-            ConfigError::one(
-                None,
-                format!("{shown}: cannot list the directory: {e}"),
-                None,
-            )
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+        .map_err(cannot_list)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(cannot_list)?;
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for p in entries {
