@@ -868,6 +868,86 @@ mod tests {
         );
     }
 
+    /// A call that was sent and never came back (its task panicked or was cancelled) is
+    /// closed as unknown, in the log and in the account, and the run is not a success.
+    #[test]
+    fn a_call_without_an_answer_is_recorded_unknown_and_fails_the_run() {
+        let dir = std::env::temp_dir().join(format!("orgsync-ledger-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("audit.jsonl");
+        let info = RunInfo {
+            run_id: "run-1".into(),
+            domain: "d".into(),
+            plan_sha256: "p".into(),
+            client_id: None,
+        };
+        let mut ledger = Ledger::new(Some(AuditLog::open(&path).unwrap()));
+        let call = |ids: &[&str]| Call {
+            org_id: "org_a".into(),
+            org_name: "a".into(),
+            user_ids: ids.iter().map(|s| s.to_string()).collect(),
+        };
+        let sent = ledger.intend(&info, call(&["a|1"])).unwrap();
+        let answered = ledger.intend(&info, call(&["a|2"])).unwrap();
+        let end = CallEnd {
+            outcome: Outcome::Removed,
+            status: Some(204),
+            attempts: 1,
+            duration: Duration::ZERO,
+            error: None,
+        };
+        ledger.finish(&info, answered, end.clone());
+        ledger.close_open(&info, "lost");
+        // A late answer for a call already closed does not rewrite the record.
+        ledger.finish(&info, sent, end);
+        let work = OrgWork {
+            id: "org_a".into(),
+            name: "a".into(),
+            remove: vec!["a|1".into(), "a|2".into(), "a|3".into()],
+            ..OrgWork::default()
+        };
+        let o = outcome(&work, &ledger.done, "not sent: stopped");
+        assert_eq!(o.removed, ["a|2"]);
+        assert_eq!(o.unknown, [("a|1".to_string(), "lost".to_string())]);
+        assert_eq!(
+            o.failed,
+            [("a|3".to_string(), "not sent: stopped".to_string())]
+        );
+        let report = Report {
+            organizations: vec![o],
+            ..Report::default()
+        };
+        assert!(!report.success());
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let events: Vec<(String, u64, String)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l["event"].as_str().unwrap().to_string(),
+                    l["call"].as_u64().unwrap(),
+                    l["outcome"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let e = |ev: &str, call: u64, outcome: &str| (ev.to_string(), call, outcome.to_string());
+        assert_eq!(
+            events,
+            [
+                e("intent", 1, ""),
+                e("intent", 2, ""),
+                e("delete", 2, "removed"),
+                e("delete", 1, "unknown")
+            ]
+        );
+        assert!(lines.iter().all(|l| l["run_id"] == "run-1"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[tokio::test]
     async fn interrupt_wait_returns_once_triggered() {
         let i = Interrupt::new();
