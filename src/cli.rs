@@ -70,22 +70,90 @@ pub struct ConnectionArgs {
     /// Run against a local emulator seeded from this tenant file instead (no credentials needed).
     #[arg(long, value_name = "TENANT.yaml")]
     pub sandbox: Option<PathBuf>,
-    /// Never send more than this many requests per second, whatever the tenant's limit allows.
+    /// Never send more than this many requests per second, whatever the tenant's limit allows
+    /// (0.01 to 100000).
     #[arg(long, value_name = "RPS", value_parser = parse_rps)]
     pub max_rps: Option<f64>,
-    /// Give up on a request (connecting, or waiting for its answer) after this many seconds;
-    /// it is then retried like a lost connection.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_rps)]
+    /// Give up on a request after this many seconds (0.1 to 3600), counting its wait for the
+    /// tenant's rate limit, connecting and waiting for its answer. A request that got no answer
+    /// in time is retried like a lost connection; one that could not even be sent within it
+    /// (the rate limit stayed exhausted) fails with an error saying so.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
     pub timeout: f64,
 }
 
-fn parse_rps(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
-    if v.is_finite() && v > 0.0 {
+impl ConnectionArgs {
+    /// `--timeout` as a duration (its parser keeps it within 0.1..=3600 s).
+    pub fn timeout_duration(&self) -> Duration {
+        Duration::try_from_secs_f64(self.timeout.clamp(TIMEOUT_RANGE.0, TIMEOUT_RANGE.1))
+            .unwrap_or(Duration::from_secs(30))
+    }
+}
+
+/// `--timeout`: seconds.
+const TIMEOUT_RANGE: (f64, f64) = (0.1, 3600.0);
+/// `--max-rps`: requests per second.
+const RPS_RANGE: (f64, f64) = (0.01, 100_000.0);
+/// `--wait`: seconds.
+const WAIT_MAX: u64 = 3600;
+/// `--token-ttl`: seconds (Auth0's longest token lifetime is 30 days).
+const TOKEN_TTL_RANGE: (u64, u64) = (1, 2_592_000);
+/// `--latency-ms`, `--jitter-ms`: at most a minute.
+const LATENCY_MAX_MS: u64 = 60_000;
+/// `--removal-delay-ms`: at most an hour.
+const REMOVAL_DELAY_MAX_MS: u64 = 3_600_000;
+/// Burst and rate of an emulator bucket.
+const BUCKET_SIZE_MAX: u32 = 1_000_000;
+const BUCKET_RATE_RANGE: (f64, f64) = (0.01, 1_000_000.0);
+
+/// A decimal number within `lo..=hi`, or an error naming the range and the unit.
+fn number_in(s: &str, lo: f64, hi: f64, unit: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && (lo..=hi).contains(&v) {
         Ok(v)
     } else {
-        Err(format!("`{s}` must be a positive number"))
+        Err(format!("`{s}` is out of range: give {lo} to {hi} {unit}"))
     }
+}
+
+/// A whole number within `lo..=hi`, or an error naming the range and the unit.
+fn whole_in(s: &str, lo: u64, hi: u64, unit: &str) -> Result<u64, String> {
+    let v: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is out of range: give {lo} to {hi} {unit}"))
+    }
+}
+
+fn parse_rps(s: &str) -> Result<f64, String> {
+    number_in(s, RPS_RANGE.0, RPS_RANGE.1, "requests per second")
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    number_in(s, TIMEOUT_RANGE.0, TIMEOUT_RANGE.1, "seconds")
+}
+
+fn parse_wait(s: &str) -> Result<u64, String> {
+    whole_in(s, 0, WAIT_MAX, "seconds")
+}
+
+fn parse_token_ttl(s: &str) -> Result<u64, String> {
+    whole_in(s, TOKEN_TTL_RANGE.0, TOKEN_TTL_RANGE.1, "seconds")
+}
+
+fn parse_latency_ms(s: &str) -> Result<u64, String> {
+    whole_in(s, 0, LATENCY_MAX_MS, "milliseconds")
+}
+
+fn parse_removal_delay_ms(s: &str) -> Result<u64, String> {
+    whole_in(s, 0, REMOVAL_DELAY_MAX_MS, "milliseconds")
 }
 
 /// How `plan` prints the plan on stdout.
@@ -118,7 +186,8 @@ pub struct ApplyArgs {
     pub auto_approve: bool,
     /// After removing, re-read each changed organization until the removals show (Auth0 takes
     /// 5-10 s) or SECONDS pass (default 30), and report which organizations converged.
-    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "30")]
+    /// At most 3600.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "30", value_parser = parse_wait)]
     pub wait: Option<u64>,
     /// Append one JSON line per DELETE call, and a summary line, to this file.
     #[arg(long, value_name = "FILE")]
@@ -183,14 +252,15 @@ pub struct EmulatorArgs {
     /// BURST/PER_MINUTE/min (Auth0's: `20/200/min`).
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub members_write_limit: Option<BucketConfig>,
-    /// Latency added to every API request, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    /// Latency added to every API request, in milliseconds (0 to 60000).
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = parse_latency_ms)]
     pub latency_ms: u64,
-    /// Random extra latency per request, up to this many milliseconds (seeded).
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    /// Random extra latency per request, up to this many milliseconds (seeded; 0 to 60000).
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = parse_latency_ms)]
     pub jitter_ms: u64,
-    /// How long removed members keep appearing in member lists, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    /// How long removed members keep appearing in member lists, in milliseconds (0 to
+    /// 3600000).
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = parse_removal_delay_ms)]
     pub removal_delay_ms: u64,
     /// Share of API requests answered with a fault, from 0 to 1.
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
@@ -202,8 +272,8 @@ pub struct EmulatorArgs {
     /// Seed for latency jitter and fault injection.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
-    /// Lifetime of issued access tokens, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+    /// Lifetime of issued access tokens, in seconds (1 to 2592000, Auth0's 30 days).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400, value_parser = parse_token_ttl)]
     pub token_ttl: u64,
 }
 
@@ -223,8 +293,14 @@ fn parse_bucket(s: &str) -> Result<BucketConfig, String> {
         .trim()
         .parse()
         .map_err(|_| format!("rate `{rate}` is not a number"))?;
-    if size == 0 || !rate.is_finite() || rate < 0.0 {
-        return Err("burst must be at least 1 and the rate a non-negative number".into());
+    let (lo, hi) = BUCKET_RATE_RANGE;
+    if size == 0
+        || size > BUCKET_SIZE_MAX
+        || !(rate == 0.0 || rate.is_finite() && (lo..=hi).contains(&rate))
+    {
+        return Err(format!(
+            "burst must be 1 to {BUCKET_SIZE_MAX} and the rate 0 (no refill) or {lo} to {hi}, got `{s}`"
+        ));
     }
     Ok(BucketConfig {
         size,
@@ -390,5 +466,123 @@ mod tests {
         assert!(parse_bucket("40").is_err());
         assert!(parse_bucket("0/5").is_err());
         assert!(parse_bucket("40/x/min").is_err());
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("orgsync").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused_by_their_parsers() {
+        for bad in [
+            &["plan", "--timeout", "1e300"][..],
+            &["plan", "--timeout", "0"],
+            &["plan", "--timeout", "0.01"],
+            &["plan", "--timeout", "3601"],
+            &["plan", "--timeout", "nan"],
+            &["plan", "--timeout", "inf"],
+            &["plan", "--max-rps", "1e-300"],
+            &["plan", "--max-rps", "1e-9"],
+            &["plan", "--max-rps", "100001"],
+            &["plan", "--max-rps", "NaN"],
+            &["apply", "--wait", "18446744073709551615"],
+            &["apply", "--wait", "3601"],
+            &["apply", "--wait=-1"],
+            &[
+                "emulator",
+                "--tenant",
+                "t.yaml",
+                "--token-ttl",
+                "18446744073709551615",
+            ],
+            &["emulator", "--tenant", "t.yaml", "--token-ttl", "0"],
+            &[
+                "emulator",
+                "--tenant",
+                "t.yaml",
+                "--latency-ms",
+                "18446744073709551615",
+            ],
+            &["emulator", "--tenant", "t.yaml", "--jitter-ms", "60001"],
+            &[
+                "emulator",
+                "--tenant",
+                "t.yaml",
+                "--removal-delay-ms",
+                "3600001",
+            ],
+            &["emulator", "--tenant", "t.yaml", "--rate-limit", "4/1e-300"],
+            &["emulator", "--tenant", "t.yaml", "--rate-limit", "4/1e300"],
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("out of range") || e.contains("not a") || e.contains("must be"),
+                "{bad:?}: {e}"
+            );
+        }
+        let e = parse(&["plan", "--timeout", "1e300"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("give 0.1 to 3600 seconds"), "{e}");
+        let e = parse(&["plan", "--max-rps", "1e-9"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("give 0.01 to 100000 requests per second"), "{e}");
+        let e = parse(&["apply", "--wait", "18446744073709551615"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("give 0 to 3600 seconds"), "{e}");
+    }
+
+    #[test]
+    fn numbers_in_range_are_taken() {
+        let Command::Plan(p) = parse(&["plan", "--timeout", "0.1", "--max-rps", "0.01"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (p.connection.timeout, p.connection.max_rps),
+            (0.1, Some(0.01))
+        );
+        assert_eq!(p.connection.timeout_duration(), Duration::from_millis(100));
+        // `--wait` keeps its optional value: absent, bare (30), or given.
+        for (args, want) in [
+            (&["apply"][..], None),
+            (&["apply", "--wait"], Some(30)),
+            (&["apply", "--wait", "0"], Some(0)),
+            (&["apply", "--wait", "3600"], Some(3600)),
+            (&["apply", "--wait", "--auto-approve"], Some(30)),
+        ] {
+            let Command::Apply(a) = parse(args).unwrap().command else {
+                panic!()
+            };
+            assert_eq!(a.wait, want, "{args:?}");
+        }
+        let Command::Emulator(e) = parse(&[
+            "emulator",
+            "--tenant",
+            "t.yaml",
+            "--token-ttl",
+            "2592000",
+            "--latency-ms",
+            "60000",
+            "--jitter-ms",
+            "0",
+            "--removal-delay-ms",
+            "3600000",
+            "--rate-limit",
+            "4/0",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (e.token_ttl, e.latency_ms, e.removal_delay_ms),
+            (2_592_000, 60_000, 3_600_000)
+        );
     }
 }

@@ -420,3 +420,396 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
     );
     assert!(everything.contains("request") && everything.contains("status=200"));
 }
+
+/// Runs `orgsync` with exactly these variables (no AUTH0_*, no proxies, and no
+/// ORGSYNC_TEST_NO_RETRY_DELAY unless given: these tests are about real waits), killed after
+/// `limit` so that a regression fails instead of hanging; the output and how long it ran.
+fn run_bounded(
+    args: &[&str],
+    envs: &[(&str, &str)],
+    cwd: &std::path::Path,
+    limit: Duration,
+) -> (std::process::Output, Duration) {
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in [
+        "AUTH0_DOMAIN",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+        "AUTH0_API_TOKEN",
+        "AUTH0_ACCESS_TOKEN",
+        "ORGSYNC_TEST_NO_RETRY_DELAY",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("orgsync runs");
+    // Drain the pipes meanwhile, so a chatty child cannot block on a full pipe.
+    let mut out_pipe = child.stdout.take().unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out_pipe.read_to_end(&mut b);
+        b
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err_pipe.read_to_end(&mut b);
+        b
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
+            panic!("orgsync {args:?} still ran after {limit:?}, killed; stderr:\n{stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = started.elapsed();
+    let output = std::process::Output {
+        status,
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    };
+    (output, took)
+}
+
+/// `plan` of [`CONFIG`] against `url` with the test token, bounded by `limit`.
+fn plan_bounded(url: &str, extra: &[&str], limit: Duration) -> (std::process::Output, Duration) {
+    let dir = TempDir::new("hostile-bounded");
+    dir.write("orgsync.yaml", CONFIG);
+    let mut args = vec!["plan"];
+    args.extend_from_slice(extra);
+    run_bounded(
+        &args,
+        &[("AUTH0_DOMAIN", url), ("AUTH0_API_TOKEN", TOKEN)],
+        dir.path(),
+        limit,
+    )
+}
+
+/// Every answer carries these rate-limit headers: the organization, then an empty member list.
+fn fake_with_rate_headers(headers: Vec<(String, String)>) -> Fake {
+    Fake::start(
+        "127.0.0.1",
+        Arc::new(move |p: &str, _| {
+            let Reply::Http(status, mut h, body) =
+                org(p).unwrap_or_else(|| json(200, r#"{"members": []}"#))
+            else {
+                unreachable!()
+            };
+            h.extend(headers.iter().cloned());
+            Reply::Http(status, h, body)
+        }),
+    )
+}
+
+fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn untrusted_rate_limit_numbers_neither_panic_nor_hang() {
+    for headers in [
+        pairs(&[
+            ("x-ratelimit-limit", "10"),
+            ("x-ratelimit-remaining", "5"),
+            ("x-ratelimit-reset", "1e30"),
+        ]),
+        pairs(&[
+            ("x-ratelimit-limit", "10"),
+            ("x-ratelimit-remaining", "5"),
+            ("x-ratelimit-reset", "inf"),
+        ]),
+        pairs(&[("x-ratelimit-limit", "0"), ("x-ratelimit-remaining", "0")]),
+        pairs(&[
+            ("x-ratelimit-limit", "nan"),
+            ("x-ratelimit-remaining", "-1"),
+            ("x-ratelimit-reset", "-inf"),
+            ("retry-after", "nan"),
+        ]),
+    ] {
+        let fake = fake_with_rate_headers(headers.clone());
+        let (out, took) = plan_bounded(&fake.url(), &["--timeout", "5"], Duration::from_secs(60));
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{headers:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{headers:?}: {err}");
+        assert!(took < Duration::from_secs(30), "{headers:?}: {took:?}");
+    }
+}
+
+#[test]
+fn a_retry_after_of_nan_on_a_429_does_not_panic() {
+    let fake = Fake::start(
+        "127.0.0.1",
+        Arc::new(|p: &str, nth| {
+            if nth == 2 {
+                let Reply::Http(_, mut h, body) = json(429, r#"{"statusCode":429}"#) else {
+                    unreachable!()
+                };
+                h.push(("retry-after".into(), "nan".into()));
+                return Reply::Http(429, h, body);
+            }
+            org(p).unwrap_or_else(|| json(200, r#"{"members": []}"#))
+        }),
+    );
+    let (out, _) = plan_bounded(&fake.url(), &["--timeout", "5"], Duration::from_secs(60));
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+#[test]
+fn a_reset_ten_minutes_ahead_ends_within_the_timeout_with_a_reason() {
+    let reset = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600)
+        .to_string();
+    let fake = fake_with_rate_headers(pairs(&[
+        ("x-ratelimit-limit", "10"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", &reset),
+    ]));
+    let (out, took) = plan_bounded(&fake.url(), &["--timeout", "5"], Duration::from_secs(90));
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert_clean_failure(&out, "pacing waited");
+    let err = stderr(&out);
+    assert!(err.contains("x-ratelimit-reset"), "{err}");
+    assert!(err.contains("was not sent"), "{err}");
+}
+
+/// The emulator with `--rate-limit 4/1` and one 500 on a DELETE once made apply stop sending
+/// and never end: the pacer waited for a token nothing would bring.
+#[test]
+fn apply_ends_after_a_500_without_rate_limit_headers_under_a_small_bucket() {
+    use orgsync::emulator::{BucketConfig, RateLimits};
+    for status in [500, 503, 429] {
+        let options = Options {
+            rate_limits: RateLimits {
+                global: Some(BucketConfig {
+                    size: 4,
+                    refill_per_sec: 1.0,
+                    every_second: false,
+                }),
+                ..RateLimits::default()
+            },
+            ..Options::default()
+        };
+        let emu = background(example_tenant(), options);
+        let url = emu.url();
+        let dir = TempDir::new("small-bucket");
+        let config = example_config();
+        let config = config.to_str().unwrap();
+        let env = [
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "demo-secret"),
+        ];
+        let removals = |out: &std::process::Output| -> usize {
+            let v: serde_json::Value = serde_json::from_str(&stdout(out))
+                .unwrap_or_else(|e| panic!("{e}: {}", stderr(out)));
+            v["organizations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|o| o["blocked"].is_null())
+                .map(|o| o["remove"].as_array().unwrap().len())
+                .sum()
+        };
+        let limit = Duration::from_secs(120);
+        let (before, _) = run_bounded(
+            &["plan", "-c", config, "--format", "json"],
+            &env,
+            dir.path(),
+            limit,
+        );
+        assert!(removals(&before) > 0, "the example has removals");
+        emu.script_fault(ScriptedFault {
+            method: "DELETE".into(),
+            path: "/api/v2/organizations/org_3hbVAMF8F3wVIcEJ/members".into(),
+            status,
+            times: 1,
+        });
+        let (out, _) = run_bounded(
+            &["apply", "-c", config, "--auto-approve"],
+            &env,
+            dir.path(),
+            limit,
+        );
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        let deletes: Vec<u16> = emu
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .map(|r| r.status)
+            .collect();
+        assert!(
+            deletes.contains(&status),
+            "{status}: the fault was hit: {deletes:?}"
+        );
+        let (after, _) = run_bounded(
+            &["plan", "-c", config, "--format", "json"],
+            &env,
+            dir.path(),
+            limit,
+        );
+        assert_eq!(
+            removals(&after),
+            0,
+            "{status}: apply removed everything: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// A proxy from the environment once received the client secret and the bearer token of
+/// plain-HTTP requests to the emulator: loopback never goes through a proxy.
+#[test]
+fn loopback_never_goes_through_a_proxy_from_the_environment() {
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let emu = background(example_tenant(), Options::default());
+    let url = emu.url();
+    let dir = TempDir::new("proxy");
+    let config = example_config();
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        let (out, _) = run_bounded(
+            &["plan", "-c", config.to_str().unwrap()],
+            &[
+                ("AUTH0_DOMAIN", url.as_str()),
+                ("AUTH0_CLIENT_ID", "demo"),
+                ("AUTH0_CLIENT_SECRET", "demo-secret"),
+                (var, proxy_url.as_str()),
+            ],
+            dir.path(),
+            Duration::from_secs(60),
+        );
+        assert!(
+            matches!(proxy.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "{var}: the proxy received a connection"
+        );
+        // The plan went to the emulator directly (its exit code 0: success, no --detailed-exitcode).
+        assert_eq!(out.status.code(), Some(0), "{var}: {}", stderr(&out));
+    }
+}
+
+/// A token endpoint whose 401 echoes the request once put `client_secret` into stderr and the
+/// audit log.
+#[test]
+fn a_token_endpoint_echoing_the_secret_leaks_nothing() {
+    const SECRET: &str = "client-secret-e4c8b1f0\"/+ x";
+    let fake = Fake::start(
+        "127.0.0.1",
+        Arc::new(|p: &str, _| {
+            let form = SECRET
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b == b'-' {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect::<String>();
+            let echo = format!(
+                "bad request {{\"client_id\":\"demo\",\"client_secret\":{}}} client_secret={form} raw {SECRET}",
+                serde_json::to_string(SECRET).unwrap()
+            );
+            if p.starts_with("/oauth/token") {
+                let body = serde_json::json!({"error": "access_denied", "error_description": echo, "message": echo});
+                return json(401, &body.to_string());
+            }
+            let body = serde_json::json!({"statusCode": 400, "error": echo, "message": echo});
+            json(400, &body.to_string())
+        }),
+    );
+    let dir = TempDir::new("echo");
+    dir.write("orgsync.yaml", CONFIG);
+    let audit = dir.path().join("audit.jsonl");
+    let url = fake.url();
+    let env = [
+        ("AUTH0_DOMAIN", url.as_str()),
+        ("AUTH0_CLIENT_ID", "demo"),
+        ("AUTH0_CLIENT_SECRET", SECRET),
+    ];
+    let mut everything = String::new();
+    for args in [
+        vec!["plan", "-vv"],
+        vec!["plan"],
+        vec![
+            "apply",
+            "-c",
+            "orgsync.yaml",
+            "--auto-approve",
+            "--audit-log",
+            audit.to_str().unwrap(),
+            "-vv",
+        ],
+    ] {
+        let (out, _) = run_bounded(&args, &env, dir.path(), Duration::from_secs(60));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("[redacted]"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        everything.push_str(&stdout(&out));
+        everything.push_str(&stderr(&out));
+    }
+    everything.push_str(&std::fs::read_to_string(&audit).unwrap_or_default());
+    for leak in ["client-secret-e4c8b1f0", "e4c8b1f0"] {
+        assert!(
+            !everything.contains(leak),
+            "the secret leaked:\n{everything}"
+        );
+    }
+}
+
+/// An organization id `..` in an answer once made orgsync call `/api/v2/members`.
+#[test]
+fn an_organization_id_of_dot_dot_is_refused_and_nothing_is_sent_with_it() {
+    let fake = Fake::start(
+        "127.0.0.1",
+        Arc::new(|p: &str, _| {
+            if p.starts_with("/api/v2/organizations/name/acme") {
+                json(200, r#"{"id":"..","name":"acme"}"#)
+            } else {
+                json(200, r#"{"members": []}"#)
+            }
+        }),
+    );
+    let (out, _) = plan_against(&fake.url(), &[]);
+    assert_clean_failure(&out, r#"organization id "..""#);
+    let requests = fake.requests();
+    assert_eq!(
+        requests.len(),
+        1,
+        "only the by-name call was sent: {requests:?}"
+    );
+}

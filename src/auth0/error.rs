@@ -64,6 +64,13 @@ pub enum Error {
     /// Checkpoint paging returned a cursor it had already returned.
     #[error("{site}: the API returned the same `next` cursor twice; stopping instead of looping")]
     RepeatedCursor { site: CallSite },
+    /// The request got no rate-limit token within `--timeout`, and was not sent.
+    #[error("{site} was not sent: {detail}")]
+    RateLimitWait { site: CallSite, detail: String },
+    /// An id or name that does not follow Auth0's grammar would have gone into the path; the
+    /// request was not sent.
+    #[error("{site} was not sent: {detail}")]
+    InvalidId { site: CallSite, detail: String },
 }
 
 impl Error {
@@ -82,7 +89,55 @@ impl Error {
             Error::Transport { .. } | Error::TokenTransport { .. } => {
                 Some("check the domain and the network; orgsync retried before giving up".into())
             }
+            Error::RateLimitWait { .. } => Some(
+                "the tenant's rate limit stayed exhausted, or its rate-limit headers do not add up (a clock far off?); try again later, raise --timeout, or lower --max-rps".into(),
+            ),
+            Error::InvalidId { .. } => Some(
+                "the tenant (or the config) gave an id orgsync will not put into a URL; check the organization in the Auth0 dashboard".into(),
+            ),
             Error::Decode { .. } | Error::RepeatedCursor { .. } => None,
+        }
+    }
+
+    /// The same error with every text passed through `scrub` (the client replaces its secrets
+    /// there): what a server sent back, the call site, every detail.
+    pub(crate) fn scrubbed(self, scrub: impl Fn(&str) -> String) -> Error {
+        let site = |s: CallSite| CallSite {
+            method: s.method,
+            path: scrub(&s.path),
+            organization: s.organization.as_deref().map(&scrub),
+        };
+        let answer = |a: ApiAnswer| ApiAnswer {
+            status: a.status,
+            error_code: a.error_code.as_deref().map(&scrub),
+            message: scrub(&a.message),
+        };
+        match self {
+            Error::Transport { site: s, detail } => Error::Transport {
+                site: site(s),
+                detail: scrub(&detail),
+            },
+            Error::Api { site: s, answer: a } => Error::Api {
+                site: site(s),
+                answer: answer(a),
+            },
+            Error::Decode { site: s, detail } => Error::Decode {
+                site: site(s),
+                detail: scrub(&detail),
+            },
+            Error::Token { answer: a } => Error::Token { answer: answer(a) },
+            Error::TokenTransport { detail } => Error::TokenTransport {
+                detail: scrub(&detail),
+            },
+            Error::RepeatedCursor { site: s } => Error::RepeatedCursor { site: site(s) },
+            Error::RateLimitWait { site: s, detail } => Error::RateLimitWait {
+                site: site(s),
+                detail: scrub(&detail),
+            },
+            Error::InvalidId { site: s, detail } => Error::InvalidId {
+                site: site(s),
+                detail: scrub(&detail),
+            },
         }
     }
 

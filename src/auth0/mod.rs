@@ -8,7 +8,16 @@
 //!
 //! Secrets: the token and the client secret live in [`Secret`], whose `Debug` prints
 //! `[redacted]` and which has no `Display`; they are only ever written into the
-//! `Authorization` header and the token request body, never into errors or logs.
+//! `Authorization` header and the token request body, never into errors or logs. A server may
+//! echo them back (a token endpoint answering 401 with the request body, say): every error the
+//! client returns, and every transport detail it logs, has them replaced by `[redacted]` first.
+//! Requests to a loopback host (the emulator, `--sandbox`) never go through a proxy
+//! (`HTTP_PROXY`, `ALL_PROXY`, …), which would otherwise see the plain-HTTP secret and token.
+//!
+//! Untrusted input: numbers in an answer's headers are read by [`pacer::ServerLimits`] only;
+//! every organization id put into a path must be an Auth0 organization id
+//! ([`crate::ids::is_org_id`]), every name one of [`crate::ids::is_org_name`], else the call
+//! fails unsent; organizations in answers with a malformed id are a decode error.
 
 mod error;
 mod pacer;
@@ -19,14 +28,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use error::{ApiAnswer, CallSite, Error};
-pub use pacer::Pacer;
+pub use pacer::{Pacer, PacingTimeout, ServerLimits};
 
 use crate::plan::Member;
 
@@ -70,17 +79,41 @@ pub struct DomainError {
     pub reason: String,
 }
 
+/// The domain as given, with any `user:password@` replaced by `[redacted]@`, for messages.
+fn without_userinfo(value: &str) -> (String, bool) {
+    let (scheme, rest) = match value.find("://") {
+        Some(i) => value.split_at(i + 3),
+        None => ("", value),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rfind('@') {
+        Some(at) => (
+            format!("{scheme}[redacted]@{}{tail}", &authority[at + 1..]),
+            true,
+        ),
+        None => (value.to_string(), false),
+    }
+}
+
+const CREDENTIALS_IN_DOMAIN: &str = "credentials (`user:password@`) do not belong in the domain; use AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET";
+
 impl Domain {
     /// Parses a bare host (`travel0.us.auth0.com`, HTTPS) or a URL. Plain `http://` is accepted
     /// only for loopback hosts (the emulator); a path, query or credentials in the URL are refused.
+    /// The error never repeats credentials given in the URL.
     pub fn parse(value: &str) -> Result<Domain, DomainError> {
+        let (shown, has_userinfo) = without_userinfo(value.trim());
         let err = |reason: &str| DomainError {
-            value: value.to_string(),
+            value: shown.clone(),
             reason: reason.to_string(),
         };
         let v = value.trim();
         if v.is_empty() {
             return Err(err("it is empty"));
+        }
+        if has_userinfo {
+            return Err(err(CREDENTIALS_IN_DOMAIN));
         }
         let with_scheme = if v.contains("://") {
             v.to_string()
@@ -90,9 +123,7 @@ impl Domain {
         let url = reqwest::Url::parse(&with_scheme).map_err(|e| err(&e.to_string()))?;
         let host = url.host_str().ok_or_else(|| err("it has no host"))?;
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(err(
-                "credentials do not belong in the domain; use AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",
-            ));
+            return Err(err(CREDENTIALS_IN_DOMAIN));
         }
         if url.path() != "/" && !url.path().is_empty()
             || url.query().is_some()
@@ -138,6 +169,10 @@ impl Domain {
 
     fn is_https(&self) -> bool {
         self.base.scheme() == "https"
+    }
+
+    fn is_loopback(&self) -> bool {
+        self.base.host_str().is_some_and(is_loopback)
     }
 }
 
@@ -245,13 +280,43 @@ impl Default for ClientOptions {
     }
 }
 
-/// An organization as the API describes it.
+/// An organization as the API describes it. An `id` that is not an Auth0 organization id
+/// ([`crate::ids::is_org_id`]) does not decode: it would go into request paths.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Organization {
+    #[serde(deserialize_with = "org_id")]
     pub id: String,
     pub name: String,
     #[serde(default)]
     pub display_name: Option<String>,
+}
+
+fn org_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = String::deserialize(d)?;
+    if crate::ids::is_org_id(&id) {
+        Ok(id)
+    } else {
+        Err(serde::de::Error::custom(not_an_org_id(&id)))
+    }
+}
+
+/// Why `id` is refused, with the id escaped and cut.
+fn not_an_org_id(id: &str) -> String {
+    format!(
+        "organization id {} is not an Auth0 organization id (`org_` and 1 to 46 letters or digits)",
+        escaped(id)
+    )
+}
+
+/// A value from outside for a message: escaped (quotes, control characters) and cut to 60
+/// characters.
+fn escaped(s: &str) -> String {
+    let cut: String = s.chars().take(60).collect();
+    let mut e = format!("{cut:?}");
+    if cut.len() < s.len() {
+        e.push('…');
+    }
+    e
 }
 
 /// A user as `users-by-email` lists it.
@@ -289,6 +354,8 @@ pub struct Client {
     options: ClientOptions,
     pacer: Pacer,
     slots: Arc<tokio::sync::Semaphore>,
+    /// The client secret and the token, in the forms a server may echo them, for scrubbing.
+    secrets: std::sync::RwLock<Vec<String>>,
     pub stats: Stats,
 }
 
@@ -316,17 +383,26 @@ impl Client {
         credentials: Credentials,
         options: ClientOptions,
     ) -> Result<Client, Error> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("orgsync/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .https_only(domain.is_https())
             .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .build()
-            .map_err(|e| Error::TokenTransport {
-                detail: format!("cannot set up HTTPS: {e}"),
-            })?;
+            .timeout(options.request_timeout);
+        if domain.is_loopback() {
+            // Plain HTTP to the emulator: a proxy from the environment would see the secret.
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| Error::TokenTransport {
+            detail: format!("cannot set up HTTPS: {e}"),
+        })?;
+        let mut secrets = Vec::new();
+        match &credentials {
+            Credentials::Token(t) => add_secret(&mut secrets, t),
+            Credentials::Client { client_secret, .. } => add_secret(&mut secrets, client_secret),
+        }
         Ok(Client {
+            secrets: std::sync::RwLock::new(secrets),
             http,
             pacer: Pacer::new(options.max_rps),
             slots: Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1))),
@@ -361,6 +437,18 @@ impl Client {
         self.stats.retries.load(Ordering::Relaxed)
     }
 
+    /// `text` with the client secret and the token replaced by `[redacted]`.
+    fn scrub_text(&self, text: &str) -> String {
+        let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        scrub_with(text, &secrets)
+    }
+
+    /// `e` with the client secret and the token replaced by `[redacted]` in every text: every
+    /// error leaves the client through here.
+    fn scrub(&self, e: Error) -> Error {
+        e.scrubbed(|t| self.scrub_text(t))
+    }
+
     /// The bearer token: the given one, or one fetched once with client credentials.
     async fn bearer(&self) -> Result<Secret, Error> {
         let mut cached = self.token.lock().await;
@@ -372,8 +460,15 @@ impl Client {
             Credentials::Client {
                 client_id,
                 client_secret,
-            } => self.fetch_token(client_id, client_secret).await?,
+            } => self
+                .fetch_token(client_id, client_secret)
+                .await
+                .map_err(|e| self.scrub(e))?,
         };
+        add_secret(
+            &mut self.secrets.write().unwrap_or_else(|e| e.into_inner()),
+            &token,
+        );
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -448,8 +543,21 @@ impl Client {
     }
 
     /// [`Client::call`], telling how many attempts were sent even when it fails (for the
-    /// audit log).
+    /// audit log). Its errors have the secrets scrubbed.
     async fn call_counting(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        site: &CallSite,
+        attempts: &mut u32,
+    ) -> Result<(Answer, CallRecord), Error> {
+        self.call_unscrubbed(method, path_and_query, body, site, attempts)
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    async fn call_unscrubbed(
         &self,
         method: Method,
         path_and_query: &str,
@@ -462,17 +570,35 @@ impl Client {
         let started = Instant::now();
         let mut failures: u32 = 0;
         loop {
-            *attempts += 1;
             let permit = self.slots.acquire().await.map_err(|_| Error::Transport {
                 site: site.clone(),
                 detail: "the client was shut down".into(),
             })?;
-            let ticket = self.pacer.acquire(self.options.retry.instant).await;
+            // `--timeout` bounds the request including its wait for a rate-limit token.
+            let budget = self.options.request_timeout;
+            let paced = Instant::now();
+            let ticket = self
+                .pacer
+                .acquire(self.options.retry.instant, budget)
+                .await
+                .map_err(|e| Error::RateLimitWait {
+                    site: site.clone(),
+                    detail: e.to_string(),
+                })?;
+            let in_flight = InFlight {
+                pacer: &self.pacer,
+                ticket: Some(ticket),
+            };
+            *attempts += 1;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let left = budget
+                .saturating_sub(paced.elapsed())
+                .max(Duration::from_millis(1));
             let mut req = self
                 .http
                 .request(method.clone(), &url)
-                .bearer_auth(token.expose());
+                .bearer_auth(token.expose())
+                .timeout(left);
             if let Some(b) = body {
                 req = req.json(b);
             }
@@ -481,6 +607,7 @@ impl Client {
                 Err(e) => Err(transport_detail(&e)),
             };
             drop(permit);
+            let result = result.map_err(|d| self.scrub_text(&d));
             match &result {
                 Ok(a) => {
                     tracing::info!(method = %method, path = %path_and_query, status = a.status.as_u16(), attempt = *attempts, "request")
@@ -491,11 +618,7 @@ impl Client {
             }
             match result {
                 Ok(a) => {
-                    self.pacer.observe(
-                        ticket,
-                        &a.headers,
-                        a.status == StatusCode::TOO_MANY_REQUESTS,
-                    );
+                    in_flight.answered(&a.headers, a.status == StatusCode::TOO_MANY_REQUESTS);
                     let record = CallRecord {
                         status: Some(a.status.as_u16()),
                         attempts: *attempts,
@@ -527,7 +650,7 @@ impl Client {
                     return Ok((a, record));
                 }
                 Err(detail) => {
-                    self.pacer.observe(ticket, &HeaderMap::new(), false);
+                    in_flight.answered(&HeaderMap::new(), false);
                     failures += 1;
                     if failures < self.options.retry.max_attempts
                         && started.elapsed() < self.options.retry.deadline
@@ -553,7 +676,7 @@ impl Client {
             return;
         }
         let policy = &self.options.retry;
-        let wait = server_wait(headers, SystemTime::now()).unwrap_or_else(|| {
+        let wait = server_wait(headers, SystemTime::now(), policy.max_delay).unwrap_or_else(|| {
             let exp = policy
                 .base_delay
                 .saturating_mul(1u32 << n.saturating_sub(1).min(16));
@@ -571,9 +694,11 @@ impl Client {
         site: &CallSite,
     ) -> Result<T, Error> {
         let (a, _) = self.call(Method::GET, path_and_query, None, site).await?;
-        serde_json::from_slice(&a.body).map_err(|e| Error::Decode {
-            site: site.clone(),
-            detail: e.to_string(),
+        serde_json::from_slice(&a.body).map_err(|e| {
+            self.scrub(Error::Decode {
+                site: site.clone(),
+                detail: e.to_string(),
+            })
         })
     }
 
@@ -585,6 +710,7 @@ impl Client {
             path: path.clone(),
             organization: Some(id.to_string()),
         };
+        check_org_id(id, &site).map_err(|e| self.scrub(e))?;
         self.get_json(&path, &site).await
     }
 
@@ -596,6 +722,15 @@ impl Client {
             path: path.clone(),
             organization: Some(name.to_string()),
         };
+        if !crate::ids::is_org_name(name) {
+            return Err(self.scrub(Error::InvalidId {
+                site,
+                detail: format!(
+                    "organization name {} is not an Auth0 organization name (1 to 50 lowercase letters, digits, `_` or `-`)",
+                    escaped(name)
+                ),
+            }));
+        }
         self.get_json(&path, &site).await
     }
 
@@ -605,6 +740,19 @@ impl Client {
     /// page; so a list of fewer than 100 costs one request. A `next` seen before is an error,
     /// never a loop.
     async fn paginate<T: DeserializeOwned>(
+        &self,
+        base: &str,
+        key: &str,
+        extra_query: &str,
+        site: &CallSite,
+        on_page: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<(), Error> {
+        self.paginate_unscrubbed(base, key, extra_query, site, on_page)
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    async fn paginate_unscrubbed<T: DeserializeOwned>(
         &self,
         base: &str,
         key: &str,
@@ -691,6 +839,7 @@ impl Client {
             path: base.clone(),
             organization: Some(label.to_string()),
         };
+        check_org_id(org_id, &site).map_err(|e| self.scrub(e))?;
         let mut all = Vec::new();
         self.paginate(
             &base,
@@ -732,6 +881,14 @@ impl Client {
             organization: Some(label.to_string()),
         };
         let started = Instant::now();
+        if let Err(e) = check_org_id(org_id, &site) {
+            let record = CallRecord {
+                status: None,
+                attempts: 0,
+                duration: Duration::ZERO,
+            };
+            return (Err(self.scrub(e)), record);
+        }
         if user_ids.is_empty() || user_ids.len() > 10 {
             let err = Error::Decode {
                 site,
@@ -766,6 +923,76 @@ impl Client {
             }
         }
     }
+}
+
+/// A request the pacer let through: its ticket goes back to the pacer with the answer, or
+/// with none if the call is dropped first (a cancelled task), so the pacer never counts it in
+/// flight forever.
+struct InFlight<'a> {
+    pacer: &'a Pacer,
+    ticket: Option<pacer::Ticket>,
+}
+
+impl InFlight<'_> {
+    fn answered(mut self, headers: &HeaderMap, limited: bool) {
+        if let Some(t) = self.ticket.take() {
+            self.pacer.observe(t, headers, limited);
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticket.take() {
+            self.pacer.observe(t, &HeaderMap::new(), false);
+        }
+    }
+}
+
+/// Fails unless `id` is an Auth0 organization id, before it goes into a path.
+fn check_org_id(id: &str, site: &CallSite) -> Result<(), Error> {
+    if crate::ids::is_org_id(id) {
+        Ok(())
+    } else {
+        Err(Error::InvalidId {
+            site: site.clone(),
+            detail: not_an_org_id(id),
+        })
+    }
+}
+
+/// Adds `secret` to the texts to scrub, with the forms a server may echo it in: as given,
+/// JSON-escaped and percent-encoded.
+fn add_secret(secrets: &mut Vec<String>, secret: &Secret) {
+    let s = secret.expose();
+    if s.is_empty() {
+        return;
+    }
+    let json = serde_json::to_string(s).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    for form in [
+        s.to_string(),
+        json,
+        encode_query(s),
+        encode_query(s).replace("%20", "+"),
+    ] {
+        if !form.is_empty() && !secrets.contains(&form) {
+            secrets.push(form);
+        }
+    }
+    // Longest first, so a form containing another is replaced whole.
+    secrets.sort_by_key(|f| std::cmp::Reverse(f.len()));
+}
+
+/// `text` with each of `secrets` replaced by `[redacted]`.
+fn scrub_with(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "[redacted]");
+        }
+    }
+    out
 }
 
 /// Reads an answer's body, refusing one larger than [`MAX_BODY_BYTES`].
@@ -863,27 +1090,16 @@ fn parse_error_body(status: StatusCode, body: &[u8]) -> ApiAnswer {
     }
 }
 
-/// How long the server asked to wait: `Retry-After` seconds, else until `x-ratelimit-reset`.
-fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let num = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-    };
-    if let Some(secs) = headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-    {
-        return Some(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
+/// How long the server asked to wait: `Retry-After` seconds, else until `x-ratelimit-reset`;
+/// at most `cap`. The numbers are read by [`ServerLimits::parse`]: any it does not trust
+/// (NaN, infinite, negative, absurd) count as not sent.
+fn server_wait(headers: &HeaderMap, now: SystemTime, cap: Duration) -> Option<Duration> {
+    let limits = ServerLimits::parse(headers, now, cap);
+    if let Some(wait) = limits.retry_after {
+        return Some(wait);
     }
-    let reset = num("x-ratelimit-reset")?;
-    let now = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .ok()?
-        .as_secs_f64();
-    Some(Duration::from_secs_f64((reset - now).clamp(0.0, 3600.0)))
+    let until = limits.reset?.duration_since(now).unwrap_or(Duration::ZERO);
+    Some(until.min(cap))
 }
 
 /// A number in 0..1 from the standard library's random hasher keys.
@@ -894,10 +1110,11 @@ fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Percent-encodes a path segment (`|` becomes `%7C`, as the live API expects).
+/// Percent-encodes a path segment (`|` becomes `%7C`, as the live API expects). `.` is
+/// encoded too, so a segment is never `.` or `..`, which URL normalisation would resolve.
 fn encode_path(s: &str) -> String {
     encode(s, |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~')
     })
 }
 
@@ -923,6 +1140,7 @@ fn encode(s: &str, keep: impl Fn(u8) -> bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::RETRY_AFTER;
 
     #[test]
     fn domains() {
@@ -999,15 +1217,172 @@ mod tests {
         assert!(!format!("{:?}", Credentials::Token(Secret::new("tok-123"))).contains("tok-123"));
     }
 
+    const CAP: Duration = Duration::from_secs(30);
+
     #[test]
     fn waits_follow_retry_after_then_reset() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
         let mut h = HeaderMap::new();
-        assert_eq!(server_wait(&h, now), None);
+        assert_eq!(server_wait(&h, now, CAP), None);
         h.insert("x-ratelimit-reset", "1003".parse().unwrap());
-        assert_eq!(server_wait(&h, now), Some(Duration::from_secs(3)));
+        assert_eq!(server_wait(&h, now, CAP), Some(Duration::from_secs(3)));
         h.insert(RETRY_AFTER, "1".parse().unwrap());
-        assert_eq!(server_wait(&h, now), Some(Duration::from_secs(1)));
+        assert_eq!(server_wait(&h, now, CAP), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn untrusted_waits_never_panic_and_are_capped() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        for bad in ["nan", "NaN", "inf", "-inf", "-5", "1e30", "x"] {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, bad.parse().unwrap());
+            let w = server_wait(&h, now, CAP);
+            assert!(w.is_none_or(|w| w <= CAP), "{bad}: {w:?}");
+            let mut h = HeaderMap::new();
+            h.insert("x-ratelimit-reset", bad.parse().unwrap());
+            let w = server_wait(&h, now, CAP);
+            assert!(w.is_none_or(|w| w <= CAP), "{bad}: {w:?}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", "4102444800".parse().unwrap());
+        assert_eq!(server_wait(&h, now, CAP), Some(CAP));
+    }
+
+    fn offline_client(credentials: Credentials) -> Client {
+        let domain = Domain::parse("http://127.0.0.1:9").unwrap();
+        Client::new(domain, credentials, ClientOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn errors_leave_the_client_without_secrets() {
+        let secret = "s3cr\"et/+ value";
+        let c = offline_client(Credentials::Client {
+            client_id: "id".into(),
+            client_secret: Secret::new(secret),
+        });
+        add_secret(&mut c.secrets.write().unwrap(), &Secret::new("tok.en-123"));
+        // A token endpoint echoing the request, as JSON, as a form, and as given.
+        let echoed = format!(
+            r#"{{"error":"access_denied","error_description":"bad client_secret={} json={} raw={} token tok.en-123"}}"#,
+            encode_query(secret),
+            serde_json::to_string(secret).unwrap().replace('"', "'"),
+            secret.replace('"', "'")
+        );
+        let body = serde_json::to_vec(&serde_json::json!({
+            "error": "access_denied",
+            "error_description": format!("{echoed} {secret}"),
+            "message": format!("message with {}", serde_json::to_string(secret).unwrap()),
+        }))
+        .unwrap();
+        let site = CallSite {
+            method: "GET",
+            path: "/api/v2/organizations".into(),
+            organization: None,
+        };
+        let errors = [
+            Error::Token {
+                answer: parse_error_body(StatusCode::UNAUTHORIZED, &body),
+            },
+            Error::Api {
+                site: site.clone(),
+                answer: parse_error_body(StatusCode::BAD_REQUEST, &body),
+            },
+            Error::Decode {
+                site: site.clone(),
+                detail: format!("invalid type: string \"{secret}\""),
+            },
+            Error::Transport {
+                site,
+                detail: format!("the request failed: tok.en-123 {secret}"),
+            },
+            Error::TokenTransport {
+                detail: String::from_utf8_lossy(&body).into_owned(),
+            },
+        ];
+        for e in errors {
+            let text = format!("{} {:?}", c.scrub(e), ());
+            assert!(!text.contains(secret), "{text}");
+            assert!(!text.contains("tok.en-123"), "{text}");
+            assert!(!text.contains(&encode_query(secret)), "{text}");
+            assert!(text.contains("[redacted]"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_domain_with_credentials_is_refused_without_echoing_them() {
+        for bad in [
+            "https://user:hunter2@travel0.us.auth0.com",
+            "user:hunter2@travel0.us.auth0.com",
+            "https://user:hunter2@travel0.us.auth0.com:99999999",
+            "http://user:hunter2@127.0.0.1:4000",
+            "https://hunter2@host/path",
+        ] {
+            let e = Domain::parse(bad).unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(text.contains("[redacted]@"), "{text}");
+            assert!(text.contains("credentials"), "{text}");
+        }
+    }
+
+    #[test]
+    fn ids_are_checked_before_they_go_into_a_path() {
+        let c = offline_client(Credentials::Token(Secret::new("token-1234567890")));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for bad in ["..", ".", "org_a/../b", "", "org_x%2F", "../members"] {
+                let e = c.members(bad, "acme", |_| {}).await.unwrap_err();
+                assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+                assert!(
+                    e.to_string().contains("is not an Auth0 organization id"),
+                    "{e}"
+                );
+                let e = c.organization_by_id(bad).await.unwrap_err();
+                assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+                let (r, record) = c.remove_members(bad, "acme", &["auth0|1".into()]).await;
+                assert!(matches!(r, Err(Error::InvalidId { .. })), "{bad}");
+                assert_eq!(record.attempts, 0);
+            }
+            for bad in ["..", "Acme", "a/b", ""] {
+                let e = c.organization_by_name(bad).await.unwrap_err();
+                assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+            }
+        });
+        // Nothing was sent (127.0.0.1:9 would have refused it anyway).
+        assert_eq!(c.requests_sent(), 0);
+    }
+
+    #[test]
+    fn organizations_with_a_malformed_id_do_not_decode() {
+        let e = serde_json::from_str::<Organization>(r#"{"id":"..","name":"acme"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(r#"organization id "..""#), "{e}");
+        let e = serde_json::from_str::<Organization>("{\"id\":\"org_\\u001b[31m\",\"name\":\"a\"}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\\u{1b}"), "escaped: {e}");
+        assert!(
+            serde_json::from_str::<Organization>(r#"{"id":"org_abc123","name":"acme"}"#).is_ok()
+        );
+    }
+
+    #[test]
+    fn loopback_domains_are_known() {
+        assert!(
+            Domain::parse("http://127.0.0.1:4000")
+                .unwrap()
+                .is_loopback()
+        );
+        assert!(
+            Domain::parse("http://localhost:4000")
+                .unwrap()
+                .is_loopback()
+        );
+        assert!(!Domain::parse("travel0.us.auth0.com").unwrap().is_loopback());
     }
 
     #[test]
@@ -1030,6 +1405,8 @@ mod tests {
     #[test]
     fn encoding() {
         assert_eq!(encode_path("auth0|abc"), "auth0%7Cabc");
+        assert_eq!(encode_path(".."), "%2E%2E");
+        assert_eq!(encode_path("."), "%2E");
         assert_eq!(encode_query("a+b@c.d"), "a%2Bb%40c.d");
     }
 }

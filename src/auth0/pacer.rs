@@ -38,11 +38,150 @@
 //! writes, say), the rate is measured afresh. `--max-rps` adds a fixed spacing on top, so a
 //! team can keep orgsync well below the tenant's limit. A 429 still answered (another client spent
 //! the budget) sets the model to empty; the client then waits for `Retry-After` or the reset.
+//!
+//! **What is trusted.** Every number a server sends (`x-ratelimit-limit`, `-remaining`,
+//! `-reset`, `Retry-After`) goes through [`ServerLimits::parse`], and only what it trusts
+//! reaches the model: finite, non-negative numbers; a limit of 1 to 100,000; a remaining
+//! within `0..=limit`; a reset at most a minute ahead (Auth0 adds tokens at least once a
+//! minute, so one further ahead is a skewed clock: it is capped to 60 s from now); a
+//! `Retry-After` at most the retry policy's longest wait. Anything else counts as not sent.
+//!
+//! **Every wait ends.** The model never waits on something that may not come:
+//!
+//! - When nothing it trusts will bring a token (no refill is credited, no reset is pending,
+//!   nothing is in flight: after an answer without rate-limit headers, say), it probes: one
+//!   request goes [`PROBE_INTERVAL`] (1 s) after the last answer, and its answer re-anchors
+//!   the model.
+//! - Whatever the model says, when nothing is in flight one request goes at most
+//!   [`MAX_TOKEN_WAIT`] (60 s) after the last answer.
+//! - Each single sleep is at most 100 ms, so a waiting request sees what answers teach.
+//! - [`Pacer::acquire`] takes a time budget (the client passes `--timeout`): a request that
+//!   gets no token within it fails with [`PacingTimeout`], which says what the tenant's last
+//!   answer sent, instead of waiting on. The `--max-rps` spacing comes before it and is
+//!   bounded by itself (at most the concurrency times `1/max_rps`, `--max-rps` being at least
+//!   0.01).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// The largest bucket size believed (Auth0's are 2 to 50).
+const MAX_LIMIT: f64 = 100_000.0;
+/// The farthest ahead a reset is believed; one further ahead is capped to this from now.
+pub const MAX_RESET_AHEAD: Duration = Duration::from_secs(60);
+/// With nothing trusted to bring a token, one request goes this long after the last answer.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// With nothing in flight, one request goes at most this long after the last answer, whatever
+/// the model says.
+pub const MAX_TOKEN_WAIT: Duration = Duration::from_secs(60);
+/// The longest `--max-rps` spacing: 1/0.01 s.
+const MAX_SPACING_SECS: f64 = 100.0;
+
+/// One number from a server's header, if it is a finite, non-negative decimal number.
+fn header_number(headers: &HeaderMap, name: &str) -> Option<f64> {
+    let n: f64 = headers.get(name)?.to_str().ok()?.trim().parse().ok()?;
+    (n.is_finite() && n >= 0.0).then_some(n)
+}
+
+/// What an answer's rate-limit headers say, as far as orgsync trusts them. This is the one
+/// place numbers from a server are read; whatever it does not trust is `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ServerLimits {
+    /// `x-ratelimit-limit`: 1 to 100,000.
+    pub limit: Option<f64>,
+    /// `x-ratelimit-remaining`: within `0..=limit` (so only with a trusted limit).
+    pub remaining: Option<f64>,
+    /// `x-ratelimit-reset` (epoch seconds), at most [`MAX_RESET_AHEAD`] from now.
+    pub reset: Option<SystemTime>,
+    /// Whether the reset was further ahead and was capped.
+    pub reset_capped: bool,
+    /// `Retry-After` in seconds, at most the `max_retry_after` given to [`ServerLimits::parse`].
+    pub retry_after: Option<Duration>,
+}
+
+impl ServerLimits {
+    /// Reads the headers at wall-clock time `now`.
+    pub fn parse(headers: &HeaderMap, now: SystemTime, max_retry_after: Duration) -> ServerLimits {
+        let limit =
+            header_number(headers, "x-ratelimit-limit").filter(|l| (1.0..=MAX_LIMIT).contains(l));
+        let remaining = header_number(headers, "x-ratelimit-remaining")
+            .filter(|r| limit.is_some_and(|l| *r <= l));
+        let mut reset_capped = false;
+        let reset = header_number(headers, "x-ratelimit-reset").and_then(|secs| {
+            let now_secs = now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            if secs > now_secs + MAX_RESET_AHEAD.as_secs_f64() {
+                reset_capped = true;
+                now.checked_add(MAX_RESET_AHEAD)
+            } else {
+                SystemTime::UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(secs).ok()?)
+            }
+        });
+        let retry_after = header_number(headers, RETRY_AFTER.as_str())
+            .map(|secs| secs.min(max_retry_after.as_secs_f64()))
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .map(|d| d.min(max_retry_after));
+        ServerLimits {
+            limit,
+            remaining,
+            reset,
+            reset_capped,
+            retry_after,
+        }
+    }
+}
+
+/// What the rate-limit headers of an answer said, raw, for the error of a request that waited
+/// too long for a token: each value escaped and cut, with what orgsync made of it.
+fn describe(headers: &HeaderMap, trusted: &ServerLimits) -> String {
+    let raw = |name: &str| {
+        headers.get(name).map(|v| {
+            let text = String::from_utf8_lossy(v.as_bytes());
+            let cut: String = text.chars().take(40).collect();
+            format!("{cut:?}")
+        })
+    };
+    let mut parts = Vec::new();
+    for (name, ok) in [
+        ("x-ratelimit-limit", trusted.limit.is_some()),
+        ("x-ratelimit-remaining", trusted.remaining.is_some()),
+        ("x-ratelimit-reset", trusted.reset.is_some()),
+    ] {
+        match raw(name) {
+            None => parts.push(format!("no {name}")),
+            Some(v) if !ok => parts.push(format!("{name} {v} (not trusted, ignored)")),
+            Some(v) if name == "x-ratelimit-reset" && trusted.reset_capped => parts.push(format!(
+                "{name} {v} (more than {} s ahead: capped to {} s from then)",
+                MAX_RESET_AHEAD.as_secs(),
+                MAX_RESET_AHEAD.as_secs()
+            )),
+            Some(v) => parts.push(format!("{name} {v}")),
+        }
+    }
+    parts.join(", ")
+}
+
+/// A request got no token within its time budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacingTimeout {
+    /// How long pacing waited.
+    pub waited: Duration,
+    /// What the tenant's last answer said about its rate limit.
+    pub last_answer: String,
+}
+
+impl std::fmt::Display for PacingTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pacing waited {:.1} s (the --timeout) for the tenant's rate limit without getting a token; {}",
+            self.waited.as_secs_f64(),
+            self.last_answer
+        )
+    }
+}
 
 /// Shortest window over which a refill rate is measured.
 const RATE_WINDOW: Duration = Duration::from_millis(250);
@@ -56,7 +195,9 @@ const RATE_WINDOW_MAX: Duration = Duration::from_secs(2);
 /// The refill assumed before one is measured, as a share of the bucket size per second.
 const INITIAL_RATE_PER_SIZE: f64 = 1.0 / 25.0;
 /// Longest single wait (seconds) before a waiting request looks at the model again.
-const MAX_WAIT: f64 = 0.1;
+const MAX_WAIT_SECS: f64 = 0.1;
+/// The same as a duration: no single sleep of the pacer is longer.
+const MAX_WAIT: Duration = Duration::from_millis(100);
 /// How long to wait for answers when nothing else tells when to try again.
 const POLL: Duration = Duration::from_millis(10);
 /// Until refills are known to be continuous, the last tokens (at most this many, at most half
@@ -171,11 +312,33 @@ impl Bucket {
             self.take();
             return Ok(());
         }
+        // Whatever the model says, nothing waits without end: with nothing in flight, one
+        // request goes at most MAX_TOKEN_WAIT after the last answer; and when nothing the
+        // model trusts will bring a token (no credited refill, no pending reset), one goes
+        // PROBE_INTERVAL after the last answer, and its answer re-anchors the model.
+        let credited = self.refills_continuously() && self.rate.is_some_and(|r| r > 0.0);
+        if self.in_flight == 0 {
+            let bound = if !credited && self.reset.is_none() {
+                PROBE_INTERVAL
+            } else {
+                MAX_TOKEN_WAIT
+            };
+            let due = self.last_answer.map_or(now, |at| at + bound);
+            if due <= now {
+                tracing::debug!(?bound, "pacer: probing with one request");
+                self.take();
+                return Ok(());
+            }
+            if bound == PROBE_INTERVAL {
+                return Err((due - now).min(MAX_WAIT));
+            }
+        }
         let modelled = match self.rate {
             // Waits are short so that a waiting request sees what answers meanwhile teach.
-            Some(rate) if rate > 0.0 => {
-                Duration::from_secs_f64(((1.0 - self.tokens) / rate).clamp(0.001, MAX_WAIT))
-            }
+            Some(rate) if rate > 0.0 => Duration::try_from_secs_f64(
+                ((1.0 - self.tokens) / rate).clamp(0.001, MAX_WAIT_SECS),
+            )
+            .unwrap_or(POLL),
             _ => POLL,
         };
         match self.reset {
@@ -340,6 +503,8 @@ struct State {
     bucket: Bucket,
     /// Earliest start of the next request under `--max-rps`.
     next_slot: Instant,
+    /// What the last answer's rate-limit headers said, for [`PacingTimeout`].
+    last_answer: String,
 }
 
 /// Paces requests to the rate limits the tenant reports.
@@ -350,15 +515,18 @@ pub struct Pacer {
 }
 
 impl Pacer {
+    /// `max_rps` (`--max-rps`) spaces requests `1/max_rps` apart, at most 100 s; a value that
+    /// is not a positive number means no spacing.
     pub fn new(max_rps: Option<f64>) -> Pacer {
         Pacer {
             state: Mutex::new(State {
                 bucket: Bucket::new(Instant::now()),
                 next_slot: Instant::now(),
+                last_answer: "no answer has come yet".into(),
             }),
             interval: max_rps
-                .filter(|r| *r > 0.0)
-                .map(|r| Duration::from_secs_f64(1.0 / r)),
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .and_then(|r| Duration::try_from_secs_f64((1.0 / r).min(MAX_SPACING_SECS)).ok()),
         }
     }
 
@@ -367,15 +535,17 @@ impl Pacer {
     }
 
     /// Waits until a request may be sent, and reserves its token; the ticket goes back to
-    /// [`Pacer::observe`] with the answer. `instant` skips the waits (tests).
-    pub async fn acquire(&self, instant: bool) -> Ticket {
+    /// [`Pacer::observe`] with the answer. After the `--max-rps` spacing, waiting for a token
+    /// takes at most `budget`: then it fails with [`PacingTimeout`]. `instant` skips the waits
+    /// (tests).
+    pub async fn acquire(&self, instant: bool, budget: Duration) -> Result<Ticket, PacingTimeout> {
         let spacing = {
             let mut s = self.lock();
             match self.interval {
                 Some(iv) => {
                     let now = Instant::now();
                     let slot = s.next_slot.max(now);
-                    s.next_slot = slot + iv;
+                    s.next_slot = slot.checked_add(iv).unwrap_or(slot);
                     slot - now
                 }
                 None => Duration::ZERO,
@@ -384,18 +554,29 @@ impl Pacer {
         if !instant && !spacing.is_zero() {
             tokio::time::sleep(spacing).await;
         }
+        let started = Instant::now();
+        let deadline = started.checked_add(budget);
         loop {
             let wait = {
                 let mut s = self.lock();
                 let now = Instant::now();
                 let bucket = &mut s.bucket;
                 match bucket.try_take(now, SystemTime::now()) {
-                    Ok(()) => return bucket.ticket(now),
+                    Ok(()) => return Ok(bucket.ticket(now)),
                     Err(_) if instant => {
                         bucket.take();
-                        return bucket.ticket(now);
+                        return Ok(bucket.ticket(now));
                     }
-                    Err(wait) => wait,
+                    Err(wait) => {
+                        let left = deadline.map(|d| d.saturating_duration_since(now));
+                        if left.is_some_and(|l| l.is_zero()) {
+                            return Err(PacingTimeout {
+                                waited: now.saturating_duration_since(started),
+                                last_answer: format!("the last answer sent {}", s.last_answer),
+                            });
+                        }
+                        wait.min(MAX_WAIT).min(left.unwrap_or(MAX_WAIT))
+                    }
                 }
             };
             tokio::time::sleep(wait).await;
@@ -405,22 +586,16 @@ impl Pacer {
     /// Learns from an answer's `x-ratelimit-*` headers; `limited` for a 429. Call once for
     /// every request `acquire` let through (also when no answer came: `headers` empty).
     pub fn observe(&self, ticket: Ticket, headers: &HeaderMap, limited: bool) {
-        let num = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<f64>().ok())
-        };
+        let trusted = ServerLimits::parse(headers, SystemTime::now(), Duration::ZERO);
         let mut s = self.lock();
         let now = Instant::now();
-        let reset = num("x-ratelimit-reset")
-            .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0)));
+        s.last_answer = describe(headers, &trusted);
         s.bucket.learn(
             now,
             ticket,
-            num("x-ratelimit-remaining"),
-            num("x-ratelimit-limit"),
-            reset,
+            trusted.remaining,
+            trusted.limit,
+            trusted.reset,
             limited,
         );
     }
@@ -687,5 +862,296 @@ mod tests {
         assert_eq!(b.try_take(now, wall), Err(Duration::from_millis(100)));
         assert!(b.try_take(now + Duration::from_millis(2400), wall).is_err());
         assert!(b.try_take(now + Duration::from_millis(2500), wall).is_ok());
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    const MAX_RETRY: Duration = Duration::from_secs(30);
+
+    #[test]
+    fn the_parser_trusts_only_sane_numbers() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let parse = |pairs: &[(&str, &str)]| ServerLimits::parse(&headers(pairs), now, MAX_RETRY);
+        for bad in [
+            "NaN", "nan", "inf", "-inf", "infinity", "1e30", "-1", "abc", "", "0x10",
+        ] {
+            let l = parse(&[
+                ("x-ratelimit-limit", bad),
+                ("x-ratelimit-remaining", "0"),
+                ("retry-after", bad),
+            ]);
+            assert_eq!((l.limit, l.remaining), (None, None), "{bad}");
+            if bad == "1e30" {
+                assert_eq!(l.retry_after, Some(MAX_RETRY));
+            } else {
+                assert_eq!(l.retry_after, None, "{bad}");
+            }
+            if bad != "1e30" && bad != "inf" && bad != "infinity" {
+                assert_eq!(parse(&[("x-ratelimit-reset", bad)]).reset, None, "{bad}");
+            }
+        }
+        // A limit of 0 is no bucket at all; remaining above the limit is not believed.
+        assert_eq!(parse(&[("x-ratelimit-limit", "0")]).limit, None);
+        let l = parse(&[("x-ratelimit-limit", "10"), ("x-ratelimit-remaining", "11")]);
+        assert_eq!((l.limit, l.remaining), (Some(10.0), None));
+        let l = parse(&[("x-ratelimit-limit", "10"), ("x-ratelimit-remaining", "0")]);
+        assert_eq!((l.limit, l.remaining), (Some(10.0), Some(0.0)));
+        // Remaining without a limit says nothing.
+        assert_eq!(parse(&[("x-ratelimit-remaining", "3")]).remaining, None);
+        // Resets: far ahead (2100, 10 minutes, 1e30, inf) capped to a minute from now.
+        for far in ["4102444800", "1000600", "1e30", "inf"] {
+            let l = parse(&[("x-ratelimit-reset", far)]);
+            if far == "inf" {
+                // Not a finite number: not trusted at all.
+                assert_eq!(l.reset, None);
+                continue;
+            }
+            assert_eq!(l.reset, Some(now + MAX_RESET_AHEAD), "{far}");
+            assert!(l.reset_capped);
+        }
+        assert_eq!(
+            parse(&[("x-ratelimit-reset", "1000003")]).reset,
+            Some(now + Duration::from_secs(3))
+        );
+        // 0 is a reset long past: believed (it means "now").
+        assert_eq!(
+            parse(&[("x-ratelimit-reset", "0")]).reset,
+            Some(SystemTime::UNIX_EPOCH)
+        );
+        // Retry-After is capped at the policy's longest wait.
+        assert_eq!(
+            parse(&[("retry-after", "1e12")]).retry_after,
+            Some(MAX_RETRY)
+        );
+        assert_eq!(
+            parse(&[("retry-after", "2.5")]).retry_after,
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(
+            parse(&[("retry-after", "0")]).retry_after,
+            Some(Duration::ZERO)
+        );
+    }
+
+    /// Asks the model for a token until it gives one, moving simulated time by each wait;
+    /// how long that took, or None past `bound`.
+    fn time_to_token(
+        b: &mut Bucket,
+        now: &mut Instant,
+        wall: &mut SystemTime,
+        bound: Duration,
+    ) -> Option<Duration> {
+        let start = *now;
+        loop {
+            match b.try_take(*now, *wall) {
+                Ok(()) => return Some(*now - start),
+                Err(wait) => {
+                    assert!(wait <= MAX_WAIT, "a single wait of {wait:?}");
+                    assert!(!wait.is_zero(), "a wait of zero would spin");
+                    *now += wait;
+                    *wall += wait;
+                    if *now - start > bound {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Feeds an answer with these headers into the model, as `Pacer::observe` does.
+    fn answer(b: &mut Bucket, ticket: Ticket, now: Instant, wall: SystemTime, h: &HeaderMap) {
+        let l = ServerLimits::parse(h, wall, Duration::ZERO);
+        b.learn(now, ticket, l.remaining, l.limit, l.reset, false);
+    }
+
+    #[test]
+    fn hostile_headers_never_stall_the_model() {
+        let wall0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let ahead = |secs: u64| (1_700_000_000 + secs).to_string();
+        let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
+            (
+                "limit 0",
+                vec![
+                    ("x-ratelimit-limit", "0".into()),
+                    ("x-ratelimit-remaining", "0".into()),
+                ],
+            ),
+            (
+                "reset in 2100",
+                vec![
+                    ("x-ratelimit-limit", "10".into()),
+                    ("x-ratelimit-remaining", "0".into()),
+                    ("x-ratelimit-reset", "4102444800".into()),
+                ],
+            ),
+            (
+                "reset 10 minutes ahead",
+                vec![
+                    ("x-ratelimit-limit", "10".into()),
+                    ("x-ratelimit-remaining", "0".into()),
+                    ("x-ratelimit-reset", ahead(600)),
+                ],
+            ),
+            (
+                "reset 1e30",
+                vec![
+                    ("x-ratelimit-limit", "10".into()),
+                    ("x-ratelimit-remaining", "0".into()),
+                    ("x-ratelimit-reset", "1e30".into()),
+                ],
+            ),
+            (
+                "reset inf",
+                vec![
+                    ("x-ratelimit-limit", "10".into()),
+                    ("x-ratelimit-remaining", "0".into()),
+                    ("x-ratelimit-reset", "inf".into()),
+                ],
+            ),
+        ];
+        for (name, pairs) in cases {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let h = headers(&pairs);
+            let mut now = Instant::now();
+            let mut wall = wall0;
+            let mut b = Bucket::new(now);
+            // Ten requests in a row, each answered with these headers 10 ms later.
+            for i in 0..10 {
+                let took = time_to_token(&mut b, &mut now, &mut wall, Duration::from_secs(61));
+                assert!(
+                    took.is_some(),
+                    "{name}: request {i} got no token within 61 s"
+                );
+                let ticket = b.ticket(now);
+                now += Duration::from_millis(10);
+                wall += Duration::from_millis(10);
+                answer(&mut b, ticket, now, wall, &h);
+            }
+        }
+    }
+
+    /// The emulator with `--rate-limit 4/1` and one 500 on a DELETE: after an answer without
+    /// rate-limit headers, with resets announced before (so refills are not credited) and the
+    /// announced one spent, the model once waited forever.
+    #[test]
+    fn an_answer_without_headers_after_resets_does_not_stall_the_model() {
+        for (size, rate) in [(4, 1.0), (5, 2.0), (6, 3.0)] {
+            let t0 = Instant::now();
+            let wall0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+            let cfg = BucketConfig {
+                size,
+                refill_per_sec: rate,
+                every_second: false,
+            };
+            let mut limiter = server(cfg, t0, wall0);
+            let mut model = Bucket::new(t0);
+            let (mut now, mut wall) = (t0, wall0);
+            let (mut accepted, mut refused) = (0, 0);
+            for i in 0..40 {
+                let took = time_to_token(&mut model, &mut now, &mut wall, Duration::from_secs(10));
+                assert!(
+                    took.is_some(),
+                    "{size}/{rate}: request {i} got no token within 10 s"
+                );
+                let ticket = model.ticket(now);
+                now += Duration::from_millis(5);
+                wall += Duration::from_millis(5);
+                if i == size as usize + 2 {
+                    // The injected 500: no rate-limit headers.
+                    model.learn(now, ticket, None, None, None, false);
+                    continue;
+                }
+                let (h, ok) = take(&mut limiter, now, wall);
+                if ok {
+                    accepted += 1;
+                } else {
+                    refused += 1;
+                }
+                model.learn(
+                    now,
+                    ticket,
+                    Some(f64::from(h.remaining)),
+                    Some(f64::from(h.limit)),
+                    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(h.reset)),
+                    !ok,
+                );
+            }
+            assert_eq!(accepted, 39, "{size}/{rate}");
+            // The probe after the headerless answer may find the bucket empty; at most that.
+            assert!(refused <= 1, "{size}/{rate}: {refused} refused");
+        }
+    }
+
+    #[tokio::test]
+    async fn acquire_fails_after_its_budget_instead_of_waiting_on() {
+        let pacer = Pacer::new(None);
+        let first = pacer.acquire(false, Duration::from_secs(1)).await.unwrap();
+        let reset = (SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 600)
+            .to_string();
+        let h = headers(&[
+            ("x-ratelimit-limit", "10"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", &reset),
+        ]);
+        pacer.observe(first, &h, false);
+        let started = Instant::now();
+        let err = pacer
+            .acquire(false, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let text = err.to_string();
+        assert!(text.contains("pacing waited"), "{text}");
+        assert!(text.contains("x-ratelimit-remaining \"0\""), "{text}");
+        assert!(text.contains("capped"), "{text}");
+        // An untrusted limit is named as such.
+        let h = headers(&[("x-ratelimit-limit", "0"), ("x-ratelimit-remaining", "0")]);
+        let p = Pacer::new(None);
+        let t = p.acquire(false, Duration::from_secs(1)).await.unwrap();
+        p.observe(t, &h, false);
+        assert!(p.lock().last_answer.contains("not trusted"));
+        // Nothing bounds a limit of 0: the next request goes at once.
+        p.acquire(false, Duration::from_millis(300)).await.unwrap();
+    }
+
+    #[test]
+    fn max_rps_never_reaches_a_panicking_constructor() {
+        for r in [
+            1e-300,
+            1e-9,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+            -1.0,
+            0.0,
+            1e300,
+        ] {
+            let p = Pacer::new(Some(r));
+            assert!(
+                p.interval.is_none_or(|iv| iv <= Duration::from_secs(100)),
+                "{r}"
+            );
+        }
+        assert_eq!(
+            Pacer::new(Some(4.0)).interval,
+            Some(Duration::from_millis(250))
+        );
     }
 }
