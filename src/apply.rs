@@ -120,6 +120,17 @@ pub fn narrow(saved: &Plan, fresh: &Plan) -> Vec<OrgWork> {
         if s.blocked.is_some() && w.blocked.is_none() {
             w.blocked = Some("blocked in the saved plan; make and review a new plan".into());
         }
+        if w.blocked.is_some() {
+            // Nothing is removed here: each listed removal is accounted for as skipped.
+            w.skipped = s
+                .remove
+                .iter()
+                .map(|m| (m.user_id.clone(), "the organization is blocked".into()))
+                .collect();
+            w.remove.clear();
+            work.push(w);
+            continue;
+        }
         // Fresh removals the saved plan does not list were never reviewed: kept.
         w.remove.retain(|u| listed.contains(u.as_str()));
         w.protected.retain(|u| listed.contains(u.as_str()));
@@ -828,6 +839,11 @@ mod tests {
         let saved = plan(vec![org("org_a", &[], &["a|1", "a|2"], &[])]);
         let work = narrow(&saved, &plan(vec![fresh_org]));
         assert_eq!(work[0].sends(), 0);
+        assert_eq!(
+            work[0].skipped.len(),
+            2,
+            "each listed removal is accounted for"
+        );
         let mut saved_org = org("org_a", &[], &["a|1"], &[]);
         saved_org.blocked = blocked;
         let fresh = plan(vec![org("org_a", &["a|1"], &["a|1"], &[])]);

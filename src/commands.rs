@@ -122,7 +122,7 @@ fn client_options() -> ClientOptions {
 
 /// Connects to the tenant named by `--domain`/`AUTH0_DOMAIN`, or starts the `--sandbox` emulator.
 pub async fn connect(args: &ConnectionArgs) -> Result<Connection, Failure> {
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let timeout = args.timeout_duration();
     let options = ClientOptions {
         max_rps: args.max_rps,
         request_timeout: timeout,

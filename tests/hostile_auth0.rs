@@ -1080,6 +1080,7 @@ fn a_resealed_plan_cannot_add_an_organization_the_config_does_not_name() {
             drift: true,
             resolved_emails: vec![],
             current: vec![],
+            protect: vec![],
         });
     });
     let r = run_with(
@@ -1615,7 +1616,10 @@ fn credentials_in_the_domain_are_not_echoed() {
     let r = run(
         &["plan"],
         &[
-            ("AUTH0_DOMAIN", "https://user:password@example.com"),
+            (
+                "AUTH0_DOMAIN",
+                "https://ops-admin:hunter2-in-the-url@example.com",
+            ),
             ("AUTH0_CLIENT_ID", CLIENT_ID),
             ("AUTH0_CLIENT_SECRET", SECRET),
             ("ORGSYNC_TEST_NO_RETRY_DELAY", "1"),
@@ -1624,7 +1628,13 @@ fn credentials_in_the_domain_are_not_echoed() {
         LIMIT,
     );
     assert_eq!(r.code, Some(1), "{}", r.show());
-    assert!(!r.all().contains("password"), "{}", r.show());
+    let all = r.all();
+    assert!(
+        !all.contains("hunter2-in-the-url") && !all.contains("ops-admin"),
+        "{}",
+        r.show()
+    );
+    assert!(all.contains("[redacted]@example.com"), "{}", r.show());
 }
 
 #[test]
