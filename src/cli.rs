@@ -171,12 +171,12 @@ pub enum OutputFormat {
 /// `orgsync apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A plan saved with `orgsync plan --out PLAN.json`: apply exactly it, re-checked against
-    /// the live tenant, instead of planning anew.
+    /// A plan saved with `orgsync plan --out PLAN.json`: remove only what it lists AND a fresh
+    /// plan from the same config and the live tenant removes; never more.
     #[arg(value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,
-    /// Config file or directory. With a saved plan, its sha256 must match the plan's
-    /// `config_sha256` (and its `protect` lists are honoured).
+    /// Config file or directory (default `orgsync.yaml`), also with a saved plan: its sha256
+    /// must match the plan's `config_sha256`, and its protection and guards always apply.
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -189,7 +189,8 @@ pub struct ApplyArgs {
     /// At most 3600.
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "30", value_parser = parse_wait)]
     pub wait: Option<u64>,
-    /// Append one JSON line per DELETE call, and a summary line, to this file.
+    /// Write-ahead audit log (JSON lines, appended, locked for the run): a start line, an
+    /// intent line before each DELETE and its outcome after, a summary last.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
 }
