@@ -421,78 +421,15 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
     assert!(everything.contains("request") && everything.contains("status=200"));
 }
 
-/// Runs `orgsync` with exactly these variables (no AUTH0_*, no proxies, and no
-/// ORGSYNC_TEST_NO_RETRY_DELAY unless given: these tests are about real waits), killed after
-/// `limit` so that a regression fails instead of hanging; the output and how long it ran.
+/// Runs orgsync with `envs` only (a clean environment), killed and failed past `limit`.
 fn run_bounded(
     args: &[&str],
     envs: &[(&str, &str)],
     cwd: &std::path::Path,
     limit: Duration,
 ) -> (std::process::Output, Duration) {
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for var in [
-        "AUTH0_DOMAIN",
-        "AUTH0_CLIENT_ID",
-        "AUTH0_CLIENT_SECRET",
-        "AUTH0_API_TOKEN",
-        "AUTH0_ACCESS_TOKEN",
-        "ORGSYNC_TEST_NO_RETRY_DELAY",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let started = Instant::now();
-    let mut child = cmd.spawn().expect("orgsync runs");
-    // Drain the pipes meanwhile, so a chatty child cannot block on a full pipe.
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = out_pipe.read_to_end(&mut b);
-        b
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = err_pipe.read_to_end(&mut b);
-        b
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
-            panic!("orgsync {args:?} still ran after {limit:?}, killed; stderr:\n{stderr}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let took = started.elapsed();
-    let output = std::process::Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    };
-    (output, took)
+    let run = spawn(args, envs, cwd).wait(limit);
+    (run.output(), run.took)
 }
 
 /// `plan` of [`CONFIG`] against `url` with the test token, bounded by `limit`.

@@ -12,12 +12,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{ALL_SCOPES, TempDir, audit_lines, background, bin, client, member, org_with_members};
+use common::{
+    ALL_SCOPES, Run, TempDir, audit_lines, background, client, member, org_with_members, run, spawn,
+};
 use orgsync::emulator::{
     BucketConfig, Emulator, Options, RateLimits, ScriptedFault, Tenant,
     tenant::Organization as EmuOrg,
@@ -27,150 +29,6 @@ use serde_json::{Value, json};
 const CLIENT_ID: &str = "hostile-client";
 const SECRET: &str = "s3cr3t-client-secret-XYZ";
 const TOKEN: &str = "tok-SECRET-123";
-
-// ---------------------------------------------------------------------------------------------
-// Running the binary, bounded.
-// ---------------------------------------------------------------------------------------------
-
-/// What a finished run left.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-
-    fn show(&self) -> String {
-        format!(
-            "exit {:?} after {:.1}s\n--- stdout\n{}\n--- stderr\n{}",
-            self.code,
-            self.took.as_secs_f64(),
-            self.stdout,
-            self.stderr
-        )
-    }
-
-    fn assert_no_panic(&self) {
-        assert!(
-            !self.stderr.contains("panicked"),
-            "a panic:\n{}",
-            self.show()
-        );
-    }
-}
-
-/// A running `orgsync`, whose output is drained by threads so it never blocks on a full pipe.
-struct Running {
-    child: Child,
-    out: std::thread::JoinHandle<Vec<u8>>,
-    err: std::thread::JoinHandle<Vec<u8>>,
-    started: Instant,
-}
-
-const ENV_REMOVED: &[&str] = &[
-    "AUTH0_DOMAIN",
-    "AUTH0_CLIENT_ID",
-    "AUTH0_CLIENT_SECRET",
-    "AUTH0_API_TOKEN",
-    "AUTH0_ACCESS_TOKEN",
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "NO_COLOR",
-    "ORGSYNC_TEST_NO_RETRY_DELAY",
-];
-
-fn spawn(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Running {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for v in ENV_REMOVED {
-        cmd.env_remove(v);
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("orgsync starts");
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = so.read_to_end(&mut b);
-        b
-    });
-    let err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = se.read_to_end(&mut b);
-        b
-    });
-    Running {
-        child,
-        out,
-        err,
-        started: Instant::now(),
-    }
-}
-
-impl Running {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits at most `limit`; past it, kills the process and fails the test.
-    fn wait(mut self, limit: Duration) -> Run {
-        loop {
-            match self.child.try_wait().expect("try_wait") {
-                Some(status) => {
-                    let took = self.started.elapsed();
-                    return Run {
-                        code: status.code(),
-                        stdout: String::from_utf8_lossy(&self.out.join().unwrap()).into_owned(),
-                        stderr: String::from_utf8_lossy(&self.err.join().unwrap()).into_owned(),
-                        took,
-                    };
-                }
-                None if self.started.elapsed() > limit => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    let out = String::from_utf8_lossy(&self.out.join().unwrap()).into_owned();
-                    let err = String::from_utf8_lossy(&self.err.join().unwrap()).into_owned();
-                    panic!(
-                        "orgsync did not end within {limit:?} and was killed\n--- stdout\n{out}\n--- stderr\n{}",
-                        tail(&err, 4000)
-                    );
-                }
-                None => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    }
-}
-
-fn tail(s: &str, n: usize) -> &str {
-    let mut start = s.len().saturating_sub(n);
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    &s[start..]
-}
-
-/// Runs orgsync to the end (at most `limit`).
-fn run(args: &[&str], envs: &[(&str, &str)], cwd: &Path, limit: Duration) -> Run {
-    spawn(args, envs, cwd).wait(limit)
-}
 
 /// Client credentials for `url`, instant retries.
 fn creds(url: &str) -> Vec<(&'static str, String)> {

@@ -1,8 +1,10 @@
 //! Shared helpers for integration tests: tenants, emulators, and running the real binary.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use orgsync::emulator::tenant::{Client, Member, Organization, User};
 use orgsync::emulator::{Emulator, Options, Tenant};
@@ -106,14 +108,8 @@ pub fn bin() -> PathBuf {
 /// Runs `orgsync` with a clean environment (no AUTH0_* from the developer's shell).
 pub fn orgsync(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Output {
     let mut cmd = Command::new(bin());
-    cmd.args(args).current_dir(cwd).env_remove("NO_COLOR");
-    for var in [
-        "AUTH0_DOMAIN",
-        "AUTH0_CLIENT_ID",
-        "AUTH0_CLIENT_SECRET",
-        "AUTH0_API_TOKEN",
-        "AUTH0_ACCESS_TOKEN",
-    ] {
+    cmd.args(args).current_dir(cwd);
+    for var in ENV_REMOVED {
         cmd.env_remove(var);
     }
     for (k, v) in envs {
@@ -219,4 +215,158 @@ pub fn api_requests(emu: &Emulator) -> Vec<orgsync::emulator::RequestRecord> {
 /// Starts an emulator on its own runtime (tests that run the binary are synchronous).
 pub fn background(tenant: Tenant, options: Options) -> Emulator {
     Emulator::start_background(tenant, options).expect("emulator starts")
+}
+
+/// What a finished run left.
+#[derive(Debug)]
+pub struct Run {
+    pub status: std::process::ExitStatus,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: Duration,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    pub fn show(&self) -> String {
+        format!(
+            "exit {:?} after {:.1}s\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.took.as_secs_f64(),
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    pub fn assert_no_panic(&self) {
+        assert!(
+            !self.stderr.contains("panicked"),
+            "a panic:\n{}",
+            self.show()
+        );
+    }
+}
+
+/// A running `orgsync`, whose output is drained by threads so it never blocks on a full pipe.
+pub struct Running {
+    child: std::process::Child,
+    out: std::thread::JoinHandle<Vec<u8>>,
+    err: std::thread::JoinHandle<Vec<u8>>,
+    started: Instant,
+}
+
+/// Variables a developer's shell may hold that would change a run: removed from every run.
+pub const ENV_REMOVED: &[&str] = &[
+    "AUTH0_DOMAIN",
+    "AUTH0_CLIENT_ID",
+    "AUTH0_CLIENT_SECRET",
+    "AUTH0_API_TOKEN",
+    "AUTH0_ACCESS_TOKEN",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "NO_COLOR",
+    "ORGSYNC_TEST_NO_RETRY_DELAY",
+];
+
+pub fn spawn(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Running {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for v in ENV_REMOVED {
+        cmd.env_remove(v);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("orgsync starts");
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = so.read_to_end(&mut b);
+        b
+    });
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = se.read_to_end(&mut b);
+        b
+    });
+    Running {
+        child,
+        out,
+        err,
+        started: Instant::now(),
+    }
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits at most `limit`; past it, kills the process and fails the test.
+    pub fn wait(mut self, limit: Duration) -> Run {
+        loop {
+            match self.child.try_wait().expect("try_wait") {
+                Some(status) => {
+                    let took = self.started.elapsed();
+                    return Run {
+                        status,
+                        code: status.code(),
+                        stdout: String::from_utf8_lossy(&self.out.join().unwrap()).into_owned(),
+                        stderr: String::from_utf8_lossy(&self.err.join().unwrap()).into_owned(),
+                        took,
+                    };
+                }
+                None if self.started.elapsed() > limit => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    let out = String::from_utf8_lossy(&self.out.join().unwrap()).into_owned();
+                    let err = String::from_utf8_lossy(&self.err.join().unwrap()).into_owned();
+                    panic!(
+                        "orgsync did not end within {limit:?} and was killed\n--- stdout\n{out}\n--- stderr\n{}",
+                        tail(&err, 4000)
+                    );
+                }
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+}
+
+fn tail(s: &str, n: usize) -> &str {
+    let mut start = s.len().saturating_sub(n);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+/// Runs orgsync to the end (at most `limit`).
+pub fn run(args: &[&str], envs: &[(&str, &str)], cwd: &Path, limit: Duration) -> Run {
+    spawn(args, envs, cwd).wait(limit)
+}
+
+impl Run {
+    /// The run as a `std::process::Output`, for tests that take one.
+    pub fn output(&self) -> Output {
+        Output {
+            status: self.status,
+            stdout: self.stdout.clone().into_bytes(),
+            stderr: self.stderr.clone().into_bytes(),
+        }
+    }
 }
