@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use crate::audit::{self, AuditError, AuditLog, DeleteRecord, IntentRecord, Outcome};
+use crate::audit::{AuditError, AuditLog, DeleteRecord, Head, IntentRecord, Outcome};
 use crate::auth0::Client;
 use crate::plan::{OrgPlan, Plan};
 use crate::render::{clean, plural};
@@ -404,10 +404,7 @@ impl Ledger {
         self.next_call += 1;
         if let Some(log) = self.log.as_mut() {
             let record = IntentRecord {
-                run_id: &info.run_id,
-                time: audit::now(),
-                event: "intent",
-                domain: &info.domain,
+                head: Head::now(&info.run_id, "intent", &info.domain),
                 call: n,
                 organization_id: &call.org_id,
                 organization_name: &call.org_name,
@@ -431,10 +428,7 @@ impl Ledger {
         };
         if let Some(log) = self.log.as_mut() {
             let record = DeleteRecord {
-                run_id: &info.run_id,
-                time: audit::now(),
-                event: "delete",
-                domain: &info.domain,
+                head: Head::now(&info.run_id, "delete", &info.domain),
                 call: n,
                 organization_id: &call.org_id,
                 organization_name: &call.org_name,

@@ -31,13 +31,32 @@ pub enum Outcome {
     Unknown,
 }
 
-/// The first line of a run that removes anything, written before its first DELETE.
+/// What every line of a run starts with.
 #[derive(Debug, Clone, Serialize)]
-pub struct StartRecord<'a> {
+pub struct Head<'a> {
     pub run_id: &'a str,
     pub time: String,
     pub event: &'static str,
     pub domain: &'a str,
+}
+
+impl<'a> Head<'a> {
+    /// A line of `event` now, for the run `run_id` on `domain`.
+    pub fn now(run_id: &'a str, event: &'static str, domain: &'a str) -> Head<'a> {
+        Head {
+            run_id,
+            time: now(),
+            event,
+            domain,
+        }
+    }
+}
+
+/// The first line of a run that removes anything, written before its first DELETE.
+#[derive(Debug, Clone, Serialize)]
+pub struct StartRecord<'a> {
+    #[serde(flatten)]
+    pub head: Head<'a>,
     pub plan_sha256: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<&'a str>,
@@ -50,10 +69,8 @@ pub struct StartRecord<'a> {
 /// A DELETE about to be sent.
 #[derive(Debug, Clone, Serialize)]
 pub struct IntentRecord<'a> {
-    pub run_id: &'a str,
-    pub time: String,
-    pub event: &'static str,
-    pub domain: &'a str,
+    #[serde(flatten)]
+    pub head: Head<'a>,
     /// The call's number in the run; its outcome line has the same.
     pub call: u64,
     pub organization_id: &'a str,
@@ -67,10 +84,8 @@ pub struct IntentRecord<'a> {
 /// One DELETE call's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeleteRecord<'a> {
-    pub run_id: &'a str,
-    pub time: String,
-    pub event: &'static str,
-    pub domain: &'a str,
+    #[serde(flatten)]
+    pub head: Head<'a>,
     pub call: u64,
     pub organization_id: &'a str,
     pub organization_name: &'a str,
@@ -91,10 +106,8 @@ pub struct DeleteRecord<'a> {
 /// The last line of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryRecord<'a> {
-    pub run_id: &'a str,
-    pub time: String,
-    pub event: &'static str,
-    pub domain: &'a str,
+    #[serde(flatten)]
+    pub head: Head<'a>,
     /// The plan's digest; null for a run that failed before it had a plan.
     pub plan_sha256: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,10 +239,7 @@ mod tests {
 
     fn delete<'a>(run_id: &'a str, ids: &'a [String]) -> DeleteRecord<'a> {
         DeleteRecord {
-            run_id,
-            time: now(),
-            event: "delete",
-            domain: "d",
+            head: Head::now(run_id, "delete", "d"),
             call: 1,
             organization_id: "org_1",
             organization_name: "acme",

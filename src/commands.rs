@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::apply::{self, Interrupt, Ledger, OrgWork, RunInfo};
-use crate::audit::{self, AuditLog, SummaryRecord};
+use crate::audit::{self, AuditLog, Head, SummaryRecord};
 use crate::auth0::{Client, ClientOptions, Credentials, Domain, RetryPolicy};
 use crate::cli::{
     ApplyArgs, ConnectionArgs, ExportArgs, Failure, OutputFormat, PlanArgs, ValidateArgs,
@@ -531,10 +531,7 @@ pub fn apply_command(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         info.plan_sha256 = plan_sha256;
         if removals > 0 {
             let start = audit::StartRecord {
-                run_id: &info.run_id,
-                time: audit::now(),
-                event: "start",
-                domain: &info.domain,
+                head: Head::now(&info.run_id, "start", &info.domain),
                 plan_sha256: &info.plan_sha256,
                 client_id: info.client_id.as_deref(),
                 orgsync_version: env!("CARGO_PKG_VERSION"),
@@ -623,10 +620,7 @@ fn write_summary(
         Err(failure) => (&nothing, Some(failure.error.to_string())),
     };
     lock_ledger(ledger).write(&SummaryRecord {
-        run_id: &info.run_id,
-        time: audit::now(),
-        event: "summary",
-        domain: &info.domain,
+        head: Head::now(&info.run_id, "summary", &info.domain),
         plan_sha256,
         client_id: info.client_id.as_deref(),
         removed: report.removed(),
