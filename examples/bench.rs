@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use orgsync::emulator::tenant::{Client, Member, Organization};
-use orgsync::emulator::{BucketConfig, Emulator, Options, RateLimits, Tenant};
+use orgsync_emulator::tenant::{Client, Member, Organization};
+use orgsync_emulator::{BucketConfig, Emulator, Options, RateLimits, Tenant};
 
 const BURST: u32 = 50;
 const REFILL: f64 = 160.0;

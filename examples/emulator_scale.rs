@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use orgsync::emulator::tenant::{Client, Member, Organization};
-use orgsync::emulator::{Emulator, Options, Tenant};
+use orgsync_emulator::tenant::{Client, Member, Organization};
+use orgsync_emulator::{Emulator, Options, Tenant};
 
 const ORGS: usize = 1_000;
 const MEMBERS: usize = 1_000;

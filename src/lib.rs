@@ -4,9 +4,12 @@
 //! membership from the Auth0 Management API, computes the difference, shows a plan, and on
 //! apply removes exactly the members the reviewed plan says should go.
 //!
-//! The binary is a thin shell over [`run`]; every piece is a module here so it can be tested:
-//! `cli` (arguments), `config` (the desired-state file), `auth0` (the HTTP client), `plan`
-//! (the pure diff), `render` (text / JSON), and `emulator` (a local Auth0 stand-in).
+//! The binary is a thin shell over [`run`]; every piece is a module here so it can be tested.
+//! The pipeline: `config` (the desired-state file) → `observe` (read the tenant through the
+//! `auth0` client) → `plan` (the pure diff) → `render` (text, JSON, Markdown) → `apply` (the
+//! removals, recorded by `audit`). `commands` has one file per subcommand; `cli` turns arguments
+//! into settings; `error` prints failures and names the exit codes. The emulator is the
+//! `orgsync-emulator` crate, behind the default `emulator` feature.
 
 pub mod apply;
 pub mod audit;
@@ -14,15 +17,83 @@ pub mod auth0;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod emulator;
+pub mod error;
 pub mod export;
 pub mod files;
-pub mod ids;
+pub mod member;
 pub mod observe;
 pub mod plan;
 pub mod progress;
 pub mod render;
+pub mod saved;
 pub mod tasks;
-pub mod timefmt;
 
-pub use cli::run;
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Exit, Failure};
+
+pub use orgsync_common::{ids, timefmt};
+
+/// Parses arguments, runs the command, prints any error once, and returns the exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Success
+            }
+            .into();
+        }
+    };
+    init_logging(cli.verbose);
+    commands::set_quiet(cli.quiet);
+    match dispatch(cli.command) {
+        Ok(exit) => exit.into(),
+        Err(f) if f.is_broken_pipe() => Exit::Success.into(),
+        Err(f) => {
+            f.print();
+            Exit::Error.into()
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<Exit, Failure> {
+    match command {
+        Command::Validate(args) => commands::validate::run(&args),
+        Command::Plan(args) => commands::plan::run(&args),
+        Command::Apply(args) => commands::apply::run(&args),
+        Command::Export(args) => commands::export::run(&args),
+        Command::Schema => commands::schema::run(),
+        #[cfg(feature = "emulator")]
+        Command::Emulator(args) => commands::emulator::run(args),
+    }
+}
+
+/// Tracing logs on stderr, off unless asked for with `-v` (info) or `-vv` (debug).
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => return,
+        1 => "orgsync=info",
+        _ => "orgsync=debug",
+    };
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_target(false)
+        .try_init();
+}

@@ -14,30 +14,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use crate::config::MaxRemovals;
+use crate::config::{DesiredState, MemberRef};
+pub use crate::member::Member;
+use crate::observe::{ObserveError, Observed};
 
 /// The JSON plan's version; `apply` refuses any other.
 pub const FORMAT_VERSION: u32 = 1;
-
-/// A member of an organization, as listed by the API (email and name where known).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    pub user_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-
-impl Member {
-    /// A member known only by user_id.
-    pub fn id(user_id: impl Into<String>) -> Member {
-        Member {
-            user_id: user_id.into(),
-            email: None,
-            name: None,
-        }
-    }
-}
 
 /// Everything the planner needs for one organization.
 #[derive(Debug, Clone, PartialEq)]
@@ -312,6 +294,52 @@ pub fn plan(domain: &str, config_sha256: &str, created_at: &str, inputs: &[OrgIn
     p
 }
 
+/// The pure step: desired + observed → plan. Every organization and email of the config is
+/// looked up by key in the observation; one that is missing stops the run (nothing is planned),
+/// so a gap can never turn a declared member into a removal.
+pub fn plan_from(
+    domain: &str,
+    desired: &DesiredState,
+    observed: Observed,
+    created_at: &str,
+) -> Result<Plan, ObserveError> {
+    let Observed { mut orgs, emails } = observed;
+    let mut inputs = Vec::with_capacity(desired.organizations.len());
+    for d in &desired.organizations {
+        let o = orgs
+            .remove(&d.org)
+            .ok_or_else(|| ObserveError::Incomplete(format!("organization `{}`", d.org)))?;
+        let mut declared = Vec::with_capacity(d.members.len());
+        let mut resolved = Vec::new();
+        for m in &d.members {
+            match &m.member {
+                MemberRef::UserId(u) => declared.push(u.clone()),
+                MemberRef::Email(e) => {
+                    let u = emails
+                        .get(e)
+                        .ok_or_else(|| ObserveError::Incomplete(format!("the email `{e}`")))?;
+                    declared.push(u.clone());
+                    resolved.push(ResolvedEmail {
+                        email: e.clone(),
+                        user_id: u.clone(),
+                    });
+                }
+            }
+        }
+        inputs.push(OrgInput {
+            id: o.id,
+            name: o.name,
+            declared,
+            resolved,
+            protect: d.protect.clone(),
+            max_removals: d.max_removals,
+            allow_empty: d.allow_empty,
+            current: o.members,
+        });
+    }
+    Ok(plan(domain, &desired.sha256, created_at, &inputs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,5 +582,92 @@ mod tests {
         let mut unsealed = p.clone();
         unsealed.plan_sha256 = None;
         assert!(!unsealed.digest_matches());
+    }
+}
+
+#[cfg(test)]
+mod plan_from_tests {
+    use super::*;
+    use crate::config::{self, OrgRef};
+    use crate::observe::ObservedOrg;
+
+    fn config() -> DesiredState {
+        config::from_str(
+            "version: 1\norganizations:\n  - name: alpha\n    members: [\"a|1\"]\n  - name: beta\n    members: [\"b|1\", {email: b2@example.com}]\n  - name: gamma\n    members: [\"c|1\"]\n",
+            "orgsync.yaml",
+        )
+        .unwrap()
+    }
+
+    fn observed(name: &str, id: &str, members: &[&str]) -> (OrgRef, ObservedOrg) {
+        (
+            OrgRef::Name(name.into()),
+            ObservedOrg {
+                id: id.into(),
+                name: name.into(),
+                members: members.iter().map(|m| Member::id(*m)).collect(),
+            },
+        )
+    }
+
+    #[test]
+    fn observations_join_their_config_entry_by_key_whatever_the_order() {
+        let observed = Observed {
+            orgs: [
+                observed("gamma", "org_g", &["c|1", "c|2"]),
+                observed("beta", "org_b", &["b|1", "b|2"]),
+                observed("alpha", "org_a", &["a|1"]),
+            ]
+            .into_iter()
+            .collect(),
+            emails: [("b2@example.com".to_string(), "b|2".to_string())].into(),
+        };
+        let plan = plan_from("example.auth0.com", &config(), observed, "now").unwrap();
+        let removals: Vec<(&str, Vec<&str>)> = plan
+            .organizations
+            .iter()
+            .map(|o| {
+                (
+                    o.name.as_str(),
+                    o.remove.iter().map(|m| m.user_id.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            removals,
+            [("alpha", vec![]), ("beta", vec![]), ("gamma", vec!["c|2"])]
+        );
+    }
+
+    #[test]
+    fn a_missing_organization_or_email_plans_nothing() {
+        // alpha was never observed: beta's members must not be compared with alpha's.
+        let without_alpha = Observed {
+            orgs: [
+                observed("beta", "org_b", &["b|1", "b|2"]),
+                observed("gamma", "org_g", &["c|1"]),
+            ]
+            .into_iter()
+            .collect(),
+            emails: [("b2@example.com".to_string(), "b|2".to_string())].into(),
+        };
+        let e = plan_from("example.auth0.com", &config(), without_alpha, "now").unwrap_err();
+        assert!(
+            e.to_string().contains("organization `alpha` was not read"),
+            "{e}"
+        );
+        // The email of a declared member was never resolved: it must not drop out.
+        let without_email = Observed {
+            orgs: [
+                observed("alpha", "org_a", &["a|1"]),
+                observed("beta", "org_b", &["b|1", "b|2"]),
+                observed("gamma", "org_g", &["c|1"]),
+            ]
+            .into_iter()
+            .collect(),
+            emails: Default::default(),
+        };
+        let e = plan_from("example.auth0.com", &config(), without_email, "now").unwrap_err();
+        assert!(e.to_string().contains("b2@example.com"), "{e}");
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::*;
-use orgsync::emulator::{Emulator, Options, ScriptedFault};
+use orgsync_emulator::{Emulator, Options, ScriptedFault};
 use serde_json::Value;
 
 /// The example config, with the guard on initech lifted and the missing new hire taken out, so
@@ -27,7 +27,7 @@ fn convergent_example_config(dir: &TempDir) -> std::path::PathBuf {
 
 /// Declared members plus protected members present in the tenant, per organization name.
 fn expected_state(
-    emu_before: &orgsync::emulator::StateView,
+    emu_before: &orgsync_emulator::StateView,
     config: &std::path::Path,
 ) -> Vec<(String, BTreeSet<String>)> {
     let desired = orgsync::config::load(config).unwrap();
@@ -64,7 +64,7 @@ fn state_sets(emu: &Emulator) -> Vec<(String, BTreeSet<String>)> {
         .collect()
 }
 
-fn deletes(emu: &Emulator) -> Vec<orgsync::emulator::RequestRecord> {
+fn deletes(emu: &Emulator) -> Vec<orgsync_emulator::RequestRecord> {
     emu.requests()
         .into_iter()
         .filter(|r| r.method == "DELETE")
@@ -210,7 +210,7 @@ fn a_blocked_organization_is_untouched_and_the_others_proceed() {
         "{text}"
     );
     let after = emu.state();
-    let initech = |s: &orgsync::emulator::StateView| {
+    let initech = |s: &orgsync_emulator::StateView| {
         s.organizations
             .iter()
             .find(|o| o.name == "initech")

@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use orgsync::emulator::Options;
+use orgsync_emulator::Options;
 
 #[test]
 fn every_bad_config_is_refused_with_its_expected_error_and_no_request() {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use orgsync::emulator::Options;
+use orgsync_emulator::Options;
 
 /// (what, file content, the exact `FILE:LINE:COLUMN: message` line expected on stderr)
 const CASES: &[(&str, &str, &str)] = &[

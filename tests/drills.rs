@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use common::*;
-use orgsync::emulator::{Emulator, FaultKind, Options, Tenant};
+use orgsync_emulator::{Emulator, FaultKind, Options, Tenant};
 use serde_json::Value;
 
 const ORGS: usize = 20;

@@ -3,11 +3,11 @@
 mod common;
 
 use common::*;
-use orgsync::emulator::Options;
-use orgsync::emulator::tenant::User;
+use orgsync_emulator::Options;
+use orgsync_emulator::tenant::User;
 use serde_json::Value;
 
-fn tenant_with_twins() -> orgsync::emulator::Tenant {
+fn tenant_with_twins() -> orgsync_emulator::Tenant {
     let mut t = example_tenant();
     // The same email on two connections.
     t.users.push(User {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use orgsync::emulator::Options;
+use orgsync_emulator::Options;
 
 #[test]
 fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {

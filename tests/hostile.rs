@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use orgsync::emulator::{Options, ScriptedFault};
+use orgsync_emulator::{Options, ScriptedFault};
 
 /// What the fake server answers for a request path.
 type Responder = dyn Fn(&str, usize) -> Reply + Send + Sync;
@@ -544,7 +544,7 @@ fn a_reset_ten_minutes_ahead_ends_within_the_timeout_with_a_reason() {
 /// and never end: the pacer waited for a token nothing would bring.
 #[test]
 fn apply_ends_after_a_500_without_rate_limit_headers_under_a_small_bucket() {
-    use orgsync::emulator::{BucketConfig, RateLimits};
+    use orgsync_emulator::{BucketConfig, RateLimits};
     for status in [500, 503, 429] {
         let options = Options {
             rate_limits: RateLimits {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use common::{
     ALL_SCOPES, Run, TempDir, audit_lines, background, client, member, org_with_members, run, spawn,
 };
-use orgsync::emulator::{
+use orgsync_emulator::{
     BucketConfig, Emulator, Options, RateLimits, ScriptedFault, Tenant,
     tenant::Organization as EmuOrg,
 };
@@ -601,7 +601,7 @@ fn emu_tenant(orgs: Vec<EmuOrg>) -> Tenant {
     }
 }
 
-fn emu_deletes(emu: &Emulator) -> Vec<orgsync::emulator::RequestRecord> {
+fn emu_deletes(emu: &Emulator) -> Vec<orgsync_emulator::RequestRecord> {
     emu.requests()
         .into_iter()
         .filter(|r| r.method == "DELETE")

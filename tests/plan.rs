@@ -5,8 +5,8 @@ mod common;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::*;
-use orgsync::emulator::jwt::Claims;
-use orgsync::emulator::{BucketConfig, Options, RateLimits};
+use orgsync_emulator::jwt::Claims;
+use orgsync_emulator::{BucketConfig, Options, RateLimits};
 use serde_json::Value;
 
 /// Filters for snapshots: emulator URLs and timestamps change from run to run.

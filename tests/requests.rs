@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use orgsync::emulator::{Options, Tenant};
+use orgsync_emulator::{Options, Tenant};
 
 fn tenant(orgs: usize, members: usize) -> Tenant {
     demo_tenant(
@@ -133,12 +133,12 @@ fn member_pages_stop_at_the_first_short_page() {
 /// pacing is under test), and checks that no answer after the first was a 429. `pages` is the
 /// member pages each organization needs.
 fn plan_under_a_limit(
-    bucket: orgsync::emulator::BucketConfig,
+    bucket: orgsync_emulator::BucketConfig,
     orgs: usize,
     members: usize,
     pages: usize,
 ) {
-    use orgsync::emulator::RateLimits;
+    use orgsync_emulator::RateLimits;
     let options = Options {
         rate_limits: RateLimits {
             global: Some(bucket),
@@ -178,7 +178,7 @@ fn plan_under_a_limit(
 
 #[test]
 fn a_rate_limited_tenant_gets_no_429_once_the_first_answer_showed_the_limit() {
-    let bucket = orgsync::emulator::BucketConfig {
+    let bucket = orgsync_emulator::BucketConfig {
         size: 10,
         refill_per_sec: 50.0,
         every_second: false,
@@ -190,7 +190,7 @@ fn a_rate_limited_tenant_gets_no_429_once_the_first_answer_showed_the_limit() {
 fn a_bucket_refilled_once_a_second_gets_no_429_either() {
     // Like Essentials' tenant-wide 10 and 150 a minute, scaled: a burst of 4, 4 tokens at each
     // whole second. A client crediting refills continuously spends tokens not there yet.
-    let bucket = orgsync::emulator::BucketConfig {
+    let bucket = orgsync_emulator::BucketConfig {
         size: 4,
         refill_per_sec: 4.0,
         every_second: true,

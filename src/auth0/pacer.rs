@@ -609,7 +609,7 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::ratelimit::{
+    use orgsync_emulator::ratelimit::{
         BucketConfig, Decision, Endpoint, Limiter, RateHeaders, RateLimits,
     };
 

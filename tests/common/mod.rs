@@ -6,99 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use orgsync::emulator::tenant::{Client, Member, Organization, User};
-use orgsync::emulator::{Emulator, Options, Tenant};
-
-pub const ALL_SCOPES: &[&str] = &[
-    "read:organizations",
-    "read:organization_members",
-    "read:organization_member_roles",
-    "create:organization_members",
-    "delete:organization_members",
-    "read:users",
-];
-
-pub fn client(id: &str, secret: &str, scopes: &[&str]) -> Client {
-    Client {
-        client_id: id.into(),
-        client_secret: secret.into(),
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        global: true,
-    }
-}
-
-pub fn member(user_id: &str, email: &str, name: &str) -> Member {
-    Member {
-        user_id: user_id.into(),
-        email: Some(email.into()),
-        name: Some(name.into()),
-        roles: vec![],
-    }
-}
-
-/// An organization whose members are `auth0|{prefix}{i:04}`.
-pub fn org_with_members(id: &str, name: &str, prefix: &str, n: usize) -> Organization {
-    Organization {
-        id: id.into(),
-        name: name.into(),
-        display_name: Some(format!("{name} display")),
-        members: (0..n)
-            .map(|i| {
-                member(
-                    &format!("auth0|{prefix}{i:04}"),
-                    &format!("{prefix}{i}@example.com"),
-                    &format!("User {prefix}{i}"),
-                )
-            })
-            .collect(),
-        ..Organization::default()
-    }
-}
-
-/// A tenant of these organizations with client `demo` (secret `demo-secret`, every scope).
-pub fn demo_tenant(organizations: Vec<Organization>) -> Tenant {
-    Tenant {
-        clients: vec![client("demo", "demo-secret", ALL_SCOPES)],
-        organizations,
-        users: vec![],
-    }
-}
-
-/// A small tenant: client `test` with every scope, three organizations.
-pub fn small_tenant() -> Tenant {
-    Tenant {
-        clients: vec![client("test", "test-secret", ALL_SCOPES)],
-        organizations: vec![
-            org_with_members("org_aaaaaaaaaaaaaaa1", "acme", "a", 3),
-            org_with_members("org_bbbbbbbbbbbbbbb2", "globex", "b", 2),
-            org_with_members("org_ccccccccccccccc3", "initech", "c", 0),
-        ],
-        users: vec![User {
-            user_id: "auth0|loner".into(),
-            email: Some("loner@example.com".into()),
-            name: None,
-        }],
-    }
-}
-
-pub async fn start(tenant: Tenant, options: Options) -> Emulator {
-    Emulator::start(tenant, options)
-        .await
-        .expect("emulator starts")
-}
-
-/// A token for a client of the emulator, by client credentials (JSON body).
-pub async fn fetch_token(http: &reqwest::Client, emu: &Emulator, id: &str, secret: &str) -> String {
-    let r = http
-        .post(format!("{}/oauth/token", emu.url()))
-        .json(&serde_json::json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "audience": emu.audience()}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: serde_json::Value = r.json().await.unwrap();
-    v["access_token"].as_str().unwrap().to_string()
-}
+#[allow(unused_imports)]
+pub use orgsync_emulator::fixtures::*;
+use orgsync_emulator::{Emulator, Options, Tenant};
 
 /// The path of the built `orgsync` binary.
 pub fn bin() -> PathBuf {
@@ -205,7 +115,7 @@ pub fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
 }
 
 /// Requests that reached the Management API (the token endpoint excluded).
-pub fn api_requests(emu: &Emulator) -> Vec<orgsync::emulator::RequestRecord> {
+pub fn api_requests(emu: &Emulator) -> Vec<orgsync_emulator::RequestRecord> {
     emu.requests()
         .into_iter()
         .filter(|r| r.path.starts_with("/api/v2/"))

@@ -313,7 +313,7 @@ impl TenantState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::tenant::{Member, Organization};
+    use crate::tenant::{Member, Organization};
 
     fn tenant(n: usize) -> Tenant {
         Tenant {

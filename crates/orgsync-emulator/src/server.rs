@@ -26,7 +26,7 @@ use super::ratelimit::{Decision, Endpoint, Limiter, RateHeaders};
 use super::state::{Membership, TenantState};
 use super::tenant::{Client, Role, Tenant};
 use super::{FaultKind, Options, OrgView, RequestRecord, ScriptedFault, StateView, lock, wall_now};
-use crate::timefmt;
+use orgsync_common::timefmt;
 
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// Auth0 refuses offset paging past this many records.

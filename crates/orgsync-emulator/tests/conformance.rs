@@ -15,16 +15,16 @@
 //! keys (member and organization objects exactly; user profiles may carry fewer optional
 //! attributes, never other ones); arrays of the same length; `next` present exactly when it was.
 
-mod common;
+mod support;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use common::*;
-use orgsync::emulator::tenant::{Organization, Role, User};
-use orgsync::emulator::{Emulator, Options, Tenant};
+use orgsync_emulator::tenant::{Organization, Role, User};
+use orgsync_emulator::{Emulator, Options, Tenant};
 use serde::Deserialize;
 use serde_json::Value;
+use support::*;
 
 #[derive(Deserialize)]
 struct Cassette {
@@ -53,7 +53,7 @@ struct RecordedResponse {
 }
 
 fn recordings_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/auth0-recordings")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/auth0-recordings")
 }
 
 fn cassettes() -> Vec<(String, Cassette)> {
@@ -201,7 +201,7 @@ fn seed(c: &Cassette) -> Tenant {
 }
 
 /// The members of a pre-existing organization: its first recorded member list.
-fn first_listing(c: &Cassette, org_id: &str) -> Vec<orgsync::emulator::tenant::Member> {
+fn first_listing(c: &Cassette, org_id: &str) -> Vec<orgsync_emulator::tenant::Member> {
     let prefix = format!("/api/v2/organizations/{org_id}/members");
     c.interactions
         .iter()
@@ -213,7 +213,7 @@ fn first_listing(c: &Cassette, org_id: &str) -> Vec<orgsync::emulator::tenant::M
                 .map(|ms| {
                     ms.iter()
                         .filter_map(|m| m["user_id"].as_str())
-                        .map(|id| orgsync::emulator::tenant::Member {
+                        .map(|id| orgsync_emulator::tenant::Member {
                             user_id: id.into(),
                             ..Default::default()
                         })

@@ -134,8 +134,8 @@ impl Limiter {
         Limiter::new_at(cfg, Instant::now(), SystemTime::now())
     }
 
-    /// [`Limiter::new`] at a given moment (simulations in virtual time).
-    pub(crate) fn new_at(cfg: RateLimits, now: Instant, wall: SystemTime) -> Self {
+    /// [`Limiter::new`] at a given moment (simulations in virtual time, such as the pacer's tests).
+    pub fn new_at(cfg: RateLimits, now: Instant, wall: SystemTime) -> Self {
         Limiter {
             global: cfg.global.map(|c| Bucket::new(c, now, wall)),
             members_read: cfg.members_read.map(|c| Bucket::new(c, now, wall)),

@@ -6,11 +6,13 @@
 //! rules and rate-limit headers. Where Auth0's behaviour is undocumented the emulator makes an
 //! assumption and names it (see the README's "Emulator" section and [`ASSUMPTIONS`]).
 //!
-//! It lives in the library (like dropshot's test servers) so that integration tests, the
-//! `orgsync emulator` subcommand and `--sandbox` all share one implementation: an in-memory
-//! [`state::TenantState`], one small handler per endpoint in [`server`], and a typed error that
-//! renders Auth0's JSON error bodies.
+//! It is its own crate, beside the product (like dropshot's test servers): the integration tests
+//! use it as a dev-dependency, and `orgsync emulator` and `--sandbox` use it through the
+//! product's default `emulator` feature, so a build without that feature carries no HTTP server.
+//! Inside: an in-memory [`state::TenantState`], one small handler per endpoint in `server`, and
+//! a typed error that renders Auth0's JSON error bodies.
 
+pub mod fixtures;
 pub mod jwt;
 pub mod ratelimit;
 mod server;

@@ -199,7 +199,7 @@ impl Tenant {
     }
 }
 
-pub use crate::ids::{is_org_id, is_org_name, is_user_id};
+pub use orgsync_common::ids::{is_org_id, is_org_name, is_user_id};
 
 #[cfg(test)]
 mod tests {

@@ -1,18 +1,18 @@
 //! The emulator's rules, checked over real HTTP on loopback.
 
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
-use orgsync::emulator::jwt::Claims;
-use orgsync::emulator::tenant::{Organization, Role, User};
-use orgsync::emulator::{
+use orgsync_emulator::jwt::Claims;
+use orgsync_emulator::tenant::{Organization, Role, User};
+use orgsync_emulator::{
     BucketConfig, Emulator, FaultKind, Options, RateLimits, ScriptedFault, Tenant,
 };
 use serde_json::{Value, json};
+use support::*;
 
 struct Api {
     http: reqwest::Client,
@@ -882,93 +882,8 @@ async fn tenant_organizations_pass_branding_through() {
 }
 
 #[test]
-fn the_subcommand_prints_one_ready_line_and_serves() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let dir = TempDir::new("emu-cli");
-    let tenant = dir.write(
-        "tenant.yaml",
-        "clients:\n  - {client_id: demo, client_secret: s, scopes: [read:organizations]}\norganizations:\n  - id: org_3hbVAMF8F3wVIcEJ\n    name: acme\n    members:\n      - {user_id: 'auth0|1', email: a@example.com}\n",
-    );
-    let mut child = Command::new(bin())
-        .args([
-            "emulator",
-            "--tenant",
-            tenant.to_str().unwrap(),
-            "--rate-limit",
-            "10/5",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("orgsync emulator listening on ")
-        .unwrap_or_else(|| panic!("ready line: {line:?}"))
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (status, limit) = rt.block_on(async {
-        let http = reqwest::Client::new();
-        let tok: Value = http
-            .post(format!("{url}/oauth/token"))
-            .json(&json!({"grant_type": "client_credentials", "client_id": "demo", "client_secret": "s", "audience": format!("{url}/api/v2/")}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let r = http
-            .get(format!("{url}/api/v2/organizations/name/acme"))
-            .bearer_auth(tok["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.headers().get("x-ratelimit-limit").map(|v| v.to_str().unwrap().to_string()))
-    });
-    child.kill().unwrap();
-    let _ = child.wait();
-    assert_eq!(status, 200);
-    assert_eq!(limit.as_deref(), Some("10"));
-}
-
-#[test]
-fn a_bad_tenant_file_is_reported_with_line_and_column() {
-    let dir = TempDir::new("emu-bad");
-    let tenant = dir.write(
-        "tenant.yaml",
-        "organizations:\n  - id: org_1\n    name: acme\n    members: {user_id: 'auth0|1'}\n",
-    );
-    let out = orgsync(
-        &["emulator", "--tenant", tenant.to_str().unwrap()],
-        &[],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains("tenant.yaml"), "{err}");
-    assert!(err.contains("line 4"), "{err}");
-    assert!(out.stdout.is_empty());
-}
-
-#[test]
 fn fault_kind_names_parse() {
     assert_eq!(FaultKind::parse("500"), Some(FaultKind::Status500));
     assert_eq!(FaultKind::parse("drop"), Some(FaultKind::Drop));
     assert_eq!(FaultKind::parse("404"), None);
-}
-
-#[test]
-fn the_example_tenant_loads() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
-    let tenant = Tenant::load(&path).unwrap();
-    assert_eq!(tenant.organizations.len(), 4);
-    assert!(tenant.clients.iter().any(|c| c.client_id == "demo"));
 }

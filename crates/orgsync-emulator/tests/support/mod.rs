@@ -1,0 +1,24 @@
+//! Helpers for the emulator's tests: its fixtures, starting it, and getting a token from it.
+#![allow(dead_code)]
+
+pub use orgsync_emulator::fixtures::*;
+use orgsync_emulator::{Emulator, Options, Tenant};
+
+pub async fn start(tenant: Tenant, options: Options) -> Emulator {
+    Emulator::start(tenant, options)
+        .await
+        .expect("emulator starts")
+}
+
+/// A token for a client of the emulator, by client credentials (JSON body).
+pub async fn fetch_token(http: &reqwest::Client, emu: &Emulator, id: &str, secret: &str) -> String {
+    let r = http
+        .post(format!("{}/oauth/token", emu.url()))
+        .json(&serde_json::json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "audience": emu.audience()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}

@@ -1,0 +1,287 @@
+//! Command-line arguments (clap derive): what the user typed, turned into plain settings, every
+//! number range-checked by its parser. Nothing here runs a command (`run` in the crate root
+//! dispatches), so `commands` can use these types without a cycle.
+
+#[cfg(feature = "emulator")]
+mod emulator;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[cfg(feature = "emulator")]
+pub use emulator::EmulatorArgs;
+
+/// Keep Auth0 Organization membership in Git.
+#[derive(Debug, Parser)]
+#[command(name = "orgsync", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print more on stderr: `-v` for each request, `-vv` for everything. Tokens and secrets
+    /// are never printed at any level.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print nothing on stderr but errors (no progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the config file offline (no network).
+    Validate(ValidateArgs),
+    /// Read the tenant and print the plan: who would be removed, who is missing.
+    Plan(PlanArgs),
+    /// Remove the members the plan says should go: plans, shows the plan, asks for `yes`.
+    /// With a saved plan (`orgsync apply PLAN.json`), removes only members listed in it.
+    Apply(ApplyArgs),
+    /// Write an orgsync.yaml that reproduces the tenant's current membership (to adopt orgsync).
+    Export(ExportArgs),
+    /// Print the JSON Schema of orgsync.yaml.
+    Schema,
+    /// Serve a local emulated Auth0 tenant (for tests, demos and fault drills).
+    #[cfg(feature = "emulator")]
+    Emulator(EmulatorArgs),
+}
+
+/// `orgsync validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Config file, or a directory whose *.yaml/*.yml files are merged.
+    #[arg(short, long, value_name = "FILE", default_value = "orgsync.yaml")]
+    pub config: PathBuf,
+}
+
+/// Where the tenant is and how fast orgsync may talk to it.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Tenant domain: a bare host (`travel0.us.auth0.com`, HTTPS) or a URL; plain `http://` only
+    /// for loopback. Credentials come from AUTH0_CLIENT_ID + AUTH0_CLIENT_SECRET, or
+    /// AUTH0_API_TOKEN (AUTH0_ACCESS_TOKEN), never from flags.
+    #[arg(
+        long,
+        env = "AUTH0_DOMAIN",
+        value_name = "DOMAIN",
+        conflicts_with = "sandbox"
+    )]
+    pub domain: Option<String>,
+    /// Run against a local emulator seeded from this tenant file instead (no credentials needed).
+    #[arg(long, value_name = "TENANT.yaml")]
+    pub sandbox: Option<PathBuf>,
+    /// Never send more than this many requests per second, whatever the tenant's limit allows
+    /// (0.01 to 100000).
+    #[arg(long, value_name = "RPS", value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
+    /// Give up on a request after this many seconds (0.1 to 3600), counting its wait for the
+    /// tenant's rate limit, connecting and waiting for its answer. A request that got no answer
+    /// in time is retried like a lost connection; one that could not even be sent within it
+    /// (the rate limit stayed exhausted) fails with an error saying so.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Test knob: retry and pacing waits are skipped, so fault tests run in seconds.
+    #[arg(long, hide = true)]
+    pub no_retry_delay: bool,
+}
+
+impl ConnectionArgs {
+    /// `--timeout` as a duration (its parser keeps it within 0.1..=3600 s).
+    pub fn timeout_duration(&self) -> Duration {
+        Duration::try_from_secs_f64(self.timeout.clamp(TIMEOUT_RANGE.0, TIMEOUT_RANGE.1))
+            .unwrap_or(Duration::from_secs(30))
+    }
+}
+
+/// `--timeout`: seconds.
+const TIMEOUT_RANGE: (f64, f64) = (0.1, 3600.0);
+/// `--max-rps`: requests per second.
+const RPS_RANGE: (f64, f64) = (0.01, 100_000.0);
+/// `--wait`: seconds.
+const WAIT_MAX: u64 = 3600;
+/// A decimal number within `lo..=hi`, or an error naming the range and the unit.
+pub(crate) fn number_in(s: &str, lo: f64, hi: f64, unit: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is out of range: give {lo} to {hi} {unit}"))
+    }
+}
+
+/// A whole number within `lo..=hi`, or an error naming the range and the unit.
+pub(crate) fn whole_in(s: &str, lo: u64, hi: u64, unit: &str) -> Result<u64, String> {
+    let v: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is out of range: give {lo} to {hi} {unit}"))
+    }
+}
+
+fn parse_rps(s: &str) -> Result<f64, String> {
+    number_in(s, RPS_RANGE.0, RPS_RANGE.1, "requests per second")
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    number_in(s, TIMEOUT_RANGE.0, TIMEOUT_RANGE.1, "seconds")
+}
+
+fn parse_wait(s: &str) -> Result<u64, String> {
+    whole_in(s, 0, WAIT_MAX, "seconds")
+}
+
+/// How `plan` prints the plan on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A unified diff per organization and a summary line.
+    Text,
+    /// The versioned JSON plan (format_version 1), as `--out` writes it.
+    Json,
+    /// A pull-request comment: summary table, warning banner, a collapsible diff per
+    /// organization; cut to fit GitHub's 65,536-character limit.
+    Markdown,
+}
+
+/// `orgsync apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `orgsync plan --out PLAN.json`: remove only what it lists AND a fresh
+    /// plan from the same config and the live tenant removes; never more.
+    #[arg(value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    /// Config file or directory (default `orgsync.yaml`), also with a saved plan: its sha256
+    /// must match the plan's `config_sha256`, and its protection and guards always apply.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// After removing, re-read each changed organization until the removals show (Auth0 takes
+    /// 5-10 s) or SECONDS pass (default 30), and report which organizations converged.
+    /// At most 3600.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "30", value_parser = parse_wait)]
+    pub wait: Option<u64>,
+    /// Write-ahead audit log (JSON lines, appended, locked for the run): a start line, an
+    /// intent line before each DELETE and its outcome after, a summary last.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// `orgsync export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Organization to export, by name; repeat for several. Default: every organization.
+    #[arg(long = "org", value_name = "NAME")]
+    pub orgs: Vec<String>,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `orgsync plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Config file, or a directory whose *.yaml/*.yml files are merged.
+    #[arg(short, long, value_name = "FILE", default_value = "orgsync.yaml")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Also write the JSON plan to this file (for `orgsync apply PLAN.json`).
+    #[arg(long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when the plan has removals or missing members, 0 when there is nothing to do,
+    /// 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("orgsync").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused_by_their_parsers() {
+        for bad in [
+            &["plan", "--timeout", "1e300"][..],
+            &["plan", "--timeout", "0"],
+            &["plan", "--timeout", "0.01"],
+            &["plan", "--timeout", "3601"],
+            &["plan", "--timeout", "nan"],
+            &["plan", "--timeout", "inf"],
+            &["plan", "--max-rps", "1e-300"],
+            &["plan", "--max-rps", "1e-9"],
+            &["plan", "--max-rps", "100001"],
+            &["plan", "--max-rps", "NaN"],
+            &["apply", "--wait", "18446744073709551615"],
+            &["apply", "--wait", "3601"],
+            &["apply", "--wait=-1"],
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("out of range") || e.contains("not a") || e.contains("must be"),
+                "{bad:?}: {e}"
+            );
+        }
+        let e = parse(&["plan", "--timeout", "1e300"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("give 0.1 to 3600 seconds"), "{e}");
+        let e = parse(&["plan", "--max-rps", "1e-9"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("give 0.01 to 100000 requests per second"), "{e}");
+        let e = parse(&["apply", "--wait", "18446744073709551615"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("give 0 to 3600 seconds"), "{e}");
+    }
+
+    #[test]
+    fn numbers_in_range_are_taken() {
+        let Command::Plan(p) = parse(&["plan", "--timeout", "0.1", "--max-rps", "0.01"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (p.connection.timeout, p.connection.max_rps),
+            (0.1, Some(0.01))
+        );
+        assert_eq!(p.connection.timeout_duration(), Duration::from_millis(100));
+        // `--wait` keeps its optional value: absent, bare (30), or given.
+        for (args, want) in [
+            (&["apply"][..], None),
+            (&["apply", "--wait"], Some(30)),
+            (&["apply", "--wait", "0"], Some(0)),
+            (&["apply", "--wait", "3600"], Some(3600)),
+            (&["apply", "--wait", "--auto-approve"], Some(30)),
+        ] {
+            let Command::Apply(a) = parse(args).unwrap().command else {
+                panic!()
+            };
+            assert_eq!(a.wait, want, "{args:?}");
+        }
+    }
+}

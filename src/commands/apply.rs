@@ -1,0 +1,299 @@
+//! `orgsync apply [PLAN.json]`: plan (or narrow a saved plan), show, confirm, remove, record.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{Connection, connect, load_config, make_plan, runtime, stdout_color};
+use crate::apply::{self, Interrupt, Ledger, OrgWork, RunInfo};
+use crate::audit::{self, AuditLog, Head, SummaryRecord};
+use crate::auth0::Client;
+use crate::cli::ApplyArgs;
+use crate::config::DesiredState;
+use crate::error::{Exit, Failure};
+use crate::plan::Plan;
+use crate::render;
+use crate::saved::read_saved_plan;
+
+/// Asks for `yes` on a terminal; without one, refuses unless `--auto-approve`.
+fn confirm(auto_approve: bool, removals: usize, orgs: usize) -> Result<bool, Failure> {
+    use std::io::BufRead;
+    if auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure {
+            error: "refusing to remove members without confirmation: stdin is not a terminal"
+                .into(),
+            hint: Some("review what is listed above, then run again with `--auto-approve`".into()),
+        });
+    }
+    let mut err = std::io::stderr().lock();
+    write!(
+        err,
+        "\norgsync will remove {} from {}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
+        render::plural(removals, "member", "members"),
+        render::plural(orgs, "organization", "organizations"),
+    )?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}
+
+/// What apply will do, and the digest of the plan it carries out.
+struct Prepared {
+    plan_sha256: String,
+    work: Vec<OrgWork>,
+}
+
+/// Plans against the live tenant and, for a saved plan, narrows it to what both plans remove
+/// (`apply::narrow`); prints what will be done. Nothing is removed here.
+async fn prepare_apply(
+    conn: &Connection,
+    domain: &str,
+    saved: Option<(&Path, &Plan)>,
+    desired: &DesiredState,
+) -> Result<Prepared, Failure> {
+    if let Some((_, plan)) = saved
+        && plan.domain != domain
+    {
+        return Err(Failure {
+            error: format!(
+                "the plan was made for `{}`, not `{domain}`",
+                render::clean(&plan.domain)
+            )
+            .into(),
+            hint: Some("apply a plan against the tenant it was made for".into()),
+        });
+    }
+    let fresh = make_plan(conn, desired).await?;
+    let mut stdout = std::io::stdout().lock();
+    let prepared = match saved {
+        None => {
+            render::text(
+                &fresh,
+                &render::TextOptions {
+                    color: stdout_color(),
+                },
+                &mut stdout,
+            )?;
+            Prepared {
+                plan_sha256: fresh.digest(),
+                work: fresh
+                    .organizations
+                    .iter()
+                    .filter(|o| !o.remove.is_empty())
+                    .map(OrgWork::from_plan)
+                    .collect(),
+            }
+        }
+        Some((path, plan)) => {
+            let work = apply::narrow(plan, &fresh);
+            writeln!(
+                stdout,
+                "Saved plan {} (made {}), re-checked against the config and the tenant:",
+                path.display(),
+                render::clean(&plan.created_at)
+            )?;
+            apply::write_work(&work, &mut stdout)?;
+            Prepared {
+                plan_sha256: plan.digest(),
+                work,
+            }
+        }
+    };
+    stdout.flush()?;
+    Ok(prepared)
+}
+
+/// `orgsync apply [PLAN.json]`.
+pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
+    let saved = match &args.plan {
+        Some(p) => Some(read_saved_plan(p)?),
+        None => None,
+    };
+    // The config is always loaded: a saved plan is only ever narrowed by it.
+    let config_path = args.config.clone().unwrap_or_else(|| "orgsync.yaml".into());
+    let desired = load_config(&config_path).map_err(|mut f| {
+        if saved.is_some() && args.config.is_none() {
+            f.hint = Some(
+                "a saved plan is applied with the config it was made from: pass it with `-c FILE`"
+                    .into(),
+            );
+        }
+        f
+    })?;
+    if let Some(plan) = &saved
+        && plan.config_sha256 != desired.sha256
+    {
+        return Err(Failure {
+            error: format!(
+                "the config's sha256 ({}) differs from the plan's config_sha256 ({}): the config changed since the plan was made",
+                short(&desired.sha256),
+                short(&render::clean(&plan.config_sha256))
+            )
+            .into(),
+            hint: Some("make and review a new plan for this config".into()),
+        });
+    }
+    let log = match &args.audit_log {
+        Some(p) => Some(AuditLog::open(p)?),
+        None => None,
+    };
+    let ledger = Arc::new(Mutex::new(Ledger::new(log)));
+    let rt = runtime()?;
+    rt.block_on(async {
+        let conn = connect(&args.connection).await?;
+        let mut info = RunInfo {
+            run_id: audit::new_run_id(),
+            domain: conn.client.domain().name(),
+            plan_sha256: String::new(),
+            client_id: conn.client.credentials().client_id().map(str::to_string),
+        };
+        let summary = |plan_sha256: Option<&str>, outcome: Result<&apply::Report, &Failure>| {
+            write_summary(&ledger, &info, plan_sha256, &conn.client, outcome)
+        };
+        let saved_at = args.plan.as_deref().zip(saved.as_ref());
+        let prepared = prepare_apply(&conn, &info.domain, saved_at, &desired).await;
+        let Prepared { plan_sha256, work } = match prepared {
+            Ok(prepared) => prepared,
+            Err(failure) => {
+                // Nothing was removed; the log still records that the run was attempted.
+                let digest = saved.as_ref().map(Plan::digest);
+                summary(digest.as_deref(), Err(&failure))?;
+                return Err(failure);
+            }
+        };
+        let removals: usize = work.iter().map(OrgWork::sends).sum();
+        let orgs = work.iter().filter(|w| w.sends() > 0).count();
+        let reportable = work.iter().any(|w| {
+            w.blocked.is_some() || !w.already_gone.is_empty() || !w.skipped.is_empty()
+        });
+        if removals == 0 && !reportable {
+            summary(Some(&plan_sha256), Ok(&apply::Report::default()))?;
+            println!("Nothing to remove: the tenant already matches the plan.");
+            return Ok(Exit::Success);
+        }
+        if removals > 0 && !confirm(args.auto_approve, removals, orgs)? {
+            let cancelled = Failure {
+                error: "apply was not approved; nothing was removed".into(),
+                hint: None,
+            };
+            summary(Some(&plan_sha256), Err(&cancelled))?;
+            eprintln!("Apply cancelled: nothing was removed.");
+            return Ok(Exit::Error);
+        }
+        info.plan_sha256 = plan_sha256;
+        if removals > 0 {
+            let start = audit::StartRecord {
+                head: Head::now(&info.run_id, "start", &info.domain),
+                plan_sha256: &info.plan_sha256,
+                client_id: info.client_id.as_deref(),
+                orgsync_version: env!("CARGO_PKG_VERSION"),
+                organizations: orgs,
+                removals,
+            };
+            if let Err(e) = lock_ledger(&ledger).write_synced(&start) {
+                return Err(Failure {
+                    error: format!("{e}: {}; nothing was sent", e.source).into(),
+                    hint: Some("check the audit log's path, permissions and free space".into()),
+                });
+            }
+        }
+        let interrupt = Interrupt::new();
+        interrupt.listen();
+        let info = Arc::new(info);
+        let mut report = apply::execute(
+            conn.client.clone(),
+            work,
+            info.clone(),
+            ledger.clone(),
+            interrupt.clone(),
+        )
+        .await;
+        if let Some(secs) = args.wait.filter(|_| !report.interrupted) {
+            apply::wait_for_convergence(
+                &conn.client,
+                &mut report,
+                Duration::from_secs(secs),
+                Duration::from_millis(500),
+                &interrupt,
+            )
+            .await;
+        }
+        report.interrupted |= interrupt.is_set();
+        let audit_error = lock_ledger(&ledger).take_failure();
+        let summarized = write_summary(
+            &ledger,
+            &info,
+            Some(&info.plan_sha256),
+            &conn.client,
+            Ok(&report),
+        );
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout)?;
+        apply::write_report(&report, &mut stdout)?;
+        stdout.flush()?;
+        if report.interrupted {
+            eprintln!("error: apply was interrupted; the report above is exact, and running apply again converges");
+            return Ok(Exit::Interrupted);
+        }
+        if let Some(e) = audit_error {
+            return Err(Failure {
+                error: Box::new(e),
+                hint: Some("no further DELETE was sent after the audit log failed".into()),
+            });
+        }
+        summarized?;
+        Ok(if report.success() {
+            Exit::Success
+        } else {
+            Exit::Error
+        })
+    })
+}
+
+fn lock_ledger(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+    ledger.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The audit log's last line for a run: what it removed, or why it stopped before removing
+/// anything (`plan_sha256` is None when it had no plan yet).
+fn write_summary(
+    ledger: &Mutex<Ledger>,
+    info: &RunInfo,
+    plan_sha256: Option<&str>,
+    client: &Client,
+    outcome: Result<&apply::Report, &Failure>,
+) -> Result<(), Failure> {
+    let nothing = apply::Report::default();
+    let (report, error) = match outcome {
+        Ok(report) => (report, None),
+        Err(failure) => (&nothing, Some(failure.error.to_string())),
+    };
+    lock_ledger(ledger).write(&SummaryRecord {
+        head: Head::now(&info.run_id, "summary", &info.domain),
+        plan_sha256,
+        client_id: info.client_id.as_deref(),
+        removed: report.removed(),
+        not_removed: report.not_removed(),
+        unknown: report.unknown(),
+        already_gone: report.already_gone(),
+        skipped: report.skipped(),
+        blocked_organizations: report.blocked(),
+        delete_calls: report.calls(),
+        failed_calls: report.failed_calls(),
+        requests: client.requests_sent(),
+        retries: client.retries(),
+        interrupted: report.interrupted,
+        success: error.is_none() && report.success(),
+        error,
+    })?;
+    Ok(())
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}

@@ -1,0 +1,227 @@
+//! The commands, one file each: each loads what it needs, runs observe → plan (→ apply),
+//! renders, and returns how it ended. What they share is here: the runtime, the config loader,
+//! the connection to a tenant (or the `--sandbox` emulator) and planning against it.
+
+pub mod apply;
+#[cfg(feature = "emulator")]
+pub mod emulator;
+pub mod export;
+pub mod plan;
+pub mod schema;
+pub mod validate;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth0::{Client, ClientOptions, Credentials, Domain, RetryPolicy};
+use crate::cli::ConnectionArgs;
+use crate::config::{self, DesiredState};
+use crate::error::Failure;
+use crate::observe::{self, ObservedOrg, Progress};
+use crate::plan::{Plan, plan_from};
+use crate::render;
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q`: nothing on stderr but errors.
+pub fn set_quiet(q: bool) {
+    QUIET.store(q, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The Tokio runtime commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Loads the config, turning its diagnostics into one failure that prints each of them as
+/// `error: FILE:LINE:COLUMN: message` with its hint below it. For a directory, says which files
+/// it read (`-v`) and warns of files that look like config but were skipped.
+pub fn load_config(path: &Path) -> Result<DesiredState, Failure> {
+    let loaded = config::load(path);
+    if let Ok(state) = &loaded {
+        for f in &state.sources {
+            tracing::info!("config: read {}", f.display());
+        }
+        for (f, why) in &state.skipped {
+            let name = f.file_name().map(|n| n.to_string_lossy().to_lowercase());
+            let looks_like_config =
+                name.is_some_and(|n| n.ends_with(".yaml") || n.ends_with(".yml"));
+            if looks_like_config && !quiet() {
+                eprintln!(
+                    "warning: skipped `{}`: {why}",
+                    render::clean(&f.display().to_string())
+                );
+            } else {
+                tracing::info!("config: skipped {}: {why}", f.display());
+            }
+        }
+    }
+    loaded.map_err(|e| {
+        let mut text = String::new();
+        for (i, d) in e.diagnostics.iter().enumerate() {
+            if i > 0 {
+                text.push_str("\nerror: ");
+            }
+            text.push_str(&d.to_string());
+            if let Some(h) = &d.hint {
+                text.push_str("\nhint: ");
+                text.push_str(h);
+            }
+        }
+        Failure {
+            error: text.into(),
+            hint: None,
+        }
+    })
+}
+
+/// A connection to a tenant: a client, and the in-process emulator behind `--sandbox`.
+pub struct Connection {
+    pub client: Arc<Client>,
+    /// Kept alive for as long as the connection is used.
+    #[cfg(feature = "emulator")]
+    _sandbox: Option<orgsync_emulator::Emulator>,
+}
+
+impl Connection {
+    fn to(client: Client) -> Connection {
+        Connection {
+            client: Arc::new(client),
+            #[cfg(feature = "emulator")]
+            _sandbox: None,
+        }
+    }
+}
+
+/// Connects to the tenant named by `--domain`/`AUTH0_DOMAIN`, or starts the `--sandbox` emulator.
+pub async fn connect(args: &ConnectionArgs) -> Result<Connection, Failure> {
+    let timeout = args.timeout_duration();
+    let options = ClientOptions {
+        max_rps: args.max_rps,
+        request_timeout: timeout,
+        connect_timeout: timeout.min(Duration::from_secs(10)),
+        retry: RetryPolicy {
+            instant: args.no_retry_delay
+                || std::env::var_os("ORGSYNC_TEST_NO_RETRY_DELAY")
+                    .is_some_and(|v| v != "0" && !v.is_empty()),
+            ..RetryPolicy::default()
+        },
+        ..ClientOptions::default()
+    };
+    if let Some(tenant) = &args.sandbox {
+        return sandbox(tenant, options).await;
+    }
+    let domain = args.domain.as_deref().filter(|d| !d.trim().is_empty()).ok_or_else(|| Failure {
+        error: "no Auth0 domain given".into(),
+        hint: Some("pass `--domain travel0.us.auth0.com` or set AUTH0_DOMAIN; `--sandbox examples/tenant.yaml` runs against a local emulator".into()),
+    })?;
+    let domain = Domain::parse(domain)?;
+    let credentials = Credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| Failure {
+        error: Box::new(e),
+        hint: Some("secrets are read from the environment only, never from flags".into()),
+    })?;
+    Ok(Connection::to(Client::new(domain, credentials, options)?))
+}
+
+/// Starts the in-process emulator seeded from `tenant_path` and connects to it with its first
+/// client.
+#[cfg(feature = "emulator")]
+async fn sandbox(tenant_path: &Path, options: ClientOptions) -> Result<Connection, Failure> {
+    use orgsync_emulator::{Emulator, Tenant};
+    let tenant = Tenant::load(tenant_path).map_err(|e| Failure {
+        error: Box::new(e),
+        hint: Some("`--sandbox` takes an emulator tenant file, like examples/tenant.yaml".into()),
+    })?;
+    let client = tenant.clients.first().cloned().ok_or_else(|| Failure {
+        error: format!(
+            "sandbox tenant `{}` has no client to authenticate with",
+            tenant_path.display()
+        )
+        .into(),
+        hint: Some("add a `clients:` entry with the scopes orgsync needs".into()),
+    })?;
+    let emu = Emulator::start(tenant, orgsync_emulator::Options::default()).await?;
+    let domain = Domain::parse(&emu.url())?;
+    let credentials = Credentials::Client {
+        client_id: client.client_id,
+        client_secret: crate::auth0::Secret::new(client.client_secret),
+    };
+    let mut conn = Connection::to(Client::new(domain, credentials, options)?);
+    conn._sandbox = Some(emu);
+    Ok(conn)
+}
+
+#[cfg(not(feature = "emulator"))]
+async fn sandbox(_: &Path, _: ClientOptions) -> Result<Connection, Failure> {
+    Err(Failure::new(
+        "`--sandbox` needs the emulator, and this orgsync was built without it",
+        Some("build with the default features (`cargo build`), or pass --domain"),
+    ))
+}
+
+/// Reads the tenant for `desired` and computes the plan, with a progress bar on a terminal.
+pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan, Failure> {
+    let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
+    let observed = observe::observe(conn.client.clone(), desired, bar.clone()).await;
+    bar.finish();
+    let failure = |e: observe::ObserveError| {
+        let hint = e.hint();
+        Failure {
+            error: Box::new(e),
+            hint,
+        }
+    };
+    let created_at = crate::timefmt::rfc3339(std::time::SystemTime::now());
+    let domain = conn.client.domain().name();
+    plan_from(&domain, desired, observed.map_err(failure)?, &created_at).map_err(failure)
+}
+
+/// Whether stdout gets colour: a terminal, and NO_COLOR unset.
+pub fn stdout_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Reads every member of `orgs` (a progress bar on a terminal), in the order given, or fails
+/// with `what` and one line per organization that could not be read.
+pub(crate) async fn read_all_members(
+    client: &Arc<Client>,
+    orgs: Vec<crate::auth0::Organization>,
+    what: &str,
+) -> Result<Vec<ObservedOrg>, Failure> {
+    let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
+    bar.organizations(orgs.len());
+    let ids: Vec<String> = orgs.iter().map(|o| o.id.clone()).collect();
+    let keyed = orgs
+        .into_iter()
+        .map(|o| (o.id.clone(), o.clone(), o.name))
+        .collect();
+    let read = observe::read_members(client.clone(), keyed, bar.clone()).await;
+    bar.finish();
+    let mut read = read.map_err(|errors| {
+        let hint = errors.iter().find_map(|(_, e)| e.hint());
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|(id, e)| format!("organization `{id}`: {e}"))
+            .collect();
+        Failure {
+            error: format!("{what}\n  {}", lines.join("\n  ")).into(),
+            hint,
+        }
+    })?;
+    ids.iter()
+        .map(|id| {
+            read.remove(id).ok_or_else(|| Failure {
+                error: format!("{what}\n  organization `{id}` was not read").into(),
+                hint: None,
+            })
+        })
+        .collect()
+}

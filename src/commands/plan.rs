@@ -1,0 +1,41 @@
+//! `orgsync plan`: read the tenant, print the plan (text, JSON or Markdown), optionally save it.
+
+use std::io::Write;
+
+use super::{connect, load_config, make_plan, runtime, stdout_color};
+use crate::cli::{OutputFormat, PlanArgs};
+use crate::error::{Exit, Failure};
+use crate::render;
+use crate::saved::write_plan_file;
+
+/// `orgsync plan`.
+pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
+    let desired = load_config(&args.config)?;
+    let rt = runtime()?;
+    let plan = rt.block_on(async {
+        let conn = connect(&args.connection).await?;
+        make_plan(&conn, &desired).await
+    })?;
+    if let Some(out) = &args.out {
+        write_plan_file(out, &plan)?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Text => render::text(
+            &plan,
+            &render::TextOptions {
+                color: stdout_color(),
+            },
+            &mut stdout,
+        )?,
+        OutputFormat::Json => render::json(&plan, &mut stdout)?,
+        OutputFormat::Markdown => {
+            render::markdown(&plan, render::GITHUB_COMMENT_LIMIT, &mut stdout)?
+        }
+    }
+    stdout.flush()?;
+    if args.detailed_exitcode && plan.has_changes() {
+        return Ok(Exit::Changes);
+    }
+    Ok(Exit::Success)
+}

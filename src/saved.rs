@@ -1,0 +1,98 @@
+//! Saved plans: written by `plan --out`, read back by `apply PLAN.json`.
+//!
+//! Reading checks the format version and the plan's own digest. The digest only detects
+//! accidental edits (anyone who edits a plan can recompute it): what keeps a saved plan from
+//! removing more than was reviewed is `apply::narrow`, which removes only what a fresh plan from
+//! the same config also removes.
+
+use std::path::Path;
+
+use crate::config;
+use crate::error::Failure;
+use crate::plan::{self, Plan};
+use crate::render;
+
+/// Writes the JSON plan to a file, whole or not at all, never through an existing file.
+pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), Failure> {
+    let mut bytes = Vec::new();
+    render::json(plan, &mut bytes)?;
+    crate::files::write_atomically(path, &bytes).map_err(|e| Failure {
+        error: format!("cannot write the plan to `{}`: {e}", path.display()).into(),
+        hint: None,
+    })
+}
+
+/// Reads and checks a saved plan: the format version and its own digest.
+pub fn read_saved_plan(path: &Path) -> Result<Plan, Failure> {
+    let fail = |msg: String, hint: Option<&str>| Failure {
+        error: msg.into(),
+        hint: hint.map(str::to_string),
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        fail(
+            format!("cannot read the plan `{}`: {e}", path.display()),
+            None,
+        )
+    })?;
+    if meta.len() > config::MAX_FILE_BYTES {
+        return Err(fail(
+            format!("the plan `{}` is larger than 64 MiB", path.display()),
+            None,
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        fail(
+            format!("cannot read the plan `{}`: {e}", path.display()),
+            None,
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        fail(
+            format!("`{}` is not a JSON plan: {e}", path.display()),
+            Some("write plans with `orgsync plan --out PLAN.json`"),
+        )
+    })?;
+    match value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(v) if v == u64::from(plan::FORMAT_VERSION) => {}
+        Some(v) => {
+            return Err(fail(
+                format!(
+                    "the plan `{}` has format_version {v}; this orgsync reads format_version {}",
+                    path.display(),
+                    plan::FORMAT_VERSION
+                ),
+                Some("make the plan with the same orgsync version that applies it"),
+            ));
+        }
+        None => {
+            return Err(fail(
+                format!(
+                    "`{}` has no format_version: not an orgsync plan",
+                    path.display()
+                ),
+                None,
+            ));
+        }
+    }
+    let parsed: Plan = serde_json::from_value(value).map_err(|e| {
+        fail(
+            format!("`{}` is not a valid orgsync plan: {e}", path.display()),
+            None,
+        )
+    })?;
+    if !parsed.digest_matches() {
+        return Err(fail(
+            format!(
+                "the plan `{}` was edited after it was made: its plan_sha256 does not match its content",
+                path.display()
+            ),
+            Some(
+                "apply only plans exactly as `orgsync plan --out` wrote them; make a new plan and review it",
+            ),
+        ));
+    }
+    Ok(parsed)
+}
