@@ -1,0 +1,228 @@
+//! The ledger of a run's DELETE calls: each is opened (its `intent` written and synced to the
+//! audit log) before it is sent and closed with its outcome after; a call still open when the
+//! run ends was sent and never answered, and is closed as `unknown`. The report is derived from
+//! here, never from what the tasks returned.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::audit::{AuditError, AuditLog, DeleteRecord, Head, IntentRecord, Outcome};
+
+use super::RunInfo;
+
+/// One DELETE call, as the ledger knows it.
+#[derive(Debug, Clone)]
+pub(super) struct Call {
+    pub(super) org_id: String,
+    pub(super) org_name: String,
+    pub(super) user_ids: Vec<String>,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone)]
+pub(super) struct CallEnd {
+    pub(super) outcome: Outcome,
+    pub(super) status: Option<u16>,
+    pub(super) attempts: u32,
+    pub(super) duration: Duration,
+    pub(super) error: Option<String>,
+}
+
+/// The record of a run's calls: every call is opened (its intent written and synced) before
+/// it is sent and closed with its outcome after. What the report says is derived from here.
+#[derive(Debug)]
+pub struct Ledger {
+    log: Option<AuditLog>,
+    next_call: u64,
+    open: BTreeMap<u64, Call>,
+    pub(super) done: Vec<(Call, CallEnd)>,
+    pub(super) failure: Option<AuditError>,
+}
+
+impl Ledger {
+    pub fn new(log: Option<AuditLog>) -> Ledger {
+        Ledger {
+            log,
+            next_call: 1,
+            open: BTreeMap::new(),
+            done: Vec::new(),
+            failure: None,
+        }
+    }
+
+    /// Writes a record that must be on disk before anything is sent (`start`).
+    pub fn write_synced<T: serde::Serialize>(&mut self, record: &T) -> Result<(), &AuditError> {
+        if let Some(log) = self.log.as_mut()
+            && let Err(e) = log.append_synced(record)
+        {
+            self.failure.get_or_insert(e);
+        }
+        self.failure.as_ref().map_or(Ok(()), Err)
+    }
+
+    /// Writes a record (`summary`), reporting a failure to write it.
+    pub fn write<T: serde::Serialize>(&mut self, record: &T) -> Result<(), AuditError> {
+        match self.log.as_mut() {
+            Some(log) => log.append(record),
+            None => Ok(()),
+        }
+    }
+
+    /// The first audit failure of the run, if any.
+    pub fn take_failure(&mut self) -> Option<AuditError> {
+        self.failure.take()
+    }
+
+    /// Opens a call: writes and syncs its intent. None when it must not be sent.
+    pub(super) fn intend(&mut self, info: &RunInfo, call: Call) -> Option<u64> {
+        if self.failure.is_some() {
+            return None;
+        }
+        let n = self.next_call;
+        self.next_call += 1;
+        if let Some(log) = self.log.as_mut() {
+            let record = IntentRecord {
+                head: Head::now(&info.run_id, "intent", &info.domain),
+                call: n,
+                organization_id: &call.org_id,
+                organization_name: &call.org_name,
+                user_ids: &call.user_ids,
+                plan_sha256: &info.plan_sha256,
+                client_id: info.client_id.as_deref(),
+            };
+            if let Err(e) = log.append_synced(&record) {
+                self.failure = Some(e);
+                return None;
+            }
+        }
+        self.open.insert(n, call);
+        Some(n)
+    }
+
+    /// Closes a call with its outcome. A call already closed (as unknown) stays as it is.
+    pub(super) fn finish(&mut self, info: &RunInfo, n: u64, end: CallEnd) {
+        let Some(call) = self.open.remove(&n) else {
+            return;
+        };
+        if let Some(log) = self.log.as_mut() {
+            let record = DeleteRecord {
+                head: Head::now(&info.run_id, "delete", &info.domain),
+                call: n,
+                organization_id: &call.org_id,
+                organization_name: &call.org_name,
+                user_ids: &call.user_ids,
+                outcome: end.outcome,
+                status: end.status,
+                attempts: end.attempts,
+                duration_ms: end.duration.as_millis().try_into().unwrap_or(u64::MAX),
+                plan_sha256: &info.plan_sha256,
+                client_id: info.client_id.as_deref(),
+                error: end.error.clone(),
+            };
+            if let Err(e) = log.append(&record) {
+                self.failure.get_or_insert(e);
+            }
+        }
+        self.done.push((call, end));
+    }
+
+    /// Closes every call still open as `unknown`: it was sent, and no answer was recorded.
+    pub(super) fn close_open(&mut self, info: &RunInfo, why: &str) {
+        let open: Vec<u64> = self.open.keys().copied().collect();
+        for n in open {
+            let end = CallEnd {
+                outcome: Outcome::Unknown,
+                status: None,
+                attempts: 0,
+                duration: Duration::ZERO,
+                error: Some(why.to_string()),
+            };
+            self.finish(info, n, end);
+        }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{OrgWork, Report, outcome};
+
+    /// A call that was sent and never came back (its task panicked or was cancelled) is
+    /// closed as unknown, in the log and in the account, and the run is not a success.
+    #[test]
+    fn a_call_without_an_answer_is_recorded_unknown_and_fails_the_run() {
+        let dir = std::env::temp_dir().join(format!("orgsync-ledger-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("audit.jsonl");
+        let info = RunInfo {
+            run_id: "run-1".into(),
+            domain: "d".into(),
+            plan_sha256: "p".into(),
+            client_id: None,
+        };
+        let mut ledger = Ledger::new(Some(AuditLog::open(&path).unwrap()));
+        let call = |ids: &[&str]| Call {
+            org_id: "org_a".into(),
+            org_name: "a".into(),
+            user_ids: ids.iter().map(|s| s.to_string()).collect(),
+        };
+        let sent = ledger.intend(&info, call(&["a|1"])).unwrap();
+        let answered = ledger.intend(&info, call(&["a|2"])).unwrap();
+        let end = CallEnd {
+            outcome: Outcome::Removed,
+            status: Some(204),
+            attempts: 1,
+            duration: Duration::ZERO,
+            error: None,
+        };
+        ledger.finish(&info, answered, end.clone());
+        ledger.close_open(&info, "lost");
+        // A late answer for a call already closed does not rewrite the record.
+        ledger.finish(&info, sent, end);
+        let work = OrgWork {
+            id: "org_a".into(),
+            name: "a".into(),
+            remove: vec!["a|1".into(), "a|2".into(), "a|3".into()],
+            ..OrgWork::default()
+        };
+        let o = outcome(&work, &ledger.done, "not sent: stopped");
+        assert_eq!(o.removed, ["a|2"]);
+        assert_eq!(o.unknown, [("a|1".to_string(), "lost".to_string())]);
+        assert_eq!(
+            o.failed,
+            [("a|3".to_string(), "not sent: stopped".to_string())]
+        );
+        let report = Report {
+            organizations: vec![o],
+            ..Report::default()
+        };
+        assert!(!report.success());
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let events: Vec<(String, u64, String)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l["event"].as_str().unwrap().to_string(),
+                    l["call"].as_u64().unwrap(),
+                    l["outcome"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let e = |ev: &str, call: u64, outcome: &str| (ev.to_string(), call, outcome.to_string());
+        assert_eq!(
+            events,
+            [
+                e("intent", 1, ""),
+                e("intent", 2, ""),
+                e("delete", 2, "removed"),
+                e("delete", 1, "unknown")
+            ]
+        );
+        assert!(lines.iter().all(|l| l["run_id"] == "run-1"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,455 @@
+//! Apply: carry out the removals of a reviewed plan, and nothing else.
+//!
+//! Input is a list of [`OrgWork`]: the removals of a fresh plan, or of a saved plan narrowed by
+//! a fresh one ([`narrow`]: only what both remove). Each organization's removals go out as
+//! `DELETE …/members` calls of at most 10 user_ids, in the plan's stable order; organizations
+//! proceed concurrently within the client's pacing.
+//!
+//! Every call goes through the [`Ledger`]: an `intent` record is written (and synced) before the
+//! call is sent, and its outcome after; a call that was sent but never came back (a panic, an
+//! interrupt) is closed as `unknown`. The report is derived from the ledger, not from what the
+//! tasks returned, so a task that panics or is cancelled cannot drop a removal from the account.
+//! A call that still fails after the client's retries is reported and the rest carry on, so a
+//! second apply converges. If the audit log cannot be written, or the run is interrupted, no
+//! further call is sent.
+
+mod interrupt;
+mod ledger;
+mod report;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use interrupt::Interrupt;
+pub use ledger::Ledger;
+use ledger::{Call, CallEnd};
+pub use report::{OrgOutcome, Report, write_report, write_work};
+
+use crate::audit::Outcome;
+use crate::auth0::Client;
+use crate::plan::{OrgPlan, Plan};
+use crate::tasks::join_keyed;
+
+/// Auth0 accepts at most this many user_ids per DELETE call.
+pub const BATCH: usize = 10;
+
+/// How long an interrupted run waits for the calls in flight before recording them `unknown`.
+pub const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
+
+/// What to do in one organization.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OrgWork {
+    pub id: String,
+    pub name: String,
+    /// User_ids to remove, in the order they go out.
+    pub remove: Vec<String>,
+    /// Listed for removal by a saved plan but no longer members: skipped.
+    pub already_gone: Vec<String>,
+    /// Listed for removal by a saved plan but not removals of the fresh plan, with why.
+    pub skipped: Vec<(String, String)>,
+    /// Listed for removal but protected: never removed.
+    pub protected: Vec<String>,
+    /// The guard that blocks this organization, with its numbers; nothing is removed.
+    pub blocked: Option<String>,
+}
+
+impl OrgWork {
+    /// The work of a freshly computed plan: its removals, unless blocked; never anyone the
+    /// config protects.
+    pub fn from_plan(o: &OrgPlan) -> OrgWork {
+        let protect: HashSet<&str> = o.protect.iter().map(String::as_str).collect();
+        let (protected, remove): (Vec<String>, Vec<String>) = o
+            .remove
+            .iter()
+            .map(|m| m.user_id.clone())
+            .partition(|u| protect.contains(u.as_str()));
+        OrgWork {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            remove,
+            protected,
+            blocked: o.blocked.as_ref().map(|b| b.message.clone()),
+            ..OrgWork::default()
+        }
+    }
+
+    /// Removals that would be sent.
+    pub fn sends(&self) -> usize {
+        if self.blocked.is_some() {
+            0
+        } else {
+            self.remove.len()
+        }
+    }
+}
+
+/// The work of a saved plan: only members that are removals in BOTH the saved plan and the
+/// fresh plan (derived now from the same config and the live tenant), keyed by organization id
+/// and user_id. Protection, guards and the set of organizations come from the fresh plan, never
+/// from the file: whatever the saved plan lists beyond that is reported as skipped. An
+/// organization blocked in either plan removes nothing.
+pub fn narrow(saved: &Plan, fresh: &Plan) -> Vec<OrgWork> {
+    let fresh_by_id: HashMap<&str, &OrgPlan> = fresh
+        .organizations
+        .iter()
+        .map(|o| (o.id.as_str(), o))
+        .collect();
+    let mut work = Vec::new();
+    let mut seen = HashSet::new();
+    for s in &saved.organizations {
+        if !seen.insert(s.id.as_str()) || s.remove.is_empty() {
+            continue;
+        }
+        let Some(f) = fresh_by_id.get(s.id.as_str()) else {
+            work.push(OrgWork {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                skipped: s
+                    .remove
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.user_id.clone(),
+                            "the config does not name this organization".into(),
+                        )
+                    })
+                    .collect(),
+                ..OrgWork::default()
+            });
+            continue;
+        };
+        let mut w = OrgWork::from_plan(f);
+        let listed: HashSet<&str> = s.remove.iter().map(|m| m.user_id.as_str()).collect();
+        let present: HashSet<&str> = f.current.iter().map(|m| m.user_id.as_str()).collect();
+        if s.blocked.is_some() && w.blocked.is_none() {
+            w.blocked = Some("blocked in the saved plan; make and review a new plan".into());
+        }
+        if w.blocked.is_some() {
+            // Nothing is removed here: each listed removal is accounted for as skipped.
+            w.skipped = s
+                .remove
+                .iter()
+                .map(|m| (m.user_id.clone(), "the organization is blocked".into()))
+                .collect();
+            w.remove.clear();
+            work.push(w);
+            continue;
+        }
+        // Fresh removals the saved plan does not list were never reviewed: kept.
+        w.remove.retain(|u| listed.contains(u.as_str()));
+        w.protected.retain(|u| listed.contains(u.as_str()));
+        let fresh_removes: HashSet<&str> = f.remove.iter().map(|m| m.user_id.as_str()).collect();
+        for m in &s.remove {
+            let u = m.user_id.as_str();
+            if !present.contains(u) {
+                w.already_gone.push(u.to_string());
+            } else if !fresh_removes.contains(u) {
+                let why = if f.protect.iter().any(|p| p == u) {
+                    "protected by the config"
+                } else {
+                    "declared by the config"
+                };
+                w.skipped.push((
+                    u.to_string(),
+                    format!("not a removal of the fresh plan: {why}"),
+                ));
+            }
+        }
+        w.name = f.name.clone();
+        work.push(w);
+    }
+    work
+}
+
+/// Context for audit records.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub domain: String,
+    pub plan_sha256: String,
+    pub client_id: Option<String>,
+}
+
+type SharedLedger = Arc<Mutex<Ledger>>;
+
+fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+    ledger.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Carries out `work` through `ledger`, and returns the account of it. Stops sending when the
+/// audit log fails or `interrupt` is set; after an interrupt, calls in flight get
+/// [`INTERRUPT_GRACE`] to answer, then are recorded as `unknown`.
+pub async fn execute(
+    client: Arc<Client>,
+    work: Vec<OrgWork>,
+    info: Arc<RunInfo>,
+    ledger: SharedLedger,
+    interrupt: Arc<Interrupt>,
+) -> Report {
+    let jobs = work.iter().filter(|w| w.sends() > 0).map(|w| {
+        let org = (w.id.clone(), w.name.clone(), w.remove.clone());
+        let (client, info, ledger, interrupt) = (
+            client.clone(),
+            info.clone(),
+            ledger.clone(),
+            interrupt.clone(),
+        );
+        (w.id.clone(), async move {
+            run_org(&client, org, &info, &ledger, &interrupt).await
+        })
+    });
+    let mut broken: HashSet<String> = HashSet::new();
+    tokio::select! {
+        results = join_keyed(jobs) => {
+            broken.extend(results.into_iter().filter(|(_, r)| r.is_err()).map(|(id, _)| id));
+        }
+        () = async { interrupt.wait().await; tokio::time::sleep(INTERRUPT_GRACE).await } => {
+            // The tasks still running are dropped (and cancelled) with the join.
+        }
+    }
+    let mut l = lock(&ledger);
+    let why = if interrupt.is_set() {
+        "the run was interrupted while this call was in flight; check the tenant"
+    } else {
+        "an internal error stopped the run after this call was sent; check the tenant"
+    };
+    l.close_open(&info, why);
+    let not_sent = |id: &str| {
+        if broken.contains(id) {
+            "not sent: an internal error stopped this organization's removals"
+        } else if interrupt.is_set() {
+            "not sent: the run was interrupted"
+        } else if l.failure.is_some() {
+            "not sent: the audit log could not be written"
+        } else {
+            "not sent"
+        }
+    };
+    let organizations = work
+        .iter()
+        .map(|w| outcome(w, &l.done, not_sent(&w.id)))
+        .collect();
+    Report {
+        organizations,
+        audit_failed: l.failure.is_some(),
+        interrupted: interrupt.is_set(),
+    }
+}
+
+/// One organization's account, from the ledger's closed calls.
+fn outcome(w: &OrgWork, done: &[(Call, CallEnd)], not_sent: &str) -> OrgOutcome {
+    let mut out = OrgOutcome {
+        id: w.id.clone(),
+        name: w.name.clone(),
+        already_gone: w.already_gone.clone(),
+        skipped: w.skipped.clone(),
+        protected: w.protected.clone(),
+        blocked: w.blocked.clone(),
+        ..OrgOutcome::default()
+    };
+    if w.blocked.is_some() {
+        return out;
+    }
+    let mut ended: HashMap<&str, &CallEnd> = HashMap::new();
+    for (call, end) in done.iter().filter(|(c, _)| c.org_id == w.id) {
+        out.calls += 1;
+        if end.outcome != Outcome::Removed {
+            out.failed_calls += 1;
+        }
+        for u in &call.user_ids {
+            ended.insert(u, end);
+        }
+    }
+    for u in &w.remove {
+        let why = |e: &CallEnd| e.error.clone().unwrap_or_default();
+        match ended.get(u.as_str()) {
+            Some(e) if e.outcome == Outcome::Removed => out.removed.push(u.clone()),
+            Some(e) if e.outcome == Outcome::Unknown => out.unknown.push((u.clone(), why(e))),
+            Some(e) => out.failed.push((u.clone(), why(e))),
+            None => out.failed.push((u.clone(), not_sent.to_string())),
+        }
+    }
+    out
+}
+
+async fn run_org(
+    client: &Client,
+    (id, name, remove): (String, String, Vec<String>),
+    info: &RunInfo,
+    ledger: &Mutex<Ledger>,
+    interrupt: &Interrupt,
+) {
+    for batch in remove.chunks(BATCH) {
+        if interrupt.is_set() {
+            return;
+        }
+        let call = Call {
+            org_id: id.clone(),
+            org_name: name.clone(),
+            user_ids: batch.to_vec(),
+        };
+        let Some(n) = lock(ledger).intend(info, call) else {
+            return;
+        };
+        let (result, record) = client.remove_members(&id, &name, batch).await;
+        let end = CallEnd {
+            outcome: match &result {
+                Ok(()) => Outcome::Removed,
+                // Sent, and no answer came back: it may have been carried out.
+                Err(_) if record.status.is_none() && record.attempts > 0 => Outcome::Unknown,
+                Err(_) => Outcome::Failed,
+            },
+            status: record.status,
+            attempts: record.attempts,
+            duration: record.duration,
+            error: result.err().map(|e| e.to_string()),
+        };
+        lock(ledger).finish(info, n, end);
+    }
+}
+
+/// `--wait`: re-reads each organization with removals until none of the removed users is listed
+/// or `timeout` passes (or the run is interrupted); records the outcome in the report.
+pub async fn wait_for_convergence(
+    client: &Client,
+    report: &mut Report,
+    timeout: Duration,
+    poll: Duration,
+    interrupt: &Interrupt,
+) {
+    let started = Instant::now();
+    for o in report
+        .organizations
+        .iter_mut()
+        .filter(|o| !o.removed.is_empty())
+    {
+        let removed: HashSet<&str> = o.removed.iter().map(String::as_str).collect();
+        let mut converged = false;
+        loop {
+            let read = tokio::select! {
+                r = client.members(&o.id, &o.name, |_| {}) => r,
+                () = interrupt.wait() => break,
+            };
+            if let Ok(members) = read
+                && !members.iter().any(|m| removed.contains(m.user_id.as_str()))
+            {
+                converged = true;
+                break;
+            }
+            if started.elapsed().saturating_add(poll) > timeout {
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(poll) => {}
+                () = interrupt.wait() => break,
+            }
+        }
+        o.converged = Some(converged);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Blocked, Guard, Member, OrgPlan};
+
+    fn org(id: &str, current: &[&str], remove: &[&str], protect: &[&str]) -> OrgPlan {
+        let members = |ids: &[&str]| ids.iter().map(|u| Member::id(*u)).collect::<Vec<_>>();
+        OrgPlan {
+            id: id.into(),
+            name: format!("name-{id}"),
+            current_count: current.len(),
+            desired_count: current.len().saturating_sub(remove.len()),
+            remove: members(remove),
+            missing: vec![],
+            protected_kept: vec![],
+            blocked: None,
+            drift: !remove.is_empty(),
+            resolved_emails: vec![],
+            current: members(current),
+            protect: protect.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn plan(orgs: Vec<OrgPlan>) -> Plan {
+        crate::plan::Plan {
+            format_version: 1,
+            domain: "d".into(),
+            config_sha256: "c".into(),
+            created_at: "t".into(),
+            organizations: orgs,
+            summary: crate::plan::Summary {
+                remove: 0,
+                missing: 0,
+                protected_kept: 0,
+                organizations_changed: 0,
+                blocked: 0,
+                organizations: 0,
+                drift: false,
+            },
+            plan_sha256: None,
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_is_narrowed_to_the_removals_of_both_plans() {
+        // Saved: removes a|1 a|2 a|3 a|4 (a|3 is declared by the config, a|4 protected), plus an
+        // organization the config does not name.
+        let saved = plan(vec![
+            org("org_a", &[], &["a|1", "a|2", "a|3", "a|4"], &[]),
+            org("org_x", &[], &["x|1"], &[]),
+        ]);
+        // Fresh: a|2 has gone since; a|9 joined since (not reviewed).
+        let fresh = plan(vec![org(
+            "org_a",
+            &["a|1", "a|3", "a|4", "a|9"],
+            &["a|1", "a|9"],
+            &["a|4"],
+        )]);
+        let work = narrow(&saved, &fresh);
+        assert_eq!(work.len(), 2);
+        assert_eq!(work[0].remove, ["a|1"]);
+        assert_eq!(work[0].already_gone, ["a|2"]);
+        let skipped: Vec<&str> = work[0].skipped.iter().map(|(u, _)| u.as_str()).collect();
+        assert_eq!(skipped, ["a|3", "a|4"]);
+        assert!(work[0].skipped[1].1.contains("protected"));
+        assert_eq!(work[1].remove, Vec::<String>::new());
+        assert_eq!(work[1].skipped[0].0, "x|1");
+        assert_eq!(work[1].sends(), 0);
+    }
+
+    #[test]
+    fn an_organization_blocked_in_either_plan_removes_nothing() {
+        let blocked = Some(Blocked {
+            guard: Guard::MaxRemovals,
+            limit: Some("1".into()),
+            allowed: Some(1),
+            removals: 2,
+            current: 2,
+            message: "2 removals exceed max_removals 1".into(),
+        });
+        let mut fresh_org = org("org_a", &["a|1", "a|2"], &["a|1", "a|2"], &[]);
+        fresh_org.blocked = blocked.clone();
+        let saved = plan(vec![org("org_a", &[], &["a|1", "a|2"], &[])]);
+        let work = narrow(&saved, &plan(vec![fresh_org]));
+        assert_eq!(work[0].sends(), 0);
+        assert_eq!(
+            work[0].skipped.len(),
+            2,
+            "each listed removal is accounted for"
+        );
+        let mut saved_org = org("org_a", &[], &["a|1"], &[]);
+        saved_org.blocked = blocked;
+        let fresh = plan(vec![org("org_a", &["a|1"], &["a|1"], &[])]);
+        let work = narrow(&plan(vec![saved_org]), &fresh);
+        assert_eq!(work[0].sends(), 0);
+    }
+
+    #[test]
+    fn protected_members_are_never_work_even_if_a_plan_lists_them() {
+        let w = OrgWork::from_plan(&org("org_a", &["a|1", "a|2"], &["a|1", "a|2"], &["a|2"]));
+        assert_eq!(w.remove, ["a|1"]);
+        assert_eq!(w.protected, ["a|2"]);
+    }
+}
