@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::observe::ObservedOrg;
+use crate::text::plural;
 
 /// The YAML for `orgs`. `domain` and `when` go into the header comment.
 pub fn to_yaml(orgs: &[ObservedOrg], domain: &str, when: &str) -> String {
@@ -14,11 +15,10 @@ pub fn to_yaml(orgs: &[ObservedOrg], domain: &str, when: &str) -> String {
     let mut y = String::with_capacity(64 + members * 80);
     let _ = writeln!(
         y,
-        "# Exported by `orgsync export` from {} at {when}: {} organization{}, {members} member{}.",
+        "# Exported by `orgsync export` from {} at {when}: {}, {}.",
         comment(domain),
-        orgs.len(),
-        if orgs.len() == 1 { "" } else { "s" },
-        if members == 1 { "" } else { "s" }
+        plural(orgs.len(), "organization", "organizations"),
+        plural(members, "member", "members"),
     );
     let _ = writeln!(
         y,

@@ -27,6 +27,7 @@ pub mod progress;
 pub mod render;
 pub mod saved;
 pub mod tasks;
+pub mod text;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -96,4 +97,80 @@ fn init_logging(verbose: u8) {
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod layout {
+    //! The layout holds: no module of this crate uses, outside its tests, a module that uses it
+    //! back (directly or through others), so each can be read and changed on its own.
+
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Top-level module → the top-level modules its non-test code names as `crate::…`.
+    fn edges() -> BTreeMap<String, BTreeSet<String>> {
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let rel = path
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                let top = rel
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(".rs")
+                    .to_string();
+                if top == "lib" || top == "main" || !rel.ends_with(".rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text
+                    .split("#[cfg(test)]\nmod tests")
+                    .next()
+                    .unwrap_or_default();
+                for (i, _) in code.match_indices("crate::") {
+                    let name: String = code[i + 7..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if !name.is_empty() && name != top {
+                        edges.entry(top.clone()).or_default().insert(name);
+                    }
+                }
+            }
+        }
+        edges
+    }
+
+    #[test]
+    fn no_module_uses_a_module_that_uses_it_back() {
+        let edges = edges();
+        assert!(
+            edges.contains_key("commands"),
+            "the walk found the modules: {edges:?}"
+        );
+        for start in edges.keys() {
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<&String> = edges[start].iter().collect();
+            while let Some(m) = stack.pop() {
+                assert_ne!(
+                    m, start,
+                    "`{start}` reaches itself through its imports: {edges:?}"
+                );
+                if seen.insert(m.clone()) {
+                    stack.extend(edges.get(m).into_iter().flatten());
+                }
+            }
+        }
+    }
 }

@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use crate::auth0::{self, Client};
 use crate::config::{DesiredOrg, DesiredState, Location, MemberRef, OrgRef};
-use crate::plan::Member;
+use crate::member::Member;
 use crate::tasks::{TaskFailure, join_keyed};
+use crate::text::plural;
 
 /// One organization as it is now.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,11 +118,10 @@ impl fmt::Display for ObserveError {
                 "the organization list could not be read; nothing was planned\n  {error}"
             ),
             ObserveError::Failed(failures) => {
-                let n = failures.len();
                 write!(
                     f,
-                    "{n} organization{} could not be read; nothing was planned",
-                    if n == 1 { "" } else { "s" }
+                    "{} could not be read; nothing was planned",
+                    plural(failures.len(), "organization", "organizations")
                 )?;
                 for fail in failures {
                     write!(
@@ -133,11 +133,10 @@ impl fmt::Display for ObserveError {
                 Ok(())
             }
             ObserveError::Emails(failures) => {
-                let n = failures.len();
                 write!(
                     f,
-                    "{n} member{} named by email could not be resolved; nothing was planned",
-                    if n == 1 { "" } else { "s" }
+                    "{} named by email could not be resolved; nothing was planned",
+                    plural(failures.len(), "member", "members")
                 )?;
                 for e in failures {
                     match &e.problem {

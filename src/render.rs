@@ -13,6 +13,7 @@ use std::io::{self, Write};
 use similar::{DiffOp, DiffTag, group_diff_ops};
 
 use crate::plan::{Member, OrgPlan, Plan};
+pub use crate::text::{clean, plural};
 
 /// Options of the text output.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,11 +30,6 @@ const RED_BOLD: &str = "\x1b[1;31m";
 
 /// Lines of context around each change in the diff.
 const CONTEXT: usize = 3;
-
-/// `3 organizations`, `1 organization`.
-pub fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
 
 /// `Plan: 3 to remove, 1 missing, 2 protected kept, in 2 of 5 organizations.`
 pub fn summary_line(plan: &Plan) -> String {
@@ -63,17 +59,6 @@ fn describe(m: &Member) -> String {
         s.push(')');
     }
     s
-}
-
-/// Text from outside (a user_id, a name, a server's message) made safe for a terminal: control
-/// characters and bidirectional overrides are escaped.
-pub fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
-            if c.is_control() || bidi { c.escape_unicode().to_string() } else { c.to_string() }
-        })
-        .collect()
 }
 
 struct Painter {

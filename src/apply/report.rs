@@ -2,7 +2,7 @@
 //! gone, skipped, protected or blocked, per organization; and how it is printed, with every id,
 //! name and server message escaped as in the plan.
 
-use crate::render::{clean, plural};
+use crate::text::{clean, plural};
 
 use super::OrgWork;
 

@@ -37,7 +37,7 @@ use serde_json::Value;
 pub use error::{ApiAnswer, CallSite, Error};
 pub use pacer::{Pacer, PacingTimeout, ServerLimits};
 
-use crate::plan::Member;
+use crate::member::Member;
 
 /// Largest answer body orgsync reads; a page of 100 members is about 20 KiB.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
