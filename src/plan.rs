@@ -4,8 +4,12 @@
 //! and exhaustively unit-tested: who is removed (current, neither declared nor protected), who
 //! is missing (declared, not current; orgsync never adds anyone), who stays only because they
 //! are protected, and whether a guard (`allow_empty`, `max_removals`) blocks an organization's
-//! removals. A plan also carries a digest of its own content, so a saved plan that was edited is
-//! refused by `apply`.
+//! removals. `plan_from` joins the config and the observed tenant by key into the planner's
+//! input. A plan also carries a digest of its own content, so a saved plan that was edited by
+//! accident is refused by `apply`.
+//!
+//! The file is long because its tests are: about half of it is the unit tests of every rule,
+//! kept beside the rules they hold.
 
 use std::collections::HashSet;
 use std::fmt;
