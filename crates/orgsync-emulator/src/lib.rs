@@ -361,3 +361,9 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) fn wall_now() -> SystemTime {
     SystemTime::now()
 }
+
+/// Whole seconds since the Unix epoch at `t` (0 before it): token times and the per-second
+/// ticks of rate-limit buckets.
+pub(crate) fn epoch_secs(t: SystemTime) -> u64 {
+    orgsync_common::timefmt::unix_micros(t) / 1_000_000
+}
