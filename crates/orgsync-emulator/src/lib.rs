@@ -252,14 +252,12 @@ impl Emulator {
     /// Adds users to an organization as if someone else did (tests of drift between plan
     /// and apply). Unknown organization ids are ignored.
     pub fn add_members(&self, org_id: &str, user_ids: &[&str]) {
-        let ids: Vec<String> = user_ids.iter().map(|s| s.to_string()).collect();
-        self.shared.add_members(org_id, &ids);
+        self.shared.add_members(org_id, &owned(user_ids));
     }
 
     /// Removes users from an organization as if someone else did, immediately.
     pub fn remove_members(&self, org_id: &str, user_ids: &[&str]) {
-        let ids: Vec<String> = user_ids.iter().map(|s| s.to_string()).collect();
-        self.shared.remove_members(org_id, &ids);
+        self.shared.remove_members(org_id, &owned(user_ids));
     }
 
     /// Deletes an organization (test hook for replaying recordings; orgsync never does this).
@@ -311,6 +309,10 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         self.stop_inner();
     }
+}
+
+fn owned(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|s| s.to_string()).collect()
 }
 
 /// Runs `orgsync emulator`: serves `tenant` on `listen`, prints the ready line, and serves
