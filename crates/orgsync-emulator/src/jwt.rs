@@ -6,6 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -48,35 +49,39 @@ pub fn verify(token: &str, key: &[u8]) -> Result<Claims, JwtError> {
     else {
         return Err(JwtError::Malformed);
     };
-    let header: serde_json::Value = URL_SAFE_NO_PAD
-        .decode(h)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(JwtError::Malformed)?;
+    let header: serde_json::Value = decode_part(h)?;
     if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
         return Err(JwtError::Malformed);
     }
     let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::Malformed)?;
-    let claims: Claims = URL_SAFE_NO_PAD
-        .decode(p)
+    let claims: Claims = decode_part(p)?;
+    keyed(key, format!("{h}.{p}").as_bytes())?
+        .verify_slice(&sig)
+        .map_err(|_| JwtError::BadSignature)?;
+    Ok(claims)
+}
+
+/// A token's header or payload: base64url-encoded JSON.
+fn decode_part<T: DeserializeOwned>(part: &str) -> Result<T, JwtError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(JwtError::Malformed)?;
+        .ok_or(JwtError::Malformed)
+}
+
+/// HMAC-SHA256 with `key`, fed `data`.
+fn keyed(key: &[u8], data: &[u8]) -> Result<Hmac<Sha256>, JwtError> {
     let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| JwtError::Malformed)?;
-    m.update(format!("{h}.{p}").as_bytes());
-    m.verify_slice(&sig).map_err(|_| JwtError::BadSignature)?;
-    Ok(claims)
+    m.update(data);
+    Ok(m)
 }
 
 fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so this cannot fail.
-    match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
-        Ok(mut m) => {
-            m.update(data);
-            m.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
-    }
+    keyed(key, data)
+        .map(|m| m.finalize().into_bytes().to_vec())
+        .unwrap_or_default()
 }
 
 /// 32 random bytes from the standard library's per-process random hasher keys.

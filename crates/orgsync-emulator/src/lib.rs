@@ -252,14 +252,12 @@ impl Emulator {
     /// Adds users to an organization as if someone else did (tests of drift between plan
     /// and apply). Unknown organization ids are ignored.
     pub fn add_members(&self, org_id: &str, user_ids: &[&str]) {
-        let ids: Vec<String> = user_ids.iter().map(|s| s.to_string()).collect();
-        self.shared.add_members(org_id, &ids);
+        self.shared.add_members(org_id, &owned(user_ids));
     }
 
     /// Removes users from an organization as if someone else did, immediately.
     pub fn remove_members(&self, org_id: &str, user_ids: &[&str]) {
-        let ids: Vec<String> = user_ids.iter().map(|s| s.to_string()).collect();
-        self.shared.remove_members(org_id, &ids);
+        self.shared.remove_members(org_id, &owned(user_ids));
     }
 
     /// Deletes an organization (test hook for replaying recordings; orgsync never does this).
@@ -313,6 +311,10 @@ impl Drop for Emulator {
     }
 }
 
+fn owned(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
 /// Runs `orgsync emulator`: serves `tenant` on `listen`, prints the ready line, and serves
 /// until interrupted.
 pub async fn serve(tenant: Tenant, listen: SocketAddr, options: Options) -> io::Result<()> {
@@ -360,4 +362,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Wall-clock now; a seam kept in one place.
 pub(crate) fn wall_now() -> SystemTime {
     SystemTime::now()
+}
+
+/// Whole seconds since the Unix epoch at `t` (0 before it): token times and the per-second
+/// ticks of rate-limit buckets.
+pub(crate) fn epoch_secs(t: SystemTime) -> u64 {
+    orgsync_common::timefmt::unix_micros(t) / 1_000_000
 }

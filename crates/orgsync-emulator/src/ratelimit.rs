@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::{epoch_secs, wall_now};
+
 /// Size and refill rate of one bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BucketConfig {
@@ -44,12 +46,6 @@ struct Bucket {
     last: Instant,
     /// The whole second (UNIX epoch) of the last refill, for a bucket refilled every second.
     last_tick: u64,
-}
-
-fn epoch_secs(wall: SystemTime) -> u64 {
-    wall.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl Bucket {
@@ -131,7 +127,7 @@ pub struct Limiter {
 
 impl Limiter {
     pub fn new(cfg: RateLimits) -> Self {
-        Limiter::new_at(cfg, Instant::now(), SystemTime::now())
+        Limiter::new_at(cfg, Instant::now(), wall_now())
     }
 
     /// [`Limiter::new`] at a given moment (simulations in virtual time, such as the pacer's tests).

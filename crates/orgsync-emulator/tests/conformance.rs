@@ -137,17 +137,7 @@ fn seed(c: &Cassette) -> Tenant {
             && it.response.code == 201
             && let Some(o) = &body
         {
-            tenant.organizations.push(Organization {
-                id: o["id"].as_str().unwrap().into(),
-                name: o["name"].as_str().unwrap().into(),
-                display_name: o
-                    .get("display_name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                branding: o.get("branding").cloned(),
-                metadata: o.get("metadata").cloned(),
-                members: vec![],
-            });
+            tenant.organizations.push(organization(o, vec![]));
         }
         // Organizations that existed before the recording began.
         if it.request.method == "GET" && it.response.code == 200 {
@@ -162,17 +152,9 @@ fn seed(c: &Cassette) -> Tenant {
                     && o.get("id").is_some()
                     && !tenant.organizations.iter().any(|x| x.id == o["id"])
                 {
-                    tenant.organizations.push(Organization {
-                        id: o["id"].as_str().unwrap().into(),
-                        name: o["name"].as_str().unwrap().into(),
-                        display_name: o
-                            .get("display_name")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        branding: o.get("branding").cloned(),
-                        metadata: o.get("metadata").cloned(),
-                        members: first_listing(c, o["id"].as_str().unwrap()),
-                    });
+                    tenant
+                        .organizations
+                        .push(organization(o, first_listing(c, o["id"].as_str().unwrap())));
                 }
             }
         }
@@ -198,6 +180,21 @@ fn seed(c: &Cassette) -> Tenant {
     users.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     tenant.users = users;
     tenant
+}
+
+/// An organization as a recorded answer shows it, with these members.
+fn organization(o: &Value, members: Vec<orgsync_emulator::tenant::Member>) -> Organization {
+    Organization {
+        id: o["id"].as_str().unwrap().into(),
+        name: o["name"].as_str().unwrap().into(),
+        display_name: o
+            .get("display_name")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        branding: o.get("branding").cloned(),
+        metadata: o.get("metadata").cloned(),
+        members,
+    }
 }
 
 /// The members of a pre-existing organization: its first recorded member list.

@@ -22,3 +22,16 @@ pub async fn fetch_token(http: &reqwest::Client, emu: &Emulator, id: &str, secre
     let v: serde_json::Value = r.json().await.unwrap();
     v["access_token"].as_str().unwrap().to_string()
 }
+
+/// Whole seconds since the Unix epoch, now (to check tokens' and rate-limit resets' times).
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// An answer's status and JSON body, to compare with what Auth0 answers.
+pub async fn answer(r: reqwest::Response) -> (u16, serde_json::Value) {
+    (r.status().as_u16(), r.json().await.unwrap())
+}

@@ -1,0 +1,237 @@
+//! The emulator's HTTP side. This file owns the router, the state every handler shares
+//! ([`Shared`]), the gate that runs around each request (added latency, injected faults, the
+//! rate limits with their `x-ratelimit-*` headers, and the request log), and the few
+//! response helpers the handlers share. Beside it, one file per concern: `auth` (token
+//! endpoint, bearer checks), `organizations`, `members`, `users`, `admin` (the
+//! `/__emulator/*` routes and test hooks), `faults` (latency and fault injection), `paging`
+//! (query strings, offset and checkpoint pages, cursors) and `errors` (Auth0's error bodies).
+
+mod admin;
+mod auth;
+mod errors;
+mod faults;
+mod members;
+mod organizations;
+mod paging;
+mod users;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+
+use self::errors::ApiError;
+use self::faults::{Outcome, SplitMix64};
+use crate::jwt;
+use crate::ratelimit::{Decision, Endpoint, Limiter, RateHeaders};
+use crate::state::TenantState;
+use crate::tenant::{Client, Tenant};
+use crate::{Options, RequestRecord, ScriptedFault, lock, wall_now};
+use orgsync_common::timefmt;
+
+const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+/// Everything the handlers share.
+pub(super) struct Shared {
+    pub state: Mutex<TenantState>,
+    clients: Vec<Client>,
+    pub key: Vec<u8>,
+    base_url: String,
+    options: Options,
+    limiter: Mutex<Limiter>,
+    rng: Mutex<SplitMix64>,
+    pub log: Mutex<Vec<RequestRecord>>,
+    pub scripted: Mutex<Vec<ScriptedFault>>,
+}
+
+impl Shared {
+    pub fn new(mut tenant: Tenant, options: Options, addr: SocketAddr) -> Shared {
+        Shared {
+            clients: std::mem::take(&mut tenant.clients),
+            state: Mutex::new(TenantState::from_tenant(tenant)),
+            key: jwt::random_key(),
+            base_url: format!("http://{addr}"),
+            limiter: Mutex::new(Limiter::new(options.rate_limits)),
+            rng: Mutex::new(SplitMix64(options.seed)),
+            options,
+            log: Mutex::new(Vec::new()),
+            scripted: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn record(&self, mut rec: RequestRecord) {
+        let mut log = lock(&self.log);
+        rec.seq = log.len() as u64 + 1;
+        log.push(rec);
+    }
+}
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route(
+            "/api/v2/organizations",
+            get(organizations::list_organizations),
+        )
+        .route(
+            "/api/v2/organizations/name/{name}",
+            get(organizations::get_organization_by_name),
+        )
+        .route(
+            "/api/v2/organizations/{id}",
+            get(organizations::get_organization),
+        )
+        .route(
+            "/api/v2/organizations/{id}/members",
+            get(members::list_members)
+                .post(members::add_members)
+                .delete(members::remove_members),
+        )
+        .route("/api/v2/users-by-email", get(users::users_by_email))
+        .route("/oauth/token", post(auth::token))
+        .route(
+            "/__emulator/requests",
+            get(admin::requests_log).delete(admin::clear_requests_log),
+        )
+        .route("/__emulator/state", get(admin::state_view))
+        .route("/__emulator/faults", post(admin::add_scripted_fault))
+        .fallback(errors::not_found)
+        .with_state(shared.clone());
+    api.layer(middleware::from_fn_with_state(shared, gate))
+}
+
+/// Marks a response with what the request log should remember of it.
+#[derive(Clone, Default)]
+struct LogNote {
+    members: Option<Vec<String>>,
+    client_id: Option<String>,
+}
+
+/// Runs around every request: latency, faults, rate limits, and the request log.
+async fn gate(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let path_q = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| path.clone());
+    let is_api = path.starts_with("/api/v2/") || path == "/api/v2";
+    let is_token = path == "/oauth/token";
+    if is_api || is_token {
+        let d = sh.latency();
+        if !d.is_zero() {
+            // Tokio's timer rounds up to whole milliseconds (a 5 ms sleep lasts about 6); a
+            // thread's sleep keeps benchmarks' latency what they set.
+            let _ = tokio::task::spawn_blocking(move || std::thread::sleep(d)).await;
+        }
+    }
+    let started = Instant::now();
+    let fault = if is_api {
+        sh.roll_fault(&method, &path)
+    } else {
+        None
+    };
+    let fault_name = fault.as_ref().map(|f| f.name().to_string());
+    let mut drop_after = false;
+    let mut resp = match fault.map(|f| f.outcome()) {
+        Some(Outcome::Answer(r)) => r,
+        outcome => {
+            drop_after = matches!(outcome, Some(Outcome::Drop));
+            if is_api {
+                let endpoint = rate_endpoint(&method, &path);
+                let decision = lock(&sh.limiter).check(endpoint, Instant::now(), wall_now());
+                match decision {
+                    Decision::Limited { headers, global } => {
+                        drop_after = false;
+                        let mut r = ApiError::rate_limited(global).into_response();
+                        set_rate_headers(&mut r, headers);
+                        r
+                    }
+                    Decision::Allowed(headers) => {
+                        let mut r = next.run(req).await;
+                        if let Some(h) = headers {
+                            set_rate_headers(&mut r, h);
+                        }
+                        r
+                    }
+                }
+            } else {
+                next.run(req).await
+            }
+        }
+    };
+    let note = resp
+        .extensions_mut()
+        .remove::<LogNote>()
+        .unwrap_or_default();
+    let status = if drop_after {
+        0
+    } else {
+        resp.status().as_u16()
+    };
+    if is_api || is_token {
+        sh.record(RequestRecord {
+            seq: 0,
+            method: method.to_string(),
+            path: path_q,
+            status,
+            time: timefmt::rfc3339_millis(wall_now()),
+            server_micros: started.elapsed().as_micros().try_into().unwrap_or(u64::MAX),
+            members: note.members,
+            client_id: note.client_id,
+            fault: fault_name,
+        });
+    }
+    if drop_after {
+        resp = faults::dropped_connection();
+    }
+    resp
+}
+
+/// The buckets an /api/v2 request draws from: the members list's read or write bucket, or
+/// only the tenant-wide one.
+fn rate_endpoint(method: &Method, path: &str) -> Endpoint {
+    if path.ends_with("/members") && path.starts_with("/api/v2/organizations/") {
+        if method == Method::GET {
+            Endpoint::MembersRead
+        } else {
+            Endpoint::MembersWrite
+        }
+    } else {
+        Endpoint::Other
+    }
+}
+
+fn set_rate_headers(resp: &mut Response, h: RateHeaders) {
+    let headers = resp.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(h.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(h.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(h.reset));
+}
+
+fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, JSON_UTF8)], bytes).into_response()
+}
+
+fn no_content(note: LogNote) -> Response {
+    let mut r = (StatusCode::NO_CONTENT, [(header::CONTENT_TYPE, JSON_UTF8)]).into_response();
+    r.extensions_mut().insert(note);
+    r
+}
+
+/// Notes for the request log which client's token (or credentials) the answer served.
+fn with_client(mut r: Response, client_id: &str) -> Response {
+    r.extensions_mut().insert(LogNote {
+        members: None,
+        client_id: Some(client_id.to_string()),
+    });
+    r
+}
