@@ -329,7 +329,7 @@ fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, ConfigError> {
     })
 }
 
-/// Lowercase hex sha256 of `bytes`.
+/// Lowercase hex sha256 of `bytes`: the config's digest, and the plan's (`crate::plan`).
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
