@@ -15,10 +15,9 @@ use std::collections::HashSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub use crate::config::MaxRemovals;
-use crate::config::{DesiredState, MemberRef};
+use crate::config::{DesiredState, MemberRef, sha256_hex};
 pub use crate::member::Member;
 use crate::observe::{ObserveError, Observed};
 
@@ -157,17 +156,13 @@ impl Plan {
             ..self.clone()
         };
         let bytes = serde_json::to_vec(&unsealed).unwrap_or_default();
-        hex(&Sha256::digest(&bytes))
+        sha256_hex(&bytes)
     }
 
     /// Whether `plan_sha256` is present and matches the content.
     pub fn digest_matches(&self) -> bool {
         self.plan_sha256.as_deref() == Some(self.digest().as_str())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Plans one organization.

@@ -1,0 +1,492 @@
+//! Config: the desired-state file `orgsync.yaml`: loading, validation and its JSON Schema.
+//!
+//! Every mistake a user can make is reported as `FILE:LINE:COLUMN: message`, with a hint where
+//! one helps, before any network call: a removal tool must not start from a misread intent.
+//! The YAML is read with serde-saphyr into "raw" types that keep the position of every value
+//! ([`serde_saphyr::Spanned`]); the same types generate the JSON Schema with schemars, so the
+//! schema and the parser cannot drift apart. Reading a file ([`load`]) is kept apart from parsing
+//! text ([`from_str`]), so tests need no files.
+//!
+//! A directory is read as every `*.yaml`/`*.yml` directly inside it, in sorted order; each file
+//! is complete on its own (`version: 1`) and its `defaults` apply to its own organizations only.
+//!
+//! The module is split by concern: `raw` is the file as written (serde types, JSON Schema),
+//! `parse` turns it into the model below, `checks` judges single values, `diagnostics` words
+//! every problem. This file holds the model and the loading of files and directories.
+
+mod checks;
+mod diagnostics;
+mod parse;
+mod raw;
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use checks::check_user_id;
+pub use diagnostics::{ConfigError, Diagnostic, Location};
+pub use raw::{schema, schema_json};
+
+use parse::{Seen, parse};
+
+/// Largest config file orgsync reads.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How the config names an organization; unique within a config, so it keys observations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OrgRef {
+    Name(String),
+    Id(String),
+}
+
+impl fmt::Display for OrgRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrgRef::Name(s) | OrgRef::Id(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Per organization: a count (`5`) or a share of current members (`25%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxRemovals {
+    Count(u64),
+    /// 0.0 to 100.0.
+    Percent(f64),
+}
+
+impl fmt::Display for MaxRemovals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MaxRemovals::Count(n) => write!(f, "{n}"),
+            MaxRemovals::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// How the config names a member.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MemberRef {
+    /// `"auth0|64b0c0ffee00000000000002"`
+    UserId(String),
+    /// `{email: ada@acme.example}`: resolved with `GET /users-by-email` before planning.
+    Email(String),
+}
+
+impl fmt::Display for MemberRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemberRef::UserId(u) => write!(f, "user `{u}`"),
+            MemberRef::Email(e) => write!(f, "email `{e}`"),
+        }
+    }
+}
+
+/// A declared member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredMember {
+    pub member: MemberRef,
+    pub location: Location,
+}
+
+impl DesiredMember {
+    /// The user_id, when the config gives it directly.
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.member {
+            MemberRef::UserId(u) => Some(u),
+            MemberRef::Email(_) => None,
+        }
+    }
+
+    /// The email, when the config names the member by email.
+    pub fn email(&self) -> Option<&str> {
+        match &self.member {
+            MemberRef::Email(e) => Some(e),
+            MemberRef::UserId(_) => None,
+        }
+    }
+}
+
+/// One organization's desired state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredOrg {
+    pub org: OrgRef,
+    /// In file order.
+    pub members: Vec<DesiredMember>,
+    pub allow_empty: bool,
+    /// `defaults.protect` followed by the organization's own, without repeats.
+    pub protect: Vec<String>,
+    /// The organization's own, else the defaults', else none.
+    pub max_removals: Option<MaxRemovals>,
+    /// Where the organization's entry starts.
+    pub location: Location,
+}
+
+/// The whole desired state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredState {
+    /// File order; for a directory, files in sorted order.
+    pub organizations: Vec<DesiredOrg>,
+    /// Lowercase hex sha256 of the config bytes (for a directory: each file's name, a NUL, its
+    /// bytes and a NUL, in sorted order).
+    pub sha256: String,
+    pub sources: Vec<PathBuf>,
+    /// For a directory: entries it holds that were not read, with why.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading
+
+/// Reads a config file, or every `*.yaml`/`*.yml` of a directory.
+pub fn load(path: &Path) -> Result<DesiredState, ConfigError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        ConfigError::one(
+            None,
+            cannot_read(&shown, &e),
+            Some("pass the config with `-c FILE` (default `orgsync.yaml`), or a directory of YAML files"),
+        )
+    })?;
+    if meta.is_dir() {
+        load_dir(path, &shown)
+    } else {
+        load_file(path, &shown)
+    }
+}
+
+fn load_file(path: &Path, shown: &str) -> Result<DesiredState, ConfigError> {
+    let bytes = read_limited(path)?;
+    let text = decode(&bytes, shown)?;
+    let mut state = from_str(text, shown)?;
+    state.sha256 = sha256_hex(&bytes);
+    state.sources = vec![path.to_path_buf()];
+    Ok(state)
+}
+
+/// Every config file of the directory, as one desired state: all files' problems are reported
+/// together, and an organization may be declared in one file only.
+fn load_dir(path: &Path, shown: &str) -> Result<DesiredState, ConfigError> {
+    let (files, skipped) = list_directory(path, shown)?;
+    let mut hasher = Sha256::new();
+    let mut organizations = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut seen = Seen::default();
+    for f in &files {
+        let name = f.display().to_string();
+        let bytes = read_limited(f)?;
+        hasher.update(file_name(f).as_bytes());
+        hasher.update([0]);
+        hasher.update(&bytes);
+        hasher.update([0]);
+        match decode(&bytes, &name).and_then(|t| parse(t, &name, &mut seen)) {
+            Ok(orgs) => organizations.extend(orgs),
+            Err(e) => diagnostics.extend(e.diagnostics),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(ConfigError { diagnostics });
+    }
+    Ok(DesiredState {
+        organizations,
+        sha256: hex(&hasher.finalize()),
+        sources: files,
+        skipped,
+    })
+}
+
+/// The directory's config files, and the entries it does not read with why, both sorted.
+type Listing = (Vec<PathBuf>, Vec<(PathBuf, String)>);
+
+fn list_directory(path: &Path, shown: &str) -> Result<Listing, ConfigError> {
+    let cannot_list = |e: std::io::Error| {
+        ConfigError::one(
+            None,
+            format!("{shown}: cannot list the directory: {e}"),
+            None,
+        )
+    };
+    // An entry that cannot be read fails the load: a config is never read in part.
+    let entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(cannot_list)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(cannot_list)?;
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for p in entries {
+        match directory_entry(&p) {
+            Ok(()) => files.push(p),
+            Err(why) => skipped.push((p, why)),
+        }
+    }
+    skipped.sort();
+    files.sort();
+    if files.is_empty() {
+        return Err(ConfigError::one(
+            None,
+            format!("{shown}: the directory has no *.yaml or *.yml files"),
+            None,
+        ));
+    }
+    Ok((files, skipped))
+}
+
+/// Whether a directory entry is one of the config's files: a visible `*.yaml`/`*.yml` file.
+/// Otherwise, why it is not read.
+fn directory_entry(p: &Path) -> Result<(), String> {
+    let name = file_name(p);
+    let ext = p.extension().map(|x| x.to_string_lossy().into_owned());
+    let yaml_ext = |e: &str| e == "yaml" || e == "yml";
+    if name.starts_with('.') {
+        return Err("hidden files are not read".into());
+    }
+    if !p.is_file() {
+        return Err("only files directly in the directory are read".into());
+    }
+    match ext.as_deref() {
+        Some(e) if yaml_ext(e) => Ok(()),
+        Some(e) if yaml_ext(&e.to_ascii_lowercase()) => Err(format!(
+            "only `.yaml` and `.yml` in lower case are read; rename it to end in `.{}`",
+            e.to_ascii_lowercase()
+        )),
+        _ => Err("not a `.yaml` or `.yml` file".into()),
+    }
+}
+
+/// The last part of a path, lossily as text; empty if it has none.
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn cannot_read(shown: &str, e: &std::io::Error) -> String {
+    format!("{shown}: cannot read the config: {e}")
+}
+
+/// Parses config text; `file` is only the name used in messages.
+pub fn from_str(text: &str, file: &str) -> Result<DesiredState, ConfigError> {
+    let organizations = parse(text, file, &mut Seen::default())?;
+    Ok(DesiredState {
+        organizations,
+        sha256: sha256_hex(text.as_bytes()),
+        sources: Vec::new(),
+        skipped: Vec::new(),
+    })
+}
+
+/// The file's bytes, refused past [`MAX_FILE_BYTES`] (checked before and while reading).
+fn read_limited(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let shown = path.display().to_string();
+    let too_big = || {
+        ConfigError::one(
+            None,
+            format!("{shown}: the file is larger than 64 MiB"),
+            Some(
+                "split the config into several files in a directory and pass the directory with `-c`",
+            ),
+        )
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|e| ConfigError::one(None, cannot_read(&shown, &e), None))?;
+    if file.metadata().is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ConfigError::one(None, cannot_read(&shown, &e), None))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// The bytes as text; the first invalid byte is reported at its line and column.
+fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, ConfigError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let before = &bytes[..offset];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = offset
+            - before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        ConfigError::one(
+            Some(Location {
+                file: file.into(),
+                line,
+                column,
+            }),
+            "the file is not valid UTF-8",
+            Some("save the file as UTF-8"),
+        )
+    })
+}
+
+/// Lowercase hex sha256 of `bytes`: the config's digest, and the plan's (`crate::plan`).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every problem found in `text`, as shown to the user (none if it is accepted).
+    pub(super) fn errors(text: &str) -> Vec<String> {
+        match from_str(text, "orgsync.yaml") {
+            Ok(_) => vec![],
+            Err(e) => e.diagnostics.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// The first problem found in `text`; panics if it is accepted.
+    pub(super) fn first(text: &str) -> String {
+        errors(text)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("accepted:\n{text}"))
+    }
+
+    const EXAMPLE: &str = r#"# yaml-language-server: $schema=schemas/orgsync.schema.json
+version: 1
+defaults:
+  protect:
+    - "auth0|64b0c0ffee00000000000001"
+  max_removals: 25%
+organizations:
+  - name: acme
+    members:
+      - "auth0|64b0c0ffee00000000000002"
+      - "google-oauth2|103547991597142817347"
+  - id: org_3hbVAMF8F3wVIcEJ
+    members: []
+    allow_empty: true
+    protect: ["samlp|corp|ops@example.com"]
+    max_removals: 3
+"#;
+
+    #[test]
+    fn the_product_md_example() {
+        let s = from_str(EXAMPLE, "orgsync.yaml").unwrap();
+        assert_eq!(s.organizations.len(), 2);
+        let acme = &s.organizations[0];
+        assert_eq!(acme.org, OrgRef::Name("acme".into()));
+        assert_eq!(acme.location.line, 8);
+        assert_eq!(
+            acme.members[1].user_id().unwrap_or_default(),
+            "google-oauth2|103547991597142817347"
+        );
+        assert_eq!(
+            (
+                acme.members[1].location.line,
+                acme.members[1].location.column
+            ),
+            (11, 9)
+        );
+        assert_eq!(acme.protect, ["auth0|64b0c0ffee00000000000001"]);
+        assert_eq!(acme.max_removals, Some(MaxRemovals::Percent(25.0)));
+        assert!(!acme.allow_empty);
+        let by_id = &s.organizations[1];
+        assert_eq!(by_id.org, OrgRef::Id("org_3hbVAMF8F3wVIcEJ".into()));
+        assert!(by_id.members.is_empty());
+        assert!(by_id.allow_empty);
+        assert_eq!(
+            by_id.protect,
+            [
+                "auth0|64b0c0ffee00000000000001",
+                "samlp|corp|ops@example.com"
+            ]
+        );
+        assert_eq!(by_id.max_removals, Some(MaxRemovals::Count(3)));
+        assert_eq!(s.sha256, sha256_hex(EXAMPLE.as_bytes()));
+    }
+
+    #[test]
+    fn empty_file_bom_and_crlf() {
+        assert_eq!(first(""), "orgsync.yaml:1:1: the file is empty");
+        assert_eq!(first("  \n\n"), "orgsync.yaml:1:1: the file is empty");
+        let crlf =
+            "\u{feff}version: 1\r\norganizations:\r\n  - name: acme\r\n    members: [\"a|1\"]\r\n";
+        let s = from_str(crlf, "f").unwrap();
+        assert_eq!(s.organizations[0].members[0].user_id(), Some("a|1"));
+    }
+
+    #[test]
+    fn a_directory_merges_files_and_refuses_cross_file_duplicates() {
+        let dir = std::env::temp_dir().join(format!("orgsync-config-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("b.yml"),
+            "version: 1\norganizations:\n  - name: beta\n    members: [\"a|2\"]\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("a.yaml"), "version: 1\ndefaults:\n  max_removals: 1\norganizations:\n  - name: alpha\n    members: [\"a|1\"]\n").unwrap();
+        std::fs::write(dir.join("notes.txt"), "not yaml").unwrap();
+        // Hidden files (editor leftovers, a stray copy) and upper-case extensions are not
+        // merged, and are named as skipped.
+        let stray = "version: 1\norganizations:\n  - name: alpha\n    members: []\n";
+        std::fs::write(dir.join(".hidden.yaml"), stray).unwrap();
+        std::fs::write(dir.join("20-UPPER.YAML"), stray).unwrap();
+        let s = load(&dir).unwrap();
+        let names: Vec<String> = s.organizations.iter().map(|o| o.org.to_string()).collect();
+        assert_eq!(names, ["alpha", "beta"]);
+        let skipped: Vec<String> = s
+            .skipped
+            .iter()
+            .map(|(p, why)| format!("{}: {why}", p.file_name().unwrap().to_string_lossy()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ".hidden.yaml: hidden files are not read",
+                "20-UPPER.YAML: only `.yaml` and `.yml` in lower case are read; rename it to end in `.yaml`",
+                "notes.txt: not a `.yaml` or `.yml` file",
+            ]
+        );
+        assert_eq!(s.organizations[0].max_removals, Some(MaxRemovals::Count(1)));
+        assert_eq!(
+            s.organizations[1].max_removals, None,
+            "defaults stay in their file"
+        );
+        assert_eq!(s.sources.len(), 2);
+        std::fs::write(
+            dir.join("c.yaml"),
+            "version: 1\norganizations:\n  - name: alpha\n    members: []\n",
+        )
+        .unwrap();
+        let e = load(&dir).unwrap_err();
+        let msg = e.diagnostics[0].to_string();
+        assert!(
+            msg.contains("c.yaml:3:11: organization name `alpha` is listed twice (first at "),
+            "{msg}"
+        );
+        assert!(msg.contains("a.yaml:5:11"), "{msg}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn ten_thousand_organizations_parse() {
+        let mut y = String::from("version: 1\norganizations:\n");
+        for o in 0..10_000 {
+            y.push_str(&format!("  - name: org-{o}\n    members:\n"));
+            for m in 0..100 {
+                y.push_str(&format!("      - \"auth0|{o:05}{m:03}\"\n"));
+            }
+        }
+        let s = from_str(&y, "big.yaml").unwrap();
+        assert_eq!(s.organizations.len(), 10_000);
+        assert_eq!(s.organizations[9_999].members.len(), 100);
+    }
+}
