@@ -134,10 +134,15 @@ mod layout {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap();
-                let code = text
+                // Code only: not the tests, not comments.
+                let code: String = text
                     .split("#[cfg(test)]\nmod tests")
                     .next()
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 for (i, _) in code.match_indices("crate::") {
                     let name: String = code[i + 7..]
                         .chars()
