@@ -1,8 +1,6 @@
 //! `orgsync export`: an exported file, planned right away, gives an empty plan.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Options;
 
 #[test]

@@ -1,12 +1,10 @@
 //! Shared helpers for integration tests: tenants, emulators, and running the real binary.
-#![allow(dead_code)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-#[allow(unused_imports)]
 pub use orgsync_emulator::fixtures::*;
 use orgsync_emulator::{Emulator, Options, Tenant};
 

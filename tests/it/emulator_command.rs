@@ -1,8 +1,6 @@
 //! `orgsync emulator`, the subcommand: the real binary serving a tenant file.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Tenant;
 use serde_json::{Value, json};
 

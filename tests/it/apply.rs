@@ -1,11 +1,9 @@
 //! `orgsync apply`: the real binary against the emulator over loopback.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use orgsync_emulator::{Emulator, Options, ScriptedFault};
 use serde_json::Value;
 

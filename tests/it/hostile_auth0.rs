@@ -6,8 +6,6 @@
 //! Every run of the binary is bounded: a run that does not end in time is killed and the test
 //! fails, so a regression fails CI instead of hanging it.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{
+use crate::support::{
     ALL_SCOPES, Run, TempDir, audit_lines, background, client, member, org_with_members, run, spawn,
 };
 use orgsync_emulator::{

@@ -1,9 +1,7 @@
 //! The checked-in JSON Schema is exactly what `orgsync schema` prints, and the example config
 //! satisfies its basic shape.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 
 #[test]
 fn the_checked_in_schema_is_current() {

@@ -1,10 +1,8 @@
 //! Progress on stderr: a bar on a terminal, nothing otherwise, nothing with -q.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::support::*;
 
 /// Runs `orgsync ARGS` under a pseudo-terminal (util-linux `script`), stdout to a file; returns
 /// what the terminal showed and the file.

@@ -1,9 +1,7 @@
 //! Every config mistake is reported as `FILE:LINE:COLUMN: message`, exit 1, before any request
 //! reaches the tenant.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Options;
 
 /// (what, file content, the exact `FILE:LINE:COLUMN: message` line expected on stderr)

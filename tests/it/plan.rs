@@ -1,10 +1,8 @@
 //! `orgsync plan` and `orgsync validate`: the real binary against the emulator over loopback.
 
-mod common;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::support::*;
 use orgsync_emulator::jwt::Claims;
 use orgsync_emulator::{BucketConfig, Options, RateLimits};
 use serde_json::Value;

@@ -1,8 +1,6 @@
 //! Request counts: orgsync spends the fewest requests a correct client needs.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::{Options, Tenant};
 
 fn tenant(orgs: usize, members: usize) -> Tenant {

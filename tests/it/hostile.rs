@@ -2,14 +2,12 @@
 //! hang, a panic or a removal; the Authorization header never leaves the configured host; and
 //! no error path or verbosity prints a token or a client secret.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use orgsync_emulator::{Options, ScriptedFault};
 
 /// What the fake server answers for a request path.

@@ -1,14 +1,12 @@
 //! The bad-input corpus: every file in tests/fixtures/bad-configs/ is refused with exactly the
 //! error in its `.expected` file (FILE:LINE:COLUMN, message, hint), exit 1, and no request.
 //!
-//! After an intended change of wording, `ORGSYNC_BLESS=1 cargo test --test bad_configs` rewrites
+//! After an intended change of wording, `ORGSYNC_BLESS=1 cargo test --test it bad_configs::` rewrites
 //! the `.expected` files; review them with `git diff`.
-
-mod common;
 
 use std::path::PathBuf;
 
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Options;
 
 #[test]

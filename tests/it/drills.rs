@@ -1,12 +1,10 @@
 //! Reliability drills, seeded and repeatable: faults, crashes and eventual consistency. Each
-//! prints a tally (`cargo test --test drills -- --nocapture` shows it).
-
-mod common;
+//! prints a tally (`cargo test --test it drills:: -- --nocapture` shows it).
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use orgsync_emulator::{Emulator, FaultKind, Options, Tenant};
 use serde_json::Value;
 

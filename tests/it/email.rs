@@ -1,8 +1,6 @@
 //! Members named by email: resolved with GET /users-by-email, exactly one user or an error.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Options;
 use orgsync_emulator::tenant::User;
 use serde_json::Value;
