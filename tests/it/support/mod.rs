@@ -1,8 +1,11 @@
 //! Shared helpers for integration tests: tenants, emulators, and running the real binary.
 
+pub mod http;
+
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use orgsync_emulator::fixtures::*;
@@ -13,17 +16,146 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_orgsync"))
 }
 
-/// Runs `orgsync` with a clean environment (no AUTH0_* from the developer's shell).
-pub fn orgsync(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.args(args).current_dir(cwd);
-    for var in ENV_REMOVED {
-        cmd.env_remove(var);
+/// How long a run may take by default before it is killed and the test fails.
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// One run of the real binary, built up and then [`run`](OrgSync::run) (bounded: killed and
+/// failed past its limit) or [`spawn`](OrgSync::spawn)ed. The environment is clean: only the
+/// variables given here reach it ([`ENV_REMOVED`] never do).
+#[derive(Debug, Clone)]
+pub struct OrgSync {
+    args: Vec<OsString>,
+    envs: Vec<(String, String)>,
+    cwd: PathBuf,
+    limit: Duration,
+    no_retry_delay: bool,
+}
+
+impl OrgSync {
+    /// Against `emu` with the client credentials of client `demo`; retry waits skipped.
+    pub fn new(emu: &Emulator) -> OrgSync {
+        OrgSync::at(&emu.url())
+            .env("AUTH0_CLIENT_ID", "demo")
+            .env("AUTH0_CLIENT_SECRET", "demo-secret")
     }
-    for (k, v) in envs {
-        cmd.env(k, v);
+
+    /// `AUTH0_DOMAIN=url` and no credentials; retry waits skipped.
+    pub fn at(url: &str) -> OrgSync {
+        OrgSync::bare().env("AUTH0_DOMAIN", url).no_retry_delay()
     }
-    cmd.output().expect("orgsync runs")
+
+    /// Nothing set: no domain, no credentials, real waits.
+    pub fn bare() -> OrgSync {
+        OrgSync {
+            args: Vec::new(),
+            envs: Vec::new(),
+            cwd: std::env::temp_dir(),
+            limit: LIMIT,
+            no_retry_delay: false,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> OrgSync {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = A>, A: AsRef<OsStr>>(mut self, args: I) -> OrgSync {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<str>) -> OrgSync {
+        self.envs.retain(|(k, _)| k != key);
+        self.envs
+            .push((key.to_string(), value.as_ref().to_string()));
+        self
+    }
+
+    pub fn envs(mut self, vars: &[(&str, &str)]) -> OrgSync {
+        for (k, v) in vars {
+            self = self.env(k, v);
+        }
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl AsRef<Path>) -> OrgSync {
+        self.cwd = dir.as_ref().to_path_buf();
+        self
+    }
+
+    /// Kill the run and fail the test past this (default [`LIMIT`]).
+    pub fn limit(mut self, limit: Duration) -> OrgSync {
+        self.limit = limit;
+        self
+    }
+
+    /// Pass the hidden `--no-retry-delay` to `plan`, `apply` and `export`: retry and pacing
+    /// waits are skipped.
+    pub fn no_retry_delay(mut self) -> OrgSync {
+        self.no_retry_delay = true;
+        self
+    }
+
+    /// Real retry and pacing waits (the "every wait ends" tests).
+    pub fn real_waits(mut self) -> OrgSync {
+        self.no_retry_delay = false;
+        self
+    }
+
+    /// The arguments as run: `--no-retry-delay` right after the subcommand that takes it.
+    fn command_args(&self) -> Vec<OsString> {
+        let mut args = self.args.clone();
+        if self.no_retry_delay
+            && let Some(i) = args
+                .iter()
+                .position(|a| a == "plan" || a == "apply" || a == "export")
+        {
+            args.insert(i + 1, "--no-retry-delay".into());
+        }
+        args
+    }
+
+    /// Starts the run; its output is drained by threads so it never blocks on a full pipe.
+    pub fn spawn(&self) -> Running {
+        let mut cmd = Command::new(bin());
+        cmd.args(self.command_args())
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for v in ENV_REMOVED {
+            cmd.env_remove(v);
+        }
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("orgsync starts");
+        let mut so = child.stdout.take().unwrap();
+        let mut se = child.stderr.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = so.read_to_end(&mut b);
+            b
+        });
+        let err = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = se.read_to_end(&mut b);
+            b
+        });
+        Running {
+            child,
+            out,
+            err,
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs to the end, at most its limit.
+    pub fn run(&self) -> Run {
+        self.spawn().wait(self.limit)
+    }
 }
 
 /// A fresh temporary directory, removed when dropped.
@@ -71,36 +203,16 @@ pub fn example_config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/orgsync.yaml")
 }
 
-/// Runs `orgsync` against an emulator with client credentials of client `demo`.
-pub fn orgsync_against(emu: &Emulator, args: &[&str], cwd: &Path) -> Output {
-    let url = emu.url();
-    orgsync(
-        args,
-        &[
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "demo-secret"),
-            ("ORGSYNC_TEST_NO_RETRY_DELAY", "1"),
-        ],
-        cwd,
-    )
-}
-
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `orgsync apply ARGS --auto-approve --audit-log DIR/audit.jsonl` against `emu`, run in `dir`.
-pub fn apply_audited(emu: &Emulator, dir: &TempDir, args: &[&str]) -> Output {
+pub fn apply_audited(emu: &Emulator, dir: &TempDir, args: &[&str]) -> Run {
     let audit = dir.path().join("audit.jsonl");
-    let mut all = vec!["apply"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--auto-approve", "--audit-log", audit.to_str().unwrap()]);
-    orgsync_against(emu, &all, dir.path())
+    OrgSync::new(emu)
+        .arg("apply")
+        .args(args)
+        .args(["--auto-approve", "--audit-log"])
+        .arg(&audit)
+        .cwd(dir.path())
+        .run()
 }
 
 /// The lines of an audit log, each parsed (a torn line fails the test); none when it is absent.
@@ -128,7 +240,6 @@ pub fn background(tenant: Tenant, options: Options) -> Emulator {
 /// What a finished run left.
 #[derive(Debug)]
 pub struct Run {
-    pub status: std::process::ExitStatus,
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
@@ -148,6 +259,41 @@ impl Run {
             self.stdout,
             self.stderr
         )
+    }
+
+    pub fn stdout(&self) -> &str {
+        &self.stdout
+    }
+
+    pub fn stderr(&self) -> &str {
+        &self.stderr
+    }
+
+    /// Asserts exit code 0; else fails showing the exit code, stdout and stderr.
+    #[track_caller]
+    pub fn success(&self) -> &Run {
+        self.code(0)
+    }
+
+    /// Asserts exit code 1 (orgsync's "error").
+    #[track_caller]
+    pub fn failure(&self) -> &Run {
+        self.code(1)
+    }
+
+    /// Asserts this exit code; else fails showing the exit code, stdout and stderr.
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Run {
+        self.code_for(code, "")
+    }
+
+    /// [`code`](Run::code), the failure message starting with `what` (a case, a seed).
+    #[track_caller]
+    pub fn code_for(&self, code: i32, what: impl std::fmt::Display) -> &Run {
+        if self.code != Some(code) {
+            panic!("{what}: wanted exit {code}, got {}", self.show());
+        }
+        self
     }
 
     pub fn assert_no_panic(&self) {
@@ -183,46 +329,17 @@ pub const ENV_REMOVED: &[&str] = &[
     "NO_PROXY",
     "no_proxy",
     "NO_COLOR",
-    "ORGSYNC_TEST_NO_RETRY_DELAY",
 ];
-
-pub fn spawn(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Running {
-    let mut cmd = std::process::Command::new(bin());
-    cmd.args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for v in ENV_REMOVED {
-        cmd.env_remove(v);
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("orgsync starts");
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = so.read_to_end(&mut b);
-        b
-    });
-    let err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = se.read_to_end(&mut b);
-        b
-    });
-    Running {
-        child,
-        out,
-        err,
-        started: Instant::now(),
-    }
-}
 
 impl Running {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kills the run (SIGKILL) and says how it ended.
+    pub fn kill(mut self) -> std::process::ExitStatus {
+        let _ = self.child.kill();
+        self.child.wait().expect("wait")
     }
 
     /// Waits at most `limit`; past it, kills the process and fails the test.
@@ -232,7 +349,6 @@ impl Running {
                 Some(status) => {
                     let took = self.started.elapsed();
                     return Run {
-                        status,
                         code: status.code(),
                         stdout: String::from_utf8_lossy(&self.out.join().unwrap()).into_owned(),
                         stderr: String::from_utf8_lossy(&self.err.join().unwrap()).into_owned(),
@@ -261,20 +377,4 @@ fn tail(s: &str, n: usize) -> &str {
         start += 1;
     }
     &s[start..]
-}
-
-/// Runs orgsync to the end (at most `limit`).
-pub fn run(args: &[&str], envs: &[(&str, &str)], cwd: &Path, limit: Duration) -> Run {
-    spawn(args, envs, cwd).wait(limit)
-}
-
-impl Run {
-    /// The run as a `std::process::Output`, for tests that take one.
-    pub fn output(&self) -> Output {
-        Output {
-            status: self.status,
-            stdout: self.stdout.clone().into_bytes(),
-            stderr: self.stderr.clone().into_bytes(),
-        }
-    }
 }
