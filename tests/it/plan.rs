@@ -7,23 +7,6 @@ use orgsync_emulator::jwt::Claims;
 use orgsync_emulator::{BucketConfig, Options, RateLimits};
 use serde_json::Value;
 
-/// Filters for snapshots: emulator URLs and timestamps change from run to run.
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(r"http://127\.0\.0\.1:\d+", "http://[EMULATOR]");
-    s.add_filter(r#""created_at": "[^"]+""#, r#""created_at": "[TIME]""#);
-    s.add_filter(
-        r#""config_sha256": "[0-9a-f]{64}""#,
-        r#""config_sha256": "[SHA256]""#,
-    );
-    s.add_filter(
-        r#""plan_sha256": "[0-9a-f]{64}""#,
-        r#""plan_sha256": "[SHA256]""#,
-    );
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
-
 #[test]
 fn the_example_plan_as_text_and_json() {
     let emu = background(example_tenant(), Options::default());
@@ -36,7 +19,7 @@ fn the_example_plan_as_text_and_json() {
         .cwd(dir.path())
         .run();
     text.success();
-    settings().bind(|| insta::assert_snapshot!("example_plan_text", text.stdout()));
+    orgsync_snapshot!("example_plan_text", &text);
 
     let json = OrgSync::new(&emu)
         .args(["plan", "-c", config, "--format", "json"])
@@ -47,7 +30,7 @@ fn the_example_plan_as_text_and_json() {
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["domain"], emu.url());
     assert_eq!(v["summary"]["remove"], 9);
-    settings().bind(|| insta::assert_snapshot!("example_plan_json", json.stdout()));
+    orgsync_snapshot!("example_plan_json", &json);
 
     // Planning never changes the tenant.
     assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
@@ -70,7 +53,7 @@ fn the_example_plan_as_markdown() {
     out.success();
     let md = out.stdout();
     assert!(md.starts_with("<!-- orgsync-plan -->\n"));
-    settings().bind(|| insta::assert_snapshot!("example_plan_markdown", md));
+    orgsync_snapshot!("example_plan_markdown", &out);
 }
 
 #[test]

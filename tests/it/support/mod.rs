@@ -158,6 +158,59 @@ impl OrgSync {
     }
 }
 
+/// Insta settings for every snapshot of a run: what changes from run to run is filtered out.
+/// Loopback URLs (an emulator's or a fake's port), temporary directories, timestamps,
+/// durations and content hashes.
+pub fn insta_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"http://127\.0\.0\.1:\d+", "http://[EMULATOR]");
+    s.add_filter(r"\b127\.0\.0\.\d+:\d+\b", "[LOOPBACK]");
+    let tmp = std::env::temp_dir();
+    let tmp = regex_escape(
+        tmp.to_str()
+            .expect("a UTF-8 temp dir")
+            .trim_end_matches('/'),
+    );
+    s.add_filter(&format!(r"{tmp}/orgsync-test-[\w.-]+"), "[TEMP]");
+    s.add_filter(r#""created_at": "[^"]+""#, r#""created_at": "[TIME]""#);
+    s.add_filter(
+        r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
+        "[TIME]",
+    );
+    s.add_filter(r"\b\d+(\.\d+)?(ns|µs|us|ms|s)\b", "[DURATION]");
+    s.add_filter(
+        r#""config_sha256": "[0-9a-f]{64}""#,
+        r#""config_sha256": "[SHA256]""#,
+    );
+    s.add_filter(
+        r#""plan_sha256": "[0-9a-f]{64}""#,
+        r#""plan_sha256": "[SHA256]""#,
+    );
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// Snapshots a [`Run`] whole (exit code, stdout and stderr) under [`insta_settings`]:
+/// `orgsync_snapshot!("name", &run)`.
+macro_rules! orgsync_snapshot {
+    ($name:expr, $run:expr $(,)?) => {{
+        let run: &$crate::support::Run = $run;
+        $crate::support::insta_settings().bind(|| {
+            insta::assert_snapshot!($name, run.snapshot());
+        });
+    }};
+}
+pub(crate) use orgsync_snapshot;
+
 /// A fresh temporary directory, removed when dropped.
 pub struct TempDir(pub PathBuf);
 
@@ -256,6 +309,18 @@ impl Run {
             "exit {:?} after {:.1}s\n--- stdout\n{}\n--- stderr\n{}",
             self.code,
             self.took.as_secs_f64(),
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    /// The run as a snapshot records it.
+    pub fn snapshot(&self) -> String {
+        format!(
+            "success: {}\nexit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+            self.code == Some(0),
+            self.code
+                .map_or("none (killed by a signal)".to_string(), |c| c.to_string()),
             self.stdout,
             self.stderr
         )
