@@ -290,20 +290,15 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
         let mut args = vec!["plan", "-c", config];
         args.extend(v.iter().copied());
         outputs.push(
-            OrgSync::bare()
-                .envs(&[("AUTH0_DOMAIN", url.as_str()), ("AUTH0_API_TOKEN", TOKEN)])
-                .no_retry_delay()
+            OrgSync::at(&url)
+                .env("AUTH0_API_TOKEN", TOKEN)
                 .args(&args)
                 .cwd(dir.path())
                 .run(),
         );
         outputs.push(
-            OrgSync::bare()
-                .envs(&[
-                    ("AUTH0_DOMAIN", "http://127.0.0.1:9"),
-                    ("AUTH0_API_TOKEN", TOKEN),
-                ])
-                .no_retry_delay()
+            OrgSync::at("http://127.0.0.1:9")
+                .env("AUTH0_API_TOKEN", TOKEN)
                 .args(&args)
                 .cwd(dir.path())
                 .run(),

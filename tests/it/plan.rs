@@ -251,9 +251,8 @@ fn auth_failures_have_messages_a_person_can_act_on_and_never_show_the_token() {
     let config = config.to_str().unwrap();
     let url = emu.url();
     let run_with_token = |token: &str| {
-        OrgSync::bare()
-            .envs(&[("AUTH0_DOMAIN", url.as_str()), ("AUTH0_API_TOKEN", token)])
-            .no_retry_delay()
+        OrgSync::at(&url)
+            .env("AUTH0_API_TOKEN", token)
             .args(["plan", "-c", config, "-vv"])
             .cwd(dir.path())
             .run()
