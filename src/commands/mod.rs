@@ -109,9 +109,7 @@ pub async fn connect(args: &ConnectionArgs) -> Result<Connection, Failure> {
         request_timeout: timeout,
         connect_timeout: timeout.min(Duration::from_secs(10)),
         retry: RetryPolicy {
-            instant: args.no_retry_delay
-                || std::env::var_os("ORGSYNC_TEST_NO_RETRY_DELAY")
-                    .is_some_and(|v| v != "0" && !v.is_empty()),
+            instant: args.no_retry_delay,
             ..RetryPolicy::default()
         },
         ..ClientOptions::default()

@@ -1,30 +1,11 @@
 //! `orgsync plan` and `orgsync validate`: the real binary against the emulator over loopback.
 
-mod common;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::support::*;
 use orgsync_emulator::jwt::Claims;
 use orgsync_emulator::{BucketConfig, Options, RateLimits};
 use serde_json::Value;
-
-/// Filters for snapshots: emulator URLs and timestamps change from run to run.
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(r"http://127\.0\.0\.1:\d+", "http://[EMULATOR]");
-    s.add_filter(r#""created_at": "[^"]+""#, r#""created_at": "[TIME]""#);
-    s.add_filter(
-        r#""config_sha256": "[0-9a-f]{64}""#,
-        r#""config_sha256": "[SHA256]""#,
-    );
-    s.add_filter(
-        r#""plan_sha256": "[0-9a-f]{64}""#,
-        r#""plan_sha256": "[SHA256]""#,
-    );
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
 
 #[test]
 fn the_example_plan_as_text_and_json() {
@@ -33,21 +14,23 @@ fn the_example_plan_as_text_and_json() {
     let config = example_config();
     let config = config.to_str().unwrap();
 
-    let text = orgsync_against(&emu, &["plan", "-c", config], dir.path());
-    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
-    settings().bind(|| insta::assert_snapshot!("example_plan_text", stdout(&text)));
+    let text = OrgSync::new(&emu)
+        .args(["plan", "-c", config])
+        .cwd(dir.path())
+        .run();
+    text.success();
+    orgsync_snapshot!("example_plan_text", &text);
 
-    let json = orgsync_against(
-        &emu,
-        &["plan", "-c", config, "--format", "json"],
-        dir.path(),
-    );
-    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
-    let v: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let json = OrgSync::new(&emu)
+        .args(["plan", "-c", config, "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    json.success();
+    let v: Value = serde_json::from_str(json.stdout()).unwrap();
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["domain"], emu.url());
     assert_eq!(v["summary"]["remove"], 9);
-    settings().bind(|| insta::assert_snapshot!("example_plan_json", stdout(&json)));
+    orgsync_snapshot!("example_plan_json", &json);
 
     // Planning never changes the tenant.
     assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
@@ -57,39 +40,37 @@ fn the_example_plan_as_text_and_json() {
 fn the_example_plan_as_markdown() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("plan-markdown");
-    let out = orgsync_against(
-        &emu,
-        &[
+    let out = OrgSync::new(&emu)
+        .args([
             "plan",
             "-c",
             example_config().to_str().unwrap(),
             "--format",
             "markdown",
-        ],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let md = stdout(&out);
+        ])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let md = out.stdout();
     assert!(md.starts_with("<!-- orgsync-plan -->\n"));
-    settings().bind(|| insta::assert_snapshot!("example_plan_markdown", md));
+    orgsync_snapshot!("example_plan_markdown", &out);
 }
 
 #[test]
 fn drift_fields_in_json() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("plan-drift");
-    let out = orgsync_against(
-        &emu,
-        &[
+    let out = OrgSync::new(&emu)
+        .args([
             "plan",
             "-c",
             example_config().to_str().unwrap(),
             "--format",
             "json",
-        ],
-        dir.path(),
-    );
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        ])
+        .cwd(dir.path())
+        .run();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
     let drift: Vec<(&str, bool)> = v["organizations"]
         .as_array()
         .unwrap()
@@ -115,20 +96,19 @@ fn drift_fields_in_json() {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: umbrella\n    members:\n      - \"auth0|64b0c0ffee0000000000001e\"\n      - \"auth0|64b0c0ffee0000000000001f\"\n      - \"auth0|64b0c0ffee00000000000020\"\n      - \"auth0|64b0c0ffee00000000000021\"\n      - \"auth0|64b0c0ffee0000000000abcd\"\n",
     );
-    let out = orgsync_against(
-        &emu,
-        &[
+    let out = OrgSync::new(&emu)
+        .args([
             "plan",
             "-c",
             cfg.to_str().unwrap(),
             "--format",
             "json",
             "--detailed-exitcode",
-        ],
-        dir2.path(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        ])
+        .cwd(dir2.path())
+        .run();
+    out.code(2);
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
     assert_eq!(v["summary"]["remove"], 0);
     assert_eq!(v["summary"]["missing"], 1);
     assert_eq!(v["summary"]["drift"], true);
@@ -139,19 +119,18 @@ fn drift_fields_in_json() {
 fn the_sandbox_demo_needs_no_credentials() {
     let dir = TempDir::new("plan-sandbox");
     let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
-    let out = orgsync(
-        &[
+    let out = OrgSync::bare()
+        .args([
             "plan",
             "-c",
             example_config().to_str().unwrap(),
             "--sandbox",
             tenant.to_str().unwrap(),
-        ],
-        &[],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = stdout(&out);
+        ])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let text = out.stdout();
     assert!(
         text.contains("Plan: 9 to remove, 1 missing, 2 protected kept, in 3 of 4 organizations."),
         "{text}"
@@ -163,17 +142,16 @@ fn detailed_exitcode_is_0_2_or_1() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("plan-exit");
     let config = example_config();
-    let changes = orgsync_against(
-        &emu,
-        &[
+    let changes = OrgSync::new(&emu)
+        .args([
             "plan",
             "-c",
             config.to_str().unwrap(),
             "--detailed-exitcode",
-        ],
-        dir.path(),
-    );
-    assert_eq!(changes.status.code(), Some(2), "{}", stderr(&changes));
+        ])
+        .cwd(dir.path())
+        .run();
+    changes.code(2);
 
     // A config that matches the tenant exactly.
     let state = emu.state();
@@ -185,33 +163,31 @@ fn detailed_exitcode_is_0_2_or_1() {
         }
     }
     let same = dir.write("same.yaml", &yaml);
-    let none = orgsync_against(
-        &emu,
-        &["plan", "-c", same.to_str().unwrap(), "--detailed-exitcode"],
-        dir.path(),
-    );
-    assert_eq!(none.status.code(), Some(0), "{}", stderr(&none));
-    assert!(stdout(&none).contains("No changes"), "{}", stdout(&none));
+    let none = OrgSync::new(&emu)
+        .args(["plan", "-c", same.to_str().unwrap(), "--detailed-exitcode"])
+        .cwd(dir.path())
+        .run();
+    none.success();
+    assert!(none.stdout().contains("No changes"), "{}", none.stdout());
 
     let unknown = dir.write(
         "unknown.yaml",
         "version: 1\norganizations:\n  - name: nope\n    members: []\n",
     );
-    let err = orgsync_against(
-        &emu,
-        &[
+    let err = OrgSync::new(&emu)
+        .args([
             "plan",
             "-c",
             unknown.to_str().unwrap(),
             "--detailed-exitcode",
-        ],
-        dir.path(),
-    );
-    assert_eq!(err.status.code(), Some(1));
-    assert!(stderr(&err).contains("unknown.yaml:3:"), "{}", stderr(&err));
-    assert!(stderr(&err).contains("`nope`"), "{}", stderr(&err));
+        ])
+        .cwd(dir.path())
+        .run();
+    err.failure();
+    assert!(err.stderr().contains("unknown.yaml:3:"), "{}", err.stderr());
+    assert!(err.stderr().contains("`nope`"), "{}", err.stderr());
     assert!(
-        stdout(&err).is_empty(),
+        err.stdout().is_empty(),
         "nothing is planned for a half-resolved tenant"
     );
 }
@@ -234,13 +210,12 @@ fn an_organization_of_2500_members_is_read_in_full_by_checkpoint() {
         yaml.push_str(&format!("      - \"auth0|m{i:04}\"\n"));
     }
     let config = dir.write("orgsync.yaml", &yaml);
-    let out = orgsync_against(
-        &emu,
-        &["plan", "-c", config.to_str().unwrap(), "--format", "json"],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", config.to_str().unwrap(), "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
     assert_eq!(v["organizations"][0]["current_count"], 2500);
     assert_eq!(v["organizations"][0]["remove"][0]["user_id"], "auth0|m2499");
     assert_eq!(v["summary"]["missing"], 0);
@@ -276,27 +251,23 @@ fn auth_failures_have_messages_a_person_can_act_on_and_never_show_the_token() {
     let config = config.to_str().unwrap();
     let url = emu.url();
     let run_with_token = |token: &str| {
-        orgsync(
-            &["plan", "-c", config, "-vv"],
-            &[
-                ("AUTH0_DOMAIN", url.as_str()),
-                ("AUTH0_API_TOKEN", token),
-                ("ORGSYNC_TEST_NO_RETRY_DELAY", "1"),
-            ],
-            dir.path(),
-        )
+        OrgSync::at(&url)
+            .env("AUTH0_API_TOKEN", token)
+            .args(["plan", "-c", config, "-vv"])
+            .cwd(dir.path())
+            .run()
     };
-    let check = |out: &std::process::Output, token: &str, wants: &[&str]| {
-        assert_eq!(out.status.code(), Some(1));
-        let err = stderr(out);
+    let check = |out: &Run, token: &str, wants: &[&str]| {
+        out.failure();
+        let err = out.stderr();
         for w in wants {
             assert!(err.contains(w), "missing {w:?} in:\n{err}");
         }
         assert!(
-            !err.contains(token) && !stdout(out).contains(token),
+            !err.contains(token) && !out.stdout().contains(token),
             "the token leaked:\n{err}"
         );
-        assert!(stdout(out).is_empty());
+        assert!(out.stdout().is_empty());
     };
 
     let now = SystemTime::now()
@@ -358,15 +329,15 @@ fn auth_failures_have_messages_a_person_can_act_on_and_never_show_the_token() {
     );
 
     // Wrong client credentials: the secret never shows either.
-    let out = orgsync(
-        &["plan", "-c", config],
-        &[
+    let out = OrgSync::bare()
+        .envs(&[
             ("AUTH0_DOMAIN", url.as_str()),
             ("AUTH0_CLIENT_ID", "demo"),
             ("AUTH0_CLIENT_SECRET", "wrong-secret-xyz"),
-        ],
-        dir.path(),
-    );
+        ])
+        .args(["plan", "-c", config])
+        .cwd(dir.path())
+        .run();
     check(
         &out,
         "wrong-secret-xyz",
@@ -378,16 +349,16 @@ fn auth_failures_have_messages_a_person_can_act_on_and_never_show_the_token() {
     );
 
     // A missing variable is named.
-    let out = orgsync(
-        &["plan", "-c", config],
-        &[("AUTH0_DOMAIN", url.as_str()), ("AUTH0_CLIENT_ID", "demo")],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1));
+    let out = OrgSync::bare()
+        .envs(&[("AUTH0_DOMAIN", url.as_str()), ("AUTH0_CLIENT_ID", "demo")])
+        .args(["plan", "-c", config])
+        .cwd(dir.path())
+        .run();
+    out.failure();
     assert!(
-        stderr(&out).contains("AUTH0_CLIENT_SECRET"),
+        out.stderr().contains("AUTH0_CLIENT_SECRET"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
 }
 
@@ -399,9 +370,12 @@ fn an_unknown_organization_is_a_404_naming_it_and_its_line() {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n  - id: org_XXXXXXXXXXXXXXXX\n    members: []\n",
     );
-    let out = orgsync_against(&emu, &["plan", "-c", config.to_str().unwrap()], dir.path());
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", config.to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    let err = out.stderr();
     assert!(err.contains("orgsync.yaml:6:"), "{err}");
     assert!(err.contains("org_XXXXXXXXXXXXXXXX"), "{err}");
     assert!(
@@ -409,7 +383,7 @@ fn an_unknown_organization_is_a_404_naming_it_and_its_line() {
         "{err}"
     );
     assert!(err.contains("nothing was planned"), "{err}");
-    assert!(stdout(&out).is_empty());
+    assert!(out.stdout().is_empty());
     // Members were read for no organization: resolution failed first.
     assert!(
         api_requests(&emu)
@@ -435,23 +409,23 @@ fn a_429_burst_is_waited_out_and_the_plan_completes() {
     let dir = TempDir::new("plan-429");
     let url = emu.url();
     // Real waits here: the client honours x-ratelimit-reset.
-    let out = orgsync(
-        &[
+    let out = OrgSync::bare()
+        .envs(&[
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "demo-secret"),
+        ])
+        .args([
             "plan",
             "-c",
             example_config().to_str().unwrap(),
             "--format",
             "json",
-        ],
-        &[
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        ])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
     assert_eq!(v["summary"]["remove"], 9);
     // One list page and four member pages fit a burst of 3 only by waiting.
     assert!(
@@ -471,9 +445,12 @@ fn two_entries_for_the_same_organization_are_refused() {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: acme\n    members: []\n  - id: org_3hbVAMF8F3wVIcEJ\n    members: []\n",
     );
-    let out = orgsync_against(&emu, &["plan", "-c", config.to_str().unwrap()], dir.path());
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", config.to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    let err = out.stderr();
     assert!(err.contains("same organization"), "{err}");
     assert!(err.contains("orgsync.yaml:5:"), "{err}");
 }
@@ -481,19 +458,20 @@ fn two_entries_for_the_same_organization_are_refused() {
 #[test]
 fn plain_http_is_refused_for_remote_domains() {
     let dir = TempDir::new("plan-http");
-    let out = orgsync(
-        &["plan", "-c", example_config().to_str().unwrap()],
-        &[
+    let out = OrgSync::bare()
+        .envs(&[
             ("AUTH0_DOMAIN", "http://travel0.us.auth0.com"),
             ("AUTH0_API_TOKEN", "t"),
-        ],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1));
+        ])
+        .args(["plan", "-c", example_config().to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    out.failure();
     assert!(
-        stderr(&out).contains("plain http is only accepted for loopback"),
+        out.stderr()
+            .contains("plain http is only accepted for loopback"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
 }
 
@@ -502,39 +480,37 @@ fn out_writes_the_json_plan() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("plan-out");
     let out_file = dir.path().join("plan.json");
-    let out = orgsync_against(
-        &emu,
-        &[
+    let out = OrgSync::new(&emu)
+        .args([
             "plan",
             "-c",
             example_config().to_str().unwrap(),
             "--out",
             out_file.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ])
+        .cwd(dir.path())
+        .run();
+    out.success();
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["organizations"].as_array().unwrap().len(), 4);
     let sha = v["config_sha256"].as_str().unwrap();
     assert_eq!(sha.len(), 64);
     // The text plan still went to stdout.
-    assert!(stdout(&out).contains("Plan: "));
+    assert!(out.stdout().contains("Plan: "));
 }
 
 #[test]
 fn validate_is_offline() {
     let dir = TempDir::new("validate");
-    let out = orgsync(
-        &["validate", "-c", example_config().to_str().unwrap()],
-        &[],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = OrgSync::bare()
+        .args(["validate", "-c", example_config().to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    out.success();
     assert!(
-        stdout(&out).contains("valid: 4 organizations"),
+        out.stdout().contains("valid: 4 organizations"),
         "{}",
-        stdout(&out)
+        out.stdout()
     );
 }

@@ -1,14 +1,12 @@
 //! The bad-input corpus: every file in tests/fixtures/bad-configs/ is refused with exactly the
 //! error in its `.expected` file (FILE:LINE:COLUMN, message, hint), exit 1, and no request.
 //!
-//! After an intended change of wording, `ORGSYNC_BLESS=1 cargo test --test bad_configs` rewrites
+//! After an intended change of wording, `ORGSYNC_BLESS=1 cargo test --test it bad_configs::` rewrites
 //! the `.expected` files; review them with `git diff`.
-
-mod common;
 
 use std::path::PathBuf;
 
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Options;
 
 #[test]
@@ -26,18 +24,21 @@ fn every_bad_config_is_refused_with_its_expected_error_and_no_request() {
     let mut failures = Vec::new();
     for f in &files {
         let name = format!("bad-configs/{}", f.file_name().unwrap().to_string_lossy());
-        let out = orgsync_against(&emu, &["plan", "-c", &name], &fixtures);
-        let err = stderr(&out);
+        let out = OrgSync::new(&emu)
+            .args(["plan", "-c", &name])
+            .cwd(&fixtures)
+            .run();
+        let err = out.stderr();
         let expected_path = f.with_extension("expected");
         if bless {
-            std::fs::write(&expected_path, &err).unwrap();
+            std::fs::write(&expected_path, err).unwrap();
         }
         let expected = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|_| format!("(no {})", expected_path.display()));
-        if out.status.code() != Some(1) || !out.stdout.is_empty() || err != expected {
+        if out.code != Some(1) || !out.stdout.is_empty() || err != expected {
             failures.push(format!(
                 "{name}: exit {:?}\n--- expected\n{expected}--- got\n{err}",
-                out.status.code()
+                out.code
             ));
         }
         if !err

@@ -1,10 +1,8 @@
 //! Progress on stderr: a bar on a terminal, nothing otherwise, nothing with -q.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::support::*;
 
 /// Runs `orgsync ARGS` under a pseudo-terminal (util-linux `script`), stdout to a file; returns
 /// what the terminal showed and the file.
@@ -51,21 +49,20 @@ fn quiet_or_no_terminal_shows_nothing() {
     let (terminal, plan) = on_a_terminal(&format!("{DEMO} -q"), &dir);
     assert!(!terminal.contains("reading"), "{terminal}");
     assert!(plan.contains("Plan: 9 to remove"));
-    let out = orgsync(
-        &[
+    let out = OrgSync::bare()
+        .args([
             "plan",
             "-c",
             "examples/orgsync.yaml",
             "--sandbox",
             "examples/tenant.yaml",
-        ],
-        &[],
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
-    );
-    assert_eq!(out.status.code(), Some(0));
+        ])
+        .cwd(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+        .run();
+    out.success();
     assert!(
         out.stderr.is_empty(),
         "stderr is not a terminal: {}",
-        stderr(&out)
+        out.stderr()
     );
 }

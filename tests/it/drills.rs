@@ -1,12 +1,10 @@
 //! Reliability drills, seeded and repeatable: faults, crashes and eventual consistency. Each
-//! prints a tally (`cargo test --test drills -- --nocapture` shows it).
-
-mod common;
+//! prints a tally (`cargo test --test it drills:: -- --nocapture` shows it).
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use orgsync_emulator::{Emulator, FaultKind, Options, Tenant};
 use serde_json::Value;
 
@@ -97,14 +95,14 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
         loop {
             runs += 1;
             let out = apply_audited(&emu, &dir, &[]);
-            if out.status.code() == Some(0) {
+            if out.code == Some(0) {
                 break;
             }
             assert!(
                 runs < 6,
                 "seed {seed}: apply did not converge in 5 runs:\n{}\n{}",
-                stdout(&out),
-                stderr(&out)
+                out.stdout(),
+                out.stderr()
             );
         }
         reruns += runs - 1;
@@ -186,7 +184,6 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
 
 #[test]
 fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
-    use std::process::{Command, Stdio};
     let mut killed_mid_run = 0;
     for seed in 0..10u64 {
         // Slow enough that a kill lands among the DELETEs.
@@ -199,24 +196,12 @@ fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
         let dir = TempDir::new("crash");
         drill_config(&dir);
         let audit = dir.path().join("audit.jsonl");
-        let url = emu.url();
-        let mut child = Command::new(bin())
-            .args([
-                "apply",
-                "--auto-approve",
-                "--audit-log",
-                audit.to_str().unwrap(),
-            ])
-            .current_dir(dir.path())
-            .envs([
-                ("AUTH0_DOMAIN", url.as_str()),
-                ("AUTH0_CLIENT_ID", "demo"),
-                ("AUTH0_CLIENT_SECRET", "demo-secret"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = OrgSync::new(&emu)
+            .real_waits()
+            .args(["apply", "--auto-approve", "--audit-log"])
+            .arg(&audit)
+            .cwd(dir.path())
+            .spawn();
         // A seeded moment once the removals have begun.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while !emu.requests().iter().any(|r| r.method == "DELETE")
@@ -225,8 +210,7 @@ fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
             std::thread::sleep(Duration::from_millis(1));
         }
         std::thread::sleep(Duration::from_millis(seed * 4));
-        let _ = child.kill();
-        let status = child.wait().unwrap();
+        let status = child.kill();
         if status.code().is_none() {
             killed_mid_run += 1;
         }
@@ -249,12 +233,7 @@ fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
             );
         }
         let rerun = apply_audited(&emu, &dir, &[]);
-        assert_eq!(
-            rerun.status.code(),
-            Some(0),
-            "seed {seed}: {}",
-            stderr(&rerun)
-        );
+        rerun.code_for(0, format_args!("seed {seed}"));
         assert_eq!(state(&emu), expected(), "seed {seed}");
         audit_lines(&audit);
     }
@@ -278,10 +257,9 @@ fn eventual_consistency_is_not_mistaken_for_failure() {
     drill_config(&dir);
     let audit = dir.path().join("audit.jsonl");
     let first = apply_audited(&emu, &dir, &[]);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "apply does not fail because lists still show the removed"
+    first.code_for(
+        0,
+        "apply does not fail because lists still show the removed",
     );
     let first_deletes: HashSet<String> = emu
         .requests()
@@ -292,19 +270,18 @@ fn eventual_consistency_is_not_mistaken_for_failure() {
     assert_eq!(first_deletes, planned());
 
     // Right after: the lists still show the removed members, so a plan reports them again.
-    let plan = orgsync_against(
-        &emu,
-        &["plan", "--detailed-exitcode", "--format", "json"],
-        dir.path(),
-    );
-    assert_eq!(plan.status.code(), Some(2));
-    let v: Value = serde_json::from_str(&stdout(&plan)).unwrap();
+    let plan = OrgSync::new(&emu)
+        .args(["plan", "--detailed-exitcode", "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    plan.code(2);
+    let v: Value = serde_json::from_str(plan.stdout()).unwrap();
     assert_eq!(v["summary"]["remove"], planned().len());
 
     // A second apply during the delay may re-send DELETEs, for the same users only, audited.
     let before = emu.requests().len();
     let second = apply_audited(&emu, &dir, &[]);
-    assert_eq!(second.status.code(), Some(0));
+    second.success();
     let resent: HashSet<String> = emu.requests()[before..]
         .iter()
         .filter(|r| r.method == "DELETE")
@@ -324,18 +301,15 @@ fn eventual_consistency_is_not_mistaken_for_failure() {
     );
 
     // --wait sees it through.
-    let third = orgsync_against(
-        &emu,
-        &["apply", "--auto-approve", "--wait", "10"],
-        dir.path(),
-    );
-    assert_eq!(third.status.code(), Some(0), "{}", stdout(&third));
-    let after = orgsync_against(&emu, &["plan", "--detailed-exitcode"], dir.path());
-    assert_eq!(
-        after.status.code(),
-        Some(0),
-        "converged: {}",
-        stdout(&after)
-    );
+    let third = OrgSync::new(&emu)
+        .args(["apply", "--auto-approve", "--wait", "10"])
+        .cwd(dir.path())
+        .run();
+    third.success();
+    let after = OrgSync::new(&emu)
+        .args(["plan", "--detailed-exitcode"])
+        .cwd(dir.path())
+        .run();
+    after.code_for(0, "converged");
     assert_eq!(state(&emu), expected());
 }

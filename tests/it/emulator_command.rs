@@ -1,8 +1,6 @@
 //! `orgsync emulator`, the subcommand: the real binary serving a tenant file.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Tenant;
 use serde_json::{Value, json};
 
@@ -70,13 +68,12 @@ fn a_bad_tenant_file_is_reported_with_line_and_column() {
         "tenant.yaml",
         "organizations:\n  - id: org_1\n    name: acme\n    members: {user_id: 'auth0|1'}\n",
     );
-    let out = orgsync(
-        &["emulator", "--tenant", tenant.to_str().unwrap()],
-        &[],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = OrgSync::bare()
+        .args(["emulator", "--tenant", tenant.to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    let err = out.stderr();
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("tenant.yaml"), "{err}");
     assert!(err.contains("line 4"), "{err}");

@@ -1,8 +1,6 @@
 //! Members named by email: resolved with GET /users-by-email, exactly one user or an error.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Options;
 use orgsync_emulator::tenant::User;
 use serde_json::Value;
@@ -33,9 +31,12 @@ fn one_match_resolves_and_the_plan_shows_it() {
         "orgsync.yaml",
         &format!("{UMBRELLA}      - {{email: new.hire@acme.example}}\n"),
     );
-    let out = orgsync_against(&emu, &["plan", "--format", "json"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let out = OrgSync::new(&emu)
+        .args(["plan", "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
     let o = &v["organizations"][0];
     assert_eq!(
         o["remove"].as_array().unwrap().len(),
@@ -55,12 +56,12 @@ fn one_match_resolves_and_the_plan_shows_it() {
         o["missing"][0],
         serde_json::json!({"user_id": "auth0|64b0c0ffee0000000000abcd", "email": "new.hire@acme.example"})
     );
-    let text = orgsync_against(&emu, &["plan"], dir.path());
+    let text = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
     assert!(
-        stdout(&text)
+        text.stdout()
             .contains("  email chris@umbrella.example is auth0|64b0c0ffee0000000000001f\n"),
         "{}",
-        stdout(&text)
+        text.stdout()
     );
     let lookups = emu
         .requests()
@@ -75,9 +76,9 @@ fn no_match_or_two_matches_is_an_error_naming_the_entry_and_candidates() {
     let emu = background(tenant_with_twins(), Options::default());
     let dir = TempDir::new("email-bad");
     dir.write("orgsync.yaml", &format!("{UMBRELLA}      - {{email: nobody@acme.example}}\n      - {{email: twin@acme.example}}\n"));
-    let out = orgsync_against(&emu, &["plan"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let out = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
+    out.failure();
+    let err = out.stderr();
     assert!(
         err.contains("orgsync.yaml:8:9: no user has the email `nobody@acme.example`"),
         "{err}"
@@ -87,7 +88,7 @@ fn no_match_or_two_matches_is_an_error_naming_the_entry_and_candidates() {
         "{err}"
     );
     assert!(err.contains("hint: name the member by user_id"), "{err}");
-    assert!(stdout(&out).is_empty());
+    assert!(out.stdout().is_empty());
     assert!(
         emu.requests().iter().all(|r| !r.path.contains("/members")),
         "no member was read"
@@ -102,12 +103,12 @@ fn a_user_named_by_id_and_by_email_in_one_organization_is_refused() {
         "orgsync.yaml",
         &format!("{UMBRELLA}      - \"auth0|64b0c0ffee0000000000001f\"\n"),
     );
-    let out = orgsync_against(&emu, &["plan"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    let out = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
+    out.failure();
     assert!(
-        stderr(&out).contains("orgsync.yaml:8:9: this member is `auth0|64b0c0ffee0000000000001f`, already listed at orgsync.yaml:6:9"),
+        out.stderr().contains("orgsync.yaml:8:9: this member is `auth0|64b0c0ffee0000000000001f`, already listed at orgsync.yaml:6:9"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
 }
 
@@ -117,19 +118,19 @@ fn email_lookup_needs_read_users() {
     let dir = TempDir::new("email-scope");
     dir.write("orgsync.yaml", UMBRELLA);
     let url = emu.url();
-    let out = orgsync(
-        &["plan"],
-        &[
+    let out = OrgSync::bare()
+        .envs(&[
             ("AUTH0_DOMAIN", url.as_str()),
             ("AUTH0_CLIENT_ID", "read-only"),
             ("AUTH0_CLIENT_SECRET", "read-only-secret"),
-        ],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1));
+        ])
+        .args(["plan"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
     assert!(
-        stderr(&out).contains("grant the scope `read:users`"),
+        out.stderr().contains("grant the scope `read:users`"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
 }

@@ -1,8 +1,6 @@
 //! Request counts: orgsync spends the fewest requests a correct client needs.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::{Options, Tenant};
 
 fn tenant(orgs: usize, members: usize) -> Tenant {
@@ -35,8 +33,11 @@ fn plan_requests(t: Tenant, yaml: &str) -> Vec<String> {
     let emu = background(t, Options::default());
     let dir = TempDir::new("requests");
     dir.write("orgsync.yaml", yaml);
-    let out = orgsync_against(&emu, &["plan", "--format", "json"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = OrgSync::new(&emu)
+        .args(["plan", "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
     api_requests(&emu).into_iter().map(|r| r.path).collect()
 }
 
@@ -44,12 +45,11 @@ fn plan_requests(t: Tenant, yaml: &str) -> Vec<String> {
 fn the_example_tenant_costs_one_list_page_and_one_page_per_organization() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("requests-example");
-    let out = orgsync_against(
-        &emu,
-        &["plan", "-c", example_config().to_str().unwrap()],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0));
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", example_config().to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    out.success();
     let paths: Vec<String> = api_requests(&emu).into_iter().map(|r| r.path).collect();
     // min(4 lookups, 1 list page) + 4 organizations of fewer than 100 members.
     assert_eq!(paths.len(), 5, "{paths:#?}");
@@ -153,16 +153,16 @@ fn plan_under_a_limit(
         &config((0..orgs).map(|o| format!("org-{o}"))),
     );
     let url = emu.url();
-    let out = orgsync(
-        &["plan", "--format", "json"],
-        &[
+    let out = OrgSync::bare()
+        .envs(&[
             ("AUTH0_DOMAIN", url.as_str()),
             ("AUTH0_CLIENT_ID", "demo"),
             ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ])
+        .args(["plan", "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
     let reqs = api_requests(&emu);
     // 1 list page, then the member pages.
     assert_eq!(reqs.len(), 1 + orgs * pages);
@@ -205,16 +205,16 @@ fn max_rps_spaces_requests() {
     let dir = TempDir::new("requests-max-rps");
     dir.write("orgsync.yaml", &config((0..1).map(|o| format!("org-{o}"))));
     let url = emu.url();
-    let out = orgsync(
-        &["plan", "--max-rps", "20"],
-        &[
+    let out = OrgSync::bare()
+        .envs(&[
             ("AUTH0_DOMAIN", url.as_str()),
             ("AUTH0_CLIENT_ID", "demo"),
             ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ])
+        .args(["plan", "--max-rps", "20"])
+        .cwd(dir.path())
+        .run();
+    out.success();
     // Arrival times on the emulator's clock, in ms of the day.
     const DAY: u64 = 24 * 3600 * 1000;
     let times: Vec<u64> = api_requests(&emu)

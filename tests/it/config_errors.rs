@@ -1,9 +1,7 @@
 //! Every config mistake is reported as `FILE:LINE:COLUMN: message`, exit 1, before any request
 //! reaches the tenant.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Options;
 
 /// (what, file content, the exact `FILE:LINE:COLUMN: message` line expected on stderr)
@@ -113,15 +111,18 @@ fn each_config_error_has_its_place_and_no_request_is_made() {
         let dir = TempDir::new("config-error");
         dir.write("orgsync.yaml", text);
         for cmd in ["plan", "validate"] {
-            let out = orgsync_against(&emu, &[cmd, "-c", "orgsync.yaml"], dir.path());
-            let err = stderr(&out);
-            if out.status.code() != Some(1)
+            let out = OrgSync::new(&emu)
+                .args([cmd, "-c", "orgsync.yaml"])
+                .cwd(dir.path())
+                .run();
+            let err = out.stderr();
+            if out.code != Some(1)
                 || !err.lines().any(|l| l.starts_with(expected))
                 || !out.stdout.is_empty()
             {
                 failures.push(format!(
                     "{what} ({cmd}): exit {:?}, wanted a line starting {expected:?}, got:\n{err}",
-                    out.status.code()
+                    out.code
                 ));
             }
         }
@@ -140,12 +141,16 @@ fn a_file_over_64_mib_is_refused_unread() {
     let dir = TempDir::new("config-big");
     let f = std::fs::File::create(dir.path().join("orgsync.yaml")).unwrap();
     f.set_len(64 * 1024 * 1024 + 1).unwrap();
-    let out = orgsync_against(&emu, &["plan", "-c", "orgsync.yaml"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", "orgsync.yaml"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
     assert!(
-        stderr(&out).contains("orgsync.yaml: the file is larger than 64 MiB"),
+        out.stderr()
+            .contains("orgsync.yaml: the file is larger than 64 MiB"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
     assert!(emu.requests().is_empty());
 }
@@ -159,14 +164,17 @@ fn an_alias_bomb_is_refused_quickly() {
     y.push_str(&vec!["*m"; 100_000].join(", "));
     y.push_str("]\n");
     dir.write("orgsync.yaml", &y);
-    let out = orgsync(&["validate", "-c", "orgsync.yaml"], &[], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    let out = OrgSync::bare()
+        .args(["validate", "-c", "orgsync.yaml"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
     assert!(
-        stderr(&out).contains("error: orgsync.yaml:"),
+        out.stderr().contains("error: orgsync.yaml:"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
-    assert!(stderr(&out).contains("aliases"), "{}", stderr(&out));
+    assert!(out.stderr().contains("aliases"), "{}", out.stderr());
 }
 
 #[test]
@@ -181,16 +189,22 @@ fn a_directory_is_merged_and_a_cross_file_duplicate_names_both_places() {
         "conf/b.yml",
         "version: 1\norganizations:\n  - name: globex\n    members: []\n",
     );
-    let out = orgsync(&["validate", "-c", "conf"], &[], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("valid: 2 organizations"));
+    let out = OrgSync::bare()
+        .args(["validate", "-c", "conf"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    assert!(out.stdout().contains("valid: 2 organizations"));
     dir.write(
         "conf/c.yaml",
         "version: 1\norganizations:\n  - name: acme\n    members: []\n",
     );
-    let out = orgsync(&["validate", "-c", "conf"], &[], dir.path());
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let out = OrgSync::bare()
+        .args(["validate", "-c", "conf"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    let err = out.stderr();
     assert!(
         err.contains(
             "conf/c.yaml:3:11: organization name `acme` is listed twice (first at conf/a.yaml:3:11)"

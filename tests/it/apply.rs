@@ -1,11 +1,9 @@
 //! `orgsync apply`: the real binary against the emulator over loopback.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use orgsync_emulator::{Emulator, Options, ScriptedFault};
 use serde_json::Value;
 
@@ -78,43 +76,34 @@ fn apply_then_plan_shows_no_changes() {
     let config = convergent_example_config(&dir);
     let expected = expected_state(&emu.state(), &config);
 
-    let out = orgsync_against(
-        &emu,
-        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
-        dir.path(),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = OrgSync::new(&emu)
+        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    out.success();
     assert!(
-        stdout(&out).contains("Apply: 9 removed, 0 not removed"),
+        out.stdout().contains("Apply: 9 removed, 0 not removed"),
         "{}",
-        stdout(&out)
+        out.stdout()
     );
     assert_eq!(state_sets(&emu), expected);
 
-    let again = orgsync_against(
-        &emu,
-        &["plan", "-c", "orgsync.yaml", "--detailed-exitcode"],
-        dir.path(),
-    );
-    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    let again = OrgSync::new(&emu)
+        .args(["plan", "-c", "orgsync.yaml", "--detailed-exitcode"])
+        .cwd(dir.path())
+        .run();
+    again.success();
     // A second apply has nothing to do and sends no DELETE.
     let before = deletes(&emu).len();
-    let second = orgsync_against(
-        &emu,
-        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
-        dir.path(),
-    );
-    assert_eq!(second.status.code(), Some(0));
+    let second = OrgSync::new(&emu)
+        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    second.success();
     assert!(
-        stdout(&second).contains("Nothing to remove"),
+        second.stdout().contains("Nothing to remove"),
         "{}",
-        stdout(&second)
+        second.stdout()
     );
     assert_eq!(deletes(&emu).len(), before);
 }
@@ -131,18 +120,11 @@ fn thirty_seven_removals_go_out_as_10_10_10_7() {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: many\n    members: [\"auth0|u0000\", \"auth0|u0017\", \"auth0|u0039\"]\n  - name: other\n    members: [\"auth0|o0000\", \"auth0|o0001\"]\n",
     );
-    let out = orgsync_against(
-        &emu,
-        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
-        dir.path(),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = OrgSync::new(&emu)
+        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    out.success();
     let calls = deletes(&emu);
     let sizes: Vec<usize> = calls
         .iter()
@@ -185,18 +167,17 @@ fn a_blocked_organization_is_untouched_and_the_others_proceed() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("apply-guard");
     let before = emu.state();
-    let out = orgsync_against(
-        &emu,
-        &[
+    let out = OrgSync::new(&emu)
+        .args([
             "apply",
             "-c",
             example_config().to_str().unwrap(),
             "--auto-approve",
-        ],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    let text = stdout(&out);
+        ])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    let text = out.stdout();
     assert!(
         text.contains("organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed max_removals 25% (2 of 11 current members)"),
         "{text}"
@@ -253,18 +234,17 @@ fn allow_empty_guard_blocks_emptying() {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: empty-me\n    members: []\n  - name: fine\n    members: [\"auth0|f0000\", \"auth0|f0001\"]\n",
     );
-    let out = orgsync_against(
-        &emu,
-        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1));
+    let out = OrgSync::new(&emu)
+        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
     assert!(
-        stdout(&out).contains(
+        out.stdout().contains(
             "blocked, nothing removed: removing all 3 members would empty the organization"
         ),
         "{}",
-        stdout(&out)
+        out.stdout()
     );
     let s = emu.state();
     assert_eq!(s.organizations[0].members.len(), 3);
@@ -275,29 +255,27 @@ fn allow_empty_guard_blocks_emptying() {
 fn without_a_terminal_apply_refuses_unless_auto_approved() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("apply-tty");
-    let out = orgsync_against(
-        &emu,
-        &["apply", "-c", example_config().to_str().unwrap()],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1));
+    let out = OrgSync::new(&emu)
+        .args(["apply", "-c", example_config().to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    out.failure();
     assert!(
-        stderr(&out).contains("stdin is not a terminal"),
+        out.stderr().contains("stdin is not a terminal"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
-    assert!(stderr(&out).contains("--auto-approve"), "{}", stderr(&out));
+    assert!(out.stderr().contains("--auto-approve"), "{}", out.stderr());
     assert!(deletes(&emu).is_empty());
 }
 
 fn saved_plan(emu: &Emulator, dir: &TempDir, config: &str) -> std::path::PathBuf {
     let plan = dir.path().join("plan.json");
-    let out = orgsync_against(
-        emu,
-        &["plan", "-c", config, "--out", plan.to_str().unwrap()],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = OrgSync::new(emu)
+        .args(["plan", "-c", config, "--out", plan.to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    out.success();
     plan
 }
 
@@ -312,19 +290,12 @@ fn a_saved_plan_removes_only_what_it_lists_and_reports_members_already_gone() {
     emu.add_members("org_3hbVAMF8F3wVIcEJ", &["auth0|64b0c0ffee0000000000abcd"]);
     emu.remove_members("org_cGR0immZcgIoQziO", &["auth0|64b0c0ffee00000000000020"]);
 
-    let out = orgsync_against(
-        &emu,
-        &["apply", plan.to_str().unwrap(), "--auto-approve"],
-        dir.path(),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    let text = stdout(&out);
+    let out = OrgSync::new(&emu)
+        .args(["apply", plan.to_str().unwrap(), "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let text = out.stdout();
     assert!(
         text.contains("already gone: auth0|64b0c0ffee00000000000020"),
         "{text}"
@@ -377,7 +348,7 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
     let run = |file: &str, extra: &[&str]| {
         let mut args = vec!["apply", file, "--auto-approve"];
         args.extend_from_slice(extra);
-        orgsync_against(&emu, &args, dir.path())
+        OrgSync::new(&emu).args(&args).cwd(dir.path()).run()
     };
 
     let edited = dir.write(
@@ -388,11 +359,11 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
         ),
     );
     let out = run(edited.to_str().unwrap(), &[]);
-    assert_eq!(out.status.code(), Some(1));
+    out.failure();
     assert!(
-        stderr(&out).contains("was edited after it was made"),
+        out.stderr().contains("was edited after it was made"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
 
     let v2 = dir.write(
@@ -400,11 +371,11 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
         &text.replace("\"format_version\": 1", "\"format_version\": 2"),
     );
     let out = run(v2.to_str().unwrap(), &[]);
-    assert_eq!(out.status.code(), Some(1));
+    out.failure();
     assert!(
-        stderr(&out).contains("format_version 2"),
+        out.stderr().contains("format_version 2"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
 
     let other_config = dir.write(
@@ -417,25 +388,25 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
         plan.to_str().unwrap(),
         &["-c", other_config.to_str().unwrap()],
     );
-    assert_eq!(out.status.code(), Some(1));
+    out.failure();
     assert!(
-        stderr(&out).contains("differs from the plan's config_sha256"),
+        out.stderr()
+            .contains("differs from the plan's config_sha256"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
 
     // The same plan against another tenant (another emulator: another domain).
     let other = background(example_tenant(), Options::default());
-    let out = orgsync_against(
-        &other,
-        &["apply", plan.to_str().unwrap(), "--auto-approve"],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1));
+    let out = OrgSync::new(&other)
+        .args(["apply", plan.to_str().unwrap(), "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
     assert!(
-        stderr(&out).contains("the plan was made for"),
+        out.stderr().contains("the plan was made for"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
 
     assert!(
@@ -444,7 +415,7 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
     );
     // With the matching config, the plan applies.
     let out = run(plan.to_str().unwrap(), &["-c", config.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.success();
 }
 
 #[test]
@@ -461,8 +432,8 @@ fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
     });
     let audit = dir.path().join("audit.jsonl");
     let out = apply_audited(&emu, &dir, &["-c", "orgsync.yaml"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    let text = stdout(&out);
+    out.failure();
+    let text = out.stdout();
     assert!(
         text.contains("organization initech (org_SST1yp2pazgSiMYi): removed 0, NOT removed 6"),
         "{text}"
@@ -495,12 +466,11 @@ fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
             .map(|(_, m)| m.len())
     );
 
-    let rerun = orgsync_against(
-        &emu,
-        &["apply", "-c", "orgsync.yaml", "--auto-approve"],
-        dir.path(),
-    );
-    assert_eq!(rerun.status.code(), Some(0), "{}", stdout(&rerun));
+    let rerun = OrgSync::new(&emu)
+        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    rerun.success();
     assert_eq!(state_sets(&emu), expected);
     // The audit log recorded the failed call with its status and attempts.
     let lines = audit_lines(&audit);
@@ -523,26 +493,19 @@ fn wait_reports_convergence_under_a_removal_delay() {
     let emu = background(example_tenant(), options);
     let dir = TempDir::new("apply-wait");
     convergent_example_config(&dir);
-    let out = orgsync_against(
-        &emu,
-        &[
+    let out = OrgSync::new(&emu)
+        .args([
             "apply",
             "-c",
             "orgsync.yaml",
             "--auto-approve",
             "--wait",
             "20",
-        ],
-        dir.path(),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    let text = stdout(&out);
+        ])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let text = out.stdout();
     assert_eq!(text.matches("removals visible").count(), 3, "{text}");
     // After the last DELETE, the wait re-read some organization more than once: the removals
     // were still listed at first (3 changed organizations, so more than 3 reads).
@@ -563,8 +526,12 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
     let audit = dir.path().join("audit.jsonl");
     let token = emu.token_for("demo").unwrap();
     let url = emu.url();
-    let out = orgsync(
-        &[
+    let out = OrgSync::bare()
+        .envs(&[
+            ("AUTH0_DOMAIN", url.as_str()),
+            ("AUTH0_API_TOKEN", token.as_str()),
+        ])
+        .args([
             "apply",
             "-c",
             "orgsync.yaml",
@@ -572,17 +539,13 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
             "--audit-log",
             audit.to_str().unwrap(),
             "-vv",
-        ],
-        &[
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_API_TOKEN", token.as_str()),
-        ],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ])
+        .cwd(dir.path())
+        .run();
+    out.success();
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(
-        !log.contains(&token) && !stdout(&out).contains(&token) && !stderr(&out).contains(&token)
+        !log.contains(&token) && !out.stdout().contains(&token) && !out.stderr().contains(&token)
     );
     let lines: Vec<Value> = log
         .lines()
@@ -628,19 +591,18 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
     let cfg = convergent_example_config(&dir2);
     let emu2 = background(example_tenant(), Options::default());
     let audit2 = dir2.path().join("audit.jsonl");
-    let out = orgsync_against(
-        &emu2,
-        &[
+    let out = OrgSync::new(&emu2)
+        .args([
             "apply",
             "-c",
             cfg.to_str().unwrap(),
             "--auto-approve",
             "--audit-log",
             audit2.to_str().unwrap(),
-        ],
-        dir2.path(),
-    );
-    assert_eq!(out.status.code(), Some(0));
+        ])
+        .cwd(dir2.path())
+        .run();
+    out.success();
     let log2 = std::fs::read_to_string(&audit2).unwrap();
     assert!(!log2.contains("demo-secret"));
     assert!(
@@ -663,7 +625,7 @@ fn the_audit_log_counts_the_attempts_of_a_call_that_is_not_retried() {
     });
     let audit = dir.path().join("audit.jsonl");
     let out = apply_audited(&emu, &dir, &[]);
-    assert_eq!(out.status.code(), Some(1));
+    out.failure();
     let lines = audit_lines(&audit);
     let failed: Vec<&Value> = lines
         .iter()
@@ -684,7 +646,7 @@ fn a_run_that_cannot_read_the_tenant_still_leaves_a_summary() {
     );
     let audit = dir.path().join("audit.jsonl");
     let out = apply_audited(&emu, &dir, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    out.failure();
     let lines = audit_lines(&audit);
     assert_eq!(lines.len(), 1, "{lines:?}");
     let summary = &lines[0];

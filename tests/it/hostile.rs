@@ -2,66 +2,41 @@
 //! hang, a panic or a removal; the Authorization header never leaves the configured host; and
 //! no error path or verbosity prints a token or a client secret.
 
-mod common;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::*;
+use crate::support::http::{Answer as Reply, Request, json_answer as json, serve};
+use crate::support::*;
 use orgsync_emulator::{Options, ScriptedFault};
 
-/// What the fake server answers for a request path.
+/// What the fake server answers for a request path and its number: the connection's number
+/// for a connection's first request, plus 1000 for each earlier request on it.
 type Responder = dyn Fn(&str, usize) -> Reply + Send + Sync;
 
-enum Reply {
-    /// Status line, extra headers, body.
-    Http(u16, Vec<(String, String)>, Vec<u8>),
-    /// Accept and never answer.
-    Silence,
-}
-
-fn json(status: u16, body: &str) -> Reply {
-    Reply::Http(
-        status,
-        vec![(
-            "content-type".into(),
-            "application/json; charset=utf-8".into(),
-        )],
-        body.as_bytes().to_vec(),
-    )
-}
-
-/// A tiny HTTP/1.1 server on loopback: records each request's line and headers, answers with
-/// `respond(path, nth request)`.
+/// A fake server on loopback: records each request's line and headers, answers with
+/// `respond(path, nth)`.
 struct Fake {
-    addr: String,
+    url: String,
     seen: Arc<Mutex<Vec<String>>>,
 }
 
 impl Fake {
     fn start(ip: &str, respond: Arc<Responder>) -> Fake {
-        let listener = TcpListener::bind(format!("{ip}:0")).unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
-        std::thread::spawn(move || {
-            let mut n = 0;
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                n += 1;
-                let respond = respond.clone();
-                let log = log.clone();
-                let nth = n;
-                std::thread::spawn(move || serve(stream, &*respond, &log, nth));
-            }
-        });
-        Fake { addr, seen }
+        let url = serve(
+            ip,
+            Arc::new(move |r: &Request| {
+                log.lock().unwrap().push(r.head.clone());
+                respond(&r.path, r.conn + 1000 * r.seq)
+            }),
+        );
+        Fake { url, seen }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.url.clone()
     }
 
     fn requests(&self) -> Vec<String> {
@@ -69,77 +44,21 @@ impl Fake {
     }
 }
 
-fn serve(stream: TcpStream, respond: &Responder, log: &Mutex<Vec<String>>, mut nth: usize) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut stream = stream;
-    loop {
-        let mut head = String::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line == "\r\n" {
-                break;
-            }
-            head.push_str(&line);
-        }
-        let len: usize = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().parse().unwrap_or(0))
-            })
-            .unwrap_or(0);
-        let mut body = vec![0; len];
-        let _ = reader.read_exact(&mut body);
-        log.lock().unwrap().push(head.clone());
-        let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
-        match respond(&path, nth) {
-            Reply::Silence => {
-                std::thread::sleep(Duration::from_secs(30));
-                return;
-            }
-            Reply::Http(status, headers, body) => {
-                let mut out = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
-                for (k, v) in headers {
-                    out.push_str(&format!("{k}: {v}\r\n"));
-                }
-                out.push_str("\r\n");
-                if stream
-                    .write_all(out.as_bytes())
-                    .and_then(|()| stream.write_all(&body))
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        }
-        nth += 1000;
-    }
-}
-
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.secret-token-payload.sig-9f8e7d";
 const CONFIG: &str =
     "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n";
 
-fn plan_against(url: &str, extra: &[&str]) -> (std::process::Output, Duration) {
+fn plan_against(url: &str, extra: &[&str]) -> (Run, Duration) {
     let dir = TempDir::new("hostile");
     dir.write("orgsync.yaml", CONFIG);
-    let mut args = vec!["plan", "-vv"];
-    args.extend_from_slice(extra);
-    let started = Instant::now();
-    let out = orgsync(
-        &args,
-        &[
-            ("AUTH0_DOMAIN", url),
-            ("AUTH0_API_TOKEN", TOKEN),
-            ("ORGSYNC_TEST_NO_RETRY_DELAY", "1"),
-        ],
-        dir.path(),
-    );
-    (out, started.elapsed())
+    let out = OrgSync::at(url)
+        .env("AUTH0_API_TOKEN", TOKEN)
+        .args(["plan", "-vv"])
+        .args(extra)
+        .cwd(dir.path())
+        .run();
+    let took = out.took;
+    (out, took)
 }
 
 fn org(path: &str) -> Option<Reply> {
@@ -147,22 +66,16 @@ fn org(path: &str) -> Option<Reply> {
         .then(|| json(200, r#"{"id":"org_aaaaaaaaaaaaaaa1","name":"acme"}"#))
 }
 
-fn assert_clean_failure(out: &std::process::Output, wants: &str) {
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-    let err = stderr(out);
+fn assert_clean_failure(out: &Run, wants: &str) {
+    out.failure();
+    let err = out.stderr();
     assert!(err.contains(wants), "missing {wants:?} in:\n{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(
-        !err.contains(TOKEN) && !stdout(out).contains(TOKEN),
+        !err.contains(TOKEN) && !out.stdout().contains(TOKEN),
         "the token leaked"
     );
-    assert!(stdout(out).is_empty(), "nothing is planned");
+    assert!(out.stdout().is_empty(), "nothing is planned");
 }
 
 #[test]
@@ -254,7 +167,10 @@ fn a_redirect_to_another_host_is_not_followed_and_gets_no_authorization() {
 
 #[test]
 fn a_server_that_never_answers_times_out_with_a_clear_error() {
-    let fake = Fake::start("127.0.0.1", Arc::new(|_: &str, _| Reply::Silence));
+    let fake = Fake::start(
+        "127.0.0.1",
+        Arc::new(|_: &str, _| Reply::Silence(Duration::from_secs(30))),
+    );
     let (out, took) = plan_against(&fake.url(), &["--timeout", "1"]);
     assert_clean_failure(&out, "timed out");
     // Three attempts of one second each, not a hang.
@@ -281,8 +197,8 @@ fn a_429_without_rate_limit_headers_is_backed_off_and_the_plan_completes() {
         }),
     );
     let (out, _) = plan_against(&fake.url(), &["--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    out.success();
+    let v: serde_json::Value = serde_json::from_str(out.stdout()).unwrap();
     assert_eq!(v["organizations"][0]["remove"][0]["user_id"], "auth0|1");
 }
 
@@ -356,10 +272,13 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
         for (args, env) in cases {
             let mut args = args.clone();
             args.extend(v.iter().copied());
-            let mut envs = env.clone();
-            envs.push(("AUTH0_DOMAIN", url.as_str()));
-            envs.push(("ORGSYNC_TEST_NO_RETRY_DELAY", "1"));
-            outputs.push(orgsync(&args, &envs, dir.path()));
+            outputs.push(
+                OrgSync::at(&url)
+                    .envs(&env)
+                    .args(&args)
+                    .cwd(dir.path())
+                    .run(),
+            );
         }
         // A 500 that outlasts the retries, and a connection refused.
         emu.script_fault(ScriptedFault {
@@ -370,29 +289,25 @@ fn no_error_path_or_verbosity_prints_a_token_or_secret() {
         });
         let mut args = vec!["plan", "-c", config];
         args.extend(v.iter().copied());
-        outputs.push(orgsync(
-            &args,
-            &[
-                ("AUTH0_DOMAIN", url.as_str()),
-                ("AUTH0_API_TOKEN", TOKEN),
-                ("ORGSYNC_TEST_NO_RETRY_DELAY", "1"),
-            ],
-            dir.path(),
-        ));
-        outputs.push(orgsync(
-            &args,
-            &[
-                ("AUTH0_DOMAIN", "http://127.0.0.1:9"),
-                ("AUTH0_API_TOKEN", TOKEN),
-                ("ORGSYNC_TEST_NO_RETRY_DELAY", "1"),
-            ],
-            dir.path(),
-        ));
+        outputs.push(
+            OrgSync::at(&url)
+                .env("AUTH0_API_TOKEN", TOKEN)
+                .args(&args)
+                .cwd(dir.path())
+                .run(),
+        );
+        outputs.push(
+            OrgSync::at("http://127.0.0.1:9")
+                .env("AUTH0_API_TOKEN", TOKEN)
+                .args(&args)
+                .cwd(dir.path())
+                .run(),
+        );
     }
     let mut everything = String::new();
     for o in &outputs {
-        everything.push_str(&stdout(o));
-        everything.push_str(&stderr(o));
+        everything.push_str(o.stdout());
+        everything.push_str(o.stderr());
     }
     everything.push_str(&std::fs::read_to_string(&plan_file).unwrap());
     let audit_text = std::fs::read_to_string(&audit).unwrap();
@@ -427,13 +342,19 @@ fn run_bounded(
     envs: &[(&str, &str)],
     cwd: &std::path::Path,
     limit: Duration,
-) -> (std::process::Output, Duration) {
-    let run = spawn(args, envs, cwd).wait(limit);
-    (run.output(), run.took)
+) -> (Run, Duration) {
+    let run = OrgSync::bare()
+        .envs(envs)
+        .args(args)
+        .cwd(cwd)
+        .limit(limit)
+        .run();
+    let took = run.took;
+    (run, took)
 }
 
 /// `plan` of [`CONFIG`] against `url` with the test token, bounded by `limit`.
-fn plan_bounded(url: &str, extra: &[&str], limit: Duration) -> (std::process::Output, Duration) {
+fn plan_bounded(url: &str, extra: &[&str], limit: Duration) -> (Run, Duration) {
     let dir = TempDir::new("hostile-bounded");
     dir.write("orgsync.yaml", CONFIG);
     let mut args = vec!["plan"];
@@ -491,9 +412,9 @@ fn untrusted_rate_limit_numbers_neither_panic_nor_hang() {
     ] {
         let fake = fake_with_rate_headers(headers.clone());
         let (out, took) = plan_bounded(&fake.url(), &["--timeout", "5"], Duration::from_secs(60));
-        let err = stderr(&out);
+        let err = out.stderr();
         assert!(!err.contains("panicked"), "{headers:?}: {err}");
-        assert_eq!(out.status.code(), Some(0), "{headers:?}: {err}");
+        out.code_for(0, format_args!("{headers:?}"));
         assert!(took < Duration::from_secs(30), "{headers:?}: {took:?}");
     }
 }
@@ -514,9 +435,9 @@ fn a_retry_after_of_nan_on_a_429_does_not_panic() {
         }),
     );
     let (out, _) = plan_bounded(&fake.url(), &["--timeout", "5"], Duration::from_secs(60));
-    let err = stderr(&out);
+    let err = out.stderr();
     assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    out.success();
 }
 
 #[test]
@@ -535,7 +456,7 @@ fn a_reset_ten_minutes_ahead_ends_within_the_timeout_with_a_reason() {
     let (out, took) = plan_bounded(&fake.url(), &["--timeout", "5"], Duration::from_secs(90));
     assert!(took < Duration::from_secs(30), "{took:?}");
     assert_clean_failure(&out, "pacing waited");
-    let err = stderr(&out);
+    let err = out.stderr();
     assert!(err.contains("x-ratelimit-reset"), "{err}");
     assert!(err.contains("was not sent"), "{err}");
 }
@@ -567,9 +488,9 @@ fn apply_ends_after_a_500_without_rate_limit_headers_under_a_small_bucket() {
             ("AUTH0_CLIENT_ID", "demo"),
             ("AUTH0_CLIENT_SECRET", "demo-secret"),
         ];
-        let removals = |out: &std::process::Output| -> usize {
-            let v: serde_json::Value = serde_json::from_str(&stdout(out))
-                .unwrap_or_else(|e| panic!("{e}: {}", stderr(out)));
+        let removals = |out: &Run| -> usize {
+            let v: serde_json::Value = serde_json::from_str(out.stdout())
+                .unwrap_or_else(|e| panic!("{e}: {}", out.stderr()));
             v["organizations"]
                 .as_array()
                 .unwrap()
@@ -598,7 +519,7 @@ fn apply_ends_after_a_500_without_rate_limit_headers_under_a_small_bucket() {
             dir.path(),
             limit,
         );
-        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
         let deletes: Vec<u16> = emu
             .requests()
             .iter()
@@ -619,7 +540,7 @@ fn apply_ends_after_a_500_without_rate_limit_headers_under_a_small_bucket() {
             removals(&after),
             0,
             "{status}: apply removed everything: {}",
-            stderr(&out)
+            out.stderr()
         );
     }
 }
@@ -652,7 +573,7 @@ fn loopback_never_goes_through_a_proxy_from_the_environment() {
             "{var}: the proxy received a connection"
         );
         // The plan went to the emulator directly (its exit code 0: success, no --detailed-exitcode).
-        assert_eq!(out.status.code(), Some(0), "{var}: {}", stderr(&out));
+        out.code_for(0, format_args!("{var}"));
     }
 }
 
@@ -710,14 +631,14 @@ fn a_token_endpoint_echoing_the_secret_leaks_nothing() {
         ],
     ] {
         let (out, _) = run_bounded(&args, &env, dir.path(), Duration::from_secs(60));
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        out.code_for(1, format_args!("{args:?}"));
         assert!(
-            stderr(&out).contains("[redacted]"),
+            out.stderr().contains("[redacted]"),
             "{args:?}: {}",
-            stderr(&out)
+            out.stderr()
         );
-        everything.push_str(&stdout(&out));
-        everything.push_str(&stderr(&out));
+        everything.push_str(out.stdout());
+        everything.push_str(out.stderr());
     }
     everything.push_str(&std::fs::read_to_string(&audit).unwrap_or_default());
     for leak in ["client-secret-e4c8b1f0", "e4c8b1f0"] {

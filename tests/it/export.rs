@@ -1,16 +1,17 @@
 //! `orgsync export`: an exported file, planned right away, gives an empty plan.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use orgsync_emulator::Options;
 
 #[test]
 fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("export-example");
-    let out = orgsync_against(&emu, &["export", "-o", "exported.yaml"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = OrgSync::new(&emu)
+        .args(["export", "-o", "exported.yaml"])
+        .cwd(dir.path())
+        .run();
+    out.success();
     let yaml = std::fs::read_to_string(dir.path().join("exported.yaml")).unwrap();
     assert!(
         yaml.contains("  - name: acme   # org_3hbVAMF8F3wVIcEJ\n"),
@@ -22,38 +23,39 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
         ),
         "{yaml}"
     );
-    let plan = orgsync_against(
-        &emu,
-        &["plan", "-c", "exported.yaml", "--detailed-exitcode"],
-        dir.path(),
-    );
-    assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
+    let plan = OrgSync::new(&emu)
+        .args(["plan", "-c", "exported.yaml", "--detailed-exitcode"])
+        .cwd(dir.path())
+        .run();
+    plan.success();
     assert!(
-        stdout(&plan)
+        plan.stdout()
             .contains("No changes: the membership of 4 organizations matches the configuration.")
     );
 
     // It refuses to overwrite without --force.
-    let again = orgsync_against(&emu, &["export", "-o", "exported.yaml"], dir.path());
-    assert_eq!(again.status.code(), Some(1));
+    let again = OrgSync::new(&emu)
+        .args(["export", "-o", "exported.yaml"])
+        .cwd(dir.path())
+        .run();
+    again.failure();
     assert!(
-        stderr(&again).contains("already exists") && stderr(&again).contains("--force"),
+        again.stderr().contains("already exists") && again.stderr().contains("--force"),
         "{}",
-        stderr(&again)
+        again.stderr()
     );
-    let forced = orgsync_against(
-        &emu,
-        &[
+    let forced = OrgSync::new(&emu)
+        .args([
             "export",
             "-o",
             "exported.yaml",
             "--force",
             "--org",
             "globex",
-        ],
-        dir.path(),
-    );
-    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+        ])
+        .cwd(dir.path())
+        .run();
+    forced.success();
     let yaml = std::fs::read_to_string(dir.path().join("exported.yaml")).unwrap();
     assert!(
         yaml.contains("name: globex") && !yaml.contains("name: acme"),
@@ -69,19 +71,21 @@ fn exporting_a_2500_member_organization_round_trips() {
     ]);
     let emu = background(tenant, Options::default());
     let dir = TempDir::new("export-big");
-    let out = orgsync_against(&emu, &["export", "--org", "big"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let yaml = stdout(&out);
+    let out = OrgSync::new(&emu)
+        .args(["export", "--org", "big"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let yaml = out.stdout();
     assert_eq!(yaml.matches("\"auth0|m").count(), 2500);
     assert!(!yaml.contains("name: small"));
-    dir.write("orgsync.yaml", &yaml);
-    let plan = orgsync_against(
-        &emu,
-        &["plan", "--detailed-exitcode", "--format", "json"],
-        dir.path(),
-    );
-    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&plan)).unwrap();
+    dir.write("orgsync.yaml", yaml);
+    let plan = OrgSync::new(&emu)
+        .args(["plan", "--detailed-exitcode", "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    plan.success();
+    let v: serde_json::Value = serde_json::from_str(plan.stdout()).unwrap();
     assert_eq!(v["organizations"][0]["current_count"], 2500);
     assert_eq!(v["summary"]["drift"], false);
 }
@@ -90,16 +94,15 @@ fn exporting_a_2500_member_organization_round_trips() {
 fn exporting_an_unknown_organization_fails_and_writes_nothing() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("export-unknown");
-    let out = orgsync_against(
-        &emu,
-        &["export", "--org", "acme", "--org", "nope", "-o", "x.yaml"],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(1));
+    let out = OrgSync::new(&emu)
+        .args(["export", "--org", "acme", "--org", "nope", "-o", "x.yaml"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
     assert!(
-        stderr(&out).contains("organization `nope`"),
+        out.stderr().contains("organization `nope`"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
     assert!(!dir.path().join("x.yaml").exists());
 }

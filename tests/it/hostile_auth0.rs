@@ -6,19 +6,16 @@
 //! Every run of the binary is bounded: a run that does not end in time is killed and the test
 //! fails, so a regression fails CI instead of hanging it.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::net::TcpListener;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{
-    ALL_SCOPES, Run, TempDir, audit_lines, background, client, member, org_with_members, run, spawn,
+use crate::support::http::{Answer, Request, serve};
+use crate::support::{
+    ALL_SCOPES, OrgSync, Run, TempDir, audit_lines, background, client, member, org_with_members,
 };
 use orgsync_emulator::{
     BucketConfig, Emulator, Options, RateLimits, ScriptedFault, Tenant,
@@ -31,28 +28,16 @@ const SECRET: &str = "s3cr3t-client-secret-XYZ";
 const TOKEN: &str = "tok-SECRET-123";
 
 /// Client credentials for `url`, instant retries.
-fn creds(url: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("AUTH0_DOMAIN", url.to_string()),
-        ("AUTH0_CLIENT_ID", CLIENT_ID.to_string()),
-        ("AUTH0_CLIENT_SECRET", SECRET.to_string()),
-        ("ORGSYNC_TEST_NO_RETRY_DELAY", "1".to_string()),
-    ]
+fn creds(url: &str) -> OrgSync {
+    OrgSync::at(url)
+        .env("AUTH0_CLIENT_ID", CLIENT_ID)
+        .env("AUTH0_CLIENT_SECRET", SECRET)
 }
 
 /// The same, with real waits (the "every wait ends" tests).
-fn creds_real_waits(url: &str) -> Vec<(&'static str, String)> {
-    let mut c = creds(url);
-    c.retain(|(k, _)| *k != "ORGSYNC_TEST_NO_RETRY_DELAY");
-    c
+fn creds_real_waits(url: &str) -> OrgSync {
+    creds(url).real_waits()
 }
-
-fn run_with(args: &[&str], envs: &[(&'static str, String)], cwd: &Path, limit: Duration) -> Run {
-    let e: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    run(args, &e, cwd, limit)
-}
-
-const LIMIT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------------
 // The hostile fake Auth0.
@@ -157,7 +142,7 @@ struct FakeState {
 }
 
 struct Fake {
-    addr: String,
+    url: String,
     state: Arc<Mutex<FakeState>>,
     rules: Arc<Mutex<Vec<Rule>>>,
     script: Arc<Mutex<Option<Script>>>,
@@ -173,33 +158,23 @@ struct Shared {
 
 impl Fake {
     fn start(orgs: Vec<FakeOrg>, users: Vec<FakeUser>) -> Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
         let shared = Arc::new(Shared {
             state: Arc::new(Mutex::new(FakeState { orgs, users })),
             rules: Arc::new(Mutex::new(Vec::new())),
             script: Arc::new(Mutex::new(None)),
             log: Arc::new(Mutex::new(Vec::new())),
         });
-        let fake = Fake {
-            addr,
+        Fake {
             state: shared.state.clone(),
             rules: shared.rules.clone(),
             script: shared.script.clone(),
             log: shared.log.clone(),
-        };
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let shared = shared.clone();
-                std::thread::spawn(move || serve_conn(stream, &shared));
-            }
-        });
-        fake
+            url: serve("127.0.0.1", Arc::new(move |r: &Request| answer(&shared, r))),
+        }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.url.clone()
     }
 
     /// Scripts requests of `method` (`*` for any) whose path (query included) starts with
@@ -450,136 +425,81 @@ fn scripted(shared: &Shared, method: &str, path_q: &str) -> Option<Act> {
 
 fn reason(status: u16) -> &'static str {
     match status {
-        200 => "OK",
-        204 => "No Content",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        429 => "Too Many Requests",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "X",
     }
 }
 
-fn serve_conn(stream: TcpStream, shared: &Shared) {
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
-    let mut stream = stream;
-    loop {
-        let mut head = Vec::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line == "\r\n" || line == "\n" {
-                break;
-            }
-            head.push(line.trim_end().to_string());
-        }
-        let Some(first) = head.first() else { return };
-        let mut parts = first.split_whitespace();
-        let method = parts.next().unwrap_or("").to_string();
-        let path_q = parts.next().unwrap_or("").to_string();
-        let header = |name: &str| {
-            head.iter().skip(1).find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_string())
-            })
-        };
-        let len: usize = header("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let auth = header("authorization");
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let user_ids = (method == "DELETE").then(|| {
-            serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|v| {
-                    v["members"].as_array().map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
+/// The fake's answer to a request: scripted, carried out, or both; recorded.
+fn answer(shared: &Shared, req: &Request) -> Answer {
+    let method = &req.method;
+    let path_q = &req.path;
+    let body = &req.body;
+    let auth = req.header("authorization");
+    let user_ids = (method == "DELETE").then(|| {
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| {
+                v["members"].as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
                 })
-                .unwrap_or_default()
-        });
-        let act = scripted(shared, &method, &path_q).unwrap_or_default();
-        if !act.delay.is_zero() {
-            std::thread::sleep(act.delay);
-        }
-        let carry_out = act.act_first || (act.status.is_none() && !act.drop);
-        let (mut status, mut text) = if carry_out {
-            handle(shared, &method, &path_q, auth.as_deref(), &body)
-        } else {
-            (0, String::new())
-        };
-        let record = |status: u16| Rec {
-            method: method.clone(),
-            path: path_q.clone(),
-            user_ids: user_ids.clone(),
-            authorization: auth.clone(),
-            acted: carry_out,
-            status,
-        };
-        if act.drop {
-            shared.log.lock().unwrap().push(record(0));
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-            return;
-        }
-        if let Some(s) = act.status {
-            status = s;
-            text = match s {
-                429 => json!({"statusCode": 429, "error": "Too Many Requests", "message": "Global limit has been reached", "errorCode": "too_many_requests"}).to_string(),
-                s if s >= 500 => json!({"statusCode": s, "error": reason(s), "message": "hostile failure"}).to_string(),
-                _ => text,
-            };
-        }
-        if let Some(b) = &act.body {
-            text = b.clone();
-        }
-        if act.echo_request {
-            text = json!({"error": "access_denied", "error_description": format!("Unauthorized: {}", String::from_utf8_lossy(&body))}).to_string();
-        }
-        let mut headers: Vec<(String, String)> = vec![(
-            "content-type".into(),
-            "application/json; charset=utf-8".into(),
-        )];
-        for (k, v) in &act.headers {
-            headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
-            headers.push((k.clone(), v.clone()));
-        }
-        let bytes = if status == 204 {
-            Vec::new()
-        } else {
-            text.into_bytes()
-        };
-        let mut out = format!(
-            "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\n",
-            reason(status),
-            bytes.len()
-        );
-        for (k, v) in headers {
-            out.push_str(&format!("{k}: {v}\r\n"));
-        }
-        out.push_str("\r\n");
-        shared.log.lock().unwrap().push(record(status));
-        if stream
-            .write_all(out.as_bytes())
-            .and_then(|()| stream.write_all(&bytes))
-            .and_then(|()| stream.flush())
-            .is_err()
-        {
-            return;
-        }
+            })
+            .unwrap_or_default()
+    });
+    let act = scripted(shared, method, path_q).unwrap_or_default();
+    if !act.delay.is_zero() {
+        std::thread::sleep(act.delay);
     }
+    let carry_out = act.act_first || (act.status.is_none() && !act.drop);
+    let (mut status, mut text) = if carry_out {
+        handle(shared, method, path_q, auth.as_deref(), body)
+    } else {
+        (0, String::new())
+    };
+    let record = |status: u16| Rec {
+        method: method.clone(),
+        path: path_q.clone(),
+        user_ids: user_ids.clone(),
+        authorization: auth.clone(),
+        acted: carry_out,
+        status,
+    };
+    if act.drop {
+        shared.log.lock().unwrap().push(record(0));
+        return Answer::Drop;
+    }
+    if let Some(s) = act.status {
+        status = s;
+        text = match s {
+            429 => json!({"statusCode": 429, "error": "Too Many Requests", "message": "Global limit has been reached", "errorCode": "too_many_requests"}).to_string(),
+            s if s >= 500 => json!({"statusCode": s, "error": reason(s), "message": "hostile failure"}).to_string(),
+            _ => text,
+        };
+    }
+    if let Some(b) = &act.body {
+        text = b.clone();
+    }
+    if act.echo_request {
+        text = json!({"error": "access_denied", "error_description": format!("Unauthorized: {}", String::from_utf8_lossy(body))}).to_string();
+    }
+    let mut headers: Vec<(String, String)> = vec![(
+        "content-type".into(),
+        "application/json; charset=utf-8".into(),
+    )];
+    for (k, v) in &act.headers {
+        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+        headers.push((k.clone(), v.clone()));
+    }
+    let bytes = if status == 204 {
+        Vec::new()
+    } else {
+        text.into_bytes()
+    };
+    shared.log.lock().unwrap().push(record(status));
+    Answer::Http(status, headers, bytes)
 }
 
 fn epoch_now() -> u64 {
@@ -681,19 +601,14 @@ fn unreadable_lookup_fails_the_whole_run(reset: &str) {
     dir.write("orgsync.yaml", THREE_ORGS);
     let env = creds(&fake.url());
     for args in [vec!["apply", "--auto-approve"], vec!["plan"]] {
-        let r = run_with(&args, &env, dir.path(), LIMIT);
+        let r = env.clone().args(&args).cwd(dir.path()).run();
         assert!(
             fake.deletes().is_empty(),
             "{args:?} with reset {reset}: DELETEs were sent: {:?}\n{}",
             fake.deletes(),
             r.show()
         );
-        assert_eq!(
-            r.code,
-            Some(1),
-            "{args:?} with reset {reset}:\n{}",
-            r.show()
-        );
+        r.code_for(1, format_args!("{args:?} with reset {reset}"));
         assert!(
             r.stderr.contains("alpha"),
             "{args:?}: stderr does not name the organization that could not be read:\n{}",
@@ -743,7 +658,11 @@ fn email_lookup_with_nan_retry_after(real_waits: bool) {
     } else {
         creds(&fake.url())
     };
-    let r = run_with(&["apply", "--auto-approve"], &env, dir.path(), LIMIT);
+    let r = env
+        .clone()
+        .args(["apply", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
     for d in fake.deletes() {
         let ids = d.user_ids.unwrap_or_default();
         assert!(
@@ -812,13 +731,11 @@ fn saved_plan_emulator() -> Emulator {
 /// Makes `plan.json` in `dir` (config `orgsync.yaml` there), edits and reseals it.
 fn resealed_plan(emu: &Emulator, dir: &TempDir, edit: impl FnOnce(&mut orgsync::plan::Plan)) {
     dir.write("orgsync.yaml", SAVED_CONFIG);
-    let r = run_with(
-        &["plan", "-c", "orgsync.yaml", "--out", "plan.json"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
-    assert_eq!(r.code, Some(0), "{}", r.show());
+    let r = creds(&emu.url())
+        .args(["plan", "-c", "orgsync.yaml", "--out", "plan.json"])
+        .cwd(dir.path())
+        .run();
+    r.success();
     let path = dir.path().join("plan.json");
     let mut p: orgsync::plan::Plan =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -852,12 +769,10 @@ fn a_resealed_plan_cannot_remove_a_declared_member() {
             .remove
             .insert(0, orgsync::plan::Member::id("auth0|a0000"));
     });
-    let r = run_with(
-        &["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     assert!(
         emu_members(&emu, "alpha").contains(&"auth0|a0000".to_string()),
@@ -884,12 +799,10 @@ fn a_resealed_plan_cannot_unblock_a_guarded_organization() {
         );
         g.blocked = None;
     });
-    let r = run_with(
-        &["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     assert_eq!(
         emu_members(&emu, "guarded").len(),
@@ -904,12 +817,7 @@ fn a_resealed_plan_cannot_unblock_a_guarded_organization() {
         "{}",
         r.show()
     );
-    assert_eq!(
-        r.code,
-        Some(1),
-        "the organization stays blocked:\n{}",
-        r.show()
-    );
+    r.code_for(1, "the organization stays blocked");
     assert!(
         r.all().contains("skipped"),
         "no `skipped` in the output:\n{}",
@@ -941,12 +849,10 @@ fn a_resealed_plan_cannot_add_an_organization_the_config_does_not_name() {
             protect: vec![],
         });
     });
-    let r = run_with(
-        &["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     assert_eq!(
         emu_members(&emu, "other").len(),
@@ -972,12 +878,10 @@ fn a_resealed_plan_cannot_remove_the_break_glass_account_even_without_dash_c() {
         a.remove.push(orgsync::plan::Member::id(BREAK_GLASS));
     });
     // No `-c`: the config is the default `orgsync.yaml` of the working directory.
-    let r = run_with(
-        &["apply", "plan.json", "--auto-approve"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     assert!(
         emu_members(&emu, "alpha").contains(&BREAK_GLASS.to_string()),
@@ -1004,16 +908,14 @@ fn a_saved_plan_without_any_config_is_refused() {
     )
     .unwrap();
     let before = emu.state();
-    let r = run_with(
-        &["apply", "plan.json", "--auto-approve"],
-        &creds(&emu.url()),
-        elsewhere.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "--auto-approve"])
+        .cwd(elsewhere.path())
+        .run();
     r.assert_no_panic();
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     assert_eq!(emu.state(), before);
-    assert_eq!(r.code, Some(1), "{}", r.show());
+    r.failure();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1068,18 +970,11 @@ fn sigint_mid_apply_exits_130_and_the_audit_log_accounts_for_every_removal() {
         "version: 1\norganizations:\n  - name: big\n    members: []\n    allow_empty: true\n    max_removals: 100%\n",
     );
     let audit = dir.path().join("audit.jsonl");
-    let env = creds(&emu.url());
-    let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let child = spawn(
-        &[
-            "apply",
-            "--auto-approve",
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ],
-        &e,
-        dir.path(),
-    );
+    let child = creds(&emu.url())
+        .args(["apply", "--auto-approve", "--audit-log"])
+        .arg(&audit)
+        .cwd(dir.path())
+        .spawn();
     let deadline = Instant::now() + Duration::from_secs(60);
     while emu_deletes(&emu).is_empty() {
         assert!(Instant::now() < deadline, "no DELETE within 60 s");
@@ -1099,7 +994,7 @@ fn sigint_mid_apply_exits_130_and_the_audit_log_accounts_for_every_removal() {
         "a DELETE arrived after the run ended"
     );
     r.assert_no_panic();
-    assert_eq!(r.code, Some(130), "SIGINT must exit 130:\n{}", r.show());
+    r.code_for(130, "SIGINT must exit 130");
     let after: BTreeSet<String> = emu_members(&emu, "big").into_iter().collect();
     let removed: Vec<&String> = before.difference(&after).collect();
     assert!(
@@ -1139,19 +1034,17 @@ fn an_audit_log_that_cannot_be_written_stops_apply_before_any_delete() {
     let emu = saved_plan_emulator();
     let dir = TempDir::new("dev-full");
     dir.write("orgsync.yaml", SAVED_CONFIG);
-    let r = run_with(
-        &["apply", "--auto-approve", "--audit-log", "/dev/full"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["apply", "--auto-approve", "--audit-log", "/dev/full"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     assert!(
         emu_deletes(&emu).is_empty(),
         "DELETEs went out unrecorded:\n{}",
         r.show()
     );
-    assert_eq!(r.code, Some(1), "{}", r.show());
+    r.failure();
 }
 
 #[test]
@@ -1166,11 +1059,11 @@ fn every_audit_line_carries_its_runs_run_id_and_runs_differ() {
         "--audit-log",
         audit.to_str().unwrap(),
     ];
-    let r1 = run_with(&args, &creds(&emu.url()), dir.path(), LIMIT);
+    let r1 = creds(&emu.url()).args(args).cwd(dir.path()).run();
     r1.assert_no_panic();
     let first = audit_lines(&audit);
     assert!(!first.is_empty(), "{}", r1.show());
-    let r2 = run_with(&args, &creds(&emu.url()), dir.path(), LIMIT);
+    let r2 = creds(&emu.url()).args(args).cwd(dir.path()).run();
     r2.assert_no_panic();
     let all = audit_lines(&audit);
     let second = &all[first.len()..];
@@ -1202,15 +1095,13 @@ fn wait_of_u64_max_is_a_clear_error_before_any_delete() {
     let emu = saved_plan_emulator();
     let dir = TempDir::new("wait-max");
     dir.write("orgsync.yaml", SAVED_CONFIG);
-    let r = run_with(
-        &["apply", "--auto-approve", "--wait", "18446744073709551615"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["apply", "--auto-approve", "--wait", "18446744073709551615"])
+        .cwd(dir.path())
+        .run();
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     r.assert_no_panic();
-    assert_eq!(r.code, Some(1), "{}", r.show());
+    r.failure();
     assert!(r.stderr.contains("error"), "{}", r.show());
 }
 
@@ -1236,17 +1127,15 @@ fn deletes_carried_out_then_cut_off_are_all_in_the_audit_log_and_the_run_is_not_
         "version: 1\norganizations:\n  - name: cut\n    members: [\"auth0|m00\", \"auth0|m01\", \"auth0|m02\"]\n",
     );
     let audit = dir.path().join("audit.jsonl");
-    let r = run_with(
-        &[
+    let r = creds(&fake.url())
+        .args([
             "apply",
             "--auto-approve",
             "--audit-log",
             audit.to_str().unwrap(),
-        ],
-        &creds(&fake.url()),
-        dir.path(),
-        LIMIT,
-    );
+        ])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     let acted: Vec<Rec> = fake.deletes().into_iter().filter(|d| d.acted).collect();
     assert!(!acted.is_empty(), "{}", r.show());
@@ -1274,7 +1163,7 @@ fn deletes_carried_out_then_cut_off_are_all_in_the_audit_log_and_the_run_is_not_
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. Every wait ends (real waits: no ORGSYNC_TEST_NO_RETRY_DELAY).
+// 4. Every wait ends (real waits: no --no-retry-delay).
 // ---------------------------------------------------------------------------------------------
 
 fn plan_ends_under_headers(headers: &[(&str, String)]) {
@@ -1296,12 +1185,10 @@ fn plan_ends_under_headers(headers: &[(&str, String)]) {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: alpha\n    members: [\"auth0|alpha0\"]\n",
     );
-    let r = run_with(
-        &["plan", "--timeout", "5"],
-        &creds_real_waits(&fake.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds_real_waits(&fake.url())
+        .args(["plan", "--timeout", "5"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     assert!(matches!(r.code, Some(0 | 1)), "{}", r.show());
 }
@@ -1367,14 +1254,13 @@ fn rate_limited_apply_with_one_fault(status: u16) {
             keep.join(", ")
         ),
     );
-    let r = run_with(
-        &["apply", "--auto-approve"],
-        &creds_real_waits(&emu.url()),
-        dir.path(),
-        Duration::from_secs(120),
-    );
+    let r = creds_real_waits(&emu.url())
+        .args(["apply", "--auto-approve"])
+        .cwd(dir.path())
+        .limit(Duration::from_secs(120))
+        .run();
     r.assert_no_panic();
-    assert_eq!(r.code, Some(0), "{}", r.show());
+    r.success();
     let expected: Vec<String> = (0..5).map(|i| format!("auth0|r{i:04}")).collect();
     assert_eq!(emu_members(&emu, "limited"), expected, "{}", r.show());
 }
@@ -1415,11 +1301,11 @@ fn proxy_variables_are_never_used_for_the_tenant() {
     dir.write("orgsync.yaml", SAVED_CONFIG);
     let mut env = creds(&emu.url());
     for k in ["HTTP_PROXY", "http_proxy", "ALL_PROXY"] {
-        env.push((k, proxy_url.clone()));
+        env = env.env(k, &proxy_url);
     }
-    let r = run_with(&["plan"], &env, dir.path(), LIMIT);
+    let r = env.clone().args(["plan"]).cwd(dir.path()).run();
     assert_eq!(hits.load(Ordering::SeqCst), 0, "the proxy got a connection");
-    assert_eq!(r.code, Some(0), "{}", r.show());
+    r.success();
 }
 
 #[test]
@@ -1442,23 +1328,21 @@ fn a_token_endpoint_echoing_the_request_does_not_leak_the_secret() {
         "version: 1\norganizations:\n  - name: alpha\n    members: []\n    allow_empty: true\n",
     );
     let audit = dir.path().join("audit.jsonl");
-    let r = run_with(
-        &[
+    let r = creds(&fake.url())
+        .args([
             "apply",
             "--auto-approve",
             "-vv",
             "--audit-log",
             audit.to_str().unwrap(),
-        ],
-        &creds(&fake.url()),
-        dir.path(),
-        LIMIT,
-    );
+        ])
+        .cwd(dir.path())
+        .run();
     assert!(
         fake.requests().iter().any(|q| q.path == "/oauth/token"),
         "the token endpoint was asked"
     );
-    assert_eq!(r.code, Some(1), "{}", r.show());
+    r.failure();
     let log = std::fs::read_to_string(&audit).unwrap_or_default();
     assert!(!r.all().contains(SECRET), "the secret leaked to the output");
     assert!(!log.contains(SECRET), "the secret leaked to the audit log");
@@ -1471,21 +1355,13 @@ fn credentials_in_the_domain_are_not_echoed() {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: alpha\n    members: []\n",
     );
-    let r = run(
-        &["plan"],
-        &[
-            (
-                "AUTH0_DOMAIN",
-                "https://ops-admin:hunter2-in-the-url@example.com",
-            ),
-            ("AUTH0_CLIENT_ID", CLIENT_ID),
-            ("AUTH0_CLIENT_SECRET", SECRET),
-            ("ORGSYNC_TEST_NO_RETRY_DELAY", "1"),
-        ],
-        dir.path(),
-        LIMIT,
-    );
-    assert_eq!(r.code, Some(1), "{}", r.show());
+    let r = OrgSync::at("https://ops-admin:hunter2-in-the-url@example.com")
+        .env("AUTH0_CLIENT_ID", CLIENT_ID)
+        .env("AUTH0_CLIENT_SECRET", SECRET)
+        .arg("plan")
+        .cwd(dir.path())
+        .run();
+    r.failure();
     let all = r.all();
     assert!(
         !all.contains("hunter2-in-the-url") && !all.contains("ops-admin"),
@@ -1511,12 +1387,10 @@ fn a_user_id_with_an_escape_and_a_newline_cannot_forge_output() {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: alpha\n    members: [\"auth0|alpha0\", \"auth0|alpha1\"]\n",
     );
-    let r = run_with(
-        &["apply", "--auto-approve"],
-        &creds(&fake.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&fake.url())
+        .args(["apply", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     assert!(
         !r.stdout.contains('\u{1b}'),
@@ -1525,7 +1399,7 @@ fn a_user_id_with_an_escape_and_a_newline_cannot_forge_output() {
     );
     let applies = r.stdout.lines().filter(|l| l.starts_with("Apply:")).count();
     assert_eq!(applies, 1, "a forged `Apply:` line:\n{}", r.stdout);
-    assert_eq!(r.code, Some(0), "{}", r.show());
+    r.success();
     assert!(
         fake.deletes().iter().any(|d| d
             .user_ids
@@ -1546,12 +1420,10 @@ fn plan_out_does_not_write_through_a_planted_tmp_symlink() {
     dir.write("orgsync.yaml", SAVED_CONFIG);
     let victim = dir.write("victim.txt", "precious\n");
     std::os::unix::fs::symlink(&victim, dir.path().join("plan.json.tmp")).unwrap();
-    let r = run_with(
-        &["plan", "--out", "plan.json"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["plan", "--out", "plan.json"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
@@ -1567,12 +1439,10 @@ fn export_does_not_write_through_a_planted_tmp_symlink() {
     let dir = TempDir::new("symlink-export");
     let victim = dir.write("victim.txt", "precious\n");
     std::os::unix::fs::symlink(&victim, dir.path().join("out.yaml.tmp")).unwrap();
-    let r = run_with(
-        &["export", "-o", "out.yaml"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["export", "-o", "out.yaml"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
@@ -1586,14 +1456,13 @@ fn absurd_flag_is_refused(flag: &str, value: &str) {
     let emu = saved_plan_emulator();
     let dir = TempDir::new("absurd");
     dir.write("orgsync.yaml", SAVED_CONFIG);
-    let r = run_with(
-        &["plan", flag, value],
-        &creds(&emu.url()),
-        dir.path(),
-        Duration::from_secs(30),
-    );
+    let r = creds(&emu.url())
+        .args(["plan", flag, value])
+        .cwd(dir.path())
+        .limit(Duration::from_secs(30))
+        .run();
     r.assert_no_panic();
-    assert_eq!(r.code, Some(1), "{flag} {value}:\n{}", r.show());
+    r.code_for(1, format_args!("{flag} {value}"));
     assert!(r.stderr.contains("error"), "{}", r.show());
     assert!(r.took < Duration::from_secs(20), "{}", r.show());
 }
@@ -1639,12 +1508,10 @@ fn an_organization_id_of_dot_dot_never_escapes_the_organizations_path() {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: alpha\n    members: []\n    allow_empty: true\n",
     );
-    let r = run_with(
-        &["apply", "--auto-approve"],
-        &creds(&fake.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&fake.url())
+        .args(["apply", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
     for q in fake.requests() {
         assert!(
@@ -1662,7 +1529,7 @@ fn an_organization_id_of_dot_dot_never_escapes_the_organizations_path() {
         }
     }
     assert!(fake.deletes().is_empty(), "{}", r.show());
-    assert_eq!(r.code, Some(1), "{}", r.show());
+    r.failure();
 }
 
 #[test]
@@ -1682,14 +1549,12 @@ fn a_config_directory_skips_hidden_files_and_names_upper_case_ones() {
         "cfg/20-UPPER.YAML",
         "version: 1\norganizations:\n  - name: guarded\n    members: []\n    allow_empty: true\n",
     );
-    let r = run_with(
-        &["plan", "-c", "cfg/"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["plan", "-c", "cfg/"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
-    assert_eq!(r.code, Some(0), "the hidden file was merged:\n{}", r.show());
+    r.code_for(0, "the hidden file was merged");
     assert!(
         r.stderr.contains("20-UPPER.YAML") && r.stderr.contains("skipped"),
         "stderr does not name 20-UPPER.YAML as skipped:\n{}",
@@ -1702,14 +1567,12 @@ fn a_saved_plan_without_a_terminal_needs_auto_approve() {
     let emu = saved_plan_emulator();
     let dir = TempDir::new("no-tty");
     resealed_plan(&emu, &dir, |_| {});
-    let r = run_with(
-        &["apply", "plan.json", "-c", "orgsync.yaml"],
-        &creds(&emu.url()),
-        dir.path(),
-        LIMIT,
-    );
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "-c", "orgsync.yaml"])
+        .cwd(dir.path())
+        .run();
     r.assert_no_panic();
-    assert_eq!(r.code, Some(1), "{}", r.show());
+    r.failure();
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
 }
 
@@ -2027,19 +1890,17 @@ fn check_case(seed: u64, figures: &mut Figures) {
     let yaml = case_yaml(&case);
     dir.write("orgsync.yaml", &yaml);
     let audit = dir.path().join("audit.jsonl");
-    let r = run_with(
-        &[
+    let r = creds(&fake.url())
+        .args([
             "apply",
             "--auto-approve",
             "--audit-log",
             audit.to_str().unwrap(),
             "--timeout",
             "2",
-        ],
-        &creds(&fake.url()),
-        dir.path(),
-        LIMIT,
-    );
+        ])
+        .cwd(dir.path())
+        .run();
     let ctx = || {
         format!(
             "seed {seed} (rerun: ORGSYNC_PROPERTY_SEED={seed} ORGSYNC_PROPERTY_CASES=1)\nconfig:\n{yaml}\ntenant: {:?}\n{}",

@@ -1,0 +1,19 @@
+//! The product's integration tests, one binary: the real `orgsync` against the emulator or a
+//! fake Auth0, one module per area. `cargo test --test it plan::` runs one area.
+
+mod support;
+
+mod apply;
+mod bad_configs;
+mod ci_examples;
+mod config_errors;
+mod drills;
+mod email;
+mod emulator_command;
+mod export;
+mod hostile;
+mod hostile_auth0;
+mod plan;
+mod progress;
+mod requests;
+mod schema;
