@@ -1,0 +1,226 @@
+//! 2. A resealed saved plan only narrows: it cannot remove what a fresh plan keeps.
+
+use super::*;
+
+const BREAK_GLASS: &str = "auth0|breakglass01";
+
+pub(super) const SAVED_CONFIG: &str = r#"version: 1
+defaults:
+  protect: ["auth0|breakglass01"]
+  max_removals: 100%
+organizations:
+  - name: alpha
+    members: ["auth0|a0000", "auth0|a0001", "auth0|a0002", "auth0|a0003", "auth0|a0004"]
+  - name: guarded
+    max_removals: 3
+    members: ["auth0|g0000", "auth0|g0001"]
+"#;
+
+pub(super) fn saved_plan_emulator() -> Emulator {
+    let mut alpha = org_with_members("org_alphaalphaalpha1", "alpha", "a", 10);
+    alpha
+        .members
+        .push(member(BREAK_GLASS, "bg@example.com", "Break Glass"));
+    background(
+        emu_tenant(vec![
+            alpha,
+            org_with_members("org_guardedguarded2", "guarded", "g", 10),
+            org_with_members("org_otherotherothe3", "other", "o", 3),
+        ]),
+        Options::default(),
+    )
+}
+
+/// Makes `plan.json` in `dir` (config `orgsync.yaml` there), edits and reseals it.
+pub(super) fn resealed_plan(
+    emu: &Emulator,
+    dir: &TempDir,
+    edit: impl FnOnce(&mut orgsync::plan::Plan),
+) {
+    dir.write("orgsync.yaml", SAVED_CONFIG);
+    let r = creds(&emu.url())
+        .args(["plan", "-c", "orgsync.yaml", "--out", "plan.json"])
+        .cwd(dir.path())
+        .run();
+    r.success();
+    let path = dir.path().join("plan.json");
+    let mut p: orgsync::plan::Plan =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut p);
+    p.plan_sha256 = Some(p.digest());
+    std::fs::write(&path, serde_json::to_string_pretty(&p).unwrap()).unwrap();
+}
+
+fn org_mut<'a>(p: &'a mut orgsync::plan::Plan, name: &str) -> &'a mut orgsync::plan::OrgPlan {
+    p.organizations.iter_mut().find(|o| o.name == name).unwrap()
+}
+
+/// The plan's legitimate removals in alpha happened.
+fn assert_alpha_legitimate_removals_done(emu: &Emulator, r: &Run) {
+    let alpha = emu_members(emu, "alpha");
+    for i in 5..10 {
+        assert!(
+            !alpha.contains(&format!("auth0|a{i:04}")),
+            "the plan's own removal auth0|a{i:04} did not happen: {alpha:?}\n{}",
+            r.show()
+        );
+    }
+}
+
+#[test]
+fn a_resealed_plan_cannot_remove_a_declared_member() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("reseal-declared");
+    resealed_plan(&emu, &dir, |p| {
+        org_mut(p, "alpha")
+            .remove
+            .insert(0, orgsync::plan::Member::id("auth0|a0000"));
+    });
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    assert!(
+        emu_members(&emu, "alpha").contains(&"auth0|a0000".to_string()),
+        "a declared member was removed by a resealed plan:\n{}",
+        r.show()
+    );
+    assert!(
+        r.all().contains("skipped"),
+        "no `skipped` in the output:\n{}",
+        r.show()
+    );
+    assert_alpha_legitimate_removals_done(&emu, &r);
+}
+
+#[test]
+fn a_resealed_plan_cannot_unblock_a_guarded_organization() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("reseal-blocked");
+    resealed_plan(&emu, &dir, |p| {
+        let g = org_mut(p, "guarded");
+        assert!(
+            g.blocked.is_some(),
+            "the guard blocks `guarded` in the real plan"
+        );
+        g.blocked = None;
+    });
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    assert_eq!(
+        emu_members(&emu, "guarded").len(),
+        10,
+        "a blocked organization lost members:\n{}",
+        r.show()
+    );
+    assert!(
+        emu_deletes(&emu)
+            .iter()
+            .all(|d| !d.path.contains("org_guardedguarded2")),
+        "{}",
+        r.show()
+    );
+    r.code_for(1, "the organization stays blocked");
+    assert!(
+        r.all().contains("skipped"),
+        "no `skipped` in the output:\n{}",
+        r.show()
+    );
+    assert_alpha_legitimate_removals_done(&emu, &r);
+}
+
+#[test]
+fn a_resealed_plan_cannot_add_an_organization_the_config_does_not_name() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("reseal-other");
+    resealed_plan(&emu, &dir, |p| {
+        let remove: Vec<orgsync::plan::Member> = (0..3)
+            .map(|i| orgsync::plan::Member::id(format!("auth0|o{i:04}")))
+            .collect();
+        p.organizations.push(orgsync::plan::OrgPlan {
+            id: "org_otherotherothe3".into(),
+            name: "other".into(),
+            current_count: 3,
+            desired_count: 0,
+            remove,
+            missing: vec![],
+            protected_kept: vec![],
+            blocked: None,
+            drift: true,
+            resolved_emails: vec![],
+            current: vec![],
+            protect: vec![],
+        });
+    });
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    assert_eq!(
+        emu_members(&emu, "other").len(),
+        3,
+        "an organization outside the config lost members:\n{}",
+        r.show()
+    );
+    assert!(
+        r.all().contains("skipped"),
+        "no `skipped` in the output:\n{}",
+        r.show()
+    );
+    assert_alpha_legitimate_removals_done(&emu, &r);
+}
+
+#[test]
+fn a_resealed_plan_cannot_remove_the_break_glass_account_even_without_dash_c() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("reseal-protect");
+    resealed_plan(&emu, &dir, |p| {
+        let a = org_mut(p, "alpha");
+        a.protected_kept.retain(|m| m.user_id != BREAK_GLASS);
+        a.remove.push(orgsync::plan::Member::id(BREAK_GLASS));
+    });
+    // No `-c`: the config is the default `orgsync.yaml` of the working directory.
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    assert!(
+        emu_members(&emu, "alpha").contains(&BREAK_GLASS.to_string()),
+        "the protected break-glass account was removed:\n{}",
+        r.show()
+    );
+    assert!(
+        r.all().contains("skipped"),
+        "no `skipped` in the output:\n{}",
+        r.show()
+    );
+    assert_alpha_legitimate_removals_done(&emu, &r);
+}
+
+#[test]
+fn a_saved_plan_without_any_config_is_refused() {
+    let emu = saved_plan_emulator();
+    let made = TempDir::new("reseal-noconfig-a");
+    resealed_plan(&emu, &made, |_| {});
+    let elsewhere = TempDir::new("reseal-noconfig-b");
+    std::fs::copy(
+        made.path().join("plan.json"),
+        elsewhere.path().join("plan.json"),
+    )
+    .unwrap();
+    let before = emu.state();
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "--auto-approve"])
+        .cwd(elsewhere.path())
+        .run();
+    r.assert_no_panic();
+    assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
+    assert_eq!(emu.state(), before);
+    r.failure();
+}

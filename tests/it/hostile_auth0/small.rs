@@ -1,0 +1,297 @@
+//! Smaller promises (5): proxies, echoed secrets, credentials in the domain, escapes, planted
+//! symlinks, absurd flags, ids from outside, config directories, saved plans without a terminal.
+
+use super::saved_plans::{SAVED_CONFIG, resealed_plan, saved_plan_emulator};
+use super::*;
+
+#[test]
+fn proxy_variables_are_never_used_for_the_tenant() {
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in proxy.incoming() {
+            h.fetch_add(1, Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("proxy");
+    dir.write("orgsync.yaml", SAVED_CONFIG);
+    let mut env = creds(&emu.url());
+    for k in ["HTTP_PROXY", "http_proxy", "ALL_PROXY"] {
+        env = env.env(k, &proxy_url);
+    }
+    let r = env.clone().args(["plan"]).cwd(dir.path()).run();
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the proxy got a connection");
+    r.success();
+}
+
+#[test]
+fn a_token_endpoint_echoing_the_request_does_not_leak_the_secret() {
+    let fake = Fake::start(vec![forg("org_alpha0000000001", "alpha", &[])], vec![]);
+    fake.rule(
+        "POST",
+        "/oauth/token",
+        true,
+        None,
+        Act {
+            status: Some(401),
+            echo_request: true,
+            ..Act::default()
+        },
+    );
+    let dir = TempDir::new("echo");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: alpha\n    members: []\n    allow_empty: true\n",
+    );
+    let audit = dir.path().join("audit.jsonl");
+    let r = creds(&fake.url())
+        .args([
+            "apply",
+            "--auto-approve",
+            "-vv",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ])
+        .cwd(dir.path())
+        .run();
+    assert!(
+        fake.requests().iter().any(|q| q.path == "/oauth/token"),
+        "the token endpoint was asked"
+    );
+    r.failure();
+    let log = std::fs::read_to_string(&audit).unwrap_or_default();
+    assert!(!r.all().contains(SECRET), "the secret leaked to the output");
+    assert!(!log.contains(SECRET), "the secret leaked to the audit log");
+}
+
+#[test]
+fn credentials_in_the_domain_are_not_echoed() {
+    let dir = TempDir::new("domain-creds");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: alpha\n    members: []\n",
+    );
+    let r = OrgSync::at("https://ops-admin:hunter2-in-the-url@example.com")
+        .env("AUTH0_CLIENT_ID", CLIENT_ID)
+        .env("AUTH0_CLIENT_SECRET", SECRET)
+        .arg("plan")
+        .cwd(dir.path())
+        .run();
+    r.failure();
+    let all = r.all();
+    assert!(
+        !all.contains("hunter2-in-the-url") && !all.contains("ops-admin"),
+        "{}",
+        r.show()
+    );
+    assert!(all.contains("[redacted]@example.com"), "{}", r.show());
+}
+
+#[test]
+fn a_user_id_with_an_escape_and_a_newline_cannot_forge_output() {
+    let evil = "auth0|x\u{1b}[31m\nApply: 0 removed";
+    let fake = Fake::start(
+        vec![forg(
+            "org_alpha0000000001",
+            "alpha",
+            &["auth0|alpha0", "auth0|alpha1", evil],
+        )],
+        vec![],
+    );
+    let dir = TempDir::new("ansi");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: alpha\n    members: [\"auth0|alpha0\", \"auth0|alpha1\"]\n",
+    );
+    let r = creds(&fake.url())
+        .args(["apply", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    assert!(
+        !r.stdout.contains('\u{1b}'),
+        "a raw escape reached stdout:\n{:?}",
+        r.stdout
+    );
+    let applies = r.stdout.lines().filter(|l| l.starts_with("Apply:")).count();
+    assert_eq!(applies, 1, "a forged `Apply:` line:\n{}", r.stdout);
+    r.success();
+    assert!(
+        fake.deletes().iter().any(|d| d
+            .user_ids
+            .as_ref()
+            .is_some_and(|u| u.contains(&evil.to_string()))),
+        "the member was not removed"
+    );
+    assert_eq!(
+        fake.members("org_alpha0000000001"),
+        ["auth0|alpha0", "auth0|alpha1"]
+    );
+}
+
+#[test]
+fn plan_out_does_not_write_through_a_planted_tmp_symlink() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("symlink-plan");
+    dir.write("orgsync.yaml", SAVED_CONFIG);
+    let victim = dir.write("victim.txt", "precious\n");
+    std::os::unix::fs::symlink(&victim, dir.path().join("plan.json.tmp")).unwrap();
+    let r = creds(&emu.url())
+        .args(["plan", "--out", "plan.json"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious\n",
+        "the symlink's target was overwritten:\n{}",
+        r.show()
+    );
+}
+
+#[test]
+fn export_does_not_write_through_a_planted_tmp_symlink() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("symlink-export");
+    let victim = dir.write("victim.txt", "precious\n");
+    std::os::unix::fs::symlink(&victim, dir.path().join("out.yaml.tmp")).unwrap();
+    let r = creds(&emu.url())
+        .args(["export", "-o", "out.yaml"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious\n",
+        "the symlink's target was overwritten:\n{}",
+        r.show()
+    );
+}
+
+fn absurd_flag_is_refused(flag: &str, value: &str) {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("absurd");
+    dir.write("orgsync.yaml", SAVED_CONFIG);
+    let r = creds(&emu.url())
+        .args(["plan", flag, value])
+        .cwd(dir.path())
+        .limit(Duration::from_secs(30))
+        .run();
+    r.assert_no_panic();
+    r.code_for(1, format_args!("{flag} {value}"));
+    assert!(r.stderr.contains("error"), "{}", r.show());
+    assert!(r.took < Duration::from_secs(20), "{}", r.show());
+}
+
+#[test]
+fn timeout_1e300_is_refused() {
+    absurd_flag_is_refused("--timeout", "1e300");
+}
+
+#[test]
+fn max_rps_1e_minus_300_is_refused() {
+    absurd_flag_is_refused("--max-rps", "1e-300");
+}
+
+#[test]
+fn max_rps_1e_minus_9_is_refused() {
+    absurd_flag_is_refused("--max-rps", "1e-9");
+}
+
+#[test]
+fn an_organization_id_of_dot_dot_never_escapes_the_organizations_path() {
+    let fake = Fake::start(
+        vec![forg(
+            "org_alpha0000000001",
+            "alpha",
+            &["auth0|alpha0", "auth0|alpha1"],
+        )],
+        vec![],
+    );
+    fake.rule(
+        "GET",
+        "/api/v2/organizations/name/alpha",
+        true,
+        None,
+        Act {
+            status: Some(200),
+            body: Some(r#"{"id":"..","name":"alpha"}"#.into()),
+            ..Act::default()
+        },
+    );
+    let dir = TempDir::new("dotdot");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: alpha\n    members: []\n    allow_empty: true\n",
+    );
+    let r = creds(&fake.url())
+        .args(["apply", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    for q in fake.requests() {
+        assert!(
+            q.path.starts_with("/api/v2/organizations")
+                || q.path.starts_with("/api/v2/users-by-email")
+                || q.path.starts_with("/oauth/token"),
+            "a request outside the organizations API: {} {}\n{}",
+            q.method,
+            q.path,
+            r.show()
+        );
+        assert!(!q.path.starts_with("/api/v2/members"), "{}", q.path);
+        if q.path.starts_with("/api/v2/") {
+            assert_eq!(q.authorization.as_deref(), Some("Bearer tok-SECRET-123"));
+        }
+    }
+    assert!(fake.deletes().is_empty(), "{}", r.show());
+    r.failure();
+}
+
+#[test]
+fn a_config_directory_skips_hidden_files_and_names_upper_case_ones() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("cfg-dir");
+    std::fs::create_dir(dir.path().join("cfg")).unwrap();
+    dir.write(
+        "cfg/10-main.yaml",
+        "version: 1\norganizations:\n  - name: other\n    members: [\"auth0|o0000\", \"auth0|o0001\", \"auth0|o0002\"]\n",
+    );
+    dir.write(
+        "cfg/.hidden.yaml",
+        "version: 1\norganizations:\n  - name: ghost\n    members: []\n    allow_empty: true\n",
+    );
+    dir.write(
+        "cfg/20-UPPER.YAML",
+        "version: 1\norganizations:\n  - name: guarded\n    members: []\n    allow_empty: true\n",
+    );
+    let r = creds(&emu.url())
+        .args(["plan", "-c", "cfg/"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    r.code_for(0, "the hidden file was merged");
+    assert!(
+        r.stderr.contains("20-UPPER.YAML") && r.stderr.contains("skipped"),
+        "stderr does not name 20-UPPER.YAML as skipped:\n{}",
+        r.show()
+    );
+}
+
+#[test]
+fn a_saved_plan_without_a_terminal_needs_auto_approve() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("no-tty");
+    resealed_plan(&emu, &dir, |_| {});
+    let r = creds(&emu.url())
+        .args(["apply", "plan.json", "-c", "orgsync.yaml"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    r.failure();
+    assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
+}
