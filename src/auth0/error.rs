@@ -1,7 +1,12 @@
 //! Typed errors of the Management API client, each with the context a person needs to act:
-//! which call, which organization, what Auth0 said, and a hint.
+//! which call, which organization, what Auth0 said, and a hint; the causes (a refused
+//! connection, the JSON that did not decode) as [`Cause`] chains, so the top-level printer
+//! prints each on its own `caused by:` line, with the client's secrets already scrubbed.
 
 use std::fmt;
+
+use reqwest::StatusCode;
+use serde_json::Value;
 
 /// Where a failed call was going.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,24 +48,119 @@ impl fmt::Display for ApiAnswer {
     }
 }
 
+/// One cause of an error as its text, with its own cause: a chain the top-level printer prints
+/// one `caused by:` line per link.
+///
+/// The errors of reqwest and serde_json are not kept as they are, because their text can hold
+/// a secret and a source cannot be scrubbed once it is an opaque error: reqwest's names the
+/// request's URL, whose query can carry a value a server sent (the paging cursor), and
+/// serde_json's quotes the answer it could not read, which a server may have made echo the
+/// token or the client secret. Each link keeps the text only, so every link goes through the
+/// client's scrubbing like any other text of the error.
+///
+/// One pointer wide, so an [`Error`] holding one stays small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause(Box<Link>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Link {
+    text: String,
+    next: Option<Cause>,
+}
+
+impl Cause {
+    /// A cause with no cause of its own.
+    pub fn new(text: impl Into<String>) -> Cause {
+        Cause(Box::new(Link {
+            text: text.into(),
+            next: None,
+        }))
+    }
+
+    /// `e` and each of its sources, as text.
+    pub fn of(e: &dyn std::error::Error) -> Cause {
+        let mut texts = vec![e.to_string()];
+        let mut source = e.source();
+        while let Some(s) = source {
+            texts.push(s.to_string());
+            source = s.source();
+        }
+        Cause::chain(texts).expect("one text at least")
+    }
+
+    /// The sources of `e`, without `e` itself: for a reqwest error, whose own text names the
+    /// URL and whose kind orgsync says in its own words.
+    pub fn sources_of(e: &dyn std::error::Error) -> Option<Cause> {
+        e.source().map(Cause::of)
+    }
+
+    /// Links `texts`, the first caused by the second and so on.
+    fn chain(texts: Vec<String>) -> Option<Cause> {
+        texts.into_iter().rev().fold(None, |next, text| {
+            Some(Cause(Box::new(Link { text, next })))
+        })
+    }
+
+    /// The same chain with each text passed through `scrub`.
+    pub(super) fn scrubbed(self, scrub: &impl Fn(&str) -> String) -> Cause {
+        let Link { text, next } = *self.0;
+        Cause(Box::new(Link {
+            text: scrub(&text),
+            next: next.map(|n| n.scrubbed(scrub)),
+        }))
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.text)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .next
+            .as_ref()
+            .map(|n| n as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// Everything that can go wrong talking to the Management API.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request did not get an answer: connection refused, reset, timed out.
     #[error("{site} failed: {detail}")]
-    Transport { site: CallSite, detail: String },
+    Transport {
+        site: CallSite,
+        detail: String,
+        source: Option<Cause>,
+    },
     /// Auth0 answered with an error status.
     #[error("{site} was refused: {answer}")]
     Api { site: CallSite, answer: ApiAnswer },
     /// An answer that is not what the API documents (bad JSON, wrong shape, too large).
     #[error("{site} returned an answer orgsync cannot read: {detail}")]
+    ///
+    /// serde_json's text stays in `detail`, not in a source: it has no cause of its own, it
+    /// is what is wrong, and most callers print this error inside a longer message (one line
+    /// per organization) that shows no sources.
     Decode { site: CallSite, detail: String },
     /// The token endpoint refused the client credentials.
     #[error("getting an access token failed: {answer}")]
     Token { answer: ApiAnswer },
     /// The token endpoint could not be reached or answered nonsense.
     #[error("getting an access token failed: {detail}")]
-    TokenTransport { detail: String },
+    TokenTransport {
+        detail: String,
+        source: Option<Cause>,
+    },
+    /// The HTTP client could not be built (its TLS setup failed); nothing was sent.
+    #[error("cannot set up the HTTP client")]
+    ClientSetup {
+        /// Kept as it is: a builder error has no URL, body or secret in it.
+        source: reqwest::Error,
+    },
     /// Checkpoint paging returned a cursor it had already returned.
     #[error("{site}: the API returned the same `next` cursor twice; stopping instead of looping")]
     RepeatedCursor { site: CallSite },
@@ -71,6 +171,9 @@ pub enum Error {
     /// request was not sent.
     #[error("{site} was not sent: {detail}")]
     InvalidId { site: CallSite, detail: String },
+    /// A member removal was asked with no user_ids or more than the API takes; it was not sent.
+    #[error("{site} was not sent: refusing to send {count} user_ids in one call (1 to 10)")]
+    TooManyIds { site: CallSite, count: usize },
 }
 
 impl Error {
@@ -89,6 +192,12 @@ impl Error {
             Error::Transport { .. } | Error::TokenTransport { .. } => {
                 Some("check the domain and the network; orgsync retried before giving up".into())
             }
+            Error::ClientSetup { .. } => Some(
+                "orgsync could not set up TLS on this machine (the causes above say why); please report it with the message above".into(),
+            ),
+            Error::TooManyIds { .. } => Some(
+                "this is a bug in orgsync (it removes 1 to 10 members per call); please report it with the message above".into(),
+            ),
             Error::RateLimitWait { .. } => Some(
                 "the tenant's rate limit stayed exhausted, or its rate-limit headers do not add up (a clock far off?); try again later, raise --timeout, or lower --max-rps".into(),
             ),
@@ -112,10 +221,16 @@ impl Error {
             error_code: a.error_code.as_deref().map(&scrub),
             message: scrub(&a.message),
         };
+        let cause = |c: Option<Cause>| c.map(|c| c.scrubbed(&scrub));
         match self {
-            Error::Transport { site: s, detail } => Error::Transport {
+            Error::Transport {
+                site: s,
+                detail,
+                source,
+            } => Error::Transport {
                 site: site(s),
                 detail: scrub(&detail),
+                source: cause(source),
             },
             Error::Api { site: s, answer: a } => Error::Api {
                 site: site(s),
@@ -126,8 +241,15 @@ impl Error {
                 detail: scrub(&detail),
             },
             Error::Token { answer: a } => Error::Token { answer: answer(a) },
-            Error::TokenTransport { detail } => Error::TokenTransport {
+            Error::TokenTransport { detail, source } => Error::TokenTransport {
                 detail: scrub(&detail),
+                source: cause(source),
+            },
+            // A builder error: no URL, body or secret in it.
+            Error::ClientSetup { source } => Error::ClientSetup { source },
+            Error::TooManyIds { site: s, count } => Error::TooManyIds {
+                site: site(s),
+                count,
             },
             Error::RepeatedCursor { site: s } => Error::RepeatedCursor { site: site(s) },
             Error::RateLimitWait { site: s, detail } => Error::RateLimitWait {
@@ -147,6 +269,22 @@ impl Error {
             Error::Api { answer, .. } | Error::Token { answer } => Some(answer.status),
             _ => None,
         }
+    }
+}
+
+/// Reads Auth0's error body (`message`/`errorCode`, or OAuth's `error`/`error_description`).
+pub(super) fn parse_error_body(status: StatusCode, body: &[u8]) -> ApiAnswer {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let message = s("message")
+        .or_else(|| s("error_description"))
+        .or_else(|| s("error"))
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    let error_code = s("errorCode").or_else(|| v.get("error_description").and_then(|_| s("error")));
+    ApiAnswer {
+        status: status.as_u16(),
+        error_code,
+        message,
     }
 }
 
@@ -228,5 +366,46 @@ mod tests {
         assert!(global.contains("not a global client"));
         let invalid = api(401, None, "Invalid token").hint().unwrap();
         assert!(invalid.contains("not accepted"));
+    }
+
+    #[test]
+    fn error_bodies_parse() {
+        let a = parse_error_body(StatusCode::FORBIDDEN, br#"{"statusCode":403,"error":"Forbidden","message":"Insufficient scope, expected any of: x","errorCode":"insufficient_scope"}"#);
+        assert_eq!(a.error_code.as_deref(), Some("insufficient_scope"));
+        assert_eq!(a.message, "Insufficient scope, expected any of: x");
+        let o = parse_error_body(
+            StatusCode::UNAUTHORIZED,
+            br#"{"error":"access_denied","error_description":"Unauthorized"}"#,
+        );
+        assert_eq!(
+            (o.error_code.as_deref(), o.message.as_str()),
+            (Some("access_denied"), "Unauthorized")
+        );
+        let n = parse_error_body(StatusCode::BAD_GATEWAY, b"<html>");
+        assert_eq!(n.message, "Bad Gateway");
+    }
+
+    #[test]
+    fn causes_are_a_chain_of_sources() {
+        let e = Error::Transport {
+            site: CallSite {
+                method: "GET",
+                path: "/api/v2/organizations".into(),
+                organization: None,
+            },
+            detail: "could not connect (after 3 attempts)".into(),
+            source: Cause::chain(vec!["tcp connect error".into(), "refused".into()]),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`GET /api/v2/organizations` failed: could not connect (after 3 attempts)"
+        );
+        let mut causes = Vec::new();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            causes.push(s.to_string());
+            source = s.source();
+        }
+        assert_eq!(causes, ["tcp connect error", "refused"]);
     }
 }

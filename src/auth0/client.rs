@@ -1,0 +1,567 @@
+//! The [`Client`]: one tenant's Management API, as the commands use it. It owns the settings,
+//! the bearer token (given, or fetched once with client credentials through the retry loop),
+//! and the endpoints: an organization by id or name, the organization list, an organization's
+//! members (checkpoint paging), users by email, and member removal. Every error it returns has
+//! gone through the secret scrubbing.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::credentials::{Credentials, Secret};
+use super::domain::Domain;
+use super::encode;
+use super::error::{CallSite, Error, parse_error_body};
+use super::model::{Organization, User, check_org_id, check_org_name};
+use super::pacer::Pacer;
+use super::retry::{Answer, Failed, Outgoing, RetryPolicy};
+use super::scrub::Secrets;
+use crate::member::Member;
+
+/// Members per checkpoint page: the API's maximum.
+pub const PAGE_SIZE: usize = 100;
+
+/// Settings of a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub retry: RetryPolicy,
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for one whole request and answer.
+    pub request_timeout: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// A cap on requests per second below the tenant's limit (`--max-rps`).
+    pub max_rps: Option<f64>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            concurrency: 8,
+            max_rps: None,
+        }
+    }
+}
+
+/// Counters of what the client did, for reports, tests and benchmarks.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub rate_limited: AtomicU64,
+}
+
+/// The result of one mutating call, for the audit log.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub status: Option<u16>,
+    pub attempts: u32,
+    pub duration: Duration,
+}
+
+/// A Management API client for one tenant.
+pub struct Client {
+    pub(super) http: reqwest::Client,
+    pub(super) domain: Domain,
+    credentials: Credentials,
+    token: tokio::sync::Mutex<Option<Secret>>,
+    pub(super) options: ClientOptions,
+    pub(super) pacer: Pacer,
+    pub(super) slots: Arc<tokio::sync::Semaphore>,
+    /// The client secret and the token, in the forms a server may echo them, for scrubbing.
+    pub(super) secrets: Secrets,
+    pub stats: Stats,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("domain", &self.domain)
+            .field("credentials", &self.credentials)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Builds a client. TLS certificate checks are always on; redirects are never followed, so
+    /// the `Authorization` header can only go to the configured domain.
+    pub fn new(
+        domain: Domain,
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Client, Error> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("orgsync/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(domain.is_https())
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout);
+        if domain.is_loopback() {
+            // Plain HTTP to the emulator: a proxy from the environment would see the secret.
+            builder = builder.no_proxy();
+        }
+        let http = builder
+            .build()
+            .map_err(|source| Error::ClientSetup { source })?;
+        let secrets = Secrets::default();
+        match &credentials {
+            Credentials::Token(t) => secrets.add(t),
+            Credentials::Client { client_secret, .. } => secrets.add(client_secret),
+        }
+        Ok(Client {
+            secrets,
+            http,
+            pacer: Pacer::new(options.max_rps),
+            slots: Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1))),
+            domain,
+            credentials,
+            token: tokio::sync::Mutex::new(None),
+            options,
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The scrubbed error: every error leaves the client through here.
+    fn scrub(&self, e: Error) -> Error {
+        self.secrets.scrub(e)
+    }
+
+    /// Requests sent so far, the token request and retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.stats.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent again after a 429, a 5xx or a lost connection.
+    pub fn retries(&self) -> u64 {
+        self.stats.retries.load(Ordering::Relaxed)
+    }
+
+    /// The bearer token: the given one, or one fetched once with client credentials.
+    async fn bearer(&self) -> Result<Secret, Error> {
+        let mut cached = self.token.lock().await;
+        if let Some(t) = cached.as_ref() {
+            return Ok(t.clone());
+        }
+        let token = match &self.credentials {
+            Credentials::Token(t) => t.clone(),
+            Credentials::Client {
+                client_id,
+                client_secret,
+            } => self
+                .fetch_token(client_id, client_secret)
+                .await
+                .map_err(|e| self.scrub(e))?,
+        };
+        self.secrets.add(&token);
+        *cached = Some(token.clone());
+        Ok(token)
+    }
+
+    /// `POST /oauth/token` with client credentials, through the retry loop (unpaced).
+    async fn fetch_token(&self, client_id: &str, client_secret: &Secret) -> Result<Secret, Error> {
+        #[derive(Deserialize)]
+        struct TokenAnswer {
+            access_token: String,
+        }
+        let body = serde_json::json!({
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": client_secret.expose(),
+            "audience": self.domain.audience(),
+        });
+        tracing::info!(
+            client_id,
+            "requesting an access token with client credentials"
+        );
+        let out = Outgoing {
+            method: Method::POST,
+            path: "/oauth/token",
+            body: Some(&body),
+            bearer: None,
+        };
+        let (a, _) = self
+            .send(&out, &mut 0)
+            .await
+            .map_err(|failed| match failed {
+                Failed::Answer(a) => Error::Token {
+                    answer: parse_error_body(a.status, &a.body),
+                },
+                Failed::Lost { detail, cause } => Error::TokenTransport {
+                    detail,
+                    source: cause,
+                },
+                // Neither happens to an unpaced request; said as they are all the same.
+                Failed::Paced(e) => Error::TokenTransport {
+                    detail: e.to_string(),
+                    source: None,
+                },
+                Failed::ShutDown => Error::TokenTransport {
+                    detail: "the client was shut down".into(),
+                    source: None,
+                },
+            })?;
+        let t: TokenAnswer =
+            serde_json::from_slice(&a.body).map_err(|e| Error::TokenTransport {
+                // serde_json's text inline, as in `Decode` (see there).
+                detail: format!("the token endpoint's answer is not a token: {e}"),
+                source: None,
+            })?;
+        Ok(Secret::new(t.access_token))
+    }
+
+    /// Sends one API call through the retry loop (see [`super::retry`]), telling how many
+    /// attempts were sent even when it fails (for the audit log). Its errors have the secrets
+    /// scrubbed.
+    async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        site: &CallSite,
+        attempts: &mut u32,
+    ) -> Result<(Answer, CallRecord), Error> {
+        self.call_unscrubbed(method, path_and_query, body, site, attempts)
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    async fn call_unscrubbed(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        site: &CallSite,
+        attempts: &mut u32,
+    ) -> Result<(Answer, CallRecord), Error> {
+        let token = self.bearer().await?;
+        let out = Outgoing {
+            method,
+            path: path_and_query,
+            body,
+            bearer: Some(&token),
+        };
+        self.send(&out, attempts)
+            .await
+            .map_err(|failed| match failed {
+                Failed::Answer(a) => api_error(site, &a),
+                Failed::Lost { detail, cause } => Error::Transport {
+                    site: site.clone(),
+                    detail,
+                    source: cause,
+                },
+                Failed::Paced(e) => Error::RateLimitWait {
+                    site: site.clone(),
+                    detail: e.to_string(),
+                },
+                Failed::ShutDown => Error::Transport {
+                    site: site.clone(),
+                    detail: "the client was shut down".into(),
+                    source: None,
+                },
+            })
+    }
+
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+        site: &CallSite,
+    ) -> Result<T, Error> {
+        let (a, _) = self
+            .call(Method::GET, path_and_query, None, site, &mut 0)
+            .await?;
+        serde_json::from_slice(&a.body).map_err(|e| {
+            self.scrub(Error::Decode {
+                site: site.clone(),
+                detail: e.to_string(),
+            })
+        })
+    }
+
+    /// `GET /api/v2/organizations/{id}`.
+    pub async fn organization_by_id(&self, id: &str) -> Result<Organization, Error> {
+        let path = format!("/api/v2/organizations/{}", encode(id));
+        let site = CallSite {
+            method: "GET",
+            path: path.clone(),
+            organization: Some(id.to_string()),
+        };
+        check_org_id(id, &site).map_err(|e| self.scrub(e))?;
+        self.get_json(&path, &site).await
+    }
+
+    /// `GET /api/v2/organizations/name/{name}`.
+    pub async fn organization_by_name(&self, name: &str) -> Result<Organization, Error> {
+        let path = format!("/api/v2/organizations/name/{}", encode(name));
+        let site = CallSite {
+            method: "GET",
+            path: path.clone(),
+            organization: Some(name.to_string()),
+        };
+        check_org_name(name, &site).map_err(|e| self.scrub(e))?;
+        self.get_json(&path, &site).await
+    }
+
+    /// Walks a checkpoint-paged list (`take=100`, then `from=next`), handing each page to
+    /// `on_page`, which returns whether to go on. The list ends at a page shorter than `take`
+    /// (the last page: live tenants fill every other page), a page without `next`, or an empty
+    /// page; so a list of fewer than 100 costs one request. A `next` seen before is an error,
+    /// never a loop.
+    async fn paginate<T: DeserializeOwned>(
+        &self,
+        base: &str,
+        key: &str,
+        extra_query: &str,
+        site: &CallSite,
+        on_page: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<(), Error> {
+        self.paginate_unscrubbed(base, key, extra_query, site, on_page)
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    async fn paginate_unscrubbed<T: DeserializeOwned>(
+        &self,
+        base: &str,
+        key: &str,
+        extra_query: &str,
+        site: &CallSite,
+        mut on_page: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<(), Error> {
+        let decode = |detail: String| Error::Decode {
+            site: site.clone(),
+            detail,
+        };
+        let mut seen_cursors = HashSet::new();
+        let mut from: Option<String> = None;
+        loop {
+            let mut q = format!("{base}?{extra_query}take={PAGE_SIZE}");
+            if let Some(c) = &from {
+                q.push_str("&from=");
+                q.push_str(&encode(c));
+            }
+            // `{"<key>": [...], "next": "..."}`, the items under a key that depends on the list.
+            let mut page: serde_json::Map<String, Value> = self.get_json(&q, site).await?;
+            let items = page
+                .remove(key)
+                .ok_or_else(|| decode(format!("missing field `{key}`")))?;
+            let items: Vec<T> =
+                serde_json::from_value(items).map_err(|e| decode(format!("`{key}`: {e}")))?;
+            let next = match page.remove("next") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s),
+                Some(other) => {
+                    return Err(decode(format!("`next` is not a string: {other}")));
+                }
+            };
+            let n = items.len();
+            if !on_page(items) || n < PAGE_SIZE {
+                return Ok(());
+            }
+            match next {
+                Some(next) if !next.is_empty() => {
+                    if !seen_cursors.insert(next.clone()) {
+                        return Err(Error::RepeatedCursor { site: site.clone() });
+                    }
+                    from = Some(next);
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Every organization of the tenant, in the API's order.
+    pub async fn organizations(&self) -> Result<Vec<Organization>, Error> {
+        let mut all = Vec::new();
+        self.organizations_while(|page| {
+            all.extend(page);
+            true
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// Pages through the organization list while `on_page` returns true.
+    pub async fn organizations_while(
+        &self,
+        on_page: impl FnMut(Vec<Organization>) -> bool,
+    ) -> Result<(), Error> {
+        let site = CallSite {
+            method: "GET",
+            path: "/api/v2/organizations".into(),
+            organization: None,
+        };
+        self.paginate("/api/v2/organizations", "organizations", "", &site, on_page)
+            .await
+    }
+
+    /// Every member of an organization, read with checkpoint paging, which has no 1000-record
+    /// cap. `on_page` is told how many members each page brought.
+    pub async fn members(
+        &self,
+        org_id: &str,
+        label: &str,
+        mut on_page: impl FnMut(usize),
+    ) -> Result<Vec<Member>, Error> {
+        let base = format!("/api/v2/organizations/{}/members", encode(org_id));
+        let site = CallSite {
+            method: "GET",
+            path: base.clone(),
+            organization: Some(label.to_string()),
+        };
+        check_org_id(org_id, &site).map_err(|e| self.scrub(e))?;
+        let mut all = Vec::new();
+        self.paginate(
+            &base,
+            "members",
+            "fields=user_id%2Cemail%2Cname&include_fields=true&",
+            &site,
+            |page: Vec<Member>| {
+                on_page(page.len());
+                all.extend(page);
+                true
+            },
+        )
+        .await?;
+        Ok(all)
+    }
+
+    /// `GET /api/v2/users-by-email?email=…` (exact, case-sensitive match).
+    pub async fn users_by_email(&self, email: &str) -> Result<Vec<User>, Error> {
+        let path = format!("/api/v2/users-by-email?email={}", encode(email));
+        let site = CallSite {
+            method: "GET",
+            path: "/api/v2/users-by-email".into(),
+            organization: None,
+        };
+        self.get_json(&path, &site).await
+    }
+
+    /// `DELETE /api/v2/organizations/{id}/members` with at most 10 user_ids.
+    pub async fn remove_members(
+        &self,
+        org_id: &str,
+        label: &str,
+        user_ids: &[String],
+    ) -> (Result<(), Error>, CallRecord) {
+        let path = format!("/api/v2/organizations/{}/members", encode(org_id));
+        let site = CallSite {
+            method: "DELETE",
+            path: path.clone(),
+            organization: Some(label.to_string()),
+        };
+        let started = Instant::now();
+        if let Err(e) = check_org_id(org_id, &site) {
+            let record = CallRecord {
+                status: None,
+                attempts: 0,
+                duration: Duration::ZERO,
+            };
+            return (Err(self.scrub(e)), record);
+        }
+        if user_ids.is_empty() || user_ids.len() > 10 {
+            let err = Error::TooManyIds {
+                site,
+                count: user_ids.len(),
+            };
+            return (
+                Err(err),
+                CallRecord {
+                    status: None,
+                    attempts: 0,
+                    duration: Duration::ZERO,
+                },
+            );
+        }
+        let body = serde_json::json!({ "members": user_ids });
+        let mut attempts = 0;
+        match self
+            .call(Method::DELETE, &path, Some(&body), &site, &mut attempts)
+            .await
+        {
+            Ok((_, record)) => (Ok(()), record),
+            Err(e) => {
+                let record = CallRecord {
+                    status: e.status(),
+                    attempts,
+                    duration: started.elapsed(),
+                };
+                (Err(e), record)
+            }
+        }
+    }
+}
+
+/// The error for an answer the loop ended with.
+fn api_error(site: &CallSite, a: &Answer) -> Error {
+    if a.status.is_redirection() {
+        return Error::Decode {
+            site: site.clone(),
+            detail: format!(
+                "a {} redirect, which orgsync does not follow (the Authorization header stays with the configured domain)",
+                a.status.as_u16()
+            ),
+        };
+    }
+    Error::Api {
+        site: site.clone(),
+        answer: parse_error_body(a.status, &a.body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offline_client(credentials: Credentials) -> Client {
+        let domain = Domain::parse("http://127.0.0.1:9").unwrap();
+        Client::new(domain, credentials, ClientOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn ids_are_checked_before_they_go_into_a_path() {
+        let c = offline_client(Credentials::Token(Secret::new("token-1234567890")));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for bad in ["..", ".", "org_a/../b", "", "org_x%2F", "../members"] {
+                let e = c.members(bad, "acme", |_| {}).await.unwrap_err();
+                assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+                assert!(
+                    e.to_string().contains("is not an Auth0 organization id"),
+                    "{e}"
+                );
+                let e = c.organization_by_id(bad).await.unwrap_err();
+                assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+                let (r, record) = c.remove_members(bad, "acme", &["auth0|1".into()]).await;
+                assert!(matches!(r, Err(Error::InvalidId { .. })), "{bad}");
+                assert_eq!(record.attempts, 0);
+            }
+            for bad in ["..", "Acme", "a/b", ""] {
+                let e = c.organization_by_name(bad).await.unwrap_err();
+                assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+            }
+        });
+        // Nothing was sent (127.0.0.1:9 would have refused it anyway).
+        assert_eq!(c.requests_sent(), 0);
+    }
+}
