@@ -22,6 +22,20 @@ pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), Failure> {
     })
 }
 
+/// Whether a file that is not JSON is an orgsync config: named `.yaml`/`.yml`, or YAML with a
+/// `version:` or `organizations:` key.
+fn looks_like_config(path: &Path, bytes: &[u8]) -> bool {
+    let named = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let text = String::from_utf8_lossy(bytes);
+    named
+        || text
+            .lines()
+            .any(|l| l.starts_with("version:") || l.starts_with("organizations:"))
+}
+
 /// Reads and checks a saved plan: the format version and its own digest.
 pub fn read_saved_plan(path: &Path) -> Result<Plan, Failure> {
     let fail = |msg: String, hint: Option<&str>| Failure {
@@ -47,9 +61,17 @@ pub fn read_saved_plan(path: &Path) -> Result<Plan, Failure> {
         )
     })?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        let hint = if looks_like_config(path, &bytes) {
+            format!(
+                "`{}` looks like a config: pass it with `-c {0}` (`orgsync apply -c {0}`), and a saved plan (from `orgsync plan --out PLAN.json`) as the argument",
+                path.display()
+            )
+        } else {
+            "write plans with `orgsync plan --out PLAN.json`".to_string()
+        };
         fail(
             format!("`{}` is not a JSON plan: {e}", path.display()),
-            Some("write plans with `orgsync plan --out PLAN.json`"),
+            Some(&hint),
         )
     })?;
     match value

@@ -26,6 +26,8 @@ pub(super) struct CallEnd {
     pub(super) attempts: u32,
     pub(super) duration: Duration,
     pub(super) error: Option<String>,
+    /// The error's hint (a 403 names the scope to grant), for the run's `hint:` on stderr.
+    pub(super) hint: Option<String>,
 }
 
 /// The record of a run's calls: every call is opened (its intent written and synced) before
@@ -136,6 +138,7 @@ impl Ledger {
                 attempts: 0,
                 duration: Duration::ZERO,
                 error: Some(why.to_string()),
+                hint: None,
             };
             self.finish(info, n, end);
         }
@@ -174,6 +177,7 @@ mod tests {
             attempts: 1,
             duration: Duration::ZERO,
             error: None,
+            hint: None,
         };
         ledger.finish(&info, answered, end.clone());
         ledger.close_open(&info, "lost");

@@ -230,8 +230,17 @@ pub async fn execute(
         .iter()
         .map(|w| outcome(w, &l.done, not_sent(&w.id)))
         .collect();
+    let mut hints: Vec<String> = Vec::new();
+    for (_, end) in &l.done {
+        if let Some(h) = &end.hint
+            && !hints.contains(h)
+        {
+            hints.push(h.clone());
+        }
+    }
     Report {
         organizations,
+        hints,
         audit_failed: l.failure.is_some(),
         interrupted: interrupt.is_set(),
     }
@@ -303,6 +312,7 @@ async fn run_org(
             status: record.status,
             attempts: record.attempts,
             duration: record.duration,
+            hint: result.as_ref().err().and_then(|e| e.hint()),
             error: result.err().map(|e| e.to_string()),
         };
         lock(ledger).finish(info, n, end);
@@ -310,7 +320,8 @@ async fn run_org(
 }
 
 /// `--wait`: re-reads each organization with removals until none of the removed users is listed
-/// or `timeout` passes (or the run is interrupted); records the outcome in the report.
+/// or `timeout` passes (a last read at the deadline), or the run is interrupted; records the
+/// outcome in the report.
 pub async fn wait_for_convergence(
     client: &Client,
     report: &mut Report,
@@ -337,11 +348,13 @@ pub async fn wait_for_convergence(
                 converged = true;
                 break;
             }
-            if started.elapsed().saturating_add(poll) > timeout {
+            // The last read is at the deadline itself, never a poll short of it.
+            let left = timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
                 break;
             }
             tokio::select! {
-                () = tokio::time::sleep(poll) => {}
+                () = tokio::time::sleep(poll.min(left)) => {}
                 () = interrupt.wait() => break,
             }
         }

@@ -30,6 +30,8 @@ pub struct OrgOutcome {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
     pub organizations: Vec<OrgOutcome>,
+    /// The hints of the calls that failed (each once), for stderr.
+    pub hints: Vec<String>,
     /// The audit log failed: calls stopped.
     pub audit_failed: bool,
     /// SIGINT or SIGTERM: calls stopped.

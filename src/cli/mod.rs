@@ -60,12 +60,8 @@ pub struct ConnectionArgs {
     /// Tenant domain: a bare host (`travel0.us.auth0.com`, HTTPS) or a URL; plain `http://` only
     /// for loopback. Credentials come from AUTH0_CLIENT_ID + AUTH0_CLIENT_SECRET, or
     /// AUTH0_API_TOKEN (AUTH0_ACCESS_TOKEN), never from flags.
-    #[arg(
-        long,
-        env = "AUTH0_DOMAIN",
-        value_name = "DOMAIN",
-        conflicts_with = "sandbox"
-    )]
+    /// AUTH0_DOMAIN is read when `--domain` is not given (and not at all with `--sandbox`).
+    #[arg(long, value_name = "DOMAIN", conflicts_with = "sandbox")]
     pub domain: Option<String>,
     /// Run against a local emulator seeded from this tenant file instead (no credentials needed).
     #[arg(long, value_name = "TENANT.yaml")]
@@ -166,9 +162,9 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
     /// After removing, re-read each changed organization until the removals show (Auth0 takes
-    /// 5-10 s) or SECONDS pass (default 30), and report which organizations converged.
-    /// At most 3600.
-    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "30", value_parser = parse_wait)]
+    /// 5-10 s) or SECONDS pass (`--wait` alone: 30; a value only as `--wait=SECONDS`), and
+    /// report which organizations converged; exit 1 if any did not. At most 3600.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "30", value_parser = parse_wait)]
     pub wait: Option<u64>,
     /// Write-ahead audit log (JSON lines, appended, locked for the run): a start line, an
     /// intent line before each DELETE and its outcome after, a summary last.
@@ -233,8 +229,8 @@ pub(crate) mod tests {
             &["plan", "--max-rps", "1e-9"],
             &["plan", "--max-rps", "100001"],
             &["plan", "--max-rps", "NaN"],
-            &["apply", "--wait", "18446744073709551615"],
-            &["apply", "--wait", "3601"],
+            &["apply", "--wait=18446744073709551615"],
+            &["apply", "--wait=3601"],
             &["apply", "--wait=-1"],
         ] {
             let e = parse(bad).unwrap_err().to_string();
@@ -251,7 +247,7 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("give 0.01 to 100000 requests per second"), "{e}");
-        let e = parse(&["apply", "--wait", "18446744073709551615"])
+        let e = parse(&["apply", "--wait=18446744073709551615"])
             .unwrap_err()
             .to_string();
         assert!(e.contains("give 0 to 3600 seconds"), "{e}");
@@ -270,18 +266,29 @@ pub(crate) mod tests {
             (0.1, Some(0.01))
         );
         assert_eq!(p.connection.timeout_duration(), Duration::from_millis(100));
-        // `--wait` keeps its optional value: absent, bare (30), or given.
-        for (args, want) in [
-            (&["apply"][..], None),
-            (&["apply", "--wait"], Some(30)),
-            (&["apply", "--wait", "0"], Some(0)),
-            (&["apply", "--wait", "3600"], Some(3600)),
-            (&["apply", "--wait", "--auto-approve"], Some(30)),
+        // `--wait` keeps its optional value: absent, bare (30), or given with `=`; it never
+        // takes the next argument.
+        for (args, want, plan) in [
+            (&["apply"][..], None, None),
+            (&["apply", "--wait"], Some(30), None),
+            (&["apply", "--wait=0"], Some(0), None),
+            (&["apply", "--wait=3600"], Some(3600), None),
+            (&["apply", "--wait", "--auto-approve"], Some(30), None),
+            (
+                &["apply", "--wait", "stale.json"],
+                Some(30),
+                Some("stale.json"),
+            ),
         ] {
             let Command::Apply(a) = parse(args).unwrap().command else {
                 panic!()
             };
             assert_eq!(a.wait, want, "{args:?}");
+            assert_eq!(
+                a.plan.as_deref(),
+                plan.map(std::path::Path::new),
+                "{args:?}"
+            );
         }
     }
 }

@@ -145,10 +145,10 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
     let ledger = Arc::new(Mutex::new(Ledger::new(log)));
     let rt = runtime()?;
     rt.block_on(async {
-        let conn = connect(&args.connection).await?;
+        let conn = connect(&args.connection, saved.as_ref().map(|p| p.domain.as_str())).await?;
         let mut info = RunInfo {
             run_id: audit::new_run_id(),
-            domain: conn.client.domain().name(),
+            domain: conn.name.clone(),
             plan_sha256: String::new(),
             client_id: conn.client.credentials().client_id().map(str::to_string),
         };
@@ -247,11 +247,70 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             });
         }
         summarized?;
-        Ok(if report.success() {
-            Exit::Success
-        } else {
-            Exit::Error
+        run_failure(&report, args.wait).map_or(Ok(Exit::Success), Err)
+    })
+}
+
+/// What went wrong in a run, for stderr (the report on stdout has the details): members not
+/// removed (with the first reason and the calls' hint), outcomes unknown, guards that blocked,
+/// removals not visible when `--wait` ran out. None for a run that did everything.
+fn run_failure(report: &apply::Report, wait: Option<u64>) -> Option<Failure> {
+    let mut problems = Vec::new();
+    let member = |n| render::plural(n, "member", "members");
+    if report.not_removed() > 0 {
+        let first = report
+            .organizations
+            .iter()
+            .find_map(|o| o.failed.first())
+            .map(|(_, why)| format!(" (first: {})", render::clean(why)))
+            .unwrap_or_default();
+        problems.push(format!(
+            "{} not removed{first}",
+            member(report.not_removed())
+        ));
+    }
+    if report.unknown() > 0 {
+        problems.push(format!(
+            "{} with an unknown outcome: check the tenant",
+            member(report.unknown())
+        ));
+    }
+    if report.blocked() > 0 {
+        problems.push(format!(
+            "{} blocked by a guard",
+            render::plural(report.blocked(), "organization", "organizations")
+        ));
+    }
+    if report.audit_failed {
+        problems.push("the audit log failed, so removals stopped".to_string());
+    }
+    let not_visible: Vec<String> = report
+        .organizations
+        .iter()
+        .filter(|o| o.converged == Some(false))
+        .map(|o| format!("`{}`", render::clean(&o.name)))
+        .collect();
+    if !not_visible.is_empty() {
+        problems.push(format!(
+            "removals not yet visible after --wait={} s in {}",
+            wait.unwrap_or_default(),
+            not_visible.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        if report.success() {
+            return None;
+        }
+        problems.push("see the account above".to_string());
+    }
+    let hint = report.hints.first().cloned().or_else(|| {
+        (!not_visible.is_empty()).then(|| {
+            "Auth0 can take longer to list removals; wait longer with `--wait=SECONDS`, or check later with `orgsync plan`".to_string()
         })
+    });
+    Some(Failure {
+        error: format!("apply did not complete: {}", problems.join("; ")).into(),
+        hint,
     })
 }
 

@@ -20,7 +20,7 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
     }
     let rt = runtime()?;
     let yaml = rt.block_on(async {
-        let conn = connect(&args.connection).await?;
+        let conn = connect(&args.connection, None).await?;
         let client = conn.client.clone();
         let orgs = if args.orgs.is_empty() {
             client.organizations().await?

@@ -86,6 +86,10 @@ pub fn load_config(path: &Path) -> Result<DesiredState, Failure> {
 /// A connection to a tenant: a client, and the in-process emulator behind `--sandbox`.
 pub struct Connection {
     pub client: Arc<Client>,
+    /// The tenant's identity, recorded as a plan's `domain` and checked by `apply`: the domain's
+    /// name, or for `--sandbox` `sandbox:` and a short sha256 of the tenant file (stable across
+    /// runs, unlike the emulator's random loopback port).
+    pub name: String,
     /// Kept alive for as long as the connection is used.
     #[cfg(feature = "emulator")]
     _sandbox: Option<orgsync_emulator::Emulator>,
@@ -94,6 +98,7 @@ pub struct Connection {
 impl Connection {
     fn to(client: Client) -> Connection {
         Connection {
+            name: client.domain().name(),
             client: Arc::new(client),
             #[cfg(feature = "emulator")]
             _sandbox: None,
@@ -101,8 +106,12 @@ impl Connection {
     }
 }
 
-/// Connects to the tenant named by `--domain`/`AUTH0_DOMAIN`, or starts the `--sandbox` emulator.
-pub async fn connect(args: &ConnectionArgs) -> Result<Connection, Failure> {
+/// Connects to the tenant named by `--domain`, else AUTH0_DOMAIN, else `plan_domain` (the domain
+/// a saved plan names), or starts the `--sandbox` emulator, which wins over AUTH0_DOMAIN.
+pub async fn connect(
+    args: &ConnectionArgs,
+    plan_domain: Option<&str>,
+) -> Result<Connection, Failure> {
     let timeout = args.timeout_duration();
     let options = ClientOptions {
         max_rps: args.max_rps,
@@ -114,13 +123,48 @@ pub async fn connect(args: &ConnectionArgs) -> Result<Connection, Failure> {
         },
         ..ClientOptions::default()
     };
+    let from_env = std::env::var("AUTH0_DOMAIN")
+        .ok()
+        .filter(|d| !d.trim().is_empty());
     if let Some(tenant) = &args.sandbox {
+        if let Some(d) = &from_env {
+            tracing::info!(
+                "--sandbox given: AUTH0_DOMAIN ({}) is not used",
+                render::clean(d)
+            );
+        }
         return sandbox(tenant, options).await;
     }
-    let domain = args.domain.as_deref().filter(|d| !d.trim().is_empty()).ok_or_else(|| Failure {
-        error: "no Auth0 domain given".into(),
-        hint: Some("pass `--domain travel0.us.auth0.com` or set AUTH0_DOMAIN; `--sandbox examples/tenant.yaml` runs against a local emulator".into()),
-    })?;
+    let given = args
+        .domain
+        .clone()
+        .filter(|d| !d.trim().is_empty())
+        .or(from_env);
+    let domain = match (given, plan_domain) {
+        (Some(d), _) => d,
+        (None, Some(d)) if d.starts_with(SANDBOX_PREFIX) => {
+            return Err(Failure {
+                error: format!(
+                    "the plan was made against a sandbox (`{}`), and no `--sandbox` was given",
+                    render::clean(d)
+                )
+                .into(),
+                hint: Some(
+                    "pass `--sandbox TENANT.yaml` with the tenant file the plan was made from"
+                        .into(),
+                ),
+            });
+        }
+        (None, Some(d)) => {
+            tracing::info!("no --domain or AUTH0_DOMAIN: using the plan's domain {}", render::clean(d));
+            d.to_string()
+        }
+        (None, None) => return Err(Failure {
+            error: "no Auth0 domain given".into(),
+            hint: Some("pass `--domain travel0.us.auth0.com` or set AUTH0_DOMAIN; `--sandbox examples/tenant.yaml` runs against a local emulator".into()),
+        }),
+    };
+    let domain = domain.as_str();
     let domain = Domain::parse(domain)?;
     let credentials = Credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| Failure {
         error: Box::new(e),
@@ -138,6 +182,8 @@ async fn sandbox(tenant_path: &Path, options: ClientOptions) -> Result<Connectio
         error: Box::new(e),
         hint: Some("`--sandbox` takes an emulator tenant file, like examples/tenant.yaml".into()),
     })?;
+    let bytes = std::fs::read(tenant_path)?;
+    let name = sandbox_name(&bytes);
     let client = tenant.clients.first().cloned().ok_or_else(|| Failure {
         error: format!(
             "sandbox tenant `{}` has no client to authenticate with",
@@ -154,7 +200,19 @@ async fn sandbox(tenant_path: &Path, options: ClientOptions) -> Result<Connectio
     };
     let mut conn = Connection::to(Client::new(domain, credentials, options)?);
     conn._sandbox = Some(emu);
+    conn.name = name;
     Ok(conn)
+}
+
+/// How a sandbox's identity starts: `sandbox:` and 12 hex digits of its tenant file's sha256.
+pub const SANDBOX_PREFIX: &str = "sandbox:";
+
+/// A sandbox's identity: the same tenant file gives the same name on every run.
+pub fn sandbox_name(tenant_bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(tenant_bytes);
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("{SANDBOX_PREFIX}{hex}")
 }
 
 #[cfg(not(feature = "emulator"))]
@@ -178,8 +236,7 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
         }
     };
     let created_at = crate::timefmt::rfc3339(std::time::SystemTime::now());
-    let domain = conn.client.domain().name();
-    plan_from(&domain, desired, observed.map_err(failure)?, &created_at).map_err(failure)
+    plan_from(&conn.name, desired, observed.map_err(failure)?, &created_at).map_err(failure)
 }
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.

@@ -13,7 +13,7 @@ pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
     let desired = load_config(&args.config)?;
     let rt = runtime()?;
     let plan = rt.block_on(async {
-        let conn = connect(&args.connection).await?;
+        let conn = connect(&args.connection, None).await?;
         make_plan(&conn, &desired).await
     })?;
     if let Some(out) = &args.out {

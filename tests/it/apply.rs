@@ -494,14 +494,7 @@ fn wait_reports_convergence_under_a_removal_delay() {
     let dir = TempDir::new("apply-wait");
     convergent_example_config(&dir);
     let out = OrgSync::new(&emu)
-        .args([
-            "apply",
-            "-c",
-            "orgsync.yaml",
-            "--auto-approve",
-            "--wait",
-            "20",
-        ])
+        .args(["apply", "-c", "orgsync.yaml", "--auto-approve", "--wait=20"])
         .cwd(dir.path())
         .run();
     out.success();
@@ -662,4 +655,201 @@ fn a_run_that_cannot_read_the_tenant_still_leaves_a_summary() {
         "{summary}"
     );
     assert!(deletes(&emu).is_empty());
+}
+
+fn example_tenant_file() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml")
+}
+
+#[test]
+fn a_plan_saved_against_a_sandbox_applies_against_the_same_sandbox() {
+    let dir = TempDir::new("apply-sandbox-saved");
+    convergent_example_config(&dir);
+    let tenant = example_tenant_file();
+    let tenant = tenant.to_str().unwrap();
+    OrgSync::bare()
+        .args([
+            "plan",
+            "-c",
+            "orgsync.yaml",
+            "--sandbox",
+            tenant,
+            "--out",
+            "plan.json",
+        ])
+        .cwd(dir.path())
+        .run()
+        .success();
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
+            .unwrap();
+    let domain = plan["domain"].as_str().unwrap();
+    assert!(domain.starts_with("sandbox:"), "{domain}");
+    // A second plan of the same tenant file names the same sandbox.
+    let again = OrgSync::bare()
+        .args([
+            "plan",
+            "-c",
+            "orgsync.yaml",
+            "--sandbox",
+            tenant,
+            "--format",
+            "json",
+        ])
+        .cwd(dir.path())
+        .run();
+    let again: Value = serde_json::from_str(again.success().stdout()).unwrap();
+    assert_eq!(again["domain"], domain);
+    // Without --sandbox, the plan's sandbox domain says what to pass.
+    let no_sandbox = OrgSync::bare()
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    no_sandbox.failure();
+    assert!(
+        no_sandbox.stderr().contains("pass `--sandbox TENANT.yaml`"),
+        "{}",
+        no_sandbox.show()
+    );
+    let out = OrgSync::bare()
+        .args([
+            "apply",
+            "plan.json",
+            "-c",
+            "orgsync.yaml",
+            "--auto-approve",
+            "--sandbox",
+            tenant,
+        ])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    assert!(out.stdout().contains("Apply: 9 removed"), "{}", out.show());
+}
+
+#[test]
+fn a_saved_plan_names_its_domain_and_a_config_given_as_the_plan_gets_a_hint() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-plan-domain");
+    convergent_example_config(&dir);
+    saved_plan(&emu, &dir, "orgsync.yaml");
+    // No --domain, no AUTH0_DOMAIN: the plan's domain is used.
+    let out = OrgSync::bare()
+        .envs(&[
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "demo-secret"),
+        ])
+        .no_retry_delay()
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    assert!(!deletes(&emu).is_empty(), "{}", out.show());
+    // Another domain is still refused.
+    let other = OrgSync::bare()
+        .envs(&[
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "demo-secret"),
+        ])
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .args(["--domain", "travel0.us.auth0.com"])
+        .cwd(dir.path())
+        .run();
+    other.failure();
+    assert!(
+        other.stderr().contains("the plan was made for"),
+        "{}",
+        other.show()
+    );
+    // The config passed where the plan goes.
+    let mistaken = OrgSync::bare()
+        .args(["apply", "orgsync.yaml"])
+        .cwd(dir.path())
+        .run();
+    mistaken.failure();
+    assert!(
+        mistaken.stderr().contains("not a JSON plan")
+            && mistaken.stderr().contains(
+                "hint: `orgsync.yaml` looks like a config: pass it with `-c orgsync.yaml`"
+            ),
+        "{}",
+        mistaken.show()
+    );
+}
+
+#[test]
+fn wait_never_takes_the_next_argument_as_its_value() {
+    let dir = TempDir::new("apply-wait-arg");
+    let out = OrgSync::bare()
+        .args(["apply", "--wait", "stale.json"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    assert!(
+        out.stderr().contains("cannot read the plan `stale.json`"),
+        "{}",
+        out.show()
+    );
+}
+
+#[test]
+fn wait_waits_the_full_time_and_fails_when_removals_never_show() {
+    let options = Options {
+        removal_delay: Duration::from_millis(30_000),
+        ..Options::default()
+    };
+    let emu = background(example_tenant(), options);
+    let dir = TempDir::new("apply-wait-timeout");
+    convergent_example_config(&dir);
+    let out = OrgSync::new(&emu)
+        .args(["apply", "-c", "orgsync.yaml", "--auto-approve", "--wait=5"])
+        .cwd(dir.path())
+        .run();
+    out.code(1);
+    assert!(
+        out.stdout().contains("removals NOT yet visible"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        out.stderr()
+            .contains("error: apply did not complete: removals not yet visible after --wait=5 s"),
+        "{}",
+        out.show()
+    );
+    assert!(out.stderr().contains("hint: "), "{}", out.show());
+    assert!(
+        out.took >= Duration::from_secs(5),
+        "{:?}\n{}",
+        out.took,
+        out.show()
+    );
+}
+
+#[test]
+fn a_forbidden_delete_reaches_stderr_with_the_scope_to_grant() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-403");
+    convergent_example_config(&dir);
+    let out = OrgSync::at(&emu.url())
+        .envs(&[
+            ("AUTH0_CLIENT_ID", "read-only"),
+            ("AUTH0_CLIENT_SECRET", "read-only-secret"),
+        ])
+        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    out.code(1);
+    let err = out.stderr();
+    assert!(
+        err.contains("error: apply did not complete:") && err.contains("not removed"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("hint: ") && l.contains("delete:organization_members")),
+        "{}",
+        out.show()
+    );
 }

@@ -302,7 +302,7 @@ fn eventual_consistency_is_not_mistaken_for_failure() {
 
     // --wait sees it through.
     let third = OrgSync::new(&emu)
-        .args(["apply", "--auto-approve", "--wait", "10"])
+        .args(["apply", "--auto-approve", "--wait=10"])
         .cwd(dir.path())
         .run();
     third.success();

@@ -514,3 +514,39 @@ fn validate_is_offline() {
         out.stdout()
     );
 }
+
+#[test]
+fn sandbox_wins_over_auth0_domain_from_the_environment_but_not_over_the_flag() {
+    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
+    let config = example_config();
+    let out = OrgSync::bare()
+        .env("AUTH0_DOMAIN", "travel0.us.auth0.com")
+        .arg("plan")
+        .arg("-c")
+        .arg(&config)
+        .arg("--sandbox")
+        .arg(&tenant)
+        .arg("-v")
+        .run();
+    out.success();
+    assert!(
+        out.stderr()
+            .contains("--sandbox given: AUTH0_DOMAIN (travel0.us.auth0.com) is not used"),
+        "{}",
+        out.show()
+    );
+    let both = OrgSync::bare()
+        .arg("plan")
+        .arg("-c")
+        .arg(&config)
+        .arg("--sandbox")
+        .arg(&tenant)
+        .args(["--domain", "travel0.us.auth0.com"])
+        .run();
+    both.failure();
+    assert!(
+        both.stderr().contains("cannot be used with"),
+        "{}",
+        both.show()
+    );
+}

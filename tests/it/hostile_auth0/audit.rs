@@ -177,7 +177,7 @@ fn wait_of_u64_max_is_a_clear_error_before_any_delete() {
     let dir = TempDir::new("wait-max");
     dir.write("orgsync.yaml", SAVED_CONFIG);
     let r = creds(&emu.url())
-        .args(["apply", "--auto-approve", "--wait", "18446744073709551615"])
+        .args(["apply", "--auto-approve", "--wait=18446744073709551615"])
         .cwd(dir.path())
         .run();
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
