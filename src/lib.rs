@@ -45,10 +45,16 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::UnknownArgument
+                && let Some(hint) = cli::single_dash_hint(&args)
+            {
+                eprintln!("hint: {hint}");
+            }
             return if e.use_stderr() {
                 Exit::Error
             } else {

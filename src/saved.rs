@@ -16,10 +16,38 @@ use crate::render;
 pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), Failure> {
     let mut bytes = Vec::new();
     render::json(plan, &mut bytes)?;
-    crate::files::write_atomically(path, &bytes).map_err(|e| Failure {
-        error: format!("cannot write the plan to `{}`: {e}", path.display()).into(),
-        hint: None,
-    })
+    crate::files::write_atomically(path, &bytes).map_err(|e| cannot_write("the plan to ", path, e))
+}
+
+/// A failed write of `path`, naming the file (never the temporary file beside it) and, when
+/// that is the problem, its directory.
+pub fn cannot_write(what: &str, path: &Path, e: std::io::Error) -> Failure {
+    let shown = render::clean(&path.display().to_string());
+    let dir = match path.parent() {
+        Some(d) if d.as_os_str().is_empty() => Path::new("."),
+        Some(d) => d,
+        None => Path::new("."),
+    };
+    let dir_shown = render::clean(&dir.display().to_string());
+    let (why, hint) = if !dir.exists() {
+        (
+            format!("its directory `{dir_shown}` does not exist"),
+            Some("create the directory first, or write to a path in an existing one".to_string()),
+        )
+    } else if !dir.is_dir() {
+        (format!("`{dir_shown}` is not a directory"), None)
+    } else if e.kind() == std::io::ErrorKind::PermissionDenied {
+        (
+            format!("permission denied in its directory `{dir_shown}`"),
+            Some("write to a directory you can write to".to_string()),
+        )
+    } else {
+        (e.to_string(), None)
+    };
+    Failure {
+        error: format!("cannot write {what}`{shown}`: {why}").into(),
+        hint,
+    }
 }
 
 /// Whether a file that is not JSON is an orgsync config: named `.yaml`/`.yml`, or YAML with a

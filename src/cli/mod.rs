@@ -133,6 +133,29 @@ fn parse_wait(s: &str) -> Result<u64, String> {
     whole_in(s, 0, WAIT_MAX, "seconds")
 }
 
+/// For an argument with one dash and a long flag's name (`-detailed-exitcode`, Terraform's
+/// spelling), the hint to use two: clap reads it as short flags and names only the first.
+pub fn single_dash_hint(args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let mut longs = Vec::new();
+    let mut stack = vec![&cli];
+    while let Some(c) = stack.pop() {
+        longs.extend(c.get_arguments().filter_map(|a| a.get_long()));
+        stack.extend(c.get_subcommands());
+    }
+    args.iter().skip(1).find_map(|a| {
+        let a = a.to_str()?;
+        let name = a
+            .strip_prefix('-')
+            .filter(|n| !n.starts_with('-') && n.len() > 1)?;
+        let name = name.split('=').next().unwrap_or(name);
+        longs
+            .contains(&name)
+            .then(|| format!("long flags take two dashes: did you mean `-{a}`?"))
+    })
+}
+
 /// How `plan` prints the plan on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {

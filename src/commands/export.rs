@@ -26,24 +26,36 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
             client.organizations().await?
         } else {
             let mut found = Vec::new();
+            let mut not_found = Vec::new();
             let mut failures = Vec::new();
+            let mut hint = None;
             for name in &args.orgs {
                 match client.organization_by_name(name).await {
                     Ok(o) => found.push(o),
-                    Err(e) => failures.push(format!("organization `{name}`: {e}")),
+                    Err(crate::auth0::Error::Api { answer, .. }) if answer.status == 404 => {
+                        not_found.push(format!("`{}`", crate::render::clean(name)));
+                    }
+                    Err(e) => {
+                        hint = hint.or_else(|| e.hint());
+                        failures.push(format!("organization `{}`: {e}", crate::render::clean(name)));
+                    }
                 }
             }
-            if !failures.is_empty() {
+            if !failures.is_empty() || !not_found.is_empty() {
+                let mut lines = Vec::new();
+                if !not_found.is_empty() {
+                    let what = if not_found.len() == 1 { "organization" } else { "organizations" };
+                    lines.push(format!("{what} {} not found in the tenant", not_found.join(", ")));
+                }
+                lines.extend(failures);
+                let hint = if not_found.is_empty() {
+                    hint.unwrap_or_else(|| "`--org` takes organization names; check them and AUTH0_DOMAIN".into())
+                } else {
+                    "`--org` takes organization names (not ids) as the tenant spells them; `orgsync export` without `--org` exports every organization".into()
+                };
                 return Err(Failure {
-                    error: format!(
-                        "{} could not be read; nothing was exported\n  {}",
-                        failures.len(),
-                        failures.join("\n  ")
-                    )
-                    .into(),
-                    hint: Some(
-                        "`--org` takes organization names; check them and AUTH0_DOMAIN".into(),
-                    ),
+                    error: format!("{}; nothing was exported", lines.join("\n  ")).into(),
+                    hint: Some(hint),
                 });
             }
             found
@@ -62,10 +74,8 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
     })?;
     match &args.output {
         Some(path) => {
-            crate::files::write_atomically(path, yaml.as_bytes()).map_err(|e| Failure {
-                error: format!("cannot write `{}`: {e}", path.display()).into(),
-                hint: None,
-            })?;
+            crate::files::write_atomically(path, yaml.as_bytes())
+                .map_err(|e| crate::saved::cannot_write("", path, e))?;
             if !quiet() {
                 eprintln!("wrote {}", path.display());
             }

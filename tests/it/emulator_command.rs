@@ -76,7 +76,7 @@ fn a_bad_tenant_file_is_reported_with_line_and_column() {
     let err = out.stderr();
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("tenant.yaml"), "{err}");
-    assert!(err.contains("line 4"), "{err}");
+    assert!(err.contains("tenant.yaml:4:"), "{err}");
     assert!(out.stdout.is_empty());
 }
 
@@ -86,4 +86,40 @@ fn the_example_tenant_loads() {
     let tenant = Tenant::load(&path).unwrap();
     assert_eq!(tenant.organizations.len(), 4);
     assert!(tenant.clients.iter().any(|c| c.client_id == "demo"));
+}
+
+#[test]
+fn tenant_file_errors_have_the_shape_of_config_errors() {
+    let dir = TempDir::new("emulator-bad-tenant");
+    let bad = dir.write(
+        "tenant.yaml",
+        "clients:\n  - client_id: a\n    client_secret: b\norganizations: [\n",
+    );
+    let shown = bad.display().to_string();
+    for args in [
+        vec!["emulator".to_string(), "--tenant".into(), shown.clone()],
+        vec![
+            "plan".to_string(),
+            "-c".into(),
+            example_config().display().to_string(),
+            "--sandbox".into(),
+            shown.clone(),
+        ],
+    ] {
+        let out = OrgSync::bare().args(&args).run();
+        out.failure();
+        let lines: Vec<&str> = out.stderr().lines().collect();
+        assert_eq!(
+            lines.first().copied(),
+            Some(format!("error: {shown}:4:16: unclosed bracket '['").as_str()),
+            "{}",
+            out.show()
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("hint: ")),
+            "{}",
+            out.show()
+        );
+        assert!(!out.stderr().contains("-->"), "{}", out.show());
+    }
 }

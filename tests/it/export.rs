@@ -106,3 +106,23 @@ fn exporting_an_unknown_organization_fails_and_writes_nothing() {
     );
     assert!(!dir.path().join("x.yaml").exists());
 }
+
+#[test]
+fn an_unknown_organization_is_named_as_not_found() {
+    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
+    let out = OrgSync::bare()
+        .arg("export")
+        .arg("--sandbox")
+        .arg(&tenant)
+        .args(["--org", "nosuch", "--org", "acme"])
+        .run();
+    out.failure();
+    let err = out.stderr();
+    assert!(
+        err.contains("error: organization `nosuch` not found in the tenant; nothing was exported")
+            && err.contains("hint: `--org` takes organization names"),
+        "{}",
+        out.show()
+    );
+    assert!(out.stdout().is_empty(), "{}", out.show());
+}

@@ -550,3 +550,37 @@ fn sandbox_wins_over_auth0_domain_from_the_environment_but_not_over_the_flag() {
         both.show()
     );
 }
+
+#[test]
+fn a_long_flag_with_one_dash_gets_a_hint_with_two() {
+    let out = OrgSync::bare().args(["plan", "-detailed-exitcode"]).run();
+    out.failure();
+    assert!(
+        out.stderr()
+            .contains("hint: long flags take two dashes: did you mean `--detailed-exitcode`?"),
+        "{}",
+        out.show()
+    );
+}
+
+#[test]
+fn out_into_a_missing_directory_names_the_directory_not_a_temporary_file() {
+    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
+    let out = OrgSync::bare()
+        .arg("plan")
+        .arg("-c")
+        .arg(example_config())
+        .arg("--sandbox")
+        .arg(&tenant)
+        .args(["--out", "/nonexistent-orgsync-dir/p.json"])
+        .run();
+    out.failure();
+    let err = out.stderr();
+    assert!(
+        err.contains("error: cannot write the plan to `/nonexistent-orgsync-dir/p.json`: its directory `/nonexistent-orgsync-dir` does not exist")
+            && err.contains("hint: "),
+        "{}",
+        out.show()
+    );
+    assert!(!err.contains(".tmp"), "{}", out.show());
+}

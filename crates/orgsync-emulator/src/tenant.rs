@@ -99,8 +99,14 @@ pub enum TenantError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    /// Shown as config errors are: `FILE:LINE:COLUMN: message` (`FILE: message` without a place).
+    #[error("{path}{}: {message}", at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+    Invalid {
+        path: String,
+        /// Line and column (1-based), when the parser knows them.
+        at: Option<(u64, u64)>,
+        message: String,
+    },
 }
 
 impl Tenant {
@@ -113,19 +119,30 @@ impl Tenant {
         })?;
         let text = String::from_utf8(bytes).map_err(|e| TenantError::Invalid {
             path: shown.clone(),
+            at: None,
             message: format!(
                 "not UTF-8 (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
             ),
         })?;
-        Tenant::from_yaml(&text).map_err(|message| TenantError::Invalid {
+        Tenant::parse(&text).map_err(|(at, message)| TenantError::Invalid {
             path: shown,
+            at,
             message,
         })
     }
 
     /// Parses and checks tenant YAML. Errors carry `line:column` where the parser knows it.
     pub fn from_yaml(text: &str) -> Result<Tenant, String> {
+        Tenant::parse(text).map_err(|(at, message)| match at {
+            Some((l, c)) => format!("line {l}, column {c}: {message}"),
+            None => message,
+        })
+    }
+
+    /// Parses and checks tenant YAML: the error's place (line, column) if known, and its message
+    /// on one line, without the parser's source snippet.
+    fn parse(text: &str) -> Result<Tenant, (Option<(u64, u64)>, String)> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // Large generated tenants (a million memberships) exceed the parser's default budget.
         let mut options = serde_saphyr::Options::default();
@@ -134,9 +151,22 @@ impl Tenant {
             budget.max_events = budget.max_events.max(50_000_000);
             budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(1 << 30);
         }
-        let tenant: Tenant =
-            serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())?;
-        tenant.check()?;
+        let tenant: Tenant = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+            let at = e
+                .location()
+                .filter(|l| *l != serde_saphyr::Location::UNKNOWN)
+                .map(|l| (l.line(), l.column()));
+            let plain = e.without_snippet().render_with_options(
+                serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off },
+            );
+            // The plain rendering ends with " at line L, column C": the place goes in front.
+            let message = at
+                .and_then(|(l, c)| plain.strip_suffix(&format!(" at line {l}, column {c}")))
+                .unwrap_or(&plain);
+            let message = message.strip_prefix("error: ").unwrap_or(message);
+            (at, message.lines().next().unwrap_or_default().to_string())
+        })?;
+        tenant.check().map_err(|m| (None, m))?;
         Ok(tenant)
     }
 
