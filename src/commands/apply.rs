@@ -65,7 +65,11 @@ async fn prepare_apply(
                 render::clean(&plan.domain)
             )
             .into(),
-            hint: Some("apply a plan against the tenant it was made for".into()),
+            hint: Some(if plan.domain.starts_with(super::SANDBOX_PREFIX) {
+                "the plan was made against a sandbox: pass `--sandbox TENANT.yaml` with the tenant file it was made from".into()
+            } else {
+                "apply a plan against the tenant it was made for".into()
+            }),
         });
     }
     let fresh = make_plan(conn, desired).await?;
@@ -304,9 +308,13 @@ fn run_failure(report: &apply::Report, wait: Option<u64>) -> Option<Failure> {
         problems.push("see the account above".to_string());
     }
     let hint = report.hints.first().cloned().or_else(|| {
-        (!not_visible.is_empty()).then(|| {
-            "Auth0 can take longer to list removals; wait longer with `--wait=SECONDS`, or check later with `orgsync plan`".to_string()
-        })
+        if report.blocked() > 0 {
+            Some("the account above names each guard; review the removals, then raise `max_removals` or set `allow_empty: true` in the config if they are meant".to_string())
+        } else if !not_visible.is_empty() {
+            Some("Auth0 can take longer to list removals; wait longer with `--wait=SECONDS`, or check later with `orgsync plan`".to_string())
+        } else {
+            None
+        }
     });
     Some(Failure {
         error: format!("apply did not complete: {}", problems.join("; ")).into(),

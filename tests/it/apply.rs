@@ -177,6 +177,14 @@ fn a_blocked_organization_is_untouched_and_the_others_proceed() {
         .cwd(dir.path())
         .run();
     out.failure();
+    // The blocked guard reaches stderr too, with a hint (`apply > log` still shows it).
+    assert!(
+        out.stderr()
+            .contains("error: apply did not complete: 1 organization blocked by a guard")
+            && out.stderr().contains("hint: "),
+        "{}",
+        out.show()
+    );
     let text = out.stdout();
     assert!(
         text.contains("organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed max_removals 25% (2 of 11 current members)"),
