@@ -272,14 +272,19 @@ impl Client {
                         f.answered(&HeaderMap::new(), false);
                     }
                     failures += 1;
-                    if failures < policy.max_attempts && started.elapsed() < policy.deadline {
+                    // A failed TLS handshake fails the same way every time: not retried.
+                    if !lost.tls
+                        && failures < policy.max_attempts
+                        && started.elapsed() < policy.deadline
+                    {
                         self.stats.retries.fetch_add(1, Ordering::Relaxed);
                         self.wait_before_retry(failures, &HeaderMap::new(), started)
                             .await;
                         continue;
                     }
+                    let tries = crate::text::plural(*attempts as usize, "attempt", "attempts");
                     return Err(Failed::Lost {
-                        detail: format!("{} (after {} attempts)", lost.kind, *attempts),
+                        detail: format!("{} (after {tries})", lost.kind),
                         cause: lost.cause,
                         tls: lost.tls,
                     });
