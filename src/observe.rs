@@ -49,6 +49,9 @@ pub struct OrgFailure {
     pub org: String,
     pub location: Location,
     pub error: ReadError,
+    /// A name from the organization list close to the one the config gives, when it was not
+    /// found: the likely typo's fix.
+    pub suggestion: Option<String>,
 }
 
 /// What the tenant looks like for a desired state, keyed by how the config names each thing,
@@ -91,6 +94,9 @@ pub struct SameOrganization {
 /// Why the tenant could not be observed. Lists every failure, not just the first.
 #[derive(Debug)]
 pub enum ObserveError {
+    /// No access token could be had (the credentials were refused, the token endpoint could
+    /// not be reached): nothing was read.
+    Token(auth0::Error),
     /// The organization list, read to resolve several organizations at once, could not be.
     List(auth0::Error),
     /// Some organizations could not be resolved or read.
@@ -113,6 +119,7 @@ pub enum ObserveError {
 impl fmt::Display for ObserveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ObserveError::Token(error) => write!(f, "{error}; nothing was planned"),
             ObserveError::List(error) => write!(
                 f,
                 "the organization list could not be read; nothing was planned\n  {error}"
@@ -127,7 +134,9 @@ impl fmt::Display for ObserveError {
                     write!(
                         f,
                         "\n  {}: organization `{}`: {}",
-                        fail.location, fail.org, fail.error
+                        fail.location,
+                        fail.org,
+                        auth0::one_line(&fail.error)
                     )?;
                 }
                 Ok(())
@@ -156,8 +165,10 @@ impl fmt::Display for ObserveError {
                         )?,
                         EmailProblem::Api(err) => write!(
                             f,
-                            "\n  {}: looking up `{}` failed: {err}",
-                            e.location, e.email
+                            "\n  {}: looking up `{}` failed: {}",
+                            e.location,
+                            e.email,
+                            auth0::one_line(err)
                         )?,
                     }
                 }
@@ -186,14 +197,32 @@ impl fmt::Display for ObserveError {
     }
 }
 
-impl std::error::Error for ObserveError {}
+impl std::error::Error for ObserveError {
+    /// The causes of a single error the message is about (the top-level printer prints one
+    /// `caused by:` line each); the per-organization lines carry their own on the line.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ObserveError::Token(e) | ObserveError::List(e) => e.source(),
+            _ => None,
+        }
+    }
+}
 
 impl ObserveError {
     /// The hint of the first failure that has one.
     pub fn hint(&self) -> Option<String> {
         match self {
-            ObserveError::List(e) => e.hint(),
-            ObserveError::Failed(f) => f.iter().find_map(|x| x.error.hint()),
+            ObserveError::Token(e) | ObserveError::List(e) => e.hint(),
+            ObserveError::Failed(f) => f
+                .iter()
+                .find_map(|x| {
+                    let s = x.suggestion.as_ref()?;
+                    Some(format!(
+                        "the tenant has no organization `{}`: did you mean `{s}`?",
+                        x.org
+                    ))
+                })
+                .or_else(|| f.iter().find_map(|x| x.error.hint())),
             ObserveError::Emails(f) => {
                 let api = f.iter().find_map(|e| match &e.problem {
                     EmailProblem::Api(err) => err.hint(),
@@ -241,6 +270,8 @@ pub async fn observe(
     desired: &DesiredState,
     progress: Arc<dyn Progress>,
 ) -> Result<Observed, ObserveError> {
+    // The token first: failing to get one is that, not a list or an organization unread.
+    client.authenticate().await.map_err(ObserveError::Token)?;
     let emails = resolve_emails(&client, desired).await?;
     let orgs = observe_orgs(client, desired, progress).await?;
     Ok(Observed { orgs, emails })
@@ -326,6 +357,14 @@ async fn observe_orgs(
     let orgs = &desired.organizations;
     progress.organizations(orgs.len());
     let failed = |mut failures: Vec<OrgFailure>| {
+        // A token renewed mid-run that could not be had fails every read alike: say that.
+        if let Some(i) = failures
+            .iter()
+            .position(|f| matches!(&f.error, ReadError::Api(e) if e.is_token()))
+            && let ReadError::Api(e) = failures.swap_remove(i).error
+        {
+            return ObserveError::Token(e);
+        }
         failures.sort_by_key(|f| (f.location.line, f.location.column));
         ObserveError::Failed(failures)
     };
@@ -333,10 +372,17 @@ async fn observe_orgs(
     // Resolve names and ids to organizations: from the organization list where that is
     // cheaper, then one lookup for each left.
     let mut resolved: HashMap<OrgRef, auth0::Organization> = HashMap::new();
+    let mut listed_names = Vec::new();
     if orgs.len() > 1 {
-        resolve_from_list(&client, orgs, &mut resolved)
+        resolve_from_list(&client, orgs, &mut resolved, &mut listed_names)
             .await
-            .map_err(ObserveError::List)?;
+            .map_err(|e| {
+                if e.is_token() {
+                    ObserveError::Token(e)
+                } else {
+                    ObserveError::List(e)
+                }
+            })?;
     }
     let lookups = orgs
         .iter()
@@ -353,10 +399,18 @@ async fn observe_orgs(
         });
     let mut failures = Vec::new();
     for (d, r) in join_keyed(lookups).await {
-        let fail = |error: ReadError| OrgFailure {
-            org: label(&d.org),
-            location: d.location.clone(),
-            error,
+        let fail = |error: ReadError| {
+            let not_found = matches!(&error, ReadError::Api(e) if e.status() == Some(404));
+            let suggestion = match &d.org {
+                OrgRef::Name(name) if not_found => closest(name, &listed_names),
+                _ => None,
+            };
+            OrgFailure {
+                org: label(&d.org),
+                location: d.location.clone(),
+                error,
+                suggestion,
+            }
         };
         match r {
             Ok(Ok(o)) if names(&d.org, &o) => {
@@ -409,6 +463,7 @@ async fn observe_orgs(
                         org: label(&d.org),
                         location: d.location.clone(),
                         error,
+                        suggestion: None,
                     })
                 })
                 .collect();
@@ -474,11 +529,13 @@ where
 /// rule: keep paging while fewer pages have been spent than organizations are still unresolved,
 /// then leave the rest to single lookups. A tenant with few organizations is resolved in one
 /// request; at worst the cost is twice that of the lookups alone. Organizations not found here
-/// are looked up singly by the caller, which reports the unknown ones with Auth0's own 404.
+/// are looked up singly by the caller, which reports the unknown ones with Auth0's own 404 (and
+/// the closest of the `names` seen here, for a typo).
 async fn resolve_from_list(
     client: &Client,
     orgs: &[DesiredOrg],
     resolved: &mut HashMap<OrgRef, auth0::Organization>,
+    names: &mut Vec<String>,
 ) -> Result<(), auth0::Error> {
     let wanted: std::collections::HashSet<&OrgRef> = orgs.iter().map(|d| &d.org).collect();
     let mut unresolved = wanted.len();
@@ -487,6 +544,7 @@ async fn resolve_from_list(
         .organizations_while(|page| {
             pages += 1;
             for o in page {
+                names.push(o.name.clone());
                 for key in [OrgRef::Name(o.name.clone()), OrgRef::Id(o.id.clone())] {
                     if wanted.contains(&key) && !resolved.contains_key(&key) {
                         resolved.insert(key, o.clone());
@@ -520,4 +578,58 @@ fn check_distinct(
         seen.insert(&o.id, d);
     }
     Ok(())
+}
+
+/// The name in `names` closest to `wanted`, if it is close: at most 2 edits (1 for names of
+/// up to 4 characters), the first of equals in list order.
+fn closest(wanted: &str, names: &[String]) -> Option<String> {
+    let most = if wanted.chars().count() <= 4 { 1 } else { 2 };
+    names
+        .iter()
+        .filter(|n| n.as_str() != wanted)
+        .map(|n| (levenshtein(wanted, n), n))
+        .filter(|(d, _)| *d <= most)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.clone())
+}
+
+/// The Levenshtein distance: insertions, deletions and substitutions, by characters.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{closest, levenshtein};
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(levenshtein("acmee", "acme"), 1);
+        assert_eq!(levenshtein("acme", "acme"), 0);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("globex", "glboex"), 2);
+    }
+
+    #[test]
+    fn closest_names_only() {
+        let names: Vec<String> = ["acme", "globex", "initech"].map(String::from).into();
+        assert_eq!(closest("acmee", &names).as_deref(), Some("acme"));
+        assert_eq!(closest("intech", &names).as_deref(), Some("initech"));
+        assert_eq!(closest("zzz", &names), None);
+        assert_eq!(closest("umbrella", &names), None);
+    }
 }

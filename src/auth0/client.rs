@@ -1,5 +1,6 @@
 //! The [`Client`]: one tenant's Management API, as the commands use it. It owns the settings,
-//! the bearer token (given, or fetched once with client credentials through the retry loop),
+//! the bearer token (given, or fetched with client credentials through the retry loop, and
+//! fetched again once when Auth0 refuses it as expired),
 //! and the endpoints: an organization by id or name, the organization list, an organization's
 //! members (checkpoint paging), users by email, and member removal. Every error it returns has
 //! gone through the secret scrubbing.
@@ -204,18 +205,21 @@ impl Client {
                 Failed::Answer(a) => Error::Token {
                     answer: parse_error_body(a.status, &a.body),
                 },
-                Failed::Lost { detail, cause } => Error::TokenTransport {
+                Failed::Lost { detail, cause, tls } => Error::TokenTransport {
                     detail,
                     source: cause,
+                    tls,
                 },
                 // Neither happens to an unpaced request; said as they are all the same.
                 Failed::Paced(e) => Error::TokenTransport {
                     detail: e.to_string(),
                     source: None,
+                    tls: false,
                 },
                 Failed::ShutDown => Error::TokenTransport {
                     detail: "the client was shut down".into(),
                     source: None,
+                    tls: false,
                 },
             })?;
         let t: TokenAnswer =
@@ -223,6 +227,7 @@ impl Client {
                 // serde_json's text inline, as in `Decode` (see there).
                 detail: format!("the token endpoint's answer is not a token: {e}"),
                 source: None,
+                tls: false,
             })?;
         Ok(Secret::new(t.access_token))
     }
@@ -252,31 +257,63 @@ impl Client {
         attempts: &mut u32,
     ) -> Result<(Answer, CallRecord), Error> {
         let token = self.bearer().await?;
+        let first = self
+            .send_as(&token, &method, path_and_query, body, attempts)
+            .await;
+        let expired = match first {
+            Err(Failed::Answer(a)) if is_expired(&a) => a,
+            other => return other.map_err(|f| call_error(site, f)),
+        };
+        if matches!(self.credentials, Credentials::Token(_)) {
+            return Err(expired_error(site, &expired, true));
+        }
+        // A fetched token ran out mid-run: fetch a new one, once, and send again (a 401 means
+        // the call was not carried out, so this holds for a DELETE too).
+        tracing::info!("the access token expired; requesting a new one");
+        self.renew(&token).await;
+        let token = self.bearer().await?;
+        match self
+            .send_as(&token, &method, path_and_query, body, attempts)
+            .await
+        {
+            Err(Failed::Answer(a)) if is_expired(&a) => Err(expired_error(site, &a, false)),
+            other => other.map_err(|f| call_error(site, f)),
+        }
+    }
+
+    async fn send_as(
+        &self,
+        token: &Secret,
+        method: &Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        attempts: &mut u32,
+    ) -> Result<(Answer, CallRecord), Failed> {
         let out = Outgoing {
-            method,
+            method: method.clone(),
             path: path_and_query,
             body,
-            bearer: Some(&token),
+            bearer: Some(token),
         };
-        self.send(&out, attempts)
-            .await
-            .map_err(|failed| match failed {
-                Failed::Answer(a) => api_error(site, &a),
-                Failed::Lost { detail, cause } => Error::Transport {
-                    site: site.clone(),
-                    detail,
-                    source: cause,
-                },
-                Failed::Paced(e) => Error::RateLimitWait {
-                    site: site.clone(),
-                    detail: e.to_string(),
-                },
-                Failed::ShutDown => Error::Transport {
-                    site: site.clone(),
-                    detail: "the client was shut down".into(),
-                    source: None,
-                },
-            })
+        self.send(&out, attempts).await
+    }
+
+    /// Forgets `expired` as the bearer token, unless another call has renewed it already, so
+    /// the next [`Client::bearer`] fetches a new one.
+    async fn renew(&self, expired: &Secret) {
+        let mut cached = self.token.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|t| t.expose() == expired.expose())
+        {
+            *cached = None;
+        }
+    }
+
+    /// Gets the access token now (with client credentials, fetches it), so that failing to get
+    /// one is told as that, before any call that would need it; a given token is not checked.
+    pub async fn authenticate(&self) -> Result<(), Error> {
+        self.bearer().await.map(drop)
     }
 
     async fn get_json<T: DeserializeOwned>(
@@ -506,6 +543,46 @@ impl Client {
                 (Err(e), record)
             }
         }
+    }
+}
+
+/// Whether an answer is Auth0's refusal of an expired token ("Expired token received for JSON
+/// Web Token validation"; it sends no error code for it).
+fn is_expired(a: &Answer) -> bool {
+    a.status == reqwest::StatusCode::UNAUTHORIZED
+        && parse_error_body(a.status, &a.body)
+            .message
+            .starts_with("Expired token")
+}
+
+fn expired_error(site: &CallSite, a: &Answer, given: bool) -> Error {
+    Error::TokenExpired {
+        site: site.clone(),
+        answer: Box::new(parse_error_body(a.status, &a.body)),
+        given,
+    }
+}
+
+/// The error for how a call ended.
+fn call_error(site: &CallSite, failed: Failed) -> Error {
+    match failed {
+        Failed::Answer(a) => api_error(site, &a),
+        Failed::Lost { detail, cause, tls } => Error::Transport {
+            site: site.clone(),
+            detail,
+            source: cause,
+            tls,
+        },
+        Failed::Paced(e) => Error::RateLimitWait {
+            site: site.clone(),
+            detail: e.to_string(),
+        },
+        Failed::ShutDown => Error::Transport {
+            site: site.clone(),
+            detail: "the client was shut down".into(),
+            source: None,
+            tls: false,
+        },
     }
 }
 

@@ -135,6 +135,8 @@ pub enum Error {
         site: CallSite,
         detail: String,
         source: Option<Cause>,
+        /// The TLS handshake failed (a plain-HTTP server behind a bare host, say).
+        tls: bool,
     },
     /// Auth0 answered with an error status.
     #[error("{site} was refused: {answer}")]
@@ -154,6 +156,18 @@ pub enum Error {
     TokenTransport {
         detail: String,
         source: Option<Cause>,
+        /// The TLS handshake failed (a plain-HTTP server behind a bare host, say).
+        tls: bool,
+    },
+    /// Auth0 refused the token as expired: a given token (`AUTH0_API_TOKEN`) that has run
+    /// out, or, with client credentials, one fetched anew after an expired one and refused too.
+    #[error("{site} was refused: {answer}")]
+    TokenExpired {
+        site: CallSite,
+        /// Boxed, to keep every [`Error`] small.
+        answer: Box<ApiAnswer>,
+        /// The token was given (`AUTH0_API_TOKEN`), not fetched with client credentials.
+        given: bool,
     },
     /// The HTTP client could not be built (its TLS setup failed); nothing was sent.
     #[error("cannot set up the HTTP client")]
@@ -183,15 +197,33 @@ impl Error {
             Error::Api { answer, .. } => api_hint(answer),
             Error::Token { answer } => match answer.status {
                 401 => Some("check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: the tenant does not know this pair".into()),
+                // Auth0 says this when the audience orgsync asks for (`https://DOMAIN/api/v2/`)
+                // is no API of the tenant: the domain is not exactly the tenant's own.
+                403 if answer.message.starts_with("Service not enabled within domain") => Some(
+                    "the domain orgsync was given is not this tenant's own: the token's audience is `DOMAIN/api/v2/`, so AUTH0_DOMAIN must be exactly the tenant's domain (the canonical TENANT.REGION.auth0.com, not a custom domain; for the emulator the address it prints, 127.0.0.1 rather than localhost)"
+                        .into(),
+                ),
                 403 => Some(
                     "authorize the application for the Auth0 Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications)"
                         .into(),
                 ),
                 _ => None,
             },
+            Error::Transport { tls: true, .. } | Error::TokenTransport { tls: true, .. } => Some(
+                "the server at this domain does not speak TLS (or refused it): a bare host means https; if it serves plain HTTP, as the emulator does, write the domain as `http://HOST:PORT` (allowed for loopback only)"
+                    .into(),
+            ),
             Error::Transport { .. } | Error::TokenTransport { .. } => {
                 Some("check the domain and the network; orgsync retried before giving up".into())
             }
+            Error::TokenExpired { given: true, .. } => Some(
+                "AUTH0_API_TOKEN has expired: get a new one (Auth0 dashboard > Applications > APIs > Auth0 Management API > API Explorer), or set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET instead of it so orgsync fetches and renews its own"
+                    .into(),
+            ),
+            Error::TokenExpired { given: false, .. } => Some(
+                "the tenant refused as expired a token orgsync had just fetched: check this machine's clock, and the token lifetime of the Auth0 Management API"
+                    .into(),
+            ),
             Error::ClientSetup { .. } => Some(
                 "orgsync could not set up TLS on this machine (the causes above say why); please report it with the message above".into(),
             ),
@@ -227,10 +259,21 @@ impl Error {
                 site: s,
                 detail,
                 source,
+                tls,
             } => Error::Transport {
                 site: site(s),
                 detail: scrub(&detail),
                 source: cause(source),
+                tls,
+            },
+            Error::TokenExpired {
+                site: s,
+                answer: a,
+                given,
+            } => Error::TokenExpired {
+                site: site(s),
+                answer: Box::new(answer(*a)),
+                given,
             },
             Error::Api { site: s, answer: a } => Error::Api {
                 site: site(s),
@@ -241,9 +284,14 @@ impl Error {
                 detail: scrub(&detail),
             },
             Error::Token { answer: a } => Error::Token { answer: answer(a) },
-            Error::TokenTransport { detail, source } => Error::TokenTransport {
+            Error::TokenTransport {
+                detail,
+                source,
+                tls,
+            } => Error::TokenTransport {
                 detail: scrub(&detail),
                 source: cause(source),
+                tls,
             },
             // A builder error: no URL, body or secret in it.
             Error::ClientSetup { source } => Error::ClientSetup { source },
@@ -267,9 +315,30 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { answer, .. } | Error::Token { answer } => Some(answer.status),
+            Error::TokenExpired { answer, .. } => Some(answer.status),
             _ => None,
         }
     }
+
+    /// Whether getting an access token failed (the token endpoint refused the credentials or
+    /// could not be reached): then no call was made, whatever call asked for the token.
+    pub fn is_token(&self) -> bool {
+        matches!(self, Error::Token { .. } | Error::TokenTransport { .. })
+    }
+}
+
+/// An error and each of its causes on one line (`error: cause: cause`), for the printers that
+/// put an error inside a longer message (one line per organization), where the top-level
+/// printer's `caused by:` lines do not reach. The client's errors are scrubbed causes and all.
+pub fn one_line(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        line.push_str(": ");
+        line.push_str(&s.to_string());
+        source = s.source();
+    }
+    line
 }
 
 /// Reads Auth0's error body (`message`/`errorCode`, or OAuth's `error`/`error_description`).
@@ -395,6 +464,7 @@ mod tests {
             },
             detail: "could not connect (after 3 attempts)".into(),
             source: Cause::chain(vec!["tcp connect error".into(), "refused".into()]),
+            tls: false,
         };
         assert_eq!(
             e.to_string(),
@@ -407,5 +477,9 @@ mod tests {
             source = s.source();
         }
         assert_eq!(causes, ["tcp connect error", "refused"]);
+        assert_eq!(
+            one_line(&e),
+            "`GET /api/v2/organizations` failed: could not connect (after 3 attempts): tcp connect error: refused"
+        );
     }
 }

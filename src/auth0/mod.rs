@@ -45,7 +45,7 @@ mod scrub;
 pub use client::{CallRecord, Client, ClientOptions, PAGE_SIZE, Stats};
 pub use credentials::{Credentials, MissingCredentials, Secret};
 pub use domain::{Domain, DomainError};
-pub use error::{ApiAnswer, CallSite, Cause, Error};
+pub use error::{ApiAnswer, CallSite, Cause, Error, one_line};
 pub use model::{Organization, User};
 pub use pacer::{Pacer, PacingTimeout, ServerLimits};
 pub use retry::RetryPolicy;

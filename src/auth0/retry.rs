@@ -82,6 +82,8 @@ pub(super) enum Failed {
     Lost {
         detail: String,
         cause: Option<Cause>,
+        /// The TLS handshake failed (see [`Lost::tls`]).
+        tls: bool,
     },
     /// No rate-limit token within `--timeout`: not sent.
     Paced(PacingTimeout),
@@ -89,10 +91,37 @@ pub(super) enum Failed {
     ShutDown,
 }
 
+/// Whether a connect error is a failed TLS handshake: rustls reports its protocol errors (a
+/// plain-HTTP server answering the ClientHello: "received corrupt message of type
+/// InvalidContentType"; a certificate it rejects) as an I/O error of kind `InvalidData`, which
+/// connecting over TCP alone never yields.
+fn is_tls_failure(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>().is_some_and(invalid_data) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// An I/O error of kind `InvalidData`, or one wrapping such (hyper wraps rustls's in one of
+/// kind `Other`, whose `source` skips the inner I/O error).
+fn invalid_data(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::InvalidData
+        || io
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<std::io::Error>())
+            .is_some_and(invalid_data)
+}
+
 /// One attempt that got no answer: orgsync's words for what happened, and the causes.
 struct Lost {
     kind: String,
     cause: Option<Cause>,
+    /// The TLS handshake failed: a server that speaks no TLS, or a certificate refused.
+    tls: bool,
 }
 
 impl Lost {
@@ -110,9 +139,16 @@ impl Lost {
         } else {
             "the request failed"
         };
+        let tls = e.is_connect() && is_tls_failure(e);
+        let kind = if tls {
+            "the TLS handshake failed"
+        } else {
+            kind
+        };
         Lost {
             kind: kind.into(),
             cause: Cause::sources_of(e),
+            tls,
         }
     }
 
@@ -121,6 +157,7 @@ impl Lost {
         Lost {
             kind: scrub(&self.kind),
             cause: self.cause.map(|c| c.scrubbed(&scrub)),
+            tls: self.tls,
         }
     }
 
@@ -235,15 +272,21 @@ impl Client {
                         f.answered(&HeaderMap::new(), false);
                     }
                     failures += 1;
-                    if failures < policy.max_attempts && started.elapsed() < policy.deadline {
+                    // A failed TLS handshake fails the same way every time: not retried.
+                    if !lost.tls
+                        && failures < policy.max_attempts
+                        && started.elapsed() < policy.deadline
+                    {
                         self.stats.retries.fetch_add(1, Ordering::Relaxed);
                         self.wait_before_retry(failures, &HeaderMap::new(), started)
                             .await;
                         continue;
                     }
+                    let tries = crate::text::plural(*attempts as usize, "attempt", "attempts");
                     return Err(Failed::Lost {
-                        detail: format!("{} (after {} attempts)", lost.kind, *attempts),
+                        detail: format!("{} (after {tries})", lost.kind),
                         cause: lost.cause,
+                        tls: lost.tls,
                     });
                 }
             }
@@ -299,6 +342,7 @@ async fn read_answer(mut resp: reqwest::Response) -> Result<Answer, Lost> {
     let too_large = || Lost {
         kind: format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
         cause: None,
+        tls: false,
     };
     let status = resp.status();
     let headers = resp.headers().clone();

@@ -120,10 +120,12 @@ mod tests {
                 site: site.clone(),
                 detail: format!("the request failed: tok.en-123 {secret}"),
                 source: echo(),
+                tls: false,
             },
             Error::TokenTransport {
                 detail: String::from_utf8_lossy(&body).into_owned(),
                 source: echo(),
+                tls: false,
             },
             Error::TooManyIds { site, count: 11 },
         ];
@@ -149,10 +151,12 @@ mod tests {
             },
             detail: "top".into(),
             source: Some(Cause::new("deep tok.en-123")),
+            tls: false,
         });
         let e = secrets.scrub(Error::TokenTransport {
             detail: "x".into(),
             source: Some(chain),
+            tls: false,
         });
         let text = everything(&e);
         assert!(!text.contains("tok.en-123"), "{text}");

@@ -10,6 +10,7 @@ mod config_errors;
 mod drills;
 mod email;
 mod emulator_command;
+mod errors;
 mod export;
 mod hostile;
 mod hostile_auth0;
