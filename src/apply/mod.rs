@@ -313,7 +313,7 @@ async fn run_org(
             attempts: record.attempts,
             duration: record.duration,
             hint: result.as_ref().err().and_then(|e| e.hint()),
-            error: result.err().map(|e| e.to_string()),
+            error: result.err().map(|e| crate::auth0::one_line(&e)),
         };
         lock(ledger).finish(info, n, end);
     }

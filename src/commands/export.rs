@@ -22,6 +22,14 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
     let yaml = rt.block_on(async {
         let conn = connect(&args.connection, None).await?;
         let client = conn.client.clone();
+        // A token that cannot be had is said once, as that, before any organization is read.
+        client.authenticate().await.map_err(|e| {
+            let hint = e.hint();
+            Failure {
+                error: Box::new(e),
+                hint,
+            }
+        })?;
         let orgs = if args.orgs.is_empty() {
             client.organizations().await?
         } else {
@@ -37,7 +45,11 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
                     }
                     Err(e) => {
                         hint = hint.or_else(|| e.hint());
-                        failures.push(format!("organization `{}`: {e}", crate::render::clean(name)));
+                        failures.push(format!(
+                            "organization `{}`: {}",
+                            crate::render::clean(name),
+                            crate::auth0::one_line(&e)
+                        ));
                     }
                 }
             }

@@ -264,7 +264,7 @@ pub(crate) async fn read_all_members(
         let hint = errors.iter().find_map(|(_, e)| e.hint());
         let lines: Vec<String> = errors
             .iter()
-            .map(|(id, e)| format!("organization `{id}`: {e}"))
+            .map(|(id, e)| format!("organization `{id}`: {}", crate::auth0::one_line(e)))
             .collect();
         Failure {
             error: format!("{what}\n  {}", lines.join("\n  ")).into(),
