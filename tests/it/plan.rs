@@ -514,3 +514,112 @@ fn validate_is_offline() {
         out.stdout()
     );
 }
+
+/// 13 members, 2 declared: 11 removals.
+fn thirteen_members_two_declared(dir: &TempDir, name: &str, extra: &str) -> std::path::PathBuf {
+    dir.write(
+        name,
+        &format!(
+            "version: 1\norganizations:\n  - name: big\n{extra}    members: [\"auth0|m0000\", \"auth0|m0001\"]\n"
+        ),
+    )
+}
+
+#[test]
+fn without_max_removals_the_default_guard_blocks_more_than_a_quarter() {
+    let tenant = demo_tenant(vec![org_with_members(
+        "org_bigbigbigbigbig1",
+        "big",
+        "m",
+        13,
+    )]);
+    let emu = background(tenant, Options::default());
+    let dir = TempDir::new("plan-default-guard");
+    let config = thirteen_members_two_declared(&dir, "orgsync.yaml", "");
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", config.to_str().unwrap(), "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let blocked = &v["organizations"][0]["blocked"];
+    assert_eq!(blocked["guard"], "max_removals", "{blocked}");
+    assert_eq!(blocked["limit"], "25%");
+    assert_eq!(blocked["allowed"], 3, "a quarter of 13, rounded down");
+    assert_eq!(blocked["removals"], 11);
+    // Apply removes nobody.
+    let apply = OrgSync::new(&emu)
+        .args(["apply", "-c", config.to_str().unwrap(), "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    apply.failure();
+    assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
+
+    // An explicit `100%` opts out.
+    let config = thirteen_members_two_declared(&dir, "optout.yaml", "    max_removals: 100%\n");
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", config.to_str().unwrap(), "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    assert_eq!(v["organizations"][0]["blocked"], Value::Null);
+    assert_eq!(v["summary"]["remove"], 11);
+}
+
+#[test]
+fn a_directory_wide_defaults_file_protects_in_every_file() {
+    let mut org = org_with_members("org_bigbigbigbigbig1", "big", "m", 4);
+    org.members.push(orgsync_emulator::fixtures::member(
+        "auth0|breakglass",
+        "bg@example.com",
+        "Break Glass",
+    ));
+    let emu = background(demo_tenant(vec![org]), Options::default());
+    let dir = TempDir::new("plan-dir-defaults");
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    dir.write(
+        "conf/_defaults.yaml",
+        "version: 1\ndefaults:\n  protect: [\"auth0|breakglass\"]\n  max_removals: 100%\n",
+    );
+    dir.write("conf/a.yaml", "version: 1\norganizations: []\n");
+    dir.write(
+        "conf/b.yml",
+        "version: 1\norganizations:\n  - name: big\n    members: [\"auth0|m0000\"]\n",
+    );
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", "conf", "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let org = &v["organizations"][0];
+    let removed: Vec<&str> = org["remove"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["auth0|m0001", "auth0|m0002", "auth0|m0003"]);
+    assert_eq!(org["protected_kept"][0]["user_id"], "auth0|breakglass");
+
+    // `defaults` in an ordinary file of the directory is an error, not a silent scope.
+    dir.write(
+        "conf/a.yaml",
+        "version: 1\ndefaults:\n  protect: [\"auth0|breakglass\"]\norganizations: []\n",
+    );
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", "conf"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    assert!(
+        out.stderr().contains(
+            "conf/a.yaml:3:3: `defaults` in one file of a directory config would apply to that file only"
+        ),
+        "{}",
+        out.stderr()
+    );
+    assert!(out.stderr().contains("_defaults.yaml"), "{}", out.stderr());
+    assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
+}
