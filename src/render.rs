@@ -33,11 +33,18 @@ const RED_BOLD: &str = "\x1b[1;31m";
 /// Lines of context around each change in the diff.
 const CONTEXT: usize = 3;
 
-/// `Plan: 3 to remove, 1 missing, 2 protected kept, in 2 of 5 organizations.`
+/// `Plan: 3 to remove, 6 blocked, 1 missing, 2 protected kept, in 2 of 5 organizations.`:
+/// "to remove" is what apply removes; removals a guard blocks are counted apart (and only
+/// shown when there are some).
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
+    let blocked = if plan.remove_blocked() > 0 {
+        format!(", {} blocked", plan.remove_blocked())
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to remove, {} missing, {} protected kept, in {} of {}.",
+        "Plan: {} to remove{blocked}, {} missing, {} protected kept, in {} of {}.",
         s.remove,
         s.missing,
         s.protected_kept,
@@ -108,7 +115,7 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
             out,
             RED_BOLD,
             &format!(
-                "Blocked: {} {} a removal guard; {} removals will not be applied.",
+                "Blocked: {} {} a removal guard; {} {} will not be applied.",
                 plural(plan.summary.blocked, "organization", "organizations"),
                 if plan.summary.blocked == 1 {
                     "exceeds"
@@ -119,19 +126,24 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
                     "its"
                 } else {
                     "their"
-                }
+                },
+                plural(plan.remove_blocked(), "removal", "removals")
             ),
         )?;
     }
     Ok(())
 }
 
+/// What apply removes here: all planned removals, or none of them when a guard blocks.
+fn to_remove(org: &OrgPlan) -> String {
+    match &org.blocked {
+        None => format!("{} to remove", org.remove.len()),
+        Some(_) => format!("0 to remove ({} blocked)", org.remove.len()),
+    }
+}
+
 fn org_header(org: &OrgPlan) -> String {
-    let mut header = format!(
-        "{} to remove, {} missing",
-        org.remove.len(),
-        org.missing.len()
-    );
+    let mut header = format!("{}, {} missing", to_remove(org), org.missing.len());
     if !org.protected_kept.is_empty() {
         header.push_str(&format!(", {} protected kept", org.protected_kept.len()));
     }
@@ -345,12 +357,7 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
         "{MARKDOWN_MARKER}\n### orgsync plan for `{}`\n\n",
         md_code(&plan.domain)
     );
-    let applied: usize = plan
-        .organizations
-        .iter()
-        .filter(|o| o.blocked.is_none())
-        .map(|o| o.remove.len())
-        .sum();
+    let applied = s.remove;
     let applied_orgs = plan
         .organizations
         .iter()
@@ -371,9 +378,10 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
                 head.push_str(">\n");
             }
             head.push_str(&format!(
-                "> **{} blocked by a removal guard**: {} removals will not be applied.\n",
+                "> **{} blocked by a removal guard**: {} {} will not be applied.\n",
                 plural(s.blocked, "organization", "organizations"),
-                if s.blocked == 1 { "its" } else { "their" }
+                if s.blocked == 1 { "its" } else { "their" },
+                plural(plan.remove_blocked(), "removal", "removals")
             ));
         }
         head.push('\n');
@@ -396,10 +404,14 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
                 .as_ref()
                 .map(|b| format!("**{}**: {}", b.guard, md_cell(&b.message)))
                 .unwrap_or_default();
+            let to_remove = match &o.blocked {
+                None => o.remove.len().to_string(),
+                Some(_) => format!("0 ({} blocked)", o.remove.len()),
+            };
             head.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} |\n",
                 md_code(&o.name),
-                o.remove.len(),
+                to_remove,
                 o.missing.len(),
                 o.protected_kept.len(),
                 blocked
@@ -718,7 +730,8 @@ mod tests {
     #[test]
     fn large_plan_markdown_is_cut_under_githubs_limit() {
         let p = large();
-        assert_eq!(p.summary.remove, 3000);
+        assert_eq!(p.summary.remove, 2700, "what apply removes");
+        assert_eq!(p.remove_blocked(), 300);
         let mut buf = Vec::new();
         markdown(&p, GITHUB_COMMENT_LIMIT, &mut buf).unwrap();
         let md = String::from_utf8(buf).unwrap();
@@ -730,12 +743,15 @@ mod tests {
         // The summary is whole: one table row per organization.
         assert_eq!(md.lines().filter(|l| l.starts_with("| `team-")).count(), 40);
         assert!(md.contains(
-            "**Plan: 3000 to remove, 0 missing, 0 protected kept, in 40 of 40 organizations.**"
+            "**Plan: 2700 to remove, 300 blocked, 0 missing, 0 protected kept, in 40 of 40 organizations.**"
         ));
         assert!(md.contains(
             "> **2700 members will lose access**: apply removes them from 36 organizations."
         ));
-        assert!(md.contains("> **4 organizations blocked by a removal guard**"));
+        assert!(md.contains(
+            "> **4 organizations blocked by a removal guard**: their 300 removals will not be applied."
+        ));
+        assert!(md.contains("| `team-09` | 0 (75 blocked) | 0 | 0 | **max_removals**"));
         // The details are cut, and say so.
         let shown = md.matches("<details>").count();
         assert!(shown > 0 && shown < 40, "{shown}");

@@ -29,7 +29,8 @@ fn the_example_plan_as_text_and_json() {
     let v: Value = serde_json::from_str(json.stdout()).unwrap();
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["domain"], emu.url());
-    assert_eq!(v["summary"]["remove"], 9);
+    assert_eq!(v["summary"]["remove"], 3, "what apply removes");
+    assert_eq!(v["summary"]["remove_blocked"], 6, "initech is blocked");
     orgsync_snapshot!("example_plan_json", &json);
 
     // Planning never changes the tenant.
@@ -132,7 +133,9 @@ fn the_sandbox_demo_needs_no_credentials() {
     out.success();
     let text = out.stdout();
     assert!(
-        text.contains("Plan: 9 to remove, 1 missing, 2 protected kept, in 3 of 4 organizations."),
+        text.contains(
+            "Plan: 3 to remove, 6 blocked, 1 missing, 2 protected kept, in 3 of 4 organizations."
+        ),
         "{text}"
     );
 }
@@ -426,7 +429,8 @@ fn a_429_burst_is_waited_out_and_the_plan_completes() {
         .run();
     out.success();
     let v: Value = serde_json::from_str(out.stdout()).unwrap();
-    assert_eq!(v["summary"]["remove"], 9);
+    assert_eq!(v["summary"]["remove"], 3, "what apply removes");
+    assert_eq!(v["summary"]["remove_blocked"], 6, "initech is blocked");
     // One list page and four member pages fit a burst of 3 only by waiting.
     assert!(
         api_requests(&emu)
