@@ -349,8 +349,9 @@ pub const MARKDOWN_MARKER: &str = "<!-- orgsync-plan -->";
 
 /// The plan as a pull-request comment: a warning banner, a summary table, and one collapsible
 /// section per changed organization with its diff. Kept under `limit` bytes (so under as many
-/// characters): the summary stays whole, and the details are cut with a line saying how many
-/// were left out.
+/// characters): the summary stays whole; a diff that does not fit is cut to what fits, with a
+/// note saying how many lines and removals were not shown; only when not even a section's
+/// heading fits is it left out, with a line saying how many were.
 pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()> {
     let s = &plan.summary;
     let mut head = format!(
@@ -428,14 +429,51 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
     }
     head.push_str(&format!("**{}**\n", summary_line(plan)));
 
-    // Details, as many as fit with room left for the closing line.
+    // Details: each organization's diff whole if it fits, else as much of it as fits with a
+    // note saying how much was cut; room is kept for the smallest form of the sections after it.
     const FOOTER_RESERVE: usize = 400;
+    let parts: Vec<(String, Vec<String>)> = changed.iter().map(|o| details_parts(o)).collect();
+    let smallest: Vec<usize> = parts
+        .iter()
+        .map(|(prefix, _)| prefix.len() + DETAILS_CLOSE.len() + CUT_NOTE_RESERVE)
+        .collect();
     let mut body = String::new();
     let mut left_out = 0;
-    for o in &changed {
-        let section = details_section(o);
-        if head.len() + body.len() + section.len() + FOOTER_RESERVE <= limit {
-            body.push_str(&section);
+    for (i, (prefix, lines)) in parts.iter().enumerate() {
+        let available = limit.saturating_sub(head.len() + body.len() + FOOTER_RESERVE);
+        let reserve: usize = smallest[i + 1..].iter().sum();
+        let budget = if available >= reserve + smallest[i] {
+            available - reserve
+        } else {
+            available
+        };
+        let whole =
+            prefix.len() + lines.iter().map(String::len).sum::<usize>() + DETAILS_CLOSE.len();
+        if whole <= budget {
+            body.push_str(prefix);
+            lines.iter().for_each(|l| body.push_str(l));
+            body.push_str(DETAILS_CLOSE);
+        } else if smallest[i] <= budget {
+            let mut used = smallest[i];
+            let mut shown = 0;
+            body.push_str(prefix);
+            for l in lines {
+                if used + l.len() > budget {
+                    break;
+                }
+                used += l.len();
+                shown += 1;
+                body.push_str(l);
+            }
+            let cut = &lines[shown..];
+            let removals_cut = cut.iter().filter(|l| l.starts_with('-')).count();
+            body.push_str("```\n\n");
+            body.push_str(&format!(
+                "_Cut to stay under GitHub's {limit}-character comment limit: {} of {} diff lines shown, {} not shown; the JSON plan (`orgsync plan --format json`) lists every removal._\n\n</details>\n",
+                shown,
+                lines.len(),
+                plural(removals_cut, "removal", "removals"),
+            ));
         } else {
             left_out += 1;
         }
@@ -452,7 +490,15 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
     Ok(())
 }
 
-fn details_section(o: &OrgPlan) -> String {
+/// What closes a section whose diff is whole.
+const DETAILS_CLOSE: &str = "```\n\n</details>\n";
+
+/// Room for closing a cut section with its note (the note is at most ~250 bytes).
+const CUT_NOTE_RESERVE: usize = 320;
+
+/// A section's opening (through the start of its diff block) and its diff lines, each ending
+/// in a newline; [`DETAILS_CLOSE`] closes it.
+fn details_parts(o: &OrgPlan) -> (String, Vec<String>) {
     let mut s = format!(
         "\n<details><summary><code>{}</code> ({}): {}{}</summary>\n\n",
         html(&o.name),
@@ -482,13 +528,12 @@ fn details_section(o: &OrgPlan) -> String {
         s.push('\n');
     }
     s.push_str("```diff\n");
-    for line in diff_lines(o) {
-        // A name cannot close the code block.
-        s.push_str(&line.text.replace("```", "'''"));
-        s.push('\n');
-    }
-    s.push_str("```\n\n</details>\n");
-    s
+    // A name cannot close the code block.
+    let lines = diff_lines(o)
+        .into_iter()
+        .map(|line| format!("{}\n", line.text.replace("```", "'''")))
+        .collect();
+    (s, lines)
 }
 
 fn html(s: &str) -> String {
@@ -752,9 +797,9 @@ mod tests {
             "> **4 organizations blocked by a removal guard**: their 300 removals will not be applied."
         ));
         assert!(md.contains("| `team-09` | 0 (75 blocked) | 0 | 0 | **max_removals**"));
-        // The details are cut, and say so.
+        // Every organization keeps its section; the diffs that do not fit are cut, and say so.
         let shown = md.matches("<details>").count();
-        assert!(shown > 0 && shown < 40, "{shown}");
+        assert_eq!(shown, 40);
         assert_eq!(
             md.matches("</details>").count(),
             shown,
@@ -765,15 +810,58 @@ mod tests {
             2 * shown,
             "every code block is closed"
         );
+        assert!(md.contains("_Cut to stay under GitHub's 65536-character comment limit: "));
+        assert!(!md.contains("were left out"));
+        insta::assert_snapshot!(md);
+    }
+
+    #[test]
+    fn one_organization_over_the_limit_keeps_as_much_of_its_diff_as_fits() {
+        let p = plan(
+            "travel0.us.auth0.com",
+            &"0".repeat(64),
+            "2026-11-28T12:00:00Z",
+            &[OrgInput {
+                resolved: vec![],
+                id: "org_huge".into(),
+                name: "huge".into(),
+                declared: vec!["auth0|00000".into()],
+                protect: vec![],
+                max_removals: None,
+                allow_empty: false,
+                current: (0..1501)
+                    .map(|m| {
+                        member(
+                            &format!("auth0|{m:05}"),
+                            &format!("user{m}@huge.example"),
+                            &format!("User {m}"),
+                        )
+                    })
+                    .collect(),
+            }],
+        );
+        assert_eq!(p.summary.remove, 1500);
+        let mut buf = Vec::new();
+        markdown(&p, GITHUB_COMMENT_LIMIT, &mut buf).unwrap();
+        let md = String::from_utf8(buf).unwrap();
+        assert!(md.len() <= GITHUB_COMMENT_LIMIT, "{}", md.len());
+        assert!(
+            md.len() > 60_000,
+            "most of the diff is kept: {} bytes",
+            md.len()
+        );
+        let shown = md.lines().filter(|l| l.starts_with("-auth0|")).count();
+        assert!(shown > 1000, "{shown}");
         assert!(
             md.contains(&format!(
-                "_The details of {} organizations were left out",
-                40 - shown
+                "diff lines shown, {} not shown; the JSON plan",
+                plural(1500 - shown, "removal", "removals")
             )),
             "{}",
-            &md[md.len() - 300..]
+            &md[md.len() - 500..]
         );
-        insta::assert_snapshot!(md);
+        assert_eq!(md.matches("```").count(), 2, "the code block is closed");
+        assert!(md.trim_end().ends_with("</details>"));
     }
 
     #[test]

@@ -627,3 +627,44 @@ fn a_directory_wide_defaults_file_protects_in_every_file() {
     assert!(out.stderr().contains("_defaults.yaml"), "{}", out.stderr());
     assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
 }
+
+#[test]
+fn markdown_keeps_as_much_of_a_huge_diff_as_fits() {
+    let tenant = demo_tenant(vec![org_with_members(
+        "org_hugehugehugehug1",
+        "huge",
+        "m",
+        1501,
+    )]);
+    let emu = background(tenant, Options::default());
+    let dir = TempDir::new("plan-markdown-huge");
+    let config = dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: huge\n    max_removals: 100%\n    members: [\"auth0|m0000\"]\n",
+    );
+    let out = OrgSync::new(&emu)
+        .args([
+            "plan",
+            "-c",
+            config.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let md = out.stdout();
+    assert!(md.chars().count() <= 65_536, "{}", md.len());
+    let shown = md.lines().filter(|l| l.starts_with("-auth0|m")).count();
+    assert!(
+        shown > 500,
+        "most of the diff is kept: {shown} removals shown"
+    );
+    assert!(
+        md.contains("removals not shown; the JSON plan")
+            && md.contains(&format!("{} removals not shown", 1500 - shown)),
+        "{}",
+        &md[md.len().saturating_sub(600)..]
+    );
+    assert!(md.trim_end().ends_with("</details>"));
+}
