@@ -668,3 +668,59 @@ fn markdown_keeps_as_much_of_a_huge_diff_as_fits() {
     );
     assert!(md.trim_end().ends_with("</details>"));
 }
+
+/// One raw HTTP/1.1 exchange with the emulator: the answer's head, lower-cased.
+fn raw_http(emu: &orgsync_emulator::Emulator, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(emu.addr()).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+#[test]
+fn injected_faults_carry_no_rate_limit_headers_as_the_readme_says() {
+    let options = Options {
+        rate_limits: RateLimits {
+            global: Some(BucketConfig {
+                size: 50,
+                refill_per_sec: 10.0,
+                every_second: false,
+            }),
+            ..RateLimits::default()
+        },
+        ..Options::default()
+    };
+    let emu = background(example_tenant(), options);
+    let plain = raw_http(&emu, "GET", "/api/v2/organizations", "");
+    assert!(plain.starts_with("http/1.1 401"), "{plain}");
+    assert!(plain.contains("x-ratelimit-limit: 50"), "{plain}");
+    let added = raw_http(
+        &emu,
+        "POST",
+        "/__emulator/faults",
+        r#"{"method":"GET","path":"/api/v2/organizations","status":503,"times":1}"#,
+    );
+    assert!(added.starts_with("http/1.1 2"), "{added}");
+    let faulted = raw_http(&emu, "GET", "/api/v2/organizations", "");
+    assert!(faulted.starts_with("http/1.1 503"), "{faulted}");
+    assert!(!faulted.contains("x-ratelimit-"), "{faulted}");
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap()
+            .replace('\n', " ");
+    assert!(
+        readme.contains("answers with no `x-ratelimit-*` headers at all"),
+        "the README says injected faults carry no rate-limit headers"
+    );
+}
