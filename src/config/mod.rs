@@ -632,9 +632,9 @@ organizations:
         let e = load_errors(&dir);
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(
-            e[0].ends_with(
+            e[0].contains(
                 "_defaults.yml:1:1: a second directory-wide defaults file (the first is "
-            ) || e[0].contains("_defaults.yml:1:1: a second directory-wide defaults file"),
+            ) && e[0].ends_with("_defaults.yaml)"),
             "{e:?}"
         );
         let _ = std::fs::remove_dir_all(&dir);
