@@ -25,6 +25,20 @@ pub fn to_yaml(orgs: &[ObservedOrg], domain: &str, when: &str) -> String {
         "# Review it (who should really be here?), commit it, and `orgsync plan` shows no changes."
     );
     let _ = writeln!(y, "version: 1");
+    let _ = writeln!(y, "defaults:");
+    let _ = writeln!(
+        y,
+        "  # The removal guard: an organization whose plan removes more than this share of its"
+    );
+    let _ = writeln!(
+        y,
+        "  # current members is blocked and nothing is removed from it. Change it per organization"
+    );
+    let _ = writeln!(
+        y,
+        "  # or here: a count (`5`), a share (`10%`), or `100%` to turn the guard off."
+    );
+    let _ = writeln!(y, "  max_removals: 25%");
     if orgs.is_empty() {
         let _ = writeln!(y, "organizations: []");
         return y;
@@ -108,6 +122,11 @@ mod tests {
             y.contains("  - name: empty   # org_2\n    members: []\n"),
             "{y}"
         );
+        assert!(
+            y.contains("version: 1\ndefaults:\n  # The removal guard"),
+            "{y}"
+        );
+        assert!(y.contains("\n  max_removals: 25%\norganizations:\n"), "{y}");
         let parsed = crate::config::from_str(&y, "export.yaml").unwrap();
         assert_eq!(parsed.organizations.len(), 2);
         let ids: Vec<&str> = parsed.organizations[0]

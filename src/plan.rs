@@ -119,6 +119,9 @@ impl OrgPlan {
 /// Totals over the plan; `drift` is what a scheduled job alerts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Members apply would remove: the removals of organizations no guard blocks.
+    /// (The JSON also carries `remove_blocked`, the removals of blocked organizations, computed
+    /// from them when written: see [`Plan::remove_blocked`].)
     pub remove: usize,
     pub missing: usize,
     pub protected_kept: usize,
@@ -131,6 +134,7 @@ pub struct Summary {
 
 /// A whole plan, as `--format json` and `--out` write it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "PlanJson")]
 pub struct Plan {
     pub format_version: u32,
     pub domain: String,
@@ -143,7 +147,68 @@ pub struct Plan {
     pub plan_sha256: Option<String>,
 }
 
+/// The plan as written: [`Plan`] with `summary.remove_blocked` after `summary.remove`. Reading
+/// a plan ignores it (it is recomputed from the organizations when written again), so plans
+/// written before it existed still read.
+#[derive(Serialize)]
+struct PlanJson {
+    format_version: u32,
+    domain: String,
+    config_sha256: String,
+    created_at: String,
+    organizations: Vec<OrgPlan>,
+    summary: SummaryJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan_sha256: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SummaryJson {
+    remove: usize,
+    remove_blocked: usize,
+    missing: usize,
+    protected_kept: usize,
+    organizations_changed: usize,
+    blocked: usize,
+    organizations: usize,
+    drift: bool,
+}
+
+impl From<Plan> for PlanJson {
+    fn from(p: Plan) -> PlanJson {
+        let remove_blocked = p.remove_blocked();
+        let s = p.summary;
+        PlanJson {
+            format_version: p.format_version,
+            domain: p.domain,
+            config_sha256: p.config_sha256,
+            created_at: p.created_at,
+            organizations: p.organizations,
+            summary: SummaryJson {
+                remove: s.remove,
+                remove_blocked,
+                missing: s.missing,
+                protected_kept: s.protected_kept,
+                organizations_changed: s.organizations_changed,
+                blocked: s.blocked,
+                organizations: s.organizations,
+                drift: s.drift,
+            },
+            plan_sha256: p.plan_sha256,
+        }
+    }
+}
+
 impl Plan {
+    /// Removals of blocked organizations: listed, never applied (`summary.remove_blocked`).
+    pub fn remove_blocked(&self) -> usize {
+        self.organizations
+            .iter()
+            .filter(|o| o.blocked.is_some())
+            .map(|o| o.remove.len())
+            .sum()
+    }
+
     /// Removals or missing members anywhere.
     pub fn has_changes(&self) -> bool {
         self.organizations.iter().any(OrgPlan::has_changes)
@@ -272,7 +337,11 @@ fn guard(input: &OrgInput, removals: usize, current: usize) -> Option<Blocked> {
 pub fn plan(domain: &str, config_sha256: &str, created_at: &str, inputs: &[OrgInput]) -> Plan {
     let organizations: Vec<OrgPlan> = inputs.iter().map(plan_org).collect();
     let summary = Summary {
-        remove: organizations.iter().map(|o| o.remove.len()).sum(),
+        remove: organizations
+            .iter()
+            .filter(|o| o.blocked.is_none())
+            .map(|o| o.remove.len())
+            .sum(),
         missing: organizations.iter().map(|o| o.missing.len()).sum(),
         protected_kept: organizations.iter().map(|o| o.protected_kept.len()).sum(),
         organizations_changed: organizations.iter().filter(|o| o.has_changes()).count(),
@@ -514,7 +583,7 @@ mod tests {
         assert_eq!(
             p.summary,
             Summary {
-                remove: 2,
+                remove: 1,
                 missing: 0,
                 protected_kept: 1,
                 organizations_changed: 2,
@@ -524,6 +593,19 @@ mod tests {
             }
         );
         assert!(p.has_changes());
+        assert_eq!(p.remove_blocked(), 1, "the emptied organization is blocked");
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["summary"]["remove"], 1);
+        assert_eq!(v["summary"]["remove_blocked"], 1);
+        // A plan read back (or saved before `remove_blocked` existed) reads, and its digest holds.
+        let back: Plan = serde_json::from_value(v.clone()).unwrap();
+        assert!(back.digest_matches());
+        let mut old = v;
+        old["summary"]
+            .as_object_mut()
+            .unwrap()
+            .remove("remove_blocked");
+        assert!(serde_json::from_value::<Plan>(old).is_ok());
     }
 
     #[test]

@@ -33,11 +33,18 @@ const RED_BOLD: &str = "\x1b[1;31m";
 /// Lines of context around each change in the diff.
 const CONTEXT: usize = 3;
 
-/// `Plan: 3 to remove, 1 missing, 2 protected kept, in 2 of 5 organizations.`
+/// `Plan: 3 to remove, 6 blocked, 1 missing, 2 protected kept, in 2 of 5 organizations.`:
+/// "to remove" is what apply removes; removals a guard blocks are counted apart (and only
+/// shown when there are some).
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
+    let blocked = if plan.remove_blocked() > 0 {
+        format!(", {} blocked", plan.remove_blocked())
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to remove, {} missing, {} protected kept, in {} of {}.",
+        "Plan: {} to remove{blocked}, {} missing, {} protected kept, in {} of {}.",
         s.remove,
         s.missing,
         s.protected_kept,
@@ -108,7 +115,7 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
             out,
             RED_BOLD,
             &format!(
-                "Blocked: {} {} a removal guard; {} removals will not be applied.",
+                "Blocked: {} {} a removal guard; {} {} will not be applied.",
                 plural(plan.summary.blocked, "organization", "organizations"),
                 if plan.summary.blocked == 1 {
                     "exceeds"
@@ -119,19 +126,24 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
                     "its"
                 } else {
                     "their"
-                }
+                },
+                plural(plan.remove_blocked(), "removal", "removals")
             ),
         )?;
     }
     Ok(())
 }
 
+/// What apply removes here: all planned removals, or none of them when a guard blocks.
+fn to_remove(org: &OrgPlan) -> String {
+    match &org.blocked {
+        None => format!("{} to remove", org.remove.len()),
+        Some(_) => format!("0 to remove ({} blocked)", org.remove.len()),
+    }
+}
+
 fn org_header(org: &OrgPlan) -> String {
-    let mut header = format!(
-        "{} to remove, {} missing",
-        org.remove.len(),
-        org.missing.len()
-    );
+    let mut header = format!("{}, {} missing", to_remove(org), org.missing.len());
     if !org.protected_kept.is_empty() {
         header.push_str(&format!(", {} protected kept", org.protected_kept.len()));
     }
@@ -337,20 +349,16 @@ pub const MARKDOWN_MARKER: &str = "<!-- orgsync-plan -->";
 
 /// The plan as a pull-request comment: a warning banner, a summary table, and one collapsible
 /// section per changed organization with its diff. Kept under `limit` bytes (so under as many
-/// characters): the summary stays whole, and the details are cut with a line saying how many
-/// were left out.
+/// characters): the summary stays whole; a diff that does not fit is cut to what fits, with a
+/// note saying how many lines and removals were not shown; only when not even a section's
+/// heading fits is it left out, with a line saying how many were.
 pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()> {
     let s = &plan.summary;
     let mut head = format!(
         "{MARKDOWN_MARKER}\n### orgsync plan for `{}`\n\n",
         md_code(&plan.domain)
     );
-    let applied: usize = plan
-        .organizations
-        .iter()
-        .filter(|o| o.blocked.is_none())
-        .map(|o| o.remove.len())
-        .sum();
+    let applied = s.remove;
     let applied_orgs = plan
         .organizations
         .iter()
@@ -371,9 +379,10 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
                 head.push_str(">\n");
             }
             head.push_str(&format!(
-                "> **{} blocked by a removal guard**: {} removals will not be applied.\n",
+                "> **{} blocked by a removal guard**: {} {} will not be applied.\n",
                 plural(s.blocked, "organization", "organizations"),
-                if s.blocked == 1 { "its" } else { "their" }
+                if s.blocked == 1 { "its" } else { "their" },
+                plural(plan.remove_blocked(), "removal", "removals")
             ));
         }
         head.push('\n');
@@ -396,10 +405,14 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
                 .as_ref()
                 .map(|b| format!("**{}**: {}", b.guard, md_cell(&b.message)))
                 .unwrap_or_default();
+            let to_remove = match &o.blocked {
+                None => o.remove.len().to_string(),
+                Some(_) => format!("0 ({} blocked)", o.remove.len()),
+            };
             head.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} |\n",
                 md_code(&o.name),
-                o.remove.len(),
+                to_remove,
                 o.missing.len(),
                 o.protected_kept.len(),
                 blocked
@@ -416,14 +429,51 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
     }
     head.push_str(&format!("**{}**\n", summary_line(plan)));
 
-    // Details, as many as fit with room left for the closing line.
+    // Details: each organization's diff whole if it fits, else as much of it as fits with a
+    // note saying how much was cut; room is kept for the smallest form of the sections after it.
     const FOOTER_RESERVE: usize = 400;
+    let parts: Vec<(String, Vec<String>)> = changed.iter().map(|o| details_parts(o)).collect();
+    let smallest: Vec<usize> = parts
+        .iter()
+        .map(|(prefix, _)| prefix.len() + DETAILS_CLOSE.len() + CUT_NOTE_RESERVE)
+        .collect();
     let mut body = String::new();
     let mut left_out = 0;
-    for o in &changed {
-        let section = details_section(o);
-        if head.len() + body.len() + section.len() + FOOTER_RESERVE <= limit {
-            body.push_str(&section);
+    for (i, (prefix, lines)) in parts.iter().enumerate() {
+        let available = limit.saturating_sub(head.len() + body.len() + FOOTER_RESERVE);
+        let reserve: usize = smallest[i + 1..].iter().sum();
+        let budget = if available >= reserve + smallest[i] {
+            available - reserve
+        } else {
+            available
+        };
+        let whole =
+            prefix.len() + lines.iter().map(String::len).sum::<usize>() + DETAILS_CLOSE.len();
+        if whole <= budget {
+            body.push_str(prefix);
+            lines.iter().for_each(|l| body.push_str(l));
+            body.push_str(DETAILS_CLOSE);
+        } else if smallest[i] <= budget {
+            let mut used = smallest[i];
+            let mut shown = 0;
+            body.push_str(prefix);
+            for l in lines {
+                if used + l.len() > budget {
+                    break;
+                }
+                used += l.len();
+                shown += 1;
+                body.push_str(l);
+            }
+            let cut = &lines[shown..];
+            let removals_cut = cut.iter().filter(|l| l.starts_with('-')).count();
+            body.push_str("```\n\n");
+            body.push_str(&format!(
+                "_Cut to stay under GitHub's {limit}-character comment limit: {} of {} diff lines shown, {} not shown; the JSON plan (`orgsync plan --format json`) lists every removal._\n\n</details>\n",
+                shown,
+                lines.len(),
+                plural(removals_cut, "removal", "removals"),
+            ));
         } else {
             left_out += 1;
         }
@@ -440,7 +490,15 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
     Ok(())
 }
 
-fn details_section(o: &OrgPlan) -> String {
+/// What closes a section whose diff is whole.
+const DETAILS_CLOSE: &str = "```\n\n</details>\n";
+
+/// Room for closing a cut section with its note (the note is at most ~250 bytes).
+const CUT_NOTE_RESERVE: usize = 320;
+
+/// A section's opening (through the start of its diff block) and its diff lines, each ending
+/// in a newline; [`DETAILS_CLOSE`] closes it.
+fn details_parts(o: &OrgPlan) -> (String, Vec<String>) {
     let mut s = format!(
         "\n<details><summary><code>{}</code> ({}): {}{}</summary>\n\n",
         html(&o.name),
@@ -470,13 +528,12 @@ fn details_section(o: &OrgPlan) -> String {
         s.push('\n');
     }
     s.push_str("```diff\n");
-    for line in diff_lines(o) {
-        // A name cannot close the code block.
-        s.push_str(&line.text.replace("```", "'''"));
-        s.push('\n');
-    }
-    s.push_str("```\n\n</details>\n");
-    s
+    // A name cannot close the code block.
+    let lines = diff_lines(o)
+        .into_iter()
+        .map(|line| format!("{}\n", line.text.replace("```", "'''")))
+        .collect();
+    (s, lines)
 }
 
 fn html(s: &str) -> String {
@@ -718,7 +775,8 @@ mod tests {
     #[test]
     fn large_plan_markdown_is_cut_under_githubs_limit() {
         let p = large();
-        assert_eq!(p.summary.remove, 3000);
+        assert_eq!(p.summary.remove, 2700, "what apply removes");
+        assert_eq!(p.remove_blocked(), 300);
         let mut buf = Vec::new();
         markdown(&p, GITHUB_COMMENT_LIMIT, &mut buf).unwrap();
         let md = String::from_utf8(buf).unwrap();
@@ -730,15 +788,18 @@ mod tests {
         // The summary is whole: one table row per organization.
         assert_eq!(md.lines().filter(|l| l.starts_with("| `team-")).count(), 40);
         assert!(md.contains(
-            "**Plan: 3000 to remove, 0 missing, 0 protected kept, in 40 of 40 organizations.**"
+            "**Plan: 2700 to remove, 300 blocked, 0 missing, 0 protected kept, in 40 of 40 organizations.**"
         ));
         assert!(md.contains(
             "> **2700 members will lose access**: apply removes them from 36 organizations."
         ));
-        assert!(md.contains("> **4 organizations blocked by a removal guard**"));
-        // The details are cut, and say so.
+        assert!(md.contains(
+            "> **4 organizations blocked by a removal guard**: their 300 removals will not be applied."
+        ));
+        assert!(md.contains("| `team-09` | 0 (75 blocked) | 0 | 0 | **max_removals**"));
+        // Every organization keeps its section; the diffs that do not fit are cut, and say so.
         let shown = md.matches("<details>").count();
-        assert!(shown > 0 && shown < 40, "{shown}");
+        assert_eq!(shown, 40);
         assert_eq!(
             md.matches("</details>").count(),
             shown,
@@ -749,15 +810,58 @@ mod tests {
             2 * shown,
             "every code block is closed"
         );
+        assert!(md.contains("_Cut to stay under GitHub's 65536-character comment limit: "));
+        assert!(!md.contains("were left out"));
+        insta::assert_snapshot!(md);
+    }
+
+    #[test]
+    fn one_organization_over_the_limit_keeps_as_much_of_its_diff_as_fits() {
+        let p = plan(
+            "travel0.us.auth0.com",
+            &"0".repeat(64),
+            "2026-11-28T12:00:00Z",
+            &[OrgInput {
+                resolved: vec![],
+                id: "org_huge".into(),
+                name: "huge".into(),
+                declared: vec!["auth0|00000".into()],
+                protect: vec![],
+                max_removals: None,
+                allow_empty: false,
+                current: (0..1501)
+                    .map(|m| {
+                        member(
+                            &format!("auth0|{m:05}"),
+                            &format!("user{m}@huge.example"),
+                            &format!("User {m}"),
+                        )
+                    })
+                    .collect(),
+            }],
+        );
+        assert_eq!(p.summary.remove, 1500);
+        let mut buf = Vec::new();
+        markdown(&p, GITHUB_COMMENT_LIMIT, &mut buf).unwrap();
+        let md = String::from_utf8(buf).unwrap();
+        assert!(md.len() <= GITHUB_COMMENT_LIMIT, "{}", md.len());
+        assert!(
+            md.len() > 60_000,
+            "most of the diff is kept: {} bytes",
+            md.len()
+        );
+        let shown = md.lines().filter(|l| l.starts_with("-auth0|")).count();
+        assert!(shown > 1000, "{shown}");
         assert!(
             md.contains(&format!(
-                "_The details of {} organizations were left out",
-                40 - shown
+                "diff lines shown, {} not shown; the JSON plan",
+                plural(1500 - shown, "removal", "removals")
             )),
             "{}",
-            &md[md.len() - 300..]
+            &md[md.len() - 500..]
         );
-        insta::assert_snapshot!(md);
+        assert_eq!(md.matches("```").count(), 2, "the code block is closed");
+        assert!(md.trim_end().ends_with("</details>"));
     }
 
     #[test]

@@ -126,7 +126,9 @@ pub(super) fn yaml_error(e: &serde_saphyr::Error, file: &File) -> ConfigError {
 /// Rewrites the parser's words into orgsync's, with a hint where one helps.
 fn explain(message: &str) -> (String, Option<String>) {
     let lower = message.to_lowercase();
-    let schema_hint = || Some("see schemas/orgsync.schema.json for the format".to_string());
+    let schema_hint = || {
+        Some("`orgsync schema` prints the config's format (a JSON Schema, also at schemas/orgsync.schema.json in orgsync's repository)".to_string())
+    };
     if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
         let key = key.split(',').next().unwrap_or(key).trim();
         return (

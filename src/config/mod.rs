@@ -8,7 +8,8 @@
 //! text ([`from_str`]), so tests need no files.
 //!
 //! A directory is read as every `*.yaml`/`*.yml` directly inside it, in sorted order; each file
-//! is complete on its own (`version: 1`) and its `defaults` apply to its own organizations only.
+//! starts with `version: 1`. Defaults of a directory live in its `_defaults.yaml` alone and apply
+//! to every file, so what `defaults.protect` protects is protected everywhere.
 //!
 //! The module is split by concern: `raw` is the file as written (serde types, JSON Schema),
 //! `parse` turns it into the model below, `checks` judges single values, `diagnostics` words
@@ -29,7 +30,7 @@ pub use checks::check_user_id;
 pub use diagnostics::{ConfigError, Diagnostic, Location};
 pub use raw::{schema, schema_json};
 
-use parse::{Seen, parse};
+use parse::{Defaults, Scope, Seen, parse};
 
 /// Largest config file orgsync reads.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -48,6 +49,10 @@ impl fmt::Display for OrgRef {
         }
     }
 }
+
+/// The removal guard when neither the organization nor `defaults` sets one: at most a quarter
+/// of an organization's current members (peribolos's default). `max_removals: 100%` opts out.
+pub const DEFAULT_MAX_REMOVALS: MaxRemovals = MaxRemovals::Percent(25.0);
 
 /// Per organization: a count (`5`) or a share of current members (`25%`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,7 +123,8 @@ pub struct DesiredOrg {
     pub allow_empty: bool,
     /// `defaults.protect` followed by the organization's own, without repeats.
     pub protect: Vec<String>,
-    /// The organization's own, else the defaults', else none.
+    /// The organization's own, else the defaults', else [`DEFAULT_MAX_REMOVALS`]: always set
+    /// by the parser.
     pub max_removals: Option<MaxRemovals>,
     /// Where the organization's entry starts.
     pub location: Location,
@@ -167,21 +173,59 @@ fn load_file(path: &Path, shown: &str) -> Result<DesiredState, ConfigError> {
 }
 
 /// Every config file of the directory, as one desired state: all files' problems are reported
-/// together, and an organization may be declared in one file only.
+/// together, and an organization may be declared in one file only. The directory-wide
+/// `_defaults.yaml` (or `.yml`), if any, is read first and its defaults apply to every file;
+/// `defaults` in any other file is an error.
 fn load_dir(path: &Path, shown: &str) -> Result<DesiredState, ConfigError> {
     let (files, skipped) = list_directory(path, shown)?;
     let mut hasher = Sha256::new();
-    let mut organizations = Vec::new();
-    let mut diagnostics = Vec::new();
-    let mut seen = Seen::default();
+    let mut texts = Vec::with_capacity(files.len());
     for f in &files {
-        let name = f.display().to_string();
         let bytes = read_limited(f)?;
         hasher.update(file_name(f).as_bytes());
         hasher.update([0]);
         hasher.update(&bytes);
         hasher.update([0]);
-        match decode(&bytes, &name).and_then(|t| parse(t, &name, &mut seen)) {
+        texts.push((f, f.display().to_string(), bytes));
+    }
+    let mut diagnostics = Vec::new();
+    let is_defaults = |f: &Path| {
+        f.file_stem()
+            .is_some_and(|s| s.to_string_lossy() == parse::DEFAULTS_FILE_STEM)
+    };
+    let mut defaults = Defaults::default();
+    let mut defaults_file: Option<&str> = None;
+    for (f, name, bytes) in &texts {
+        if !is_defaults(f) {
+            continue;
+        }
+        if let Some(first) = defaults_file {
+            diagnostics.push(Diagnostic::at(
+                Location {
+                    file: name.as_str().into(),
+                    line: 1,
+                    column: 1,
+                },
+                format!("a second directory-wide defaults file (the first is {first})"),
+                "keep one `_defaults.yaml` in the directory",
+            ));
+            continue;
+        }
+        defaults_file = Some(name);
+        match decode(bytes, name).and_then(|t| parse::parse_defaults_file(t, name)) {
+            Ok(d) => defaults = d,
+            Err(e) => diagnostics.extend(e.diagnostics),
+        }
+    }
+    let mut organizations = Vec::new();
+    let mut seen = Seen::default();
+    for (f, name, bytes) in &texts {
+        if is_defaults(f) {
+            continue;
+        }
+        match decode(bytes, name)
+            .and_then(|t| parse(t, name, &mut seen, Scope::InDirectory(&defaults)))
+        {
             Ok(orgs) => organizations.extend(orgs),
             Err(e) => diagnostics.extend(e.diagnostics),
         }
@@ -269,7 +313,7 @@ fn cannot_read(shown: &str, e: &std::io::Error) -> String {
 
 /// Parses config text; `file` is only the name used in messages.
 pub fn from_str(text: &str, file: &str) -> Result<DesiredState, ConfigError> {
-    let organizations = parse(text, file, &mut Seen::default())?;
+    let organizations = parse(text, file, &mut Seen::default(), Scope::File)?;
     Ok(DesiredState {
         organizations,
         sha256: sha256_hex(text.as_bytes()),
@@ -432,7 +476,11 @@ organizations:
             "version: 1\norganizations:\n  - name: beta\n    members: [\"a|2\"]\n",
         )
         .unwrap();
-        std::fs::write(dir.join("a.yaml"), "version: 1\ndefaults:\n  max_removals: 1\norganizations:\n  - name: alpha\n    members: [\"a|1\"]\n").unwrap();
+        std::fs::write(
+            dir.join("a.yaml"),
+            "version: 1\norganizations:\n  - name: alpha\n    max_removals: 1\n    members: [\"a|1\"]\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("notes.txt"), "not yaml").unwrap();
         // Hidden files (editor leftovers, a stray copy) and upper-case extensions are not
         // merged, and are named as skipped.
@@ -457,8 +505,9 @@ organizations:
         );
         assert_eq!(s.organizations[0].max_removals, Some(MaxRemovals::Count(1)));
         assert_eq!(
-            s.organizations[1].max_removals, None,
-            "defaults stay in their file"
+            s.organizations[1].max_removals,
+            Some(DEFAULT_MAX_REMOVALS),
+            "the default guard"
         );
         assert_eq!(s.sources.len(), 2);
         std::fs::write(
@@ -472,7 +521,149 @@ organizations:
             msg.contains("c.yaml:3:11: organization name `alpha` is listed twice (first at "),
             "{msg}"
         );
-        assert!(msg.contains("a.yaml:5:11"), "{msg}");
+        assert!(msg.contains("a.yaml:3:11"), "{msg}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn without_max_removals_the_guard_is_25_percent_and_100_percent_opts_out() {
+        let s = from_str(
+            "version: 1\norganizations:\n  - name: a\n    members: []\n  - name: b\n    max_removals: 100%\n    members: []\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            s.organizations[0].max_removals,
+            Some(MaxRemovals::Percent(25.0))
+        );
+        assert_eq!(
+            s.organizations[1].max_removals,
+            Some(MaxRemovals::Percent(100.0))
+        );
+        let s = from_str(
+            "version: 1\ndefaults:\n  max_removals: 0\norganizations:\n  - name: a\n    members: []\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(s.organizations[0].max_removals, Some(MaxRemovals::Count(0)));
+    }
+
+    /// A fresh directory holding `files`.
+    fn dir_with(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("orgsync-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        dir
+    }
+
+    fn load_errors(dir: &Path) -> Vec<String> {
+        match load(dir) {
+            Ok(_) => vec![],
+            Err(e) => e.diagnostics.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    const ORG_A: &str = "version: 1\norganizations:\n  - name: alpha\n    members: [\"a|1\"]\n";
+    const ORG_B: &str = "version: 1\norganizations:\n  - name: beta\n    members: [\"a|2\"]\n";
+
+    #[test]
+    fn a_directory_wide_defaults_file_applies_to_every_file() {
+        let dir = dir_with(
+            "dir-defaults",
+            &[
+                (
+                    "_defaults.yaml",
+                    "version: 1\ndefaults:\n  protect: [\"auth0|breakglass\"]\n  max_removals: 2\n",
+                ),
+                ("a.yaml", ORG_A),
+                ("b.yml", ORG_B),
+            ],
+        );
+        let s = load(&dir).unwrap();
+        assert_eq!(s.organizations.len(), 2);
+        for o in &s.organizations {
+            assert_eq!(o.protect, ["auth0|breakglass"], "{}", o.org);
+            assert_eq!(o.max_removals, Some(MaxRemovals::Count(2)), "{}", o.org);
+        }
+        assert_eq!(s.sources.len(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn defaults_in_an_ordinary_file_of_a_directory_are_an_error() {
+        let dir = dir_with(
+            "dir-file-defaults",
+            &[
+                (
+                    "a.yaml",
+                    "version: 1\ndefaults:\n  protect: [\"auth0|breakglass\"]\norganizations:\n  - name: alpha\n    members: []\n",
+                ),
+                ("b.yml", ORG_B),
+            ],
+        );
+        let e = load(&dir).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert!(
+            d.to_string().ends_with(
+                "a.yaml:3:3: `defaults` in one file of a directory config would apply to that file only"
+            ),
+            "{d}"
+        );
+        assert!(d.hint.as_deref().unwrap().contains("_defaults.yaml"));
+        // A single file keeps its defaults.
+        assert!(load(&dir.join("a.yaml")).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn two_defaults_files_or_one_with_organizations_are_errors() {
+        let defaults = "version: 1\ndefaults:\n  max_removals: 1\n";
+        let dir = dir_with(
+            "dir-two-defaults",
+            &[
+                ("_defaults.yaml", defaults),
+                ("_defaults.yml", defaults),
+                ("a.yaml", ORG_A),
+            ],
+        );
+        let e = load_errors(&dir);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains(
+                "_defaults.yml:1:1: a second directory-wide defaults file (the first is "
+            ) && e[0].ends_with("_defaults.yaml)"),
+            "{e:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let dir = dir_with(
+            "dir-defaults-orgs",
+            &[
+                (
+                    "_defaults.yaml",
+                    "version: 1\ndefaults:\n  max_removals: 1\norganizations:\n  - name: x\n    members: []\n",
+                ),
+                ("a.yaml", ORG_A),
+            ],
+        );
+        let e = load_errors(&dir);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("_defaults.yaml:5:3: `_defaults` holds the directory-wide `defaults` and may not list `organizations`"),
+            "{e:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let dir = dir_with(
+            "dir-defaults-none",
+            &[("_defaults.yaml", "version: 1\n"), ("a.yaml", ORG_A)],
+        );
+        let e = load_errors(&dir);
+        assert!(
+            e[0].contains("_defaults.yaml:1:1: `defaults` is missing"),
+            "{e:?}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

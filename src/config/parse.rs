@@ -12,7 +12,7 @@ use super::checks::{
 };
 use super::diagnostics::{ConfigError, Diagnostic, File, Location, loc, scalar, yaml_error};
 use super::raw::{self, Listed, RawFile, RawMember, RawOrg, listed};
-use super::{DesiredMember, DesiredOrg, MaxRemovals, MemberRef, OrgRef};
+use super::{DEFAULT_MAX_REMOVALS, DesiredMember, DesiredOrg, MaxRemovals, MemberRef, OrgRef};
 
 /// Organizations seen so far (across the files of a directory), by name and by id.
 #[derive(Default)]
@@ -41,25 +41,30 @@ impl Seen {
     }
 }
 
-/// The file's `defaults`, checked: they apply to its own organizations only.
-struct Defaults {
+/// Checked defaults: a single file's own, or a directory's `_defaults.yaml`, which apply to
+/// every organization of the config.
+#[derive(Default)]
+pub(super) struct Defaults {
     protect: Vec<String>,
     max_removals: Option<MaxRemovals>,
 }
 
-/// Parses one file's text; `file` is only the name used in messages.
-pub(super) fn parse(
-    text: &str,
-    file: &str,
-    seen: &mut Seen,
-) -> Result<Vec<DesiredOrg>, ConfigError> {
-    let file: &File = &File::from(file);
+/// Where a file sits in the config, which decides what it may hold.
+pub(super) enum Scope<'a> {
+    /// `-c FILE`: the whole config; its `defaults` apply to all its organizations.
+    File,
+    /// An ordinary file of a directory: it may not hold `defaults` (they would read as applying
+    /// to the whole directory); the directory-wide ones are given.
+    InDirectory(&'a Defaults),
+}
+
+/// Name of a directory's directory-wide defaults file (`.yaml` or `.yml`).
+pub(super) const DEFAULTS_FILE_STEM: &str = "_defaults";
+
+/// Reads the start of a file: the BOM, an empty file, the YAML and `version`.
+fn read_file(text: &str, file: &File, d: &mut Vec<Diagnostic>) -> Result<RawFile, ConfigError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let top = Location {
-        file: file.clone(),
-        line: 1,
-        column: 1,
-    };
+    let top = top(file);
     if text.trim().is_empty() {
         return Err(ConfigError::one(
             Some(top),
@@ -68,16 +73,83 @@ pub(super) fn parse(
         ));
     }
     let raw = raw::read(text).map_err(|e| yaml_error(&e, file))?;
+    check_version(&raw, file, &top, d);
+    Ok(raw)
+}
+
+fn top(file: &File) -> Location {
+    Location {
+        file: file.clone(),
+        line: 1,
+        column: 1,
+    }
+}
+
+/// Parses one file's text; `file` is only the name used in messages.
+pub(super) fn parse(
+    text: &str,
+    file: &str,
+    seen: &mut Seen,
+    scope: Scope<'_>,
+) -> Result<Vec<DesiredOrg>, ConfigError> {
+    let file: &File = &File::from(file);
     let mut d = Vec::new();
-    check_version(&raw, file, &top, &mut d);
-    let defaults = defaults(&raw, file, &mut d);
-    let orgs = organizations(&raw, &top, file, &mut d);
+    let raw = read_file(text, file, &mut d)?;
+    let own;
+    let defaults = match scope {
+        Scope::File => {
+            own = defaults(&raw, file, &mut d);
+            &own
+        }
+        Scope::InDirectory(dir_defaults) => {
+            if let Some(at) = &raw.defaults {
+                d.push(Diagnostic::at(
+                    loc(file, &at.referenced),
+                    "`defaults` in one file of a directory config would apply to that file only",
+                    format!(
+                        "move them to `{DEFAULTS_FILE_STEM}.yaml` in the same directory (only `version` and `defaults`): its defaults apply to every file"
+                    ),
+                ));
+            }
+            dir_defaults
+        }
+    };
+    let orgs = organizations(&raw, &top(file), file, &mut d);
     let mut out = Vec::with_capacity(orgs.len());
     for entry in orgs {
-        out.extend(organization(entry, &defaults, file, seen, &mut d));
+        out.extend(organization(entry, defaults, file, seen, &mut d));
     }
     if d.is_empty() {
         Ok(out)
+    } else {
+        Err(ConfigError { diagnostics: d })
+    }
+}
+
+/// Parses a directory's `_defaults.yaml`: `version` and `defaults`, and no organizations.
+pub(super) fn parse_defaults_file(text: &str, file: &str) -> Result<Defaults, ConfigError> {
+    let file: &File = &File::from(file);
+    let mut d = Vec::new();
+    let raw = read_file(text, file, &mut d)?;
+    if let Some(orgs) = &raw.organizations {
+        d.push(Diagnostic::at(
+            loc(file, &orgs.referenced),
+            format!(
+                "`{DEFAULTS_FILE_STEM}` holds the directory-wide `defaults` and may not list `organizations`"
+            ),
+            "move the organizations to another file of the directory",
+        ));
+    }
+    if raw.defaults.is_none() {
+        d.push(Diagnostic::at(
+            top(file),
+            "`defaults` is missing",
+            format!("`{DEFAULTS_FILE_STEM}` holds `version: 1` and `defaults:`"),
+        ));
+    }
+    let defaults = defaults(&raw, file, &mut d);
+    if d.is_empty() {
+        Ok(defaults)
     } else {
         Err(ConfigError { diagnostics: d })
     }
@@ -101,7 +173,7 @@ fn check_version(raw: &RawFile, file: &File, top: &Location, d: &mut Vec<Diagnos
 }
 
 fn defaults(raw: &RawFile, file: &File, d: &mut Vec<Diagnostic>) -> Defaults {
-    let defaults = raw.defaults.as_ref();
+    let defaults = raw.defaults.as_ref().map(|x| &x.value);
     let protect = check_user_ids(
         defaults.and_then(|x| x.protect.as_deref()).unwrap_or(&[]),
         file,
@@ -167,7 +239,9 @@ fn organization(
         members,
         allow_empty: o.allow_empty.as_ref().is_some_and(|a| a.value),
         protect: protect(&defaults.protect, own_protect),
-        max_removals: own_max.or(defaults.max_removals),
+        max_removals: own_max
+            .or(defaults.max_removals)
+            .or(Some(DEFAULT_MAX_REMOVALS)),
         location: at,
     })
 }

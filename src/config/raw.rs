@@ -44,10 +44,15 @@ pub(super) struct RawFile {
     /// Format version of this file. Must be 1.
     #[schemars(with = "Version")]
     pub(super) version: Option<Spanned<serde_json::Value>>,
-    /// Settings that apply to every organization in this file.
+    /// Settings that apply to every organization of the config. With a directory (`-c DIR`),
+    /// they are written only in its `_defaults.yaml` (which holds nothing but `version` and
+    /// `defaults`) and apply to every file of the directory; `defaults` in any other file of a
+    /// directory is an error.
     #[serde(default)]
-    pub(super) defaults: Option<RawDefaults>,
+    #[schemars(with = "Option<RawDefaults>")]
+    pub(super) defaults: Option<Spanned<RawDefaults>>,
     /// The organizations orgsync manages. Organizations not listed are never read or touched.
+    /// Required, except in a directory's `_defaults.yaml`, where it is not allowed.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Vec<RawOrg>")]
     pub(super) organizations: Option<Spanned<Option<Vec<Spanned<RawOrg>>>>>,
@@ -58,16 +63,19 @@ pub(super) struct RawFile {
 #[allow(dead_code)]
 struct Version(#[schemars(range(min = 1, max = 1))] u32);
 
-/// Settings for every organization of the file.
+/// Settings for every organization of the config (a single file, or with a directory, every
+/// file of it).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDefaults {
-    /// user_ids never removed from any organization.
+    /// user_ids never removed from any organization of the config (with a directory: from any
+    /// organization of any of its files).
     #[serde(default)]
     #[schemars(with = "Option<Vec<UserId>>")]
     pub(super) protect: Option<Vec<Spanned<String>>>,
     /// Most removals per organization: a count (`5`) or a share of its current members (`25%`).
-    /// An organization over it is blocked: none of its members are removed.
+    /// An organization over it is blocked: none of its members are removed. Default `25%` when
+    /// neither the organization nor `defaults` sets one; `100%` turns the guard off.
     #[serde(default)]
     #[schemars(with = "Option<MaxRemovalsSchema>")]
     pub(super) max_removals: Option<Spanned<serde_json::Value>>,
@@ -99,7 +107,8 @@ pub(super) struct RawOrg {
     #[serde(default)]
     #[schemars(with = "Option<Vec<UserId>>")]
     pub(super) protect: Option<Vec<Spanned<String>>>,
-    /// Overrides `defaults.max_removals` for this organization.
+    /// Overrides `defaults.max_removals` (default `25%`) for this organization; `100%` turns the
+    /// guard off.
     #[serde(default)]
     #[schemars(with = "Option<MaxRemovalsSchema>")]
     pub(super) max_removals: Option<Spanned<serde_json::Value>>,
@@ -224,7 +233,8 @@ enum MaxRemovalsSchema {
 
 /// The JSON Schema of orgsync.yaml, generated from the types above. Two keys that serde reads
 /// as optional only to give a better message when they are missing (`organizations`,
-/// `members`) are marked required, and the `null` defaults serde implies are left out.
+/// `members`) are marked required (`organizations` unless the file is defaults only, as a
+/// directory's `_defaults.yaml` is), and the `null` defaults serde implies are left out.
 pub fn schema() -> schemars::Schema {
     let mut schema = schemars::schema_for!(RawFile);
     fn strip_null_defaults(v: &mut serde_json::Value) {
@@ -240,9 +250,14 @@ pub fn schema() -> schemars::Schema {
         }
     }
     if let Some(root) = schema.as_object_mut() {
+        root.insert("required".into(), serde_json::json!(["version"]));
+        // A file lists organizations, or is a directory's `_defaults.yaml`: defaults only.
         root.insert(
-            "required".into(),
-            serde_json::json!(["version", "organizations"]),
+            "oneOf".into(),
+            serde_json::json!([
+                {"required": ["organizations"]},
+                {"required": ["defaults"], "not": {"required": ["organizations"]}}
+            ]),
         );
         if let Some(org) = root
             .get_mut("$defs")
@@ -283,10 +298,13 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle}");
         }
+        assert_eq!(v["required"], serde_json::json!(["version"]));
         assert_eq!(
-            v["required"],
-            serde_json::json!(["version", "organizations"])
+            v["oneOf"][0]["required"],
+            serde_json::json!(["organizations"])
         );
+        assert!(text.contains("_defaults.yaml"));
+        assert!(text.contains("Default `25%`"));
         assert_eq!(
             v["$defs"]["RawOrg"]["required"],
             serde_json::json!(["members"])

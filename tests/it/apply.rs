@@ -118,7 +118,7 @@ fn thirty_seven_removals_go_out_as_10_10_10_7() {
     let dir = TempDir::new("apply-37");
     dir.write(
         "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: many\n    members: [\"auth0|u0000\", \"auth0|u0017\", \"auth0|u0039\"]\n  - name: other\n    members: [\"auth0|o0000\", \"auth0|o0001\"]\n",
+        "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: many\n    members: [\"auth0|u0000\", \"auth0|u0017\", \"auth0|u0039\"]\n  - name: other\n    members: [\"auth0|o0000\", \"auth0|o0001\"]\n",
     );
     let out = OrgSync::new(&emu)
         .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
@@ -240,7 +240,7 @@ fn allow_empty_guard_blocks_emptying() {
     let dir = TempDir::new("apply-empty");
     dir.write(
         "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: empty-me\n    members: []\n  - name: fine\n    members: [\"auth0|f0000\", \"auth0|f0001\"]\n",
+        "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: empty-me\n    members: []\n  - name: fine\n    members: [\"auth0|f0000\", \"auth0|f0001\"]\n",
     );
     let out = OrgSync::new(&emu)
         .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])

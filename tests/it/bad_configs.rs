@@ -59,3 +59,36 @@ fn every_bad_config_is_refused_with_its_expected_error_and_no_request() {
         emu.requests()
     );
 }
+
+#[test]
+fn the_readme_counts_the_bad_config_files_right_everywhere() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let count = std::fs::read_dir(root.join("tests/fixtures/bad-configs"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yaml")
+        })
+        .count();
+    let readme = std::fs::read_to_string(root.join("README.md"))
+        .unwrap()
+        .replace('\n', " ");
+    let words: Vec<&str> = readme.split_whitespace().collect();
+    // Every "<N> malformed files" or "the <N> files of `tests/fixtures/bad-configs/`".
+    let mut mentions = Vec::new();
+    for w in words.windows(3) {
+        let n = w[0].parse::<usize>().ok();
+        let about = (w[1] == "malformed" && w[2] == "files") || (w[1] == "files" && w[2] == "of");
+        if let (Some(n), true) = (n, about) {
+            mentions.push(n);
+        }
+    }
+    assert!(mentions.len() >= 2, "{mentions:?}");
+    assert!(
+        mentions.iter().all(|&n| n == count),
+        "{count} files, README says {mentions:?}"
+    );
+}

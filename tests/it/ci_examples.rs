@@ -62,6 +62,21 @@ fn check_parses(cmds: &[Vec<String>], from: &str) {
     }
 }
 
+/// A GitHub path filter with `*` (any characters but `/`) against a path.
+fn glob_matches(glob: &str, path: &str) -> bool {
+    match glob.split_once('*') {
+        None => glob == path,
+        Some((head, rest)) => {
+            let Some(tail) = path.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .take_while(|&i| !tail[..i].contains('/'))
+                .any(|i| tail.is_char_boundary(i) && glob_matches(rest, &tail[i..]))
+        }
+    }
+}
+
 #[test]
 fn github_workflows_are_valid_and_their_commands_parse() {
     let dir = root().join("examples/github-actions");
@@ -120,6 +135,32 @@ fn github_workflows_are_valid_and_their_commands_parse() {
                     readme.contains(flag.as_str()),
                     "{name}: the README does not document `{flag}`"
                 );
+            }
+        }
+    }
+    // The README names where each workflow goes, and a workflow's path filter on workflow files
+    // matches the names the README gives them.
+    let installed: Vec<String> = names
+        .iter()
+        .map(|n| format!(".github/workflows/orgsync-{n}"))
+        .collect();
+    for path in &installed {
+        assert!(
+            readme.contains(path.as_str()),
+            "the README does not say `{path}`"
+        );
+    }
+    for name in &names {
+        let wf = yaml(&dir.join(name));
+        for trigger in ["pull_request", "push"] {
+            for p in wf["on"][trigger]["paths"].as_array().into_iter().flatten() {
+                let p = p.as_str().unwrap();
+                if p.starts_with(".github/workflows/") {
+                    assert!(
+                        installed.iter().any(|i| glob_matches(p, i)),
+                        "{name}: the path filter `{p}` matches none of {installed:?}"
+                    );
+                }
             }
         }
     }

@@ -23,6 +23,12 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
         ),
         "{yaml}"
     );
+    // The removal guard is written out, with how to change it.
+    assert!(
+        yaml.contains("defaults:\n  # The removal guard") && yaml.contains("  max_removals: 25%\n"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("`100%` to turn the guard off"), "{yaml}");
     let plan = OrgSync::new(&emu)
         .args(["plan", "-c", "exported.yaml", "--detailed-exitcode"])
         .cwd(dir.path())

@@ -29,7 +29,8 @@ fn the_example_plan_as_text_and_json() {
     let v: Value = serde_json::from_str(json.stdout()).unwrap();
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["domain"], emu.url());
-    assert_eq!(v["summary"]["remove"], 9);
+    assert_eq!(v["summary"]["remove"], 3, "what apply removes");
+    assert_eq!(v["summary"]["remove_blocked"], 6, "initech is blocked");
     orgsync_snapshot!("example_plan_json", &json);
 
     // Planning never changes the tenant.
@@ -132,7 +133,9 @@ fn the_sandbox_demo_needs_no_credentials() {
     out.success();
     let text = out.stdout();
     assert!(
-        text.contains("Plan: 9 to remove, 1 missing, 2 protected kept, in 3 of 4 organizations."),
+        text.contains(
+            "Plan: 3 to remove, 6 blocked, 1 missing, 2 protected kept, in 3 of 4 organizations."
+        ),
         "{text}"
     );
 }
@@ -426,7 +429,8 @@ fn a_429_burst_is_waited_out_and_the_plan_completes() {
         .run();
     out.success();
     let v: Value = serde_json::from_str(out.stdout()).unwrap();
-    assert_eq!(v["summary"]["remove"], 9);
+    assert_eq!(v["summary"]["remove"], 3, "what apply removes");
+    assert_eq!(v["summary"]["remove_blocked"], 6, "initech is blocked");
     // One list page and four member pages fit a burst of 3 only by waiting.
     assert!(
         api_requests(&emu)
@@ -583,4 +587,210 @@ fn out_into_a_missing_directory_names_the_directory_not_a_temporary_file() {
         out.show()
     );
     assert!(!err.contains(".tmp"), "{}", out.show());
+}
+
+/// 13 members, 2 declared: 11 removals.
+fn thirteen_members_two_declared(dir: &TempDir, name: &str, extra: &str) -> std::path::PathBuf {
+    dir.write(
+        name,
+        &format!(
+            "version: 1\norganizations:\n  - name: big\n{extra}    members: [\"auth0|m0000\", \"auth0|m0001\"]\n"
+        ),
+    )
+}
+
+#[test]
+fn without_max_removals_the_default_guard_blocks_more_than_a_quarter() {
+    let tenant = demo_tenant(vec![org_with_members(
+        "org_bigbigbigbigbig1",
+        "big",
+        "m",
+        13,
+    )]);
+    let emu = background(tenant, Options::default());
+    let dir = TempDir::new("plan-default-guard");
+    let config = thirteen_members_two_declared(&dir, "orgsync.yaml", "");
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", config.to_str().unwrap(), "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let blocked = &v["organizations"][0]["blocked"];
+    assert_eq!(blocked["guard"], "max_removals", "{blocked}");
+    assert_eq!(blocked["limit"], "25%");
+    assert_eq!(blocked["allowed"], 3, "a quarter of 13, rounded down");
+    assert_eq!(blocked["removals"], 11);
+    // Apply removes nobody.
+    let apply = OrgSync::new(&emu)
+        .args(["apply", "-c", config.to_str().unwrap(), "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    apply.failure();
+    assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
+
+    // An explicit `100%` opts out.
+    let config = thirteen_members_two_declared(&dir, "optout.yaml", "    max_removals: 100%\n");
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", config.to_str().unwrap(), "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    assert_eq!(v["organizations"][0]["blocked"], Value::Null);
+    assert_eq!(v["summary"]["remove"], 11);
+}
+
+#[test]
+fn a_directory_wide_defaults_file_protects_in_every_file() {
+    let mut org = org_with_members("org_bigbigbigbigbig1", "big", "m", 4);
+    org.members.push(orgsync_emulator::fixtures::member(
+        "auth0|breakglass",
+        "bg@example.com",
+        "Break Glass",
+    ));
+    let emu = background(demo_tenant(vec![org]), Options::default());
+    let dir = TempDir::new("plan-dir-defaults");
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    dir.write(
+        "conf/_defaults.yaml",
+        "version: 1\ndefaults:\n  protect: [\"auth0|breakglass\"]\n  max_removals: 100%\n",
+    );
+    dir.write("conf/a.yaml", "version: 1\norganizations: []\n");
+    dir.write(
+        "conf/b.yml",
+        "version: 1\norganizations:\n  - name: big\n    members: [\"auth0|m0000\"]\n",
+    );
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", "conf", "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let org = &v["organizations"][0];
+    let removed: Vec<&str> = org["remove"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["auth0|m0001", "auth0|m0002", "auth0|m0003"]);
+    assert_eq!(org["protected_kept"][0]["user_id"], "auth0|breakglass");
+
+    // `defaults` in an ordinary file of the directory is an error, not a silent scope.
+    dir.write(
+        "conf/a.yaml",
+        "version: 1\ndefaults:\n  protect: [\"auth0|breakglass\"]\norganizations: []\n",
+    );
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", "conf"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    assert!(
+        out.stderr().contains(
+            "conf/a.yaml:3:3: `defaults` in one file of a directory config would apply to that file only"
+        ),
+        "{}",
+        out.stderr()
+    );
+    assert!(out.stderr().contains("_defaults.yaml"), "{}", out.stderr());
+    assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn markdown_keeps_as_much_of_a_huge_diff_as_fits() {
+    let tenant = demo_tenant(vec![org_with_members(
+        "org_hugehugehugehug1",
+        "huge",
+        "m",
+        1501,
+    )]);
+    let emu = background(tenant, Options::default());
+    let dir = TempDir::new("plan-markdown-huge");
+    let config = dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: huge\n    max_removals: 100%\n    members: [\"auth0|m0000\"]\n",
+    );
+    let out = OrgSync::new(&emu)
+        .args([
+            "plan",
+            "-c",
+            config.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let md = out.stdout();
+    assert!(md.chars().count() <= 65_536, "{}", md.len());
+    let shown = md.lines().filter(|l| l.starts_with("-auth0|m")).count();
+    assert!(
+        shown > 500,
+        "most of the diff is kept: {shown} removals shown"
+    );
+    assert!(
+        md.contains("removals not shown; the JSON plan")
+            && md.contains(&format!("{} removals not shown", 1500 - shown)),
+        "{}",
+        &md[md.len().saturating_sub(600)..]
+    );
+    assert!(md.trim_end().ends_with("</details>"));
+}
+
+/// One raw HTTP/1.1 exchange with the emulator: the answer's head, lower-cased.
+fn raw_http(emu: &orgsync_emulator::Emulator, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(emu.addr()).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+#[test]
+fn injected_faults_carry_no_rate_limit_headers_as_the_readme_says() {
+    let options = Options {
+        rate_limits: RateLimits {
+            global: Some(BucketConfig {
+                size: 50,
+                refill_per_sec: 10.0,
+                every_second: false,
+            }),
+            ..RateLimits::default()
+        },
+        ..Options::default()
+    };
+    let emu = background(example_tenant(), options);
+    let plain = raw_http(&emu, "GET", "/api/v2/organizations", "");
+    assert!(plain.starts_with("http/1.1 401"), "{plain}");
+    assert!(plain.contains("x-ratelimit-limit: 50"), "{plain}");
+    let added = raw_http(
+        &emu,
+        "POST",
+        "/__emulator/faults",
+        r#"{"method":"GET","path":"/api/v2/organizations","status":503,"times":1}"#,
+    );
+    assert!(added.starts_with("http/1.1 2"), "{added}");
+    let faulted = raw_http(&emu, "GET", "/api/v2/organizations", "");
+    assert!(faulted.starts_with("http/1.1 503"), "{faulted}");
+    assert!(!faulted.contains("x-ratelimit-"), "{faulted}");
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap()
+            .replace('\n', " ");
+    assert!(
+        readme.contains("answers with no `x-ratelimit-*` headers at all"),
+        "the README says injected faults carry no rate-limit headers"
+    );
 }

@@ -39,7 +39,7 @@ fn a_terminal_shows_progress_and_the_plan_stays_clean() {
         terminal.contains("/4 organizations,") && terminal.contains("members read"),
         "{terminal}"
     );
-    assert!(plan.contains("Plan: 9 to remove"), "{plan}");
+    assert!(plan.contains("Plan: 3 to remove, 6 blocked"), "{plan}");
     assert!(!plan.contains("reading"), "progress never goes to stdout");
 }
 
@@ -48,7 +48,7 @@ fn quiet_or_no_terminal_shows_nothing() {
     let dir = TempDir::new("progress-quiet");
     let (terminal, plan) = on_a_terminal(&format!("{DEMO} -q"), &dir);
     assert!(!terminal.contains("reading"), "{terminal}");
-    assert!(plan.contains("Plan: 9 to remove"));
+    assert!(plan.contains("Plan: 3 to remove, 6 blocked"));
     let out = OrgSync::bare()
         .args([
             "plan",

@@ -205,7 +205,7 @@ fn deletes_carried_out_then_cut_off_are_all_in_the_audit_log_and_the_run_is_not_
     let dir = TempDir::new("act-then-drop");
     dir.write(
         "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: cut\n    members: [\"auth0|m00\", \"auth0|m01\", \"auth0|m02\"]\n",
+        "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: cut\n    members: [\"auth0|m00\", \"auth0|m01\", \"auth0|m02\"]\n",
     );
     let audit = dir.path().join("audit.jsonl");
     let r = creds(&fake.url())

@@ -105,7 +105,7 @@ fn a_user_id_with_an_escape_and_a_newline_cannot_forge_output() {
     let dir = TempDir::new("ansi");
     dir.write(
         "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: alpha\n    members: [\"auth0|alpha0\", \"auth0|alpha1\"]\n",
+        "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: alpha\n    members: [\"auth0|alpha0\", \"auth0|alpha1\"]\n",
     );
     let r = creds(&fake.url())
         .args(["apply", "--auto-approve"])

@@ -86,7 +86,7 @@ fn rate_limited_apply_with_one_fault(status: u16) {
     dir.write(
         "orgsync.yaml",
         &format!(
-            "version: 1\norganizations:\n  - name: limited\n    members: [{}]\n",
+            "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: limited\n    members: [{}]\n",
             keep.join(", ")
         ),
     );
