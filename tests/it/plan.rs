@@ -794,3 +794,55 @@ fn injected_faults_carry_no_rate_limit_headers_as_the_readme_says() {
         "the README says injected faults carry no rate-limit headers"
     );
 }
+
+/// `orgsync plan | head -1` on a big plan: the reader goes away early, and orgsync ends quietly
+/// with exit 0, never "error: Broken pipe" or a panic.
+#[test]
+fn a_reader_that_closes_early_is_a_quiet_success() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = TempDir::new("plan-pipe");
+    let mut tenant = String::from(
+        "clients:\n  - {client_id: demo, client_secret: s, scopes: [read:organizations, read:organization_members]}\norganizations:\n  - id: org_pipepipepipepipe\n    name: big\n    members:\n",
+    );
+    for i in 0..3000 {
+        tenant.push_str(&format!(
+            "      - {{user_id: 'auth0|big{i:05}', email: big{i}@example.com, name: Big {i}}}\n"
+        ));
+    }
+    let tenant = dir.write("tenant.yaml", &tenant);
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: big\n    max_removals: 100%\n    members: ['auth0|big00000']\n",
+    );
+    let mut child = Command::new(bin())
+        .args(["plan", "--sandbox", tenant.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: stdout is closed with about 200 KB of the plan still to come.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("orgsync did not end after its reader went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(first.contains("big"), "{first}");
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("rror") && !err.contains("panicked"), "{err}");
+}
