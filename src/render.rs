@@ -1,7 +1,7 @@
 //! Render: a plan as text (a unified diff per organization), Markdown (a pull-request comment)
 //! or JSON, written to any `std::io::Write` so tests render into a `Vec<u8>` (as ripgrep's
-//! printers do). Text and Markdown share the diff, so they stay in one file of about 500 lines;
-//! its snapshot tests make up the rest.
+//! printers do). Text and Markdown share the diff, so they stay in one file of about 560 lines of
+//! code; its snapshot tests make up the rest.
 //!
 //! The text diff runs from the current membership to the desired one, one user per line with
 //! email and name where known. Removals are `-` lines; declared members who are not members are

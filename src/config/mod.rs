@@ -11,6 +11,8 @@
 //! starts with `version: 1`. Defaults of a directory live in its `_defaults.yaml` alone and apply
 //! to every file, so what `defaults.protect` protects is protected everywhere.
 //!
+//! The file is under 400 lines of code; the tests of whole files below it make up the rest.
+//!
 //! The module is split by concern: `raw` is the file as written (serde types, JSON Schema),
 //! `parse` turns it into the model below, `checks` judges single values, `diagnostics` words
 //! every problem. This file holds the model and the loading of files and directories.

@@ -1,4 +1,6 @@
 //! `orgsync apply`: the real binary against the emulator over loopback.
+//!
+//! Long because it is one area's tests, each standing alone with its own tenant and config.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! Hostile or broken servers: every answer ends in a clear error or a correct result, never a
 //! hang, a panic or a removal; the Authorization header never leaves the configured host; and
 //! no error path or verbosity prints a token or a client secret.
+//!
+//! Long because it is one area's tests, each standing alone with its own tenant and config.
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
