@@ -335,25 +335,30 @@ impl Client {
 
     /// `GET /api/v2/organizations/{id}`.
     pub async fn organization_by_id(&self, id: &str) -> Result<Organization, Error> {
-        let path = format!("/api/v2/organizations/{}", encode(id));
-        let site = CallSite {
-            method: "GET",
-            path: path.clone(),
-            organization: Some(id.to_string()),
-        };
-        check_org_id(id, &site).map_err(|e| self.scrub(e))?;
-        self.get_json(&path, &site).await
+        self.organization("/api/v2/organizations/", id, check_org_id)
+            .await
     }
 
     /// `GET /api/v2/organizations/name/{name}`.
     pub async fn organization_by_name(&self, name: &str) -> Result<Organization, Error> {
-        let path = format!("/api/v2/organizations/name/{}", encode(name));
+        self.organization("/api/v2/organizations/name/", name, check_org_name)
+            .await
+    }
+
+    /// One organization at `prefix` + `key`, once `check` has accepted the key for a path.
+    async fn organization(
+        &self,
+        prefix: &str,
+        key: &str,
+        check: fn(&str, &CallSite) -> Result<(), Error>,
+    ) -> Result<Organization, Error> {
+        let path = format!("{prefix}{}", encode(key));
         let site = CallSite {
             method: "GET",
             path: path.clone(),
-            organization: Some(name.to_string()),
+            organization: Some(key.to_string()),
         };
-        check_org_name(name, &site).map_err(|e| self.scrub(e))?;
+        check(key, &site).map_err(|e| self.scrub(e))?;
         self.get_json(&path, &site).await
     }
 
