@@ -66,13 +66,18 @@ impl Report {
     pub fn failed_calls(&self) -> usize {
         self.sum(|o| o.failed_calls)
     }
-    /// Everything planned was done, nothing is unknown, and nothing was blocked or stopped.
+    /// Everything planned was done, nothing is unknown, nothing was blocked or stopped, and with
+    /// `--wait` every removal became visible.
     pub fn success(&self) -> bool {
         !self.audit_failed
             && !self.interrupted
             && self.not_removed() == 0
             && self.unknown() == 0
             && self.blocked() == 0
+            && self
+                .organizations
+                .iter()
+                .all(|o| o.converged != Some(false))
     }
 }
 
@@ -210,5 +215,20 @@ mod tests {
             1,
             "{text}"
         );
+    }
+
+    #[test]
+    fn removals_not_visible_within_wait_are_not_a_success() {
+        let mut report = Report {
+            organizations: vec![OrgOutcome {
+                removed: vec!["a|1".into()],
+                converged: Some(true),
+                ..OrgOutcome::default()
+            }],
+            ..Report::default()
+        };
+        assert!(report.success());
+        report.organizations[0].converged = Some(false);
+        assert!(!report.success());
     }
 }

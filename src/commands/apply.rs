@@ -177,7 +177,9 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         });
         if removals == 0 && !reportable {
             summary(Some(&plan_sha256), Ok(&apply::Report::default()))?;
-            println!("Nothing to remove: the tenant already matches the plan.");
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "Nothing to remove: the tenant already matches the plan.")?;
+            stdout.flush()?;
             return Ok(Exit::Success);
         }
         if removals > 0 && !confirm(args.auto_approve, removals, orgs)? {
