@@ -156,6 +156,20 @@ pub async fn connect(
             });
         }
         (None, Some(d)) => {
+            // A plan file is not trusted with where credentials go: only Auth0's own domains.
+            if !Domain::parse(d).is_ok_and(|p| auth0_hosted(&p)) {
+                return Err(Failure {
+                    error: format!(
+                        "the plan was made for `{}`, and no --domain or AUTH0_DOMAIN was given",
+                        render::clean(d)
+                    )
+                    .into(),
+                    hint: Some(format!(
+                        "orgsync sends credentials only to a domain you name or to Auth0's own (`TENANT.REGION.auth0.com`): pass `--domain {}` if that is the tenant",
+                        render::clean(d)
+                    )),
+                });
+            }
             tracing::info!("no --domain or AUTH0_DOMAIN: using the plan's domain {}", render::clean(d));
             d.to_string()
         }
@@ -171,6 +185,13 @@ pub async fn connect(
         hint: Some("secrets are read from the environment only, never from flags".into()),
     })?;
     Ok(Connection::to(Client::new(domain, credentials, options)?))
+}
+
+/// Whether a domain is one of Auth0's own (`TENANT.auth0.com`, `TENANT.REGION.auth0.com`, HTTPS,
+/// default port), where client credentials may go without the user naming the domain.
+fn auth0_hosted(domain: &Domain) -> bool {
+    let name = domain.name();
+    !name.contains(':') && name.ends_with(".auth0.com") && name.split('.').count() >= 3
 }
 
 /// Starts the in-process emulator seeded from `tenant_path` and connects to it with its first
@@ -279,4 +300,29 @@ pub(crate) async fn read_all_members(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_auth0s_own_domains_are_taken_from_a_plan() {
+        for ok in [
+            "travel0.us.auth0.com",
+            "travel0.auth0.com",
+            "https://acme.eu.auth0.com",
+        ] {
+            assert!(auth0_hosted(&Domain::parse(ok).unwrap()), "{ok}");
+        }
+        for bad in [
+            "evil.example.com",
+            "auth0.com.evil.example",
+            "travel0.us.auth0.com:8443",
+            "http://127.0.0.1:4000",
+            "login.acme.com",
+        ] {
+            assert!(!auth0_hosted(&Domain::parse(bad).unwrap()), "{bad}");
+        }
+    }
 }

@@ -738,18 +738,38 @@ fn a_plan_saved_against_a_sandbox_applies_against_the_same_sandbox() {
 }
 
 #[test]
-fn a_saved_plan_names_its_domain_and_a_config_given_as_the_plan_gets_a_hint() {
+fn a_plans_domain_is_not_trusted_with_credentials_and_a_config_given_as_the_plan_gets_a_hint() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("apply-plan-domain");
     convergent_example_config(&dir);
     saved_plan(&emu, &dir, "orgsync.yaml");
-    // No --domain, no AUTH0_DOMAIN: the plan's domain is used.
+    // No --domain, no AUTH0_DOMAIN: a plan file is not trusted with where credentials go.
+    // Only Auth0's own domains are taken from it; this one (the emulator) gets nothing, not
+    // even the token request.
+    let before = emu.requests().len();
     let out = OrgSync::bare()
         .envs(&[
             ("AUTH0_CLIENT_ID", "demo"),
             ("AUTH0_CLIENT_SECRET", "demo-secret"),
         ])
         .no_retry_delay()
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    assert!(
+        out.stderr()
+            .contains("the plan was made for `http://127.0.0.1:")
+            && out
+                .stderr()
+                .contains("hint: orgsync sends credentials only to a domain you name")
+            && out.stderr().contains("pass `--domain http://127.0.0.1:"),
+        "{}",
+        out.show()
+    );
+    assert_eq!(emu.requests().len(), before, "{}", out.show());
+    // Named, it applies.
+    let out = OrgSync::new(&emu)
         .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
         .cwd(dir.path())
         .run();
