@@ -188,7 +188,8 @@ fn allowed_removals(c: &Case) -> HashSet<(String, String)> {
         let blocked = !remove.is_empty()
             && ((remove.len() == current && !o.allow_empty)
                 || match o.max {
-                    Max::None => false,
+                    // No max_removals: the default guard, a quarter of the members.
+                    Max::None => remove.len() > current * 25 / 100,
                     Max::Count(n) => remove.len() > n,
                     Max::Percent(p) => remove.len() > current * p / 100,
                 });
