@@ -81,23 +81,17 @@ pub struct IntentRecord<'a> {
     pub client_id: Option<&'a str>,
 }
 
-/// One DELETE call's outcome.
+/// One DELETE call's outcome: the call as its intent named it (with `event: "delete"`), and
+/// what came of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeleteRecord<'a> {
     #[serde(flatten)]
-    pub head: Head<'a>,
-    pub call: u64,
-    pub organization_id: &'a str,
-    pub organization_name: &'a str,
-    pub user_ids: &'a [String],
+    pub call: IntentRecord<'a>,
     pub outcome: Outcome,
     /// The final HTTP status, or null when no answer came.
     pub status: Option<u16>,
     pub attempts: u32,
     pub duration_ms: u64,
-    pub plan_sha256: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<&'a str>,
     /// Why the call failed or its outcome is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -239,17 +233,19 @@ mod tests {
 
     fn delete<'a>(run_id: &'a str, ids: &'a [String]) -> DeleteRecord<'a> {
         DeleteRecord {
-            head: Head::now(run_id, "delete", "d"),
-            call: 1,
-            organization_id: "org_1",
-            organization_name: "acme",
-            user_ids: ids,
+            call: IntentRecord {
+                head: Head::now(run_id, "delete", "d"),
+                call: 1,
+                organization_id: "org_1",
+                organization_name: "acme",
+                user_ids: ids,
+                plan_sha256: "abc",
+                client_id: None,
+            },
             outcome: Outcome::Removed,
             status: Some(204),
             attempts: 1,
             duration_ms: 3,
-            plan_sha256: "abc",
-            client_id: None,
             error: None,
         }
     }

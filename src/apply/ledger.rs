@@ -18,6 +18,21 @@ pub(super) struct Call {
     pub(super) user_ids: Vec<String>,
 }
 
+impl Call {
+    /// The call as an audit line of `event` (its intent, or the head of its outcome).
+    fn record<'a>(&'a self, info: &'a RunInfo, n: u64, event: &'static str) -> IntentRecord<'a> {
+        IntentRecord {
+            head: Head::now(&info.run_id, event, &info.domain),
+            call: n,
+            organization_id: &self.org_id,
+            organization_name: &self.org_name,
+            user_ids: &self.user_ids,
+            plan_sha256: &info.plan_sha256,
+            client_id: info.client_id.as_deref(),
+        }
+    }
+}
+
 /// How a call ended.
 #[derive(Debug, Clone)]
 pub(super) struct CallEnd {
@@ -70,6 +85,12 @@ impl Ledger {
         }
     }
 
+    /// The shared ledger, locked (a panic elsewhere while holding it leaves it usable: every
+    /// record in it is whole).
+    pub fn lock(shared: &std::sync::Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+        shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The first audit failure of the run, if any.
     pub fn take_failure(&mut self) -> Option<AuditError> {
         self.failure.take()
@@ -82,20 +103,11 @@ impl Ledger {
         }
         let n = self.next_call;
         self.next_call += 1;
-        if let Some(log) = self.log.as_mut() {
-            let record = IntentRecord {
-                head: Head::now(&info.run_id, "intent", &info.domain),
-                call: n,
-                organization_id: &call.org_id,
-                organization_name: &call.org_name,
-                user_ids: &call.user_ids,
-                plan_sha256: &info.plan_sha256,
-                client_id: info.client_id.as_deref(),
-            };
-            if let Err(e) = log.append_synced(&record) {
-                self.failure = Some(e);
-                return None;
-            }
+        if let Some(log) = self.log.as_mut()
+            && let Err(e) = log.append_synced(&call.record(info, n, "intent"))
+        {
+            self.failure = Some(e);
+            return None;
         }
         self.open.insert(n, call);
         Some(n)
@@ -108,17 +120,11 @@ impl Ledger {
         };
         if let Some(log) = self.log.as_mut() {
             let record = DeleteRecord {
-                head: Head::now(&info.run_id, "delete", &info.domain),
-                call: n,
-                organization_id: &call.org_id,
-                organization_name: &call.org_name,
-                user_ids: &call.user_ids,
+                call: call.record(info, n, "delete"),
                 outcome: end.outcome,
                 status: end.status,
                 attempts: end.attempts,
                 duration_ms: end.duration.as_millis().try_into().unwrap_or(u64::MAX),
-                plan_sha256: &info.plan_sha256,
-                client_id: info.client_id.as_deref(),
                 error: end.error.clone(),
             };
             if let Err(e) = log.append(&record) {

@@ -173,10 +173,6 @@ pub struct RunInfo {
 
 type SharedLedger = Arc<Mutex<Ledger>>;
 
-fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
-    ledger.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Carries out `work` through `ledger`, and returns the account of it. Stops sending when the
 /// audit log fails or `interrupt` is set; after an interrupt, calls in flight get
 /// [`INTERRUPT_GRACE`] to answer, then are recorded as `unknown`.
@@ -208,7 +204,7 @@ pub async fn execute(
             // The tasks still running are dropped (and cancelled) with the join.
         }
     }
-    let mut l = lock(&ledger);
+    let mut l = Ledger::lock(&ledger);
     let why = if interrupt.is_set() {
         "the run was interrupted while this call was in flight; check the tenant"
     } else {
@@ -298,7 +294,7 @@ async fn run_org(
             org_name: name.clone(),
             user_ids: batch.to_vec(),
         };
-        let Some(n) = lock(ledger).intend(info, call) else {
+        let Some(n) = Ledger::lock(ledger).intend(info, call) else {
             return;
         };
         let (result, record) = client.remove_members(&id, &name, batch).await;
@@ -315,7 +311,7 @@ async fn run_org(
             hint: result.as_ref().err().and_then(|e| e.hint()),
             error: result.err().map(|e| crate::auth0::one_line(&e)),
         };
-        lock(ledger).finish(info, n, end);
+        Ledger::lock(ledger).finish(info, n, end);
     }
 }
 

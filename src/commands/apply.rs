@@ -201,7 +201,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
                 organizations: orgs,
                 removals,
             };
-            if let Err(e) = lock_ledger(&ledger).write_synced(&start) {
+            if let Err(e) = Ledger::lock(&ledger).write_synced(&start) {
                 return Err(Failure {
                     error: format!("{e}: {}; nothing was sent", e.source).into(),
                     hint: Some("check the audit log's path, permissions and free space".into()),
@@ -230,7 +230,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             .await;
         }
         report.interrupted |= interrupt.is_set();
-        let audit_error = lock_ledger(&ledger).take_failure();
+        let audit_error = Ledger::lock(&ledger).take_failure();
         let summarized = write_summary(
             &ledger,
             &info,
@@ -324,10 +324,6 @@ fn run_failure(report: &apply::Report, wait: Option<u64>) -> Option<Failure> {
     })
 }
 
-fn lock_ledger(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
-    ledger.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The audit log's last line for a run: what it removed, or why it stopped before removing
 /// anything (`plan_sha256` is None when it had no plan yet).
 fn write_summary(
@@ -342,7 +338,7 @@ fn write_summary(
         Ok(report) => (report, None),
         Err(failure) => (&nothing, Some(failure.error.to_string())),
     };
-    lock_ledger(ledger).write(&SummaryRecord {
+    Ledger::lock(ledger).write(&SummaryRecord {
         head: Head::now(&info.run_id, "summary", &info.domain),
         plan_sha256,
         client_id: info.client_id.as_deref(),
