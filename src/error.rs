@@ -50,7 +50,21 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for Failure {
     }
 }
 
+/// An error that knows the obvious next step for the person who reads it.
+pub trait Hinted: std::error::Error + Send + Sync + 'static {
+    fn next_step(&self) -> Option<String>;
+}
+
 impl Failure {
+    /// A failure that keeps its error's own hint (the generic `From` has none to keep).
+    pub fn hinted<E: Hinted>(e: E) -> Failure {
+        let hint = e.next_step();
+        Failure {
+            error: Box::new(e),
+            hint,
+        }
+    }
+
     /// A failure with a message and a hint.
     pub fn new(error: impl Into<String>, hint: Option<&str>) -> Failure {
         Failure {

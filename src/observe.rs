@@ -211,6 +211,12 @@ impl std::error::Error for ObserveError {
     }
 }
 
+impl crate::error::Hinted for ObserveError {
+    fn next_step(&self) -> Option<String> {
+        self.hint()
+    }
+}
+
 impl ObserveError {
     /// The hint of the first failure that has one.
     pub fn hint(&self) -> Option<String> {

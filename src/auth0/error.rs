@@ -190,6 +190,12 @@ pub enum Error {
     TooManyIds { site: CallSite, count: usize },
 }
 
+impl crate::error::Hinted for Error {
+    fn next_step(&self) -> Option<String> {
+        self.hint()
+    }
+}
+
 impl Error {
     /// A hint a person can act on, where there is an obvious one.
     pub fn hint(&self) -> Option<String> {

@@ -23,15 +23,9 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
         let conn = connect(&args.connection, None).await?;
         let client = conn.client.clone();
         // A token that cannot be had is said once, as that, before any organization is read.
-        client.authenticate().await.map_err(|e| {
-            let hint = e.hint();
-            Failure {
-                error: Box::new(e),
-                hint,
-            }
-        })?;
+        client.authenticate().await.map_err(Failure::hinted)?;
         let orgs = if args.orgs.is_empty() {
-            client.organizations().await?
+            client.organizations().await.map_err(Failure::hinted)?
         } else {
             let mut found = Vec::new();
             let mut not_found = Vec::new();

@@ -249,15 +249,9 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
     let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
     let observed = observe::observe(conn.client.clone(), desired, bar.clone()).await;
     bar.finish();
-    let failure = |e: observe::ObserveError| {
-        let hint = e.hint();
-        Failure {
-            error: Box::new(e),
-            hint,
-        }
-    };
     let created_at = crate::timefmt::rfc3339(std::time::SystemTime::now());
-    plan_from(&conn.name, desired, observed.map_err(failure)?, &created_at).map_err(failure)
+    let observed = observed.map_err(Failure::hinted)?;
+    plan_from(&conn.name, desired, observed, &created_at).map_err(Failure::hinted)
 }
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.

@@ -132,3 +132,29 @@ fn an_unknown_organization_is_named_as_not_found() {
     );
     assert!(out.stdout().is_empty(), "{}", out.show());
 }
+
+/// A refused organization list says which scope to grant, like every other refused call.
+#[test]
+fn a_refused_organization_list_names_the_scope_to_grant() {
+    let mut tenant = demo_tenant(vec![org_with_members(
+        "org_aaaaaaaaaaaaaaa1",
+        "acme",
+        "a",
+        2,
+    )]);
+    tenant.clients = vec![client(
+        "demo",
+        "demo-secret",
+        &["read:organization_members"],
+    )];
+    let emu = background(tenant, Options::default());
+    let dir = TempDir::new("export-scope");
+    let out = OrgSync::new(&emu).arg("export").cwd(dir.path()).run();
+    out.failure();
+    assert!(
+        out.stderr()
+            .contains("hint: grant the scope `read:organizations`"),
+        "{}",
+        out.show()
+    );
+}
