@@ -324,6 +324,7 @@ fn offline() {
                     .collect();
                 current.push(orgsync::plan::Member::id(format!("auth0|extra{o}")));
                 orgsync::plan::OrgInput {
+                    reentry: Default::default(),
                     id: format!("org_{o:016}"),
                     name: d.org.to_string(),
                     declared,

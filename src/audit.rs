@@ -29,6 +29,15 @@ pub enum Outcome {
     /// The call may or may not have been carried out (interrupted, lost, or an internal error
     /// after it was sent): check the tenant.
     Unknown,
+    /// An invitation to revoke no longer existed (404: accepted, revoked or expired away).
+    Gone,
+}
+
+/// A member's roles, recorded before the removal (Auth0 does not keep them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberRoles {
+    pub user_id: String,
+    pub roles: Vec<crate::member::Role>,
 }
 
 /// What every line of a run starts with.
@@ -64,6 +73,8 @@ pub struct StartRecord<'a> {
     /// Organizations with removals to send, and the removals.
     pub organizations: usize,
     pub removals: usize,
+    /// Invitations to revoke.
+    pub invitations: usize,
 }
 
 /// A DELETE about to be sent.
@@ -75,7 +86,16 @@ pub struct IntentRecord<'a> {
     pub call: u64,
     pub organization_id: &'a str,
     pub organization_name: &'a str,
+    /// Members removed by the call (`DELETE …/members`); empty for an invitation.
     pub user_ids: &'a [String],
+    /// Each member's roles, when the plan read them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<&'a [MemberRoles]>,
+    /// The invitation revoked by the call (`DELETE …/invitations/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitee_email: Option<&'a str>,
     pub plan_sha256: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<&'a str>,
@@ -113,6 +133,9 @@ pub struct SummaryRecord<'a> {
     pub already_gone: usize,
     /// Members a saved plan lists that the fresh plan does not remove.
     pub skipped: usize,
+    /// Invitations revoked, and not revoked (failed or unknown).
+    pub revoked: usize,
+    pub not_revoked: usize,
     pub blocked_organizations: usize,
     pub delete_calls: usize,
     pub failed_calls: usize,
@@ -239,6 +262,9 @@ mod tests {
                 organization_id: "org_1",
                 organization_name: "acme",
                 user_ids: ids,
+                roles: None,
+                invitation_id: None,
+                invitee_email: None,
                 plan_sha256: "abc",
                 client_id: None,
             },

@@ -90,6 +90,9 @@ mod tests {
     fn members_sorted_with_comments_and_the_result_parses_back() {
         let orgs = vec![
             ObservedOrg {
+                connections: None,
+                invitations: None,
+                roles_read: false,
                 id: "org_1".into(),
                 name: "acme".into(),
                 members: vec![
@@ -97,23 +100,26 @@ mod tests {
                         user_id: "auth0|b".into(),
                         email: Some("b@acme.example".into()),
                         name: Some("Bea\nEvil".into()),
+                        roles: None,
                     },
                     Member {
                         user_id: "auth0|a".into(),
                         email: Some("a@acme.example".into()),
                         name: Some("a@acme.example".into()),
+                        roles: None,
                     },
                     Member {
                         user_id: "samlp|corp|c@x.example".into(),
                         email: None,
                         name: None,
+                        roles: None,
                     },
                 ],
             },
             ObservedOrg {
                 id: "org_2".into(),
                 name: "empty".into(),
-                members: vec![],
+                ..ObservedOrg::default()
             },
         ];
         let y = to_yaml(&orgs, "travel0.us.auth0.com", "2026-11-28T12:00:00Z");

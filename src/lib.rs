@@ -24,6 +24,7 @@ pub mod member;
 pub mod observe;
 pub mod plan;
 pub mod progress;
+pub mod reentry;
 pub mod render;
 pub mod saved;
 pub mod tasks;

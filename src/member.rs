@@ -11,6 +11,18 @@ pub struct Member {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The member's organization roles, when they were read (`fields=roles`, scope
+    /// `read:organization_member_roles`): Auth0 does not keep them after a removal, so a plan
+    /// and an audit line record them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
+}
+
+/// An organization role of a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
 }
 
 impl Member {
@@ -20,6 +32,7 @@ impl Member {
             user_id: user_id.into(),
             email: None,
             name: None,
+            roles: None,
         }
     }
 }

@@ -8,22 +8,60 @@
 //! About 600 lines: most of the length is `ObserveError`, whose messages name every failure
 //! with its place in the config, kept beside the reads that produce them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 use crate::auth0::{self, Client};
 use crate::config::{DesiredOrg, DesiredState, Location, MemberRef, OrgRef};
 use crate::member::Member;
+use crate::reentry::{EnabledConnection, Invitation};
 use crate::tasks::{TaskFailure, join_keyed};
 use crate::text::plural;
 
 /// One organization as it is now.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ObservedOrg {
     pub id: String,
     pub name: String,
     pub members: Vec<Member>,
+    /// Its enabled connections; `None` when the token may not read them.
+    pub connections: Option<Vec<EnabledConnection>>,
+    /// Its pending invitations; `None` when the token may not read them.
+    pub invitations: Option<Vec<Invitation>>,
+    /// Whether `members` carry their roles.
+    pub roles_read: bool,
+}
+
+/// Which optional reads to make beside the members: those the token's scopes allow (all of
+/// them when the token does not say). A read the API refuses with 403 is left out all the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub connections: bool,
+    pub invitations: bool,
+    pub roles: bool,
+    pub users: bool,
+}
+
+impl Reach {
+    /// Members only (`export`).
+    pub const MEMBERS: Reach = Reach {
+        connections: false,
+        invitations: false,
+        roles: false,
+        users: false,
+    };
+
+    /// What `scopes` allow; everything when they are unknown.
+    pub fn from_scopes(scopes: Option<&HashSet<String>>) -> Reach {
+        let has = |s: &str| scopes.is_none_or(|set| set.contains(s));
+        Reach {
+            connections: has("read:organization_connections"),
+            invitations: has("read:organization_invitations"),
+            roles: has("read:organization_member_roles"),
+            users: has("read:users"),
+        }
+    }
 }
 
 /// Why one read failed: the API's answer, or a task that ended without one.
@@ -65,6 +103,12 @@ pub struct Observed {
     pub orgs: HashMap<OrgRef, ObservedOrg>,
     /// Each email the config names, and the one user_id that has it.
     pub emails: HashMap<String, String>,
+    /// Connections of removed users whose user_id does not name one, read with
+    /// `GET /users/{id}` ([`observe_users`]); `None` for a user the token may not read.
+    pub user_connections: HashMap<String, Option<Vec<String>>>,
+    /// Emails of declared members who are not members yet, read the same way (to tell their
+    /// invitations from undeclared ones); `None` for a user the token may not read.
+    pub user_emails: HashMap<String, Option<String>>,
 }
 
 /// A member named by email that could not be resolved to exactly one user.
@@ -117,6 +161,8 @@ pub enum ObserveError {
     /// A config entry has no observation (an organization or email that was never read).
     /// Observation is total, so this is a bug; it stops the run instead of planning around it.
     Incomplete(String),
+    /// Users read for re-entry and invitation checks (`GET /users/{id}`) that could not be.
+    Users(Vec<(String, ReadError)>),
 }
 
 impl fmt::Display for ObserveError {
@@ -188,6 +234,22 @@ impl fmt::Display for ObserveError {
             ObserveError::Incomplete(what) => {
                 write!(f, "{what} was not read; nothing was planned")
             }
+            ObserveError::Users(failures) => {
+                write!(
+                    f,
+                    "{} could not be read for the re-entry and invitation checks; nothing was planned",
+                    plural(failures.len(), "user", "users")
+                )?;
+                for (user, e) in failures {
+                    write!(
+                        f,
+                        "\n  user `{}`: {}",
+                        user.escape_debug(),
+                        auth0::one_line(e)
+                    )?;
+                }
+                Ok(())
+            }
             ObserveError::SameOrganization(same) => {
                 let SameOrganization { first, second, id } = &**same;
                 write!(
@@ -242,6 +304,7 @@ impl ObserveError {
                 })
             }
             ObserveError::SameOrganization(_) | ObserveError::SameUser { .. } => None,
+            ObserveError::Users(f) => f.iter().find_map(|(_, e)| e.hint()),
             ObserveError::Incomplete(_) => {
                 Some("this is a bug in orgsync; please report it with the output of `-vv`".into())
             }
@@ -281,9 +344,82 @@ pub async fn observe(
 ) -> Result<Observed, ObserveError> {
     // The token first: failing to get one is that, not a list or an organization unread.
     client.authenticate().await.map_err(ObserveError::Token)?;
+    let scopes = client.granted_scopes().await.map_err(ObserveError::Token)?;
+    let reach = Reach::from_scopes(scopes.as_ref());
     let emails = resolve_emails(&client, desired).await?;
-    let orgs = observe_orgs(client, desired, progress).await?;
-    Ok(Observed { orgs, emails })
+    let orgs = observe_orgs(client, desired, reach, progress).await?;
+    Ok(Observed {
+        orgs,
+        emails,
+        user_connections: HashMap::new(),
+        user_emails: HashMap::new(),
+    })
+}
+
+/// Reads users for a plan's re-entry and invitation checks, each once (`GET /users/{id}`):
+/// the connections of `connections_of` (removed members whose user_id does not name theirs)
+/// and the emails of `emails_of` (declared members who are not members yet); see
+/// [`crate::plan::Plan::users_to_read`]. Adds what was read to `observed`; a user the token may
+/// not read is recorded as unread (`None`), any other failure fails the observation.
+pub async fn observe_users(
+    client: &Arc<Client>,
+    connections_of: Vec<String>,
+    emails_of: Vec<String>,
+    observed: &mut Observed,
+) -> Result<(), ObserveError> {
+    let scopes = client.granted_scopes().await.map_err(ObserveError::Token)?;
+    let reach = Reach::from_scopes(scopes.as_ref());
+    if !reach.users {
+        observed
+            .user_connections
+            .extend(connections_of.into_iter().map(|u| (u, None)));
+        observed
+            .user_emails
+            .extend(emails_of.into_iter().map(|u| (u, None)));
+        return Ok(());
+    }
+    let mut users: Vec<String> = connections_of.clone();
+    users.extend(
+        emails_of
+            .iter()
+            .filter(|u| !connections_of.contains(u))
+            .cloned(),
+    );
+    let jobs = users.into_iter().map(|u| {
+        let client = client.clone();
+        (u.clone(), async move { client.user_details(&u).await })
+    });
+    let mut failures = Vec::new();
+    for (user, r) in join_keyed(jobs).await {
+        let read = match r {
+            Ok(Ok(details)) => Some(details),
+            Ok(Err(e)) if e.status() == Some(403) => None,
+            Ok(Err(e)) => {
+                failures.push((user, e.into()));
+                continue;
+            }
+            Err(e) => {
+                failures.push((user, e.into()));
+                continue;
+            }
+        };
+        if connections_of.contains(&user) {
+            observed
+                .user_connections
+                .insert(user.clone(), read.as_ref().map(|d| d.connections.clone()));
+        }
+        if emails_of.contains(&user) {
+            observed
+                .user_emails
+                .insert(user, read.and_then(|d| d.email));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        failures.sort_by(|a, b| a.0.cmp(&b.0));
+        Err(ObserveError::Users(failures))
+    }
 }
 
 /// Looks every distinct email of the config up once (`GET /users-by-email`); each must belong to
@@ -361,6 +497,7 @@ async fn resolve_emails(
 async fn observe_orgs(
     client: Arc<Client>,
     desired: &DesiredState,
+    reach: Reach,
     progress: Arc<dyn Progress>,
 ) -> Result<HashMap<OrgRef, ObservedOrg>, ObserveError> {
     let orgs = &desired.organizations;
@@ -461,7 +598,7 @@ async fn observe_orgs(
         };
         to_read.push((d.org.clone(), o, label(&d.org)));
     }
-    read_members(client, to_read, progress)
+    read_members(client, to_read, reach, progress)
         .await
         .map_err(|errors| {
             let failures = errors
@@ -480,6 +617,69 @@ async fn observe_orgs(
         })
 }
 
+/// One organization: members (with roles when allowed), connections and invitations, the
+/// three reads at once.
+async fn read_org(
+    client: &Client,
+    o: &auth0::Organization,
+    label: &str,
+    reach: Reach,
+    progress: &dyn Progress,
+) -> Result<ObservedOrg, auth0::Error> {
+    let members = async {
+        if reach.roles {
+            match client
+                .members(&o.id, label, true, |n| progress.members_read(n))
+                .await
+            {
+                Err(e) if e.status() == Some(403) => {
+                    tracing::info!(organization = label, "members' roles may not be read: {e}");
+                }
+                other => return other.map(|m| (m, true)),
+            }
+        }
+        client
+            .members(&o.id, label, false, |n| progress.members_read(n))
+            .await
+            .map(|m| (m, false))
+    };
+    let connections = async {
+        if !reach.connections {
+            return Ok(None);
+        }
+        optional(client.enabled_connections(&o.id, label).await, label)
+    };
+    let invitations = async {
+        if !reach.invitations {
+            return Ok(None);
+        }
+        optional(client.invitations(&o.id, label).await, label)
+            .map(|list| list.map(|l| l.into_iter().map(Invitation::from).collect()))
+    };
+    let (members, connections, invitations) = tokio::join!(members, connections, invitations);
+    let (members, roles_read) = members?;
+    Ok(ObservedOrg {
+        id: o.id.clone(),
+        name: o.name.clone(),
+        members,
+        connections: connections?,
+        invitations: invitations?,
+        roles_read,
+    })
+}
+
+/// An optional read: refused with 403 (the token lacks the scope) is `None`.
+fn optional<T>(r: Result<T, auth0::Error>, label: &str) -> Result<Option<T>, auth0::Error> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.status() == Some(403) => {
+            tracing::info!(organization = label, "an optional read was refused: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether an organization the API returned is the one the config asked for.
 fn names(org: &OrgRef, o: &auth0::Organization) -> bool {
     match org {
@@ -488,13 +688,16 @@ fn names(org: &OrgRef, o: &auth0::Organization) -> bool {
     }
 }
 
-/// Reads the members of resolved organizations, several at a time, in full. Each comes with
-/// its key and the label that names it in errors. Either every organization is read and
-/// returned under its key, or every failure is returned under its key; a read that panicked
-/// or was cancelled is a failure like any other.
+/// Reads the members of resolved organizations, several at a time, in full, and what `reach`
+/// allows beside them (roles in the same requests, enabled connections, invitations). Each
+/// comes with its key and the label that names it in errors. Either every organization is read
+/// and returned under its key, or every failure is returned under its key; a read that
+/// panicked or was cancelled is a failure like any other. An optional read the API refuses
+/// with 403 is left out (`None`, roles unread), never a failure and never a guess.
 pub async fn read_members<K>(
     client: Arc<Client>,
     orgs: Vec<(K, auth0::Organization, String)>,
+    reach: Reach,
     progress: Arc<dyn Progress>,
 ) -> Result<HashMap<K, ObservedOrg>, Vec<(K, ReadError)>>
 where
@@ -504,15 +707,9 @@ where
         let client = client.clone();
         let progress = progress.clone();
         (key, async move {
-            let r = client
-                .members(&o.id, &label, |n| progress.members_read(n))
-                .await;
+            let read = read_org(&client, &o, &label, reach, progress.as_ref()).await;
             progress.organization_done();
-            r.map(|members| ObservedOrg {
-                id: o.id,
-                name: o.name,
-                members,
-            })
+            read
         })
     });
     let mut read = HashMap::new();

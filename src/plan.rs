@@ -11,15 +11,17 @@
 //! The file is long because its tests are: about half of it is the unit tests of every rule,
 //! kept beside the rules they hold.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::ops::Deref;
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::MaxRemovals;
-use crate::config::{DesiredState, MemberRef, sha256_hex};
+use crate::config::{DesiredState, Invitations, MemberRef, Rejoin, sha256_hex};
 pub use crate::member::Member;
 use crate::observe::{ObserveError, Observed};
+use crate::reentry::{Doors, Invitation, RejoinRule, connection_from_user_id, same_email};
 
 /// The JSON plan's version; `apply` refuses any other.
 pub const FORMAT_VERSION: u32 = 1;
@@ -39,6 +41,122 @@ pub struct OrgInput {
     pub current: Vec<Member>,
     /// Members the config names by email, and the user_id each resolved to.
     pub resolved: Vec<ResolvedEmail>,
+    /// The ways back in, the invitations, and what to do about them.
+    pub reentry: ReentryInput,
+}
+
+/// What the planner knows of an organization's doors (see [`crate::reentry`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReentryInput {
+    /// Auto-membership and signup connections; `None` when they could not be read.
+    pub doors: Option<Doors>,
+    pub rejoin: Rejoin,
+    /// The connections of users whose user_id does not name one, as read
+    /// (`GET /users/{id}`); `None` for a user that could not be read.
+    pub user_connections: HashMap<String, Option<Vec<String>>>,
+    /// Pending invitations; `None` when they could not be read.
+    pub invitations: Option<Vec<Invitation>>,
+    pub invitation_policy: Invitations,
+    /// Emails of the declared members: `{email:}` entries and the known emails of declared
+    /// user_ids. An invitation to one of them is declared.
+    pub declared_emails: Vec<String>,
+    /// Whether members were read with their roles.
+    pub roles_read: bool,
+    /// The plan's time, for invitation expiry.
+    pub now: String,
+}
+
+impl ReentryInput {
+    /// Everything read, and nothing found: no doors, no invitations, roles read.
+    pub fn checked() -> ReentryInput {
+        ReentryInput {
+            doors: Some(Doors::default()),
+            invitations: Some(Vec::new()),
+            roles_read: true,
+            ..ReentryInput::default()
+        }
+    }
+}
+
+/// A planned removal: the member, and whether they could come back on their own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    #[serde(flatten)]
+    pub member: Member,
+    /// The connection through which the member could rejoin (auto-membership: logging in;
+    /// signup: a new account), or null. Null also when it could not be checked (see
+    /// `auto_membership`, and the plan's `not_checked`).
+    #[serde(default)]
+    pub can_rejoin_via: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejoin_by: Option<RejoinRule>,
+    /// Whether re-entry could be checked for this member.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub rejoin_checked: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl Deref for Removal {
+    type Target = Member;
+    fn deref(&self) -> &Member {
+        &self.member
+    }
+}
+
+impl std::borrow::Borrow<Member> for Removal {
+    fn borrow(&self) -> &Member {
+        &self.member
+    }
+}
+
+impl From<Member> for Removal {
+    fn from(member: Member) -> Removal {
+        Removal {
+            member,
+            can_rejoin_via: None,
+            rejoin_by: None,
+            rejoin_checked: true,
+        }
+    }
+}
+
+/// An organization's pending invitations, as the plan sorts them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct InvitationPlan {
+    /// What apply does with undeclared ones: `keep` (report only) or `revoke`.
+    pub policy: Invitations,
+    /// Open invitations for anyone not declared: an undeclared way in (drift). Apply revokes
+    /// them only under `policy: revoke`.
+    pub revoke: Vec<Invitation>,
+    /// Open invitations for declared members.
+    pub keep: Vec<Invitation>,
+    /// Expired invitations: they can no longer be accepted; reported, not counted as open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired: Vec<Invitation>,
+}
+
+impl InvitationPlan {
+    /// Invitations apply would revoke (policy `revoke`).
+    pub fn to_revoke(&self) -> &[Invitation] {
+        match self.policy {
+            Invitations::Revoke => &self.revoke,
+            Invitations::Keep => &[],
+        }
+    }
+}
+
+/// A check the plan could not make, and the scope that would let it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NotChecked {
+    pub check: String,
+    pub scope: String,
 }
 
 /// A member declared by email, and the user it resolved to.
@@ -56,6 +174,9 @@ pub enum Guard {
     MaxRemovals,
     /// Every member would go, and `allow_empty` is not set.
     AllowEmpty,
+    /// `rejoin: block`, and a removed member could rejoin on their own (or it could not be
+    /// checked).
+    Rejoin,
 }
 
 impl fmt::Display for Guard {
@@ -63,6 +184,7 @@ impl fmt::Display for Guard {
         f.write_str(match self {
             Guard::MaxRemovals => "max_removals",
             Guard::AllowEmpty => "allow_empty",
+            Guard::Rejoin => "rejoin",
         })
     }
 }
@@ -79,22 +201,42 @@ pub struct Blocked {
     pub allowed: Option<usize>,
     pub removals: usize,
     pub current: usize,
+    /// Invitations apply would have revoked here, counted apart from members.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub invitations: usize,
     pub message: String,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// The plan for one organization.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct OrgPlan {
     pub id: String,
     pub name: String,
     pub current_count: usize,
     /// Members after apply, counting missing ones as if they were there: current - remove + missing.
     pub desired_count: usize,
-    pub remove: Vec<Member>,
+    pub remove: Vec<Removal>,
     pub missing: Vec<Member>,
     pub protected_kept: Vec<Member>,
     pub blocked: Option<Blocked>,
-    /// Anything to remove or missing here: what a drift alert keys on.
+    /// Connections with `assign_membership_on_login`; null when they could not be read.
+    #[serde(default)]
+    pub auto_membership: Option<Vec<String>>,
+    /// Connections with organization signup; null when they could not be read.
+    #[serde(default)]
+    pub signup_enabled: Option<Vec<String>>,
+    /// Pending invitations; null when they could not be read.
+    #[serde(default)]
+    pub invitations: Option<InvitationPlan>,
+    /// Whether the removals carry the members' roles (`read:organization_member_roles`).
+    #[serde(default)]
+    pub roles_recorded: bool,
+    /// Anything to remove or missing here, or an open undeclared invitation: what a drift
+    /// alert keys on.
     #[serde(default)]
     pub drift: bool,
     /// Members declared by email, with the user_id each resolved to.
@@ -110,14 +252,35 @@ pub struct OrgPlan {
 }
 
 impl OrgPlan {
-    /// Removals or missing members.
+    /// Removals, missing members, or open undeclared invitations.
     pub fn has_changes(&self) -> bool {
-        !self.remove.is_empty() || !self.missing.is_empty()
+        !self.remove.is_empty() || !self.missing.is_empty() || self.undeclared_invitations() > 0
+    }
+
+    /// Open invitations for anyone not declared.
+    pub fn undeclared_invitations(&self) -> usize {
+        self.invitations.as_ref().map_or(0, |i| i.revoke.len())
+    }
+
+    /// Invitations apply would revoke: under `invitations: revoke`, unless a guard blocks.
+    pub fn invitations_to_revoke(&self) -> &[Invitation] {
+        match (&self.invitations, &self.blocked) {
+            (Some(i), None) => i.to_revoke(),
+            _ => &[],
+        }
+    }
+
+    /// Removals that could be undone by the member.
+    pub fn can_rejoin(&self) -> usize {
+        self.remove
+            .iter()
+            .filter(|r| r.can_rejoin_via.is_some())
+            .count()
     }
 }
 
 /// Totals over the plan; `drift` is what a scheduled job alerts on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Summary {
     /// Members apply would remove: the removals of organizations no guard blocks.
     /// (The JSON also carries `remove_blocked`, the removals of blocked organizations, computed
@@ -130,6 +293,15 @@ pub struct Summary {
     pub organizations: usize,
     /// Anything to remove or missing: the tenant differs from the config.
     pub drift: bool,
+    /// Invitations apply would revoke.
+    #[serde(default)]
+    pub revoke_invitations: usize,
+    /// Open invitations for anyone not declared (drift, whatever the policy).
+    #[serde(default)]
+    pub undeclared_invitations: usize,
+    /// Removals the member could undo on their own.
+    #[serde(default)]
+    pub can_rejoin: usize,
 }
 
 /// A whole plan, as `--format json` and `--out` write it.
@@ -142,6 +314,9 @@ pub struct Plan {
     pub created_at: String,
     pub organizations: Vec<OrgPlan>,
     pub summary: Summary,
+    /// Checks the plan could not make, each with the scope that would let it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<NotChecked>,
     /// sha256 over the plan's own JSON without this field; `apply` refuses an edited plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_sha256: Option<String>,
@@ -158,6 +333,8 @@ struct PlanJson {
     created_at: String,
     organizations: Vec<OrgPlan>,
     summary: SummaryJson,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_checked: Vec<NotChecked>,
     #[serde(skip_serializing_if = "Option::is_none")]
     plan_sha256: Option<String>,
 }
@@ -172,6 +349,9 @@ struct SummaryJson {
     blocked: usize,
     organizations: usize,
     drift: bool,
+    revoke_invitations: usize,
+    undeclared_invitations: usize,
+    can_rejoin: usize,
 }
 
 impl From<Plan> for PlanJson {
@@ -193,7 +373,11 @@ impl From<Plan> for PlanJson {
                 blocked: s.blocked,
                 organizations: s.organizations,
                 drift: s.drift,
+                revoke_invitations: s.revoke_invitations,
+                undeclared_invitations: s.undeclared_invitations,
+                can_rejoin: s.can_rejoin,
             },
+            not_checked: p.not_checked,
             plan_sha256: p.plan_sha256,
         }
     }
@@ -224,6 +408,36 @@ impl Plan {
         sha256_hex(&bytes)
     }
 
+    /// The users whose details finish this plan's checks: the removed members of
+    /// organizations with an auto-membership connection whose user_id does not name their
+    /// connection (for `can_rejoin_via`), and the declared members who are not members yet and
+    /// have no known email, of organizations with undeclared invitations (an invitation to one of
+    /// them is declared). Each once, in plan order.
+    pub fn users_to_read(&self) -> (Vec<String>, Vec<String>) {
+        let mut connections_of: Vec<String> = Vec::new();
+        let mut emails_of: Vec<String> = Vec::new();
+        let mut seen = (HashSet::new(), HashSet::new());
+        for o in &self.organizations {
+            if o.auto_membership.as_ref().is_some_and(|a| !a.is_empty()) {
+                for r in &o.remove {
+                    if connection_from_user_id(&r.user_id).is_none()
+                        && seen.0.insert(r.user_id.as_str())
+                    {
+                        connections_of.push(r.user_id.clone());
+                    }
+                }
+            }
+            if o.undeclared_invitations() > 0 {
+                for m in &o.missing {
+                    if m.email.is_none() && seen.1.insert(m.user_id.as_str()) {
+                        emails_of.push(m.user_id.clone());
+                    }
+                }
+            }
+        }
+        (connections_of, emails_of)
+    }
+
     /// Whether `plan_sha256` is present and matches the content.
     pub fn digest_matches(&self) -> bool {
         self.plan_sha256.as_deref() == Some(self.digest().as_str())
@@ -238,6 +452,7 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
     current.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     current.dedup_by(|a, b| a.user_id == b.user_id);
     let present: HashSet<&str> = current.iter().map(|m| m.user_id.as_str()).collect();
+    let r = &input.reentry;
 
     let mut remove = Vec::new();
     let mut protected_kept = Vec::new();
@@ -248,7 +463,7 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         if protect.contains(m.user_id.as_str()) {
             protected_kept.push(m.clone());
         } else {
-            remove.push(m.clone());
+            remove.push(rejoin_of(m.clone(), r));
         }
     }
     let mut missing: Vec<Member> = input
@@ -264,16 +479,36 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
                 .find(|r| &r.user_id == u)
                 .map(|r| r.email.clone()),
             name: None,
+            roles: None,
         })
         .collect();
     missing.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     missing.dedup_by(|a, b| a.user_id == b.user_id);
 
-    let blocked = guard(input, remove.len(), current.len());
-    let drift = !remove.is_empty() || !missing.is_empty();
+    // Declared emails: `{email:}` entries, the emails of declared current members, and those
+    // read for declared members who are not current.
+    let declared_emails: Vec<&str> = input
+        .resolved
+        .iter()
+        .map(|e| e.email.as_str())
+        .chain(
+            current
+                .iter()
+                .filter(|m| declared.contains(m.user_id.as_str()))
+                .filter_map(|m| m.email.as_deref()),
+        )
+        .chain(r.declared_emails.iter().map(String::as_str))
+        .collect();
+    let invitations = r
+        .invitations
+        .as_ref()
+        .map(|list| sort_invitations(list, r.invitation_policy, &declared_emails, &r.now));
+
+    let revocable = invitations.as_ref().map_or(0, |i| i.to_revoke().len());
+    let blocked = guard(input, &remove, current.len(), revocable);
     let mut resolved_emails = input.resolved.clone();
     resolved_emails.sort_by(|a, b| a.email.cmp(&b.email));
-    OrgPlan {
+    let mut o = OrgPlan {
         id: input.id.clone(),
         name: input.name.clone(),
         current_count: current.len(),
@@ -282,18 +517,99 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         missing,
         protected_kept,
         blocked,
-        drift,
+        auto_membership: r.doors.as_ref().map(|d| d.auto_membership.clone()),
+        signup_enabled: r.doors.as_ref().map(|d| d.signup_enabled.clone()),
+        invitations,
+        roles_recorded: r.roles_read,
+        drift: false,
         resolved_emails,
         current,
         protect: input.protect.clone(),
-    }
+    };
+    o.drift = o.has_changes();
+    o
 }
 
-/// The first guard that trips, if any: `allow_empty`, then `max_removals`.
-fn guard(input: &OrgInput, removals: usize, current: usize) -> Option<Blocked> {
+/// Whether a removed member could come back on their own, and how.
+fn rejoin_of(member: Member, r: &ReentryInput) -> Removal {
+    let mut removal = Removal::from(member);
+    let Some(doors) = &r.doors else {
+        removal.rejoin_checked = false;
+        return removal;
+    };
+    let connections: Option<Vec<String>> = match connection_from_user_id(&removal.user_id) {
+        Some(c) => Some(vec![c.to_string()]),
+        None if doors.auto_membership.is_empty() => Some(Vec::new()),
+        None => r.user_connections.get(&removal.user_id).cloned().flatten(),
+    };
+    match connections {
+        Some(c) => {
+            if let Some((via, by)) = doors.rejoin(&c) {
+                removal.can_rejoin_via = Some(via);
+                removal.rejoin_by = Some(by);
+            }
+        }
+        // Their connections are unknown; signup is open to anyone all the same.
+        None => match doors.signup_enabled.first() {
+            Some(c) => {
+                removal.can_rejoin_via = Some(c.clone());
+                removal.rejoin_by = Some(RejoinRule::Signup);
+            }
+            None => removal.rejoin_checked = false,
+        },
+    }
+    removal
+}
+
+/// Open invitations sorted into declared (keep) and undeclared (revoke), expired ones apart;
+/// each list by invitee email, then id.
+fn sort_invitations(
+    list: &[Invitation],
+    policy: Invitations,
+    declared_emails: &[&str],
+    now: &str,
+) -> InvitationPlan {
+    let mut plan = InvitationPlan {
+        policy,
+        ..InvitationPlan::default()
+    };
+    for i in list {
+        if i.expired_at(now) {
+            plan.expired.push(i.clone());
+        } else if declared_emails
+            .iter()
+            .any(|e| same_email(e, &i.invitee_email))
+        {
+            plan.keep.push(i.clone());
+        } else {
+            plan.revoke.push(i.clone());
+        }
+    }
+    for l in [&mut plan.revoke, &mut plan.keep, &mut plan.expired] {
+        l.sort_by_cached_key(|i| (i.invitee_email.to_lowercase(), i.id.clone()));
+    }
+    plan
+}
+
+/// The first guard that trips, if any: `allow_empty`, then `max_removals`, then `rejoin`.
+/// `invitations` (what apply would revoke here) is counted apart from the members.
+fn guard(
+    input: &OrgInput,
+    remove: &[Removal],
+    current: usize,
+    invitations: usize,
+) -> Option<Blocked> {
+    let removals = remove.len();
     if removals == 0 {
         return None;
     }
+    let and_invitations = match invitations {
+        0 => String::new(),
+        n => format!(
+            " (and {} it would revoke)",
+            crate::text::plural(n, "invitation", "invitations")
+        ),
+    };
     if removals == current && !input.allow_empty {
         return Some(Blocked {
             guard: Guard::AllowEmpty,
@@ -301,36 +617,114 @@ fn guard(input: &OrgInput, removals: usize, current: usize) -> Option<Blocked> {
             allowed: None,
             removals,
             current,
+            invitations,
             message: format!(
-                "removing all {current} members would empty the organization; set `allow_empty: true` to allow it"
+                "removing all {current} members{and_invitations} would empty the organization; set `allow_empty: true` to allow it"
             ),
         });
     }
-    let limit = input.max_removals?;
-    let allowed = match limit {
-        MaxRemovals::Count(n) => usize::try_from(n).unwrap_or(usize::MAX),
-        // floor(current * p / 100), computed so that 25% of 4 is exactly 1.
-        MaxRemovals::Percent(p) => ((current as f64) * p / 100.0 + 1e-9).floor() as usize,
-    };
-    if removals <= allowed {
+    if let Some(limit) = input.max_removals {
+        let allowed = match limit {
+            MaxRemovals::Count(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            // floor(current * p / 100), computed so that 25% of 4 is exactly 1.
+            MaxRemovals::Percent(p) => ((current as f64) * p / 100.0 + 1e-9).floor() as usize,
+        };
+        if removals > allowed {
+            let message = match limit {
+                MaxRemovals::Count(_) => {
+                    format!("{removals} removals{and_invitations} exceed max_removals {limit}")
+                }
+                MaxRemovals::Percent(_) => format!(
+                    "{removals} removals{and_invitations} exceed max_removals {limit} ({allowed} of {current} current members)"
+                ),
+            };
+            return Some(Blocked {
+                guard: Guard::MaxRemovals,
+                limit: Some(limit.to_string()),
+                allowed: Some(allowed),
+                removals,
+                current,
+                invitations,
+                message,
+            });
+        }
+    }
+    if input.reentry.rejoin != Rejoin::Block {
         return None;
     }
-    let message = match limit {
-        MaxRemovals::Count(_) => format!("{removals} removals exceed max_removals {limit}"),
-        MaxRemovals::Percent(_) => {
-            format!(
-                "{removals} removals exceed max_removals {limit} ({allowed} of {current} current members)"
-            )
-        }
+    let undoable: Vec<&str> = remove
+        .iter()
+        .filter_map(|r| r.can_rejoin_via.as_deref())
+        .collect();
+    let unchecked = remove.iter().filter(|r| !r.rejoin_checked).count();
+    let message = if !undoable.is_empty() {
+        let mut via: Vec<&str> = undoable.clone();
+        via.sort();
+        via.dedup();
+        format!(
+            "{} of {removals} removals could be undone by the member (through {}); `rejoin: block` holds the organization's removals{and_invitations}: close that door in Auth0 (auto-membership or signup) or set `rejoin: warn`",
+            undoable.len(),
+            via.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else if unchecked > 0 {
+        format!(
+            "whether {} could rejoin on their own could not be checked; `rejoin: block` holds the organization's removals{and_invitations}: grant the scope the plan names",
+            crate::text::plural(unchecked, "removed member", "removed members")
+        )
+    } else {
+        return None;
     };
     Some(Blocked {
-        guard: Guard::MaxRemovals,
-        limit: Some(limit.to_string()),
-        allowed: Some(allowed),
+        guard: Guard::Rejoin,
+        limit: None,
+        allowed: None,
         removals,
         current,
+        invitations,
         message,
     })
+}
+
+/// The checks the inputs say could not be made, once each, with the scope that would let them.
+fn not_checked(inputs: &[OrgInput]) -> Vec<NotChecked> {
+    let mut out = Vec::new();
+    let mut add = |check: &str, scope: &str| {
+        let n = NotChecked {
+            check: check.into(),
+            scope: scope.into(),
+        };
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    };
+    for i in inputs {
+        let r = &i.reentry;
+        if r.doors.is_none() {
+            add(
+                "whether removed members can rejoin through auto-membership or signup",
+                "read:organization_connections",
+            );
+        }
+        if r.user_connections.values().any(Option::is_none) {
+            add(
+                "which connection removed database and social users log in through",
+                "read:users",
+            );
+        }
+        if r.invitations.is_none() {
+            add("pending invitations", "read:organization_invitations");
+        }
+        if !r.roles_read {
+            add(
+                "the roles of removed members, which Auth0 does not keep after a removal",
+                "read:organization_member_roles",
+            );
+        }
+    }
+    out
 }
 
 /// Plans every organization, in input order, and seals the plan with its digest.
@@ -348,6 +742,15 @@ pub fn plan(domain: &str, config_sha256: &str, created_at: &str, inputs: &[OrgIn
         blocked: organizations.iter().filter(|o| o.blocked.is_some()).count(),
         organizations: organizations.len(),
         drift: organizations.iter().any(OrgPlan::has_changes),
+        revoke_invitations: organizations
+            .iter()
+            .map(|o| o.invitations_to_revoke().len())
+            .sum(),
+        undeclared_invitations: organizations
+            .iter()
+            .map(OrgPlan::undeclared_invitations)
+            .sum(),
+        can_rejoin: organizations.iter().map(OrgPlan::can_rejoin).sum(),
     };
     let mut p = Plan {
         format_version: FORMAT_VERSION,
@@ -356,6 +759,7 @@ pub fn plan(domain: &str, config_sha256: &str, created_at: &str, inputs: &[OrgIn
         created_at: created_at.to_string(),
         organizations,
         summary,
+        not_checked: not_checked(inputs),
         plan_sha256: None,
     };
     p.plan_sha256 = Some(p.digest());
@@ -371,7 +775,12 @@ pub fn plan_from(
     observed: Observed,
     created_at: &str,
 ) -> Result<Plan, ObserveError> {
-    let Observed { mut orgs, emails } = observed;
+    let Observed {
+        mut orgs,
+        emails,
+        user_connections,
+        user_emails,
+    } = observed;
     let mut inputs = Vec::with_capacity(desired.organizations.len());
     for d in &desired.organizations {
         let o = orgs
@@ -394,6 +803,21 @@ pub fn plan_from(
                 }
             }
         }
+        let declared_emails = declared
+            .iter()
+            .filter_map(|u| user_emails.get(u).cloned().flatten())
+            .collect();
+        let doors = o.connections.as_deref().map(Doors::from_connections);
+        // The connections read for this organization's members (only those that were read).
+        let user_connections: HashMap<String, Option<Vec<String>>> = o
+            .members
+            .iter()
+            .filter_map(|m| {
+                user_connections
+                    .get(&m.user_id)
+                    .map(|c| (m.user_id.clone(), c.clone()))
+            })
+            .collect();
         inputs.push(OrgInput {
             id: o.id,
             name: o.name,
@@ -403,6 +827,16 @@ pub fn plan_from(
             max_removals: d.max_removals,
             allow_empty: d.allow_empty,
             current: o.members,
+            reentry: ReentryInput {
+                doors,
+                rejoin: d.rejoin,
+                user_connections,
+                invitations: o.invitations,
+                invitation_policy: d.invitations,
+                declared_emails,
+                roles_read: o.roles_read,
+                now: created_at.to_string(),
+            },
         });
     }
     Ok(plan(domain, &desired.sha256, created_at, &inputs))
@@ -417,10 +851,11 @@ mod tests {
             user_id: id.into(),
             email: Some(format!("{id}@example.com")),
             name: None,
+            roles: None,
         }
     }
 
-    fn input(current: &[&str], declared: &[&str]) -> OrgInput {
+    pub(super) fn input(current: &[&str], declared: &[&str]) -> OrgInput {
         OrgInput {
             id: "org_1".into(),
             name: "acme".into(),
@@ -430,11 +865,12 @@ mod tests {
             allow_empty: false,
             current: current.iter().map(|s| m(s)).collect(),
             resolved: vec![],
+            reentry: Default::default(),
         }
     }
 
-    fn ids(ms: &[Member]) -> Vec<&str> {
-        ms.iter().map(|m| m.user_id.as_str()).collect()
+    fn ids<M: std::borrow::Borrow<Member>>(ms: &[M]) -> Vec<&str> {
+        ms.iter().map(|m| m.borrow().user_id.as_str()).collect()
     }
 
     #[test]
@@ -583,6 +1019,9 @@ mod tests {
         assert_eq!(
             p.summary,
             Summary {
+                revoke_invitations: 0,
+                undeclared_invitations: 0,
+                can_rejoin: 0,
                 remove: 1,
                 missing: 0,
                 protected_kept: 1,
@@ -684,6 +1123,9 @@ mod plan_from_tests {
         (
             OrgRef::Name(name.into()),
             ObservedOrg {
+                connections: None,
+                invitations: None,
+                roles_read: false,
                 id: id.into(),
                 name: name.into(),
                 members: members.iter().map(|m| Member::id(*m)).collect(),
@@ -694,6 +1136,8 @@ mod plan_from_tests {
     #[test]
     fn observations_join_their_config_entry_by_key_whatever_the_order() {
         let observed = Observed {
+            user_connections: Default::default(),
+            user_emails: Default::default(),
             orgs: [
                 observed("gamma", "org_g", &["c|1", "c|2"]),
                 observed("beta", "org_b", &["b|1", "b|2"]),
@@ -724,6 +1168,8 @@ mod plan_from_tests {
     fn a_missing_organization_or_email_plans_nothing() {
         // alpha was never observed: beta's members must not be compared with alpha's.
         let without_alpha = Observed {
+            user_connections: Default::default(),
+            user_emails: Default::default(),
             orgs: [
                 observed("beta", "org_b", &["b|1", "b|2"]),
                 observed("gamma", "org_g", &["c|1"]),
@@ -739,6 +1185,8 @@ mod plan_from_tests {
         );
         // The email of a declared member was never resolved: it must not drop out.
         let without_email = Observed {
+            user_connections: Default::default(),
+            user_emails: Default::default(),
             orgs: [
                 observed("alpha", "org_a", &["a|1"]),
                 observed("beta", "org_b", &["b|1", "b|2"]),
@@ -750,5 +1198,220 @@ mod plan_from_tests {
         };
         let e = plan_from("example.auth0.com", &config(), without_email, "now").unwrap_err();
         assert!(e.to_string().contains("b2@example.com"), "{e}");
+    }
+
+    mod reentry_rules {
+        use crate::plan::*;
+        use crate::reentry::{ConnectionInfo, EnabledConnection};
+
+        fn conn(name: &str, auto: bool, signup: bool) -> EnabledConnection {
+            EnabledConnection {
+                connection_id: format!("con_{name}"),
+                assign_membership_on_login: auto,
+                is_signup_enabled: signup,
+                connection: ConnectionInfo {
+                    name: name.into(),
+                    strategy: None,
+                },
+            }
+        }
+
+        fn inv(id: &str, email: &str, expires: &str) -> Invitation {
+            Invitation {
+                id: id.into(),
+                invitee_email: email.into(),
+                inviter: Some("Bob".into()),
+                created_at: Some("2026-12-01T00:00:00.000Z".into()),
+                expires_at: Some(expires.into()),
+                roles: vec![],
+            }
+        }
+
+        /// acme: four members, `a|keep` declared; corp has auto-membership.
+        fn input_with(connections: &[EnabledConnection]) -> OrgInput {
+            let mut i = crate::plan::tests::input(
+                &["a|keep", "samlp|corp|x", "samlp|other|y", "auth0|db"],
+                &["a|keep"],
+            );
+            i.max_removals = None;
+            i.reentry = ReentryInput {
+                doors: Some(Doors::from_connections(connections)),
+                now: "2026-12-03T00:00:00Z".into(),
+                invitations: Some(vec![]),
+                roles_read: true,
+                ..ReentryInput::default()
+            };
+            i
+        }
+
+        fn via(p: &OrgPlan, user: &str) -> (Option<String>, Option<RejoinRule>, bool) {
+            let r = p.remove.iter().find(|r| r.user_id == user).unwrap();
+            (r.can_rejoin_via.clone(), r.rejoin_by, r.rejoin_checked)
+        }
+
+        #[test]
+        fn a_removal_through_an_auto_membership_connection_can_be_undone() {
+            let mut i = input_with(&[conn("corp", true, false), conn("other", false, false)]);
+            i.reentry.user_connections =
+                HashMap::from([("auth0|db".to_string(), Some(vec!["corp".to_string()]))]);
+            let p = plan_org(&i);
+            let auto = Some(RejoinRule::AutoMembership);
+            assert_eq!(via(&p, "samlp|corp|x"), (Some("corp".into()), auto, true));
+            assert_eq!(via(&p, "samlp|other|y"), (None, None, true));
+            // A database user whose identities were read: through corp.
+            assert_eq!(via(&p, "auth0|db"), (Some("corp".into()), auto, true));
+            assert_eq!(p.can_rejoin(), 2);
+            assert_eq!(p.auto_membership, Some(vec!["corp".to_string()]));
+            assert!(p.blocked.is_none(), "warn is the default");
+        }
+
+        #[test]
+        fn unknown_connections_are_unchecked_unless_signup_is_open_to_anyone() {
+            // auth0|db was not read (no read:users): unchecked.
+            let p = plan_org(&input_with(&[conn("corp", true, false)]));
+            assert_eq!(via(&p, "auth0|db"), (None, None, false));
+            let mut i = input_with(&[conn("corp", true, false), conn("db", true, true)]);
+            i.reentry.user_connections = HashMap::from([("auth0|db".to_string(), None)]);
+            let p = plan_org(&i);
+            assert_eq!(
+                via(&p, "auth0|db"),
+                (Some("db".into()), Some(RejoinRule::Signup), true)
+            );
+            // Without the doors read, nothing is checked.
+            let mut i = input_with(&[]);
+            i.reentry.doors = None;
+            let p = plan_org(&i);
+            assert!(p.remove.iter().all(|r| !r.rejoin_checked));
+            assert_eq!(p.auto_membership, None);
+        }
+
+        #[test]
+        fn rejoin_block_blocks_an_organization_whose_removals_could_be_undone() {
+            let mut i = input_with(&[conn("corp", true, false)]);
+            i.reentry.rejoin = Rejoin::Block;
+            i.reentry.user_connections = HashMap::from([("auth0|db".to_string(), Some(vec![]))]);
+            let p = plan_org(&i);
+            let b = p.blocked.as_ref().unwrap();
+            assert_eq!(b.guard, Guard::Rejoin);
+            assert!(
+                b.message.contains("1 of 3 removals could be undone"),
+                "{}",
+                b.message
+            );
+            assert!(b.message.contains("`corp`"), "{}", b.message);
+            // Nothing to undo: not blocked.
+            let mut i = input_with(&[conn("corp", false, false)]);
+            i.reentry.rejoin = Rejoin::Block;
+            assert!(plan_org(&i).blocked.is_none());
+            // Could not be checked: blocked, saying so.
+            let mut i = input_with(&[]);
+            i.reentry.doors = None;
+            i.reentry.rejoin = Rejoin::Block;
+            let p = plan_org(&i);
+            let b = p.blocked.unwrap();
+            assert_eq!(b.guard, Guard::Rejoin);
+            assert!(b.message.contains("could not be checked"), "{}", b.message);
+        }
+
+        #[test]
+        fn invitations_for_declared_members_are_kept_the_rest_are_drift() {
+            let mut i = input_with(&[]);
+            i.declared = vec!["a|keep".into(), "a|new".into(), "a|mail".into()];
+            i.resolved = vec![ResolvedEmail {
+                email: "New@Example.com".into(),
+                user_id: "a|new".into(),
+            }];
+            i.current.retain(|m| m.user_id == "a|keep");
+            i.reentry.declared_emails = vec!["mail@example.com".into()];
+            i.reentry.invitations = Some(vec![
+                inv("uinv_1", "a|keep@example.com", "2026-12-09T00:00:00.000Z"),
+                inv("uinv_2", "new@example.com", "2026-12-09T00:00:00.000Z"),
+                inv("uinv_3", "MAIL@example.com", "2026-12-09T00:00:00.000Z"),
+                inv("uinv_4", "eve@evil.example", "2026-12-09T00:00:00.000Z"),
+                inv("uinv_5", "old@evil.example", "2026-12-02T00:00:00.000Z"),
+            ]);
+            let p = plan_org(&i);
+            let inv = p.invitations.as_ref().unwrap();
+            let ids = |l: &[Invitation]| l.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&inv.keep), ["uinv_1", "uinv_3", "uinv_2"]);
+            assert_eq!(ids(&inv.revoke), ["uinv_4"]);
+            assert_eq!(ids(&inv.expired), ["uinv_5"]);
+            assert!(p.drift && p.has_changes());
+            assert!(p.invitations_to_revoke().is_empty(), "keep is the default");
+            i.reentry.invitation_policy = Invitations::Revoke;
+            let p = plan_org(&i);
+            assert_eq!(ids(p.invitations_to_revoke()), ["uinv_4"]);
+        }
+
+        #[test]
+        fn only_invitations_are_drift_and_a_blocked_organization_revokes_nothing() {
+            let mut i = input_with(&[]);
+            i.current.retain(|m| m.user_id == "a|keep");
+            i.reentry.invitations = Some(vec![inv(
+                "uinv_4",
+                "eve@evil.example",
+                "2026-12-09T00:00:00.000Z",
+            )]);
+            i.reentry.invitation_policy = Invitations::Revoke;
+            let p = plan("d", "c", "2026-12-03T00:00:00Z", std::slice::from_ref(&i));
+            assert!(p.summary.drift);
+            assert_eq!(p.summary.undeclared_invitations, 1);
+            assert_eq!(p.summary.revoke_invitations, 1);
+            // A guard blocks the members' removals: the invitations stay too.
+            let mut i = input_with(&[]);
+            i.max_removals = Some(MaxRemovals::Count(1));
+            i.reentry.invitations = Some(vec![inv(
+                "uinv_4",
+                "eve@evil.example",
+                "2026-12-09T00:00:00.000Z",
+            )]);
+            i.reentry.invitation_policy = Invitations::Revoke;
+            let p = plan_org(&i);
+            let b = p.blocked.as_ref().unwrap();
+            assert_eq!(b.invitations, 1);
+            assert!(
+                b.message.contains("(and 1 invitation it would revoke)"),
+                "{}",
+                b.message
+            );
+            assert!(p.invitations_to_revoke().is_empty());
+        }
+
+        #[test]
+        fn what_could_not_be_checked_is_said_once_with_its_scope() {
+            let mut a = input_with(&[]);
+            a.reentry.doors = None;
+            a.reentry.invitations = None;
+            a.reentry.roles_read = false;
+            let b = a.clone();
+            let p = plan("d", "c", "t", &[a, b]);
+            let scopes: Vec<&str> = p.not_checked.iter().map(|n| n.scope.as_str()).collect();
+            assert_eq!(
+                scopes,
+                [
+                    "read:organization_connections",
+                    "read:organization_invitations",
+                    "read:organization_member_roles"
+                ]
+            );
+            let p = plan("d", "c", "t", &[input_with(&[])]);
+            assert!(p.not_checked.is_empty());
+        }
+
+        #[test]
+        fn the_users_to_read_are_those_the_checks_need_each_once() {
+            let mut i = input_with(&[conn("corp", true, false)]);
+            i.declared.push("auth0|new".into());
+            i.reentry.invitations = Some(vec![inv(
+                "uinv_9",
+                "who@example.com",
+                "2026-12-09T00:00:00.000Z",
+            )]);
+            let p = plan("d", "c", "2026-12-03T00:00:00Z", &[i.clone(), i]);
+            let (connections_of, emails_of) = p.users_to_read();
+            // samlp users name their connection; only the database user is read.
+            assert_eq!(connections_of, ["auth0|db"]);
+            assert_eq!(emails_of, ["auth0|new"]);
+        }
     }
 }

@@ -15,6 +15,7 @@ use std::io::{self, Write};
 use similar::{DiffOp, DiffTag, group_diff_ops};
 
 use crate::plan::{Member, OrgPlan, Plan};
+use crate::reentry::{Invitation, RejoinRule};
 pub use crate::text::{clean, plural};
 
 /// Options of the text output.
@@ -43,8 +44,19 @@ pub fn summary_line(plan: &Plan) -> String {
     } else {
         String::new()
     };
+    let invitations = match (s.undeclared_invitations, s.revoke_invitations) {
+        (0, _) => String::new(),
+        (n, 0) => format!(
+            ", {} (kept)",
+            plural(n, "undeclared invitation", "undeclared invitations")
+        ),
+        (n, r) => format!(
+            ", {} ({r} to revoke)",
+            plural(n, "undeclared invitation", "undeclared invitations")
+        ),
+    };
     format!(
-        "Plan: {} to remove{blocked}, {} missing, {} protected kept, in {} of {}.",
+        "Plan: {} to remove{blocked}, {} missing, {} protected kept{invitations}, in {} of {}.",
         s.remove,
         s.missing,
         s.protected_kept,
@@ -110,12 +122,29 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
         )?;
     }
     writeln!(out, "{}", summary_line(plan))?;
+    if plan.summary.can_rejoin > 0 {
+        p.line(
+            out,
+            YELLOW,
+            &format!(
+                "Re-entry: {} could be undone by the member on their own (the `^ can rejoin` lines); removing them does not keep them out.",
+                plural(plan.summary.can_rejoin, "removal", "removals")
+            ),
+        )?;
+    }
+    for n in &plan.not_checked {
+        writeln!(
+            out,
+            "Not checked: {} (the token lacks `{}`).",
+            n.check, n.scope
+        )?;
+    }
     if plan.summary.blocked > 0 {
         p.line(
             out,
             RED_BOLD,
             &format!(
-                "Blocked: {} {} a removal guard; {} {} will not be applied.",
+                "Blocked: {} {} a guard; {} {} will not be applied.",
                 plural(plan.summary.blocked, "organization", "organizations"),
                 if plan.summary.blocked == 1 {
                     "exceeds"
@@ -147,7 +176,92 @@ fn org_header(org: &OrgPlan) -> String {
     if !org.protected_kept.is_empty() {
         header.push_str(&format!(", {} protected kept", org.protected_kept.len()));
     }
+    let undeclared = org.undeclared_invitations();
+    if undeclared > 0 {
+        let revoking = org.invitations_to_revoke().len();
+        header.push_str(&format!(
+            ", {}{}",
+            plural(
+                undeclared,
+                "undeclared invitation",
+                "undeclared invitations"
+            ),
+            if revoking > 0 {
+                format!(" ({revoking} to revoke)")
+            } else {
+                String::new()
+            }
+        ));
+    }
     header
+}
+
+/// How a member could come back, for the line under their removal.
+fn rejoin_text(via: &str, by: Option<RejoinRule>) -> String {
+    match by {
+        Some(RejoinRule::Signup) => format!(
+            "^ can rejoin: anyone can sign up into the organization through `{}`",
+            clean(via)
+        ),
+        _ => format!(
+            "^ can rejoin: logging in through `{}` makes them a member again (auto-membership)",
+            clean(via)
+        ),
+    }
+}
+
+/// The lines about an organization's doors and invitations, below its diff.
+fn doors_lines(org: &OrgPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    let names = |v: &[String]| {
+        v.iter()
+            .map(|c| format!("`{}`", clean(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(auto) = org.auto_membership.as_ref().filter(|a| !a.is_empty()) {
+        let mut line = format!("auto-membership on login: {}", names(auto));
+        if let Some(signup) = org.signup_enabled.as_ref().filter(|s| !s.is_empty()) {
+            line.push_str(&format!("; signup open: {}", names(signup)));
+        }
+        lines.push(line);
+    }
+    if let Some(inv) = &org.invitations {
+        let revoking = !inv.to_revoke().is_empty() && org.blocked.is_none();
+        for i in &inv.revoke {
+            let what = if revoking {
+                "undeclared: apply revokes it"
+            } else {
+                "undeclared: kept (`invitations: keep`)"
+            };
+            lines.push(format!("? {}  [{what}]", invitation_text(i)));
+        }
+        for i in &inv.keep {
+            lines.push(format!("  {}  [declared]", invitation_text(i)));
+        }
+        for i in &inv.expired {
+            lines.push(format!("  {}  [expired]", invitation_text(i)));
+        }
+    }
+    lines
+}
+
+fn invitation_text(i: &Invitation) -> String {
+    let mut s = format!(
+        "invitation {} for {}",
+        clean(&i.id),
+        clean(&i.invitee_email)
+    );
+    if let Some(by) = &i.inviter {
+        s.push_str(&format!(", by {}", clean(by)));
+    }
+    if let Some(at) = &i.created_at {
+        s.push_str(&format!(", sent {}", clean(at.get(..10).unwrap_or(at))));
+    }
+    if let Some(at) = &i.expires_at {
+        s.push_str(&format!(", expires {}", clean(at.get(..10).unwrap_or(at))));
+    }
+    s
 }
 
 fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
@@ -187,7 +301,11 @@ fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
             LineKind::Hunk => p.line(out, CYAN, &line.text)?,
             LineKind::Remove => p.line(out, RED, &line.text)?,
             LineKind::Missing => p.line(out, YELLOW, &line.text)?,
+            LineKind::Rejoin => p.line(out, YELLOW, &line.text)?,
         }
+    }
+    for line in doors_lines(org) {
+        writeln!(out, "  {line}")?;
     }
     writeln!(out)
 }
@@ -207,6 +325,8 @@ enum LineKind {
     Context,
     Remove,
     Missing,
+    /// Under a removal: how the member could come back.
+    Rejoin,
 }
 
 struct DiffLine {
@@ -218,6 +338,14 @@ struct DiffLine {
 /// `-` removals, `!` declared members who are not members, context with `[protected]` marks.
 fn diff_lines(org: &OrgPlan) -> Vec<DiffLine> {
     let removed: HashSet<&str> = org.remove.iter().map(|m| m.user_id.as_str()).collect();
+    let rejoin: std::collections::HashMap<&str, String> = org
+        .remove
+        .iter()
+        .filter_map(|r| {
+            let via = r.can_rejoin_via.as_deref()?;
+            Some((r.user_id.as_str(), rejoin_text(via, r.rejoin_by)))
+        })
+        .collect();
     let protected: HashSet<&str> = org
         .protected_kept
         .iter()
@@ -274,6 +402,12 @@ fn diff_lines(org: &OrgPlan) -> Vec<DiffLine> {
                         kind: LineKind::Remove,
                         text: format!("-{}", describe(m)),
                     });
+                    if let Some(text) = rejoin.get(m.user_id.as_str()) {
+                        lines.push(DiffLine {
+                            kind: LineKind::Rejoin,
+                            text: format!("  {text}"),
+                        });
+                    }
                 }
             }
             if matches!(tag, DiffTag::Insert | DiffTag::Replace) {
@@ -364,7 +498,7 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
         .iter()
         .filter(|o| o.blocked.is_none() && !o.remove.is_empty())
         .count();
-    if applied > 0 || s.blocked > 0 {
+    if applied > 0 || s.blocked > 0 || s.can_rejoin > 0 || s.undeclared_invitations > 0 {
         head.push_str("> [!WARNING]\n");
         if applied > 0 {
             head.push_str(&format!(
@@ -383,6 +517,34 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
                 plural(s.blocked, "organization", "organizations"),
                 if s.blocked == 1 { "its" } else { "their" },
                 plural(plan.remove_blocked(), "removal", "removals")
+            ));
+        }
+        if s.can_rejoin > 0 {
+            if applied > 0 || s.blocked > 0 {
+                head.push_str(">\n");
+            }
+            head.push_str(&format!(
+                "> **{} could be undone by the member**: auto-membership or signup lets them back in without a config change (see each `^ can rejoin` line).\n",
+                plural(s.can_rejoin, "removal", "removals")
+            ));
+        }
+        if s.undeclared_invitations > 0 {
+            if applied > 0 || s.blocked > 0 || s.can_rejoin > 0 {
+                head.push_str(">\n");
+            }
+            head.push_str(&format!(
+                "> **{} for people not declared**: {}.\n",
+                plural(
+                    s.undeclared_invitations,
+                    "pending invitation",
+                    "pending invitations"
+                ),
+                if s.revoke_invitations > 0 {
+                    format!("apply revokes {}", s.revoke_invitations)
+                } else {
+                    "kept (`invitations: keep`); accepting one makes the invitee a member"
+                        .to_string()
+                }
             ));
         }
         head.push('\n');
@@ -428,6 +590,12 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
         }
     }
     head.push_str(&format!("**{}**\n", summary_line(plan)));
+    for n in &plan.not_checked {
+        head.push_str(&format!(
+            "\n_Not checked: {} (the token lacks `{}`)._\n",
+            n.check, n.scope
+        ));
+    }
 
     // Details: each organization's diff whole if it fits, else as much of it as fits with a
     // note saying how much was cut; room is kept for the smallest form of the sections after it.
@@ -527,6 +695,16 @@ fn details_parts(o: &OrgPlan) -> (String, Vec<String>) {
     if !o.resolved_emails.is_empty() {
         s.push('\n');
     }
+    let doors = doors_lines(o);
+    for line in &doors {
+        s.push_str(&format!(
+            "- {}\n",
+            html(&md_cell(line.trim_start_matches(['?', ' '])))
+        ));
+    }
+    if !doors.is_empty() {
+        s.push('\n');
+    }
     s.push_str("```diff\n");
     // A name cannot close the code block.
     let lines = diff_lines(o)
@@ -566,11 +744,13 @@ mod tests {
             user_id: id.into(),
             email: Some(email.into()),
             name: Some(name.into()),
+            roles: None,
         }
     }
 
     fn small() -> Plan {
         let acme = OrgInput {
+            reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_3hbVAMF8F3wVIcEJ".into(),
             name: "acme".into(),
@@ -597,6 +777,7 @@ mod tests {
             ],
         };
         let globex = OrgInput {
+            reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_Wz2uMwAVQmfRb03I".into(),
             name: "globex".into(),
@@ -607,6 +788,7 @@ mod tests {
             current: vec![member("auth0|11", "hedy@globex.example", "Hedy Lamarr")],
         };
         let initech = OrgInput {
+            reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_SST1yp2pazgSiMYi".into(),
             name: "initech".into(),
@@ -662,6 +844,7 @@ mod tests {
     #[test]
     fn blocked_organization_text() {
         let input = OrgInput {
+            reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_1".into(),
             name: "initech".into(),
@@ -686,6 +869,7 @@ mod tests {
     #[test]
     fn no_changes_text() {
         let input = OrgInput {
+            reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_1".into(),
             name: "acme".into(),
@@ -703,6 +887,7 @@ mod tests {
                 &[
                     input.clone(),
                     OrgInput {
+                        reentry: crate::plan::ReentryInput::checked(),
                         resolved: vec![],
                         id: "org_2".into(),
                         ..input
@@ -742,6 +927,7 @@ mod tests {
     fn large() -> Plan {
         let inputs: Vec<OrgInput> = (0..40)
             .map(|o| OrgInput {
+                reentry: crate::plan::ReentryInput::checked(),
                 resolved: vec![],
                 id: format!("org_large{o:011}"),
                 name: format!("team-{o:02}"),
@@ -822,6 +1008,7 @@ mod tests {
             &"0".repeat(64),
             "2026-11-28T12:00:00Z",
             &[OrgInput {
+                reentry: crate::plan::ReentryInput::checked(),
                 resolved: vec![],
                 id: "org_huge".into(),
                 name: "huge".into(),
@@ -894,6 +1081,7 @@ mod tests {
             user_id: "auth0|1".into(),
             email: Some("e@x.example".into()),
             name: Some("Eve\n-auth0|2\u{1b}[31m\u{202E}".into()),
+            roles: None,
         };
         let d = describe(&m);
         assert!(

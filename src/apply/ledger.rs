@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::audit::{AuditError, AuditLog, DeleteRecord, Head, IntentRecord, Outcome};
+use crate::audit::{AuditError, AuditLog, DeleteRecord, Head, IntentRecord, MemberRoles, Outcome};
 
 use super::RunInfo;
 
@@ -16,6 +16,10 @@ pub(super) struct Call {
     pub(super) org_id: String,
     pub(super) org_name: String,
     pub(super) user_ids: Vec<String>,
+    /// The members' roles, when the plan read them.
+    pub(super) roles: Option<Vec<MemberRoles>>,
+    /// An invitation to revoke (id, invitee email) instead of members.
+    pub(super) invitation: Option<(String, String)>,
 }
 
 impl Call {
@@ -27,6 +31,9 @@ impl Call {
             organization_id: &self.org_id,
             organization_name: &self.org_name,
             user_ids: &self.user_ids,
+            roles: self.roles.as_deref(),
+            invitation_id: self.invitation.as_ref().map(|i| i.0.as_str()),
+            invitee_email: self.invitation.as_ref().map(|i| i.1.as_str()),
             plan_sha256: &info.plan_sha256,
             client_id: info.client_id.as_deref(),
         }
@@ -174,6 +181,8 @@ mod tests {
             org_id: "org_a".into(),
             org_name: "a".into(),
             user_ids: ids.iter().map(|s| s.to_string()).collect(),
+            roles: None,
+            invitation: None,
         };
         let sent = ledger.intend(&info, call(&["a|1"])).unwrap();
         let answered = ledger.intend(&info, call(&["a|2"])).unwrap();

@@ -26,8 +26,9 @@ pub use ledger::Ledger;
 use ledger::{Call, CallEnd};
 pub use report::{OrgOutcome, Report, write_report, write_work};
 
-use crate::audit::Outcome;
+use crate::audit::{MemberRoles, Outcome};
 use crate::auth0::Client;
+use crate::member::Role;
 use crate::plan::{OrgPlan, Plan};
 use crate::tasks::join_keyed;
 
@@ -52,6 +53,10 @@ pub struct OrgWork {
     pub protected: Vec<String>,
     /// The guard that blocks this organization, with its numbers; nothing is removed.
     pub blocked: Option<String>,
+    /// Invitations to revoke (id, invitee email), in the order they go out, after the members.
+    pub revoke: Vec<(String, String)>,
+    /// The roles of the members to remove, when the plan read them (for the audit log).
+    pub roles: Option<HashMap<String, Vec<Role>>>,
 }
 
 impl OrgWork {
@@ -70,17 +75,42 @@ impl OrgWork {
             remove,
             protected,
             blocked: o.blocked.as_ref().map(|b| b.message.clone()),
+            revoke: o
+                .invitations_to_revoke()
+                .iter()
+                .map(|i| (i.id.clone(), i.invitee_email.clone()))
+                .collect(),
+            roles: o.roles_recorded.then(|| {
+                o.remove
+                    .iter()
+                    .filter_map(|r| Some((r.user_id.clone(), r.roles.clone()?)))
+                    .collect()
+            }),
             ..OrgWork::default()
         }
     }
 
-    /// Removals that would be sent.
+    /// Member removals that would be sent.
     pub fn sends(&self) -> usize {
         if self.blocked.is_some() {
             0
         } else {
             self.remove.len()
         }
+    }
+
+    /// Invitation revocations that would be sent.
+    pub fn revokes(&self) -> usize {
+        if self.blocked.is_some() {
+            0
+        } else {
+            self.revoke.len()
+        }
+    }
+
+    /// Whether any call would be sent here.
+    pub fn acts(&self) -> bool {
+        self.sends() + self.revokes() > 0
     }
 }
 
@@ -98,9 +128,12 @@ pub fn narrow(saved: &Plan, fresh: &Plan) -> Vec<OrgWork> {
     let mut work = Vec::new();
     let mut seen = HashSet::new();
     for s in &saved.organizations {
-        if !seen.insert(s.id.as_str()) || s.remove.is_empty() {
+        let saved_revokes = s.invitations_to_revoke();
+        if !seen.insert(s.id.as_str()) || (s.remove.is_empty() && saved_revokes.is_empty()) {
             continue;
         }
+        let listed_invitations: HashSet<&str> =
+            saved_revokes.iter().map(|i| i.id.as_str()).collect();
         let Some(f) = fresh_by_id.get(s.id.as_str()) else {
             work.push(OrgWork {
                 id: s.id.clone(),
@@ -108,12 +141,9 @@ pub fn narrow(saved: &Plan, fresh: &Plan) -> Vec<OrgWork> {
                 skipped: s
                     .remove
                     .iter()
-                    .map(|m| {
-                        (
-                            m.user_id.clone(),
-                            "the config does not name this organization".into(),
-                        )
-                    })
+                    .map(|m| m.user_id.clone())
+                    .chain(saved_revokes.iter().map(|i| invitation_key(&i.id)))
+                    .map(|k| (k, "the config does not name this organization".into()))
                     .collect(),
                 ..OrgWork::default()
             });
@@ -130,12 +160,33 @@ pub fn narrow(saved: &Plan, fresh: &Plan) -> Vec<OrgWork> {
             w.skipped = s
                 .remove
                 .iter()
-                .map(|m| (m.user_id.clone(), "the organization is blocked".into()))
+                .map(|m| m.user_id.clone())
+                .chain(saved_revokes.iter().map(|i| invitation_key(&i.id)))
+                .map(|k| (k, "the organization is blocked".into()))
                 .collect();
             w.remove.clear();
+            w.revoke.clear();
             work.push(w);
             continue;
         }
+        // Invitations: only those both plans revoke; the rest the saved plan lists are skipped.
+        let fresh_revokes: HashSet<&str> = w.revoke.iter().map(|(id, _)| id.as_str()).collect();
+        for i in saved_revokes {
+            if !fresh_revokes.contains(i.id.as_str()) {
+                let why = if f
+                    .invitations
+                    .as_ref()
+                    .is_some_and(|p| p.revoke.iter().chain(&p.keep).any(|x| x.id == i.id))
+                {
+                    "not revoked by the fresh plan (declared now, or `invitations: keep`)"
+                } else {
+                    "no longer pending (accepted, revoked or expired), or not readable"
+                };
+                w.skipped.push((invitation_key(&i.id), why.into()));
+            }
+        }
+        w.revoke
+            .retain(|(id, _)| listed_invitations.contains(id.as_str()));
         // Fresh removals the saved plan does not list were never reviewed: kept.
         w.remove.retain(|u| listed.contains(u.as_str()));
         w.protected.retain(|u| listed.contains(u.as_str()));
@@ -162,6 +213,11 @@ pub fn narrow(saved: &Plan, fresh: &Plan) -> Vec<OrgWork> {
     work
 }
 
+/// How an invitation is named in the work's `skipped` list and the report.
+pub fn invitation_key(id: &str) -> String {
+    format!("invitation {id}")
+}
+
 /// Context for audit records.
 #[derive(Debug, Clone)]
 pub struct RunInfo {
@@ -183,8 +239,8 @@ pub async fn execute(
     ledger: SharedLedger,
     interrupt: Arc<Interrupt>,
 ) -> Report {
-    let jobs = work.iter().filter(|w| w.sends() > 0).map(|w| {
-        let org = (w.id.clone(), w.name.clone(), w.remove.clone());
+    let jobs = work.iter().filter(|w| w.acts()).map(|w| {
+        let org = w.clone();
         let (client, info, ledger, interrupt) = (
             client.clone(),
             info.clone(),
@@ -257,13 +313,29 @@ fn outcome(w: &OrgWork, done: &[(Call, CallEnd)], not_sent: &str) -> OrgOutcome 
         return out;
     }
     let mut ended: HashMap<&str, &CallEnd> = HashMap::new();
+    let mut revoked: HashMap<&str, &CallEnd> = HashMap::new();
     for (call, end) in done.iter().filter(|(c, _)| c.org_id == w.id) {
         out.calls += 1;
-        if end.outcome != Outcome::Removed {
+        if !matches!(end.outcome, Outcome::Removed | Outcome::Gone) {
             out.failed_calls += 1;
         }
         for u in &call.user_ids {
             ended.insert(u, end);
+        }
+        if let Some((id, _)) = &call.invitation {
+            revoked.insert(id, end);
+        }
+    }
+    for (id, _) in &w.revoke {
+        let why = |e: &CallEnd| e.error.clone().unwrap_or_default();
+        match revoked.get(id.as_str()) {
+            Some(e) if e.outcome == Outcome::Removed => out.revoked.push(id.clone()),
+            Some(e) if e.outcome == Outcome::Gone => out.invitations_gone.push(id.clone()),
+            Some(e) if e.outcome == Outcome::Unknown => {
+                out.revoke_unknown.push((id.clone(), why(e)))
+            }
+            Some(e) => out.revoke_failed.push((id.clone(), why(e))),
+            None => out.revoke_failed.push((id.clone(), not_sent.to_string())),
         }
     }
     for u in &w.remove {
@@ -280,44 +352,98 @@ fn outcome(w: &OrgWork, done: &[(Call, CallEnd)], not_sent: &str) -> OrgOutcome 
 
 async fn run_org(
     client: &Client,
-    (id, name, remove): (String, String, Vec<String>),
+    w: OrgWork,
     info: &RunInfo,
     ledger: &Mutex<Ledger>,
     interrupt: &Interrupt,
 ) {
-    for batch in remove.chunks(BATCH) {
-        if interrupt.is_set() {
+    for batch in w.remove.chunks(BATCH) {
+        // Each member's roles as read; a member the answer gave none for is left out.
+        let roles = w.roles.as_ref().map(|roles| {
+            batch
+                .iter()
+                .filter_map(|u| {
+                    Some(MemberRoles {
+                        user_id: u.clone(),
+                        roles: roles.get(u)?.clone(),
+                    })
+                })
+                .collect()
+        });
+        let call = Call {
+            org_id: w.id.clone(),
+            org_name: w.name.clone(),
+            user_ids: batch.to_vec(),
+            roles,
+            invitation: None,
+        };
+        let sent = send(ledger, info, interrupt, call, || {
+            client.remove_members(&w.id, &w.name, batch)
+        });
+        if !sent.await {
             return;
         }
+    }
+    for (id, email) in &w.revoke {
         let call = Call {
-            org_id: id.clone(),
-            org_name: name.clone(),
-            user_ids: batch.to_vec(),
+            org_id: w.id.clone(),
+            org_name: w.name.clone(),
+            user_ids: Vec::new(),
+            roles: None,
+            invitation: Some((id.clone(), email.clone())),
         };
-        let Some(n) = Ledger::lock(ledger).intend(info, call) else {
+        let sent = send(ledger, info, interrupt, call, || {
+            client.revoke_invitation(&w.id, &w.name, id)
+        });
+        if !sent.await {
             return;
-        };
-        let (result, record) = client.remove_members(&id, &name, batch).await;
-        let end = CallEnd {
-            outcome: match &result {
-                Ok(()) => Outcome::Removed,
-                // Sent, and no answer came back: it may have been carried out.
-                Err(_) if record.status.is_none() && record.attempts > 0 => Outcome::Unknown,
-                Err(_) => Outcome::Failed,
-            },
-            status: record.status,
-            attempts: record.attempts,
-            duration: record.duration,
-            hint: result.as_ref().err().and_then(|e| e.hint()),
-            error: result.err().map(|e| crate::auth0::one_line(&e)),
-        };
-        Ledger::lock(ledger).finish(info, n, end);
+        }
     }
 }
 
-/// `--wait`: re-reads each organization with removals until none of the removed users is listed
-/// or `timeout` passes (a last read at the deadline), or the run is interrupted; records the
-/// outcome in the report.
+/// One call through the ledger: its intent recorded (and synced) first, then sent, then its
+/// outcome recorded. False when it must not be sent (interrupted, the audit log failed).
+async fn send<F, Fut>(
+    ledger: &Mutex<Ledger>,
+    info: &RunInfo,
+    interrupt: &Interrupt,
+    call: Call,
+    go: F,
+) -> bool
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = (Result<(), crate::auth0::Error>, crate::auth0::CallRecord)>,
+{
+    if interrupt.is_set() {
+        return false;
+    }
+    let invitation = call.invitation.is_some();
+    let Some(n) = Ledger::lock(ledger).intend(info, call) else {
+        return false;
+    };
+    let (result, record) = go().await;
+    let end = CallEnd {
+        outcome: match &result {
+            Ok(()) => Outcome::Removed,
+            // An invitation that no longer exists needs no revoking.
+            Err(_) if invitation && record.status == Some(404) => Outcome::Gone,
+            // Sent, and no answer came back: it may have been carried out.
+            Err(_) if record.status.is_none() && record.attempts > 0 => Outcome::Unknown,
+            Err(_) => Outcome::Failed,
+        },
+        status: record.status,
+        attempts: record.attempts,
+        duration: record.duration,
+        hint: result.as_ref().err().and_then(|e| e.hint()),
+        error: result.err().map(|e| crate::auth0::one_line(&e)),
+    };
+    Ledger::lock(ledger).finish(info, n, end);
+    true
+}
+
+/// `--wait`: re-reads each organization with removals or revoked invitations until none of
+/// the removed users and revoked invitations is listed or `timeout` passes (a last read at the
+/// deadline), or the run is interrupted; records the outcome in the report.
 pub async fn wait_for_convergence(
     client: &Client,
     report: &mut Report,
@@ -329,18 +455,30 @@ pub async fn wait_for_convergence(
     for o in report
         .organizations
         .iter_mut()
-        .filter(|o| !o.removed.is_empty())
+        .filter(|o| !o.removed.is_empty() || !o.revoked.is_empty())
     {
         let removed: HashSet<&str> = o.removed.iter().map(String::as_str).collect();
+        let revoked: HashSet<&str> = o.revoked.iter().map(String::as_str).collect();
         let mut converged = false;
         loop {
-            let read = tokio::select! {
-                r = client.members(&o.id, &o.name, |_| {}) => r,
+            let read = async {
+                let members_gone = removed.is_empty()
+                    || client
+                        .members(&o.id, &o.name, false, |_| {})
+                        .await
+                        .is_ok_and(|m| !m.iter().any(|m| removed.contains(m.user_id.as_str())));
+                let invitations_gone = revoked.is_empty()
+                    || client
+                        .invitations(&o.id, &o.name)
+                        .await
+                        .is_ok_and(|l| !l.iter().any(|i| revoked.contains(i.id.as_str())));
+                members_gone && invitations_gone
+            };
+            let gone = tokio::select! {
+                r = read => r,
                 () = interrupt.wait() => break,
             };
-            if let Ok(members) = read
-                && !members.iter().any(|m| removed.contains(m.user_id.as_str()))
-            {
+            if gone {
                 converged = true;
                 break;
             }
@@ -370,14 +508,11 @@ mod tests {
             name: format!("name-{id}"),
             current_count: current.len(),
             desired_count: current.len().saturating_sub(remove.len()),
-            remove: members(remove),
-            missing: vec![],
-            protected_kept: vec![],
-            blocked: None,
+            remove: members(remove).into_iter().map(Into::into).collect(),
             drift: !remove.is_empty(),
-            resolved_emails: vec![],
             current: members(current),
             protect: protect.iter().map(|s| s.to_string()).collect(),
+            ..OrgPlan::default()
         }
     }
 
@@ -388,15 +523,8 @@ mod tests {
             config_sha256: "c".into(),
             created_at: "t".into(),
             organizations: orgs,
-            summary: crate::plan::Summary {
-                remove: 0,
-                missing: 0,
-                protected_kept: 0,
-                organizations_changed: 0,
-                blocked: 0,
-                organizations: 0,
-                drift: false,
-            },
+            summary: crate::plan::Summary::default(),
+            not_checked: vec![],
             plan_sha256: None,
         }
     }
@@ -436,6 +564,7 @@ mod tests {
             allowed: Some(1),
             removals: 2,
             current: 2,
+            invitations: 0,
             message: "2 removals exceed max_removals 1".into(),
         });
         let mut fresh_org = org("org_a", &["a|1", "a|2"], &["a|1", "a|2"], &[]);

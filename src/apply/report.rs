@@ -24,6 +24,14 @@ pub struct OrgOutcome {
     pub converged: Option<bool>,
     pub calls: usize,
     pub failed_calls: usize,
+    /// Invitation ids revoked.
+    pub revoked: Vec<String>,
+    /// Invitation ids not revoked, with the reason.
+    pub revoke_failed: Vec<(String, String)>,
+    /// Invitation ids whose revocation may or may not have been carried out.
+    pub revoke_unknown: Vec<(String, String)>,
+    /// Invitation ids that no longer existed (404).
+    pub invitations_gone: Vec<String>,
 }
 
 /// The exact account of a run.
@@ -66,6 +74,13 @@ impl Report {
     pub fn failed_calls(&self) -> usize {
         self.sum(|o| o.failed_calls)
     }
+    pub fn revoked(&self) -> usize {
+        self.sum(|o| o.revoked.len())
+    }
+    /// Invitations not revoked: failed or of unknown outcome.
+    pub fn not_revoked(&self) -> usize {
+        self.sum(|o| o.revoke_failed.len() + o.revoke_unknown.len())
+    }
     /// Everything planned was done, nothing is unknown, nothing was blocked or stopped, and with
     /// `--wait` every removal became visible.
     pub fn success(&self) -> bool {
@@ -73,6 +88,7 @@ impl Report {
             && !self.interrupted
             && self.not_removed() == 0
             && self.unknown() == 0
+            && self.not_revoked() == 0
             && self.blocked() == 0
             && self
                 .organizations
@@ -112,6 +128,24 @@ pub fn write_report(report: &Report, out: &mut dyn std::io::Write) -> std::io::R
         if !o.protected.is_empty() {
             parts.push(format!("protected, kept {}", o.protected.len()));
         }
+        if !o.revoked.is_empty() || !o.revoke_failed.is_empty() || !o.revoke_unknown.is_empty() {
+            parts.push(format!(
+                "{} revoked",
+                plural(o.revoked.len(), "invitation", "invitations")
+            ));
+        }
+        if !o.revoke_failed.is_empty() {
+            parts.push(format!("NOT revoked {}", o.revoke_failed.len()));
+        }
+        if !o.revoke_unknown.is_empty() {
+            parts.push(format!("revocation UNKNOWN {}", o.revoke_unknown.len()));
+        }
+        if !o.invitations_gone.is_empty() {
+            parts.push(format!(
+                "{} already gone",
+                plural(o.invitations_gone.len(), "invitation", "invitations")
+            ));
+        }
         if parts.is_empty() {
             continue;
         }
@@ -136,6 +170,22 @@ pub fn write_report(report: &Report, out: &mut dyn std::io::Write) -> std::io::R
         for u in &o.protected {
             writeln!(out, "  protected, not removed: {}", clean(u))?;
         }
+        for (i, why) in &o.revoke_failed {
+            writeln!(
+                out,
+                "  invitation not revoked: {}: {}",
+                clean(i),
+                clean(why)
+            )?;
+        }
+        for (i, why) in &o.revoke_unknown {
+            writeln!(
+                out,
+                "  invitation revocation unknown: {}: {}",
+                clean(i),
+                clean(why)
+            )?;
+        }
     }
     let mut tail = String::new();
     if report.unknown() > 0 {
@@ -149,6 +199,13 @@ pub fn write_report(report: &Report, out: &mut dyn std::io::Write) -> std::io::R
         tail.push_str(&format!(
             "; {} blocked by a guard",
             plural(blocked, "organization", "organizations")
+        ));
+    }
+    if report.revoked() + report.not_revoked() > 0 {
+        tail.push_str(&format!(
+            "; {} revoked, {} not revoked",
+            plural(report.revoked(), "invitation", "invitations"),
+            report.not_revoked()
         ));
     }
     if report.interrupted {
@@ -171,10 +228,22 @@ pub fn write_work(work: &[OrgWork], out: &mut dyn std::io::Write) -> std::io::Re
         let org = format!("organization {} ({})", clean(&w.name), clean(&w.id));
         if let Some(b) = &w.blocked {
             writeln!(out, "{org}: blocked, nothing will be removed: {}", clean(b))?;
-        } else if !w.remove.is_empty() {
-            writeln!(out, "{org}: will remove {}", w.remove.len())?;
-            for u in &w.remove {
-                writeln!(out, "  - {}", clean(u))?;
+        } else {
+            if !w.remove.is_empty() {
+                writeln!(out, "{org}: will remove {}", w.remove.len())?;
+                for u in &w.remove {
+                    writeln!(out, "  - {}", clean(u))?;
+                }
+            }
+            if !w.revoke.is_empty() {
+                writeln!(
+                    out,
+                    "{org}: will revoke {}",
+                    plural(w.revoke.len(), "invitation", "invitations")
+                )?;
+                for (id, email) in &w.revoke {
+                    writeln!(out, "  - invitation {} for {}", clean(id), clean(email))?;
+                }
             }
         }
         for (u, why) in &w.skipped {

@@ -77,6 +77,8 @@ pub struct Client {
     pub(super) domain: Domain,
     credentials: Credentials,
     token: tokio::sync::Mutex<Option<Secret>>,
+    /// The scopes the token endpoint said it granted (its `scope` field), when it said.
+    pub(super) token_scopes: std::sync::Mutex<Option<HashSet<String>>>,
     pub(super) options: ClientOptions,
     pub(super) pacer: Pacer,
     pub(super) slots: Arc<tokio::sync::Semaphore>,
@@ -128,6 +130,7 @@ impl Client {
             domain,
             credentials,
             token: tokio::sync::Mutex::new(None),
+            token_scopes: std::sync::Mutex::new(None),
             options,
             stats: Stats::default(),
         })
@@ -142,7 +145,7 @@ impl Client {
     }
 
     /// The scrubbed error: every error leaves the client through here.
-    fn scrub(&self, e: Error) -> Error {
+    pub(super) fn scrub(&self, e: Error) -> Error {
         self.secrets.scrub(e)
     }
 
@@ -157,7 +160,7 @@ impl Client {
     }
 
     /// The bearer token: the given one, or one fetched once with client credentials.
-    async fn bearer(&self) -> Result<Secret, Error> {
+    pub(super) async fn bearer(&self) -> Result<Secret, Error> {
         let mut cached = self.token.lock().await;
         if let Some(t) = cached.as_ref() {
             return Ok(t.clone());
@@ -167,10 +170,17 @@ impl Client {
             Credentials::Client {
                 client_id,
                 client_secret,
-            } => self
-                .fetch_token(client_id, client_secret)
-                .await
-                .map_err(|e| self.scrub(e))?,
+            } => {
+                let (token, scopes) = self
+                    .fetch_token(client_id, client_secret)
+                    .await
+                    .map_err(|e| self.scrub(e))?;
+                if let Some(scopes) = scopes {
+                    let granted = scopes.split_whitespace().map(str::to_string).collect();
+                    *self.token_scopes.lock().unwrap_or_else(|e| e.into_inner()) = Some(granted);
+                }
+                token
+            }
         };
         self.secrets.add(&token);
         *cached = Some(token.clone());
@@ -178,10 +188,16 @@ impl Client {
     }
 
     /// `POST /oauth/token` with client credentials, through the retry loop (unpaced).
-    async fn fetch_token(&self, client_id: &str, client_secret: &Secret) -> Result<Secret, Error> {
+    async fn fetch_token(
+        &self,
+        client_id: &str,
+        client_secret: &Secret,
+    ) -> Result<(Secret, Option<String>), Error> {
         #[derive(Deserialize)]
         struct TokenAnswer {
             access_token: String,
+            #[serde(default)]
+            scope: Option<String>,
         }
         let body = serde_json::json!({
             "grant_type": "client_credentials",
@@ -230,13 +246,13 @@ impl Client {
                 source: None,
                 tls: false,
             })?;
-        Ok(Secret::new(t.access_token))
+        Ok((Secret::new(t.access_token), t.scope))
     }
 
     /// Sends one API call through the retry loop (see [`super::retry`]), telling how many
     /// attempts were sent even when it fails (for the audit log). Its errors have the secrets
     /// scrubbed.
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: Method,
         path_and_query: &str,
@@ -317,7 +333,7 @@ impl Client {
         self.bearer().await.map(drop)
     }
 
-    async fn get_json<T: DeserializeOwned>(
+    pub(super) async fn get_json<T: DeserializeOwned>(
         &self,
         path_and_query: &str,
         site: &CallSite,
@@ -456,11 +472,13 @@ impl Client {
     }
 
     /// Every member of an organization, read with checkpoint paging, which has no 1000-record
-    /// cap. `on_page` is told how many members each page brought.
+    /// cap; `with_roles` reads each member's roles in the same requests (`fields=…,roles`, scope
+    /// `read:organization_member_roles`). `on_page` is told how many members each page brought.
     pub async fn members(
         &self,
         org_id: &str,
         label: &str,
+        with_roles: bool,
         mut on_page: impl FnMut(usize),
     ) -> Result<Vec<Member>, Error> {
         let base = format!("/api/v2/organizations/{}/members", encode(org_id));
@@ -474,7 +492,11 @@ impl Client {
         self.paginate(
             &base,
             "members",
-            "fields=user_id%2Cemail%2Cname&include_fields=true&",
+            if with_roles {
+                "fields=user_id%2Cemail%2Cname%2Croles&include_fields=true&"
+            } else {
+                "fields=user_id%2Cemail%2Cname&include_fields=true&"
+            },
             &site,
             |page: Vec<Member>| {
                 on_page(page.len());
@@ -627,7 +649,7 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             for bad in ["..", ".", "org_a/../b", "", "org_x%2F", "../members"] {
-                let e = c.members(bad, "acme", |_| {}).await.unwrap_err();
+                let e = c.members(bad, "acme", false, |_| {}).await.unwrap_err();
                 assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
                 assert!(
                     e.to_string().contains("is not an Auth0 organization id"),

@@ -29,6 +29,8 @@
 //!   request included;
 //! - `client.rs`: the [`Client`] and its endpoints (organizations, members, users by email,
 //!   member removal, checkpoint paging);
+//! - `reentry.rs`: enabled connections and invitations (offset paging), users by id,
+//!   invitation revocation, and the token's scopes;
 //! - `model.rs`: what answers decode into ([`Organization`], [`User`]) and the id checks;
 //! - `error.rs`: [`Error`], its causes and hints;
 //! - `pacer/`: the rate-limit model ([`Pacer`], [`ServerLimits`]).
@@ -39,6 +41,7 @@ mod domain;
 mod error;
 mod model;
 mod pacer;
+mod reentry;
 mod retry;
 mod scrub;
 
@@ -48,6 +51,7 @@ pub use domain::{Domain, DomainError};
 pub use error::{ApiAnswer, CallSite, Cause, Error, one_line};
 pub use model::{Organization, User};
 pub use pacer::{Pacer, PacingTimeout, ServerLimits};
+pub use reentry::UserDetails;
 pub use retry::RetryPolicy;
 
 /// Percent-encodes a path segment or a query value: everything but RFC 3986's unreserved

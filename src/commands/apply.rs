@@ -17,7 +17,12 @@ use crate::render;
 use crate::saved::read_saved_plan;
 
 /// Asks for `yes` on a terminal; without one, refuses unless `--auto-approve`.
-fn confirm(auto_approve: bool, removals: usize, orgs: usize) -> Result<bool, Failure> {
+fn confirm(
+    auto_approve: bool,
+    removals: usize,
+    invitations: usize,
+    orgs: usize,
+) -> Result<bool, Failure> {
     use std::io::BufRead;
     if auto_approve {
         return Ok(true);
@@ -32,8 +37,15 @@ fn confirm(auto_approve: bool, removals: usize, orgs: usize) -> Result<bool, Fai
     let mut err = std::io::stderr().lock();
     write!(
         err,
-        "\norgsync will remove {} from {}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
+        "\norgsync will remove {}{} from {}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
         render::plural(removals, "member", "members"),
+        match invitations {
+            0 => String::new(),
+            n => format!(
+                " and revoke {}",
+                render::plural(n, "invitation", "invitations")
+            ),
+        },
         render::plural(orgs, "organization", "organizations"),
     )?;
     err.flush()?;
@@ -88,7 +100,7 @@ async fn prepare_apply(
                 work: fresh
                     .organizations
                     .iter()
-                    .filter(|o| !o.remove.is_empty())
+                    .filter(|o| !o.remove.is_empty() || !o.invitations_to_revoke().is_empty())
                     .map(OrgWork::from_plan)
                     .collect(),
             }
@@ -171,18 +183,21 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             }
         };
         let removals: usize = work.iter().map(OrgWork::sends).sum();
-        let orgs = work.iter().filter(|w| w.sends() > 0).count();
+        let invitations: usize = work.iter().map(OrgWork::revokes).sum();
+        let orgs = work.iter().filter(|w| w.acts()).count();
         let reportable = work.iter().any(|w| {
             w.blocked.is_some() || !w.already_gone.is_empty() || !w.skipped.is_empty()
         });
-        if removals == 0 && !reportable {
+        if removals + invitations == 0 && !reportable {
             summary(Some(&plan_sha256), Ok(&apply::Report::default()))?;
             let mut stdout = std::io::stdout().lock();
             writeln!(stdout, "Nothing to remove: the tenant already matches the plan.")?;
             stdout.flush()?;
             return Ok(Exit::Success);
         }
-        if removals > 0 && !confirm(args.auto_approve, removals, orgs)? {
+        if removals + invitations > 0
+            && !confirm(args.auto_approve, removals, invitations, orgs)?
+        {
             let cancelled = Failure {
                 error: "apply was not approved; nothing was removed".into(),
                 hint: None,
@@ -192,7 +207,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             return Ok(Exit::Error);
         }
         info.plan_sha256 = plan_sha256;
-        if removals > 0 {
+        if removals + invitations > 0 {
             let start = audit::StartRecord {
                 head: Head::now(&info.run_id, "start", &info.domain),
                 plan_sha256: &info.plan_sha256,
@@ -200,6 +215,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
                 orgsync_version: env!("CARGO_PKG_VERSION"),
                 organizations: orgs,
                 removals,
+                invitations,
             };
             if let Err(e) = Ledger::lock(&ledger).write_synced(&start) {
                 return Err(Failure {
@@ -281,6 +297,18 @@ fn run_failure(report: &apply::Report, wait: Option<u64>) -> Option<Failure> {
             member(report.unknown())
         ));
     }
+    if report.not_revoked() > 0 {
+        let first = report
+            .organizations
+            .iter()
+            .find_map(|o| o.revoke_failed.first().or(o.revoke_unknown.first()))
+            .map(|(_, why)| format!(" (first: {})", render::clean(why)))
+            .unwrap_or_default();
+        problems.push(format!(
+            "{} not revoked or of unknown outcome{first}",
+            render::plural(report.not_revoked(), "invitation", "invitations")
+        ));
+    }
     if report.blocked() > 0 {
         problems.push(format!(
             "{} blocked by a guard",
@@ -311,7 +339,7 @@ fn run_failure(report: &apply::Report, wait: Option<u64>) -> Option<Failure> {
     }
     let hint = report.hints.first().cloned().or_else(|| {
         if report.blocked() > 0 {
-            Some("the account above names each guard; review the removals, then raise `max_removals` or set `allow_empty: true` in the config if they are meant".to_string())
+            Some("the account above names each guard; review the removals, then raise `max_removals`, set `allow_empty: true` or `rejoin: warn` in the config if they are meant".to_string())
         } else if !not_visible.is_empty() {
             Some("Auth0 can take longer to list removals; wait longer with `--wait=SECONDS`, or check later with `orgsync plan`".to_string())
         } else {
@@ -347,6 +375,8 @@ fn write_summary(
         unknown: report.unknown(),
         already_gone: report.already_gone(),
         skipped: report.skipped(),
+        revoked: report.revoked(),
+        not_revoked: report.not_revoked(),
         blocked_organizations: report.blocked(),
         delete_calls: report.calls(),
         failed_calls: report.failed_calls(),

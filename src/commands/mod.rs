@@ -250,7 +250,17 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
     let observed = observe::observe(conn.client.clone(), desired, bar.clone()).await;
     bar.finish();
     let created_at = crate::timefmt::rfc3339(std::time::SystemTime::now());
-    let observed = observed.map_err(Failure::hinted)?;
+    let mut observed = observed.map_err(Failure::hinted)?;
+    // A first plan tells which users must be read to say whether a removal could be undone
+    // (and whose invitations are declared); the plan is then made again with them.
+    let first =
+        plan_from(&conn.name, desired, observed.clone(), &created_at).map_err(Failure::hinted)?;
+    let (connections_of, emails_of) = first.users_to_read();
+    if !connections_of.is_empty() || !emails_of.is_empty() {
+        observe::observe_users(&conn.client, connections_of, emails_of, &mut observed)
+            .await
+            .map_err(Failure::hinted)?;
+    }
     plan_from(&conn.name, desired, observed, &created_at).map_err(Failure::hinted)
 }
 
@@ -273,7 +283,8 @@ pub(crate) async fn read_all_members(
         .into_iter()
         .map(|o| (o.id.clone(), o.clone(), o.name))
         .collect();
-    let read = observe::read_members(client.clone(), keyed, bar.clone()).await;
+    let read =
+        observe::read_members(client.clone(), keyed, observe::Reach::MEMBERS, bar.clone()).await;
     bar.finish();
     let mut read = read.map_err(|errors| {
         let hint = errors.iter().find_map(|(_, e)| e.hint());

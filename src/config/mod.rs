@@ -73,6 +73,48 @@ impl fmt::Display for MaxRemovals {
     }
 }
 
+/// `rejoin`: what a removal that the member could undo on their own means for the organization.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Rejoin {
+    /// Say so in the plan (a marked line under the member); remove anyway.
+    #[default]
+    Warn,
+    /// Block the organization's removals, like a guard, with the reason.
+    Block,
+}
+
+/// `invitations`: what to do with pending invitations for anyone not declared.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Invitations {
+    /// Report them as drift; never touch them.
+    #[default]
+    Keep,
+    /// `apply` revokes them (audited like removals).
+    Revoke,
+}
+
 /// How the config names a member.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MemberRef {
@@ -128,6 +170,10 @@ pub struct DesiredOrg {
     /// The organization's own, else the defaults', else [`DEFAULT_MAX_REMOVALS`]: always set
     /// by the parser.
     pub max_removals: Option<MaxRemovals>,
+    /// The organization's own, else the defaults', else `warn`.
+    pub rejoin: Rejoin,
+    /// The organization's own, else the defaults', else `keep`.
+    pub invitations: Invitations,
     /// Where the organization's entry starts.
     pub location: Location,
 }

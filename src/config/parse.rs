@@ -12,7 +12,10 @@ use super::checks::{
 };
 use super::diagnostics::{ConfigError, Diagnostic, File, Location, loc, scalar, yaml_error};
 use super::raw::{self, Listed, RawFile, RawMember, RawOrg, listed};
-use super::{DEFAULT_MAX_REMOVALS, DesiredMember, DesiredOrg, MaxRemovals, MemberRef, OrgRef};
+use super::{
+    DEFAULT_MAX_REMOVALS, DesiredMember, DesiredOrg, Invitations, MaxRemovals, MemberRef, OrgRef,
+    Rejoin,
+};
 
 /// Organizations seen so far (across the files of a directory), by name and by id.
 #[derive(Default)]
@@ -47,6 +50,8 @@ impl Seen {
 pub(super) struct Defaults {
     protect: Vec<String>,
     max_removals: Option<MaxRemovals>,
+    rejoin: Option<Rejoin>,
+    invitations: Option<Invitations>,
 }
 
 /// Where a file sits in the config, which decides what it may hold.
@@ -186,6 +191,10 @@ fn defaults(raw: &RawFile, file: &File, d: &mut Vec<Diagnostic>) -> Defaults {
     Defaults {
         protect,
         max_removals,
+        rejoin: defaults.and_then(|x| x.rejoin.as_ref()).map(|r| r.value),
+        invitations: defaults
+            .and_then(|x| x.invitations.as_ref())
+            .map(|i| i.value),
     }
 }
 
@@ -242,6 +251,18 @@ fn organization(
         max_removals: own_max
             .or(defaults.max_removals)
             .or(Some(DEFAULT_MAX_REMOVALS)),
+        rejoin: o
+            .rejoin
+            .as_ref()
+            .map(|r| r.value)
+            .or(defaults.rejoin)
+            .unwrap_or_default(),
+        invitations: o
+            .invitations
+            .as_ref()
+            .map(|i| i.value)
+            .or(defaults.invitations)
+            .unwrap_or_default(),
         location: at,
     })
 }

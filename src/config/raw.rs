@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::MAX_FILE_BYTES;
+use super::{Invitations, MAX_FILE_BYTES, Rejoin};
 
 /// Reads config text into its raw form, within the parser's limits.
 pub(super) fn read(text: &str) -> Result<RawFile, serde_saphyr::Error> {
@@ -79,6 +79,17 @@ pub(super) struct RawDefaults {
     #[serde(default)]
     #[schemars(with = "Option<MaxRemovalsSchema>")]
     pub(super) max_removals: Option<Spanned<serde_json::Value>>,
+    /// What to do when a removed member could rejoin on their own (an enabled connection with
+    /// auto-membership, or organization signup): `warn` (default) says so in the plan; `block`
+    /// blocks the organization's removals like a guard.
+    #[serde(default)]
+    #[schemars(with = "Option<Rejoin>")]
+    pub(super) rejoin: Option<Spanned<Rejoin>>,
+    /// Pending invitations for anyone not declared: `keep` (default) reports them as drift and
+    /// never touches them; `revoke` makes apply revoke them.
+    #[serde(default)]
+    #[schemars(with = "Option<Invitations>")]
+    pub(super) invitations: Option<Spanned<Invitations>>,
 }
 
 /// One organization: exactly one of `name` or `id`, and its members.
@@ -112,6 +123,14 @@ pub(super) struct RawOrg {
     #[serde(default)]
     #[schemars(with = "Option<MaxRemovalsSchema>")]
     pub(super) max_removals: Option<Spanned<serde_json::Value>>,
+    /// Overrides `defaults.rejoin` (default `warn`) for this organization.
+    #[serde(default)]
+    #[schemars(with = "Option<Rejoin>")]
+    pub(super) rejoin: Option<Spanned<Rejoin>>,
+    /// Overrides `defaults.invitations` (default `keep`) for this organization.
+    #[serde(default)]
+    #[schemars(with = "Option<Invitations>")]
+    pub(super) invitations: Option<Spanned<Invitations>>,
 }
 
 /// A key that is present, even with a null value (`members: null`), is `Some`; only a missing
@@ -293,6 +312,9 @@ mod tests {
         for needle in [
             "max_removals",
             "allow_empty",
+            "rejoin",
+            "invitations",
+            "revoke",
             "protect",
             "^org_[A-Za-z0-9]{1,46}$",
         ] {

@@ -63,7 +63,15 @@ fn plan_against(url: &str, extra: &[&str]) -> (Run, Duration) {
     (out, took)
 }
 
+/// The organization `acme`, by name; its enabled connections and invitations are refused as
+/// a token without those scopes is (the plan says what it could not check).
 fn org(path: &str) -> Option<Reply> {
+    if path.contains("/enabled_connections") || path.contains("/invitations") {
+        return Some(json(
+            403,
+            r#"{"statusCode":403,"error":"Forbidden","message":"Insufficient scope","errorCode":"insufficient_scope"}"#,
+        ));
+    }
     path.starts_with("/api/v2/organizations/name/acme")
         .then(|| json(200, r#"{"id":"org_aaaaaaaaaaaaaaa1","name":"acme"}"#))
 }

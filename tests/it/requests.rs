@@ -64,7 +64,7 @@ fn one_organization_is_one_lookup() {
         paths,
         [
             "/api/v2/organizations/name/org-1",
-            "/api/v2/organizations/org_0000000000000001/members?fields=user_id%2Cemail%2Cname&include_fields=true&take=100"
+            "/api/v2/organizations/org_0000000000000001/members?fields=user_id%2Cemail%2Cname%2Croles&include_fields=true&take=100"
         ]
     );
 }

@@ -74,7 +74,7 @@ fn a_resealed_plan_cannot_remove_a_declared_member() {
     resealed_plan(&emu, &dir, |p| {
         org_mut(p, "alpha")
             .remove
-            .insert(0, orgsync::plan::Member::id("auth0|a0000"));
+            .insert(0, orgsync::plan::Member::id("auth0|a0000").into());
     });
     let r = creds(&emu.url())
         .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
@@ -146,14 +146,9 @@ fn a_resealed_plan_cannot_add_an_organization_the_config_does_not_name() {
             name: "other".into(),
             current_count: 3,
             desired_count: 0,
-            remove,
-            missing: vec![],
-            protected_kept: vec![],
-            blocked: None,
+            remove: remove.into_iter().map(Into::into).collect(),
             drift: true,
-            resolved_emails: vec![],
-            current: vec![],
-            protect: vec![],
+            ..Default::default()
         });
     });
     let r = creds(&emu.url())
@@ -182,7 +177,7 @@ fn a_resealed_plan_cannot_remove_the_break_glass_account_even_without_dash_c() {
     resealed_plan(&emu, &dir, |p| {
         let a = org_mut(p, "alpha");
         a.protected_kept.retain(|m| m.user_id != BREAK_GLASS);
-        a.remove.push(orgsync::plan::Member::id(BREAK_GLASS));
+        a.remove.push(orgsync::plan::Member::id(BREAK_GLASS).into());
     });
     // No `-c`: the config is the default `orgsync.yaml` of the working directory.
     let r = creds(&emu.url())
