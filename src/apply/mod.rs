@@ -590,4 +590,73 @@ mod tests {
         assert_eq!(w.remove, ["a|1"]);
         assert_eq!(w.protected, ["a|2"]);
     }
+
+    fn invitation(id: &str) -> crate::reentry::Invitation {
+        crate::reentry::Invitation {
+            id: id.into(),
+            invitee_email: format!("{id}@example.com"),
+            inviter: None,
+            created_at: None,
+            expires_at: None,
+            roles: vec![],
+        }
+    }
+
+    fn with_invitations(
+        mut o: OrgPlan,
+        policy: crate::config::Invitations,
+        undeclared: &[&str],
+    ) -> OrgPlan {
+        o.invitations = Some(crate::plan::InvitationPlan {
+            policy,
+            revoke: undeclared.iter().map(|i| invitation(i)).collect(),
+            ..Default::default()
+        });
+        o
+    }
+
+    #[test]
+    fn a_saved_plan_revokes_only_invitations_both_plans_revoke() {
+        use crate::config::Invitations::{Keep, Revoke};
+        let saved = plan(vec![with_invitations(
+            org("org_a", &[], &[], &[]),
+            Revoke,
+            &["uinv_1", "uinv_2", "uinv_3"],
+        )]);
+        // Fresh: uinv_2 was accepted since (gone); uinv_9 is new (never reviewed).
+        let fresh = plan(vec![with_invitations(
+            org("org_a", &[], &[], &[]),
+            Revoke,
+            &["uinv_1", "uinv_3", "uinv_9"],
+        )]);
+        let work = narrow(&saved, &fresh);
+        let revoke: Vec<&str> = work[0].revoke.iter().map(|(i, _)| i.as_str()).collect();
+        assert_eq!(revoke, ["uinv_1", "uinv_3"]);
+        assert_eq!(work[0].skipped[0].0, "invitation uinv_2");
+        assert!(work[0].skipped[0].1.contains("no longer pending"));
+        // The config now says keep: nothing is revoked, each listed one is skipped.
+        let fresh = plan(vec![with_invitations(
+            org("org_a", &[], &[], &[]),
+            Keep,
+            &["uinv_1", "uinv_3"],
+        )]);
+        let work = narrow(&saved, &fresh);
+        assert_eq!(work[0].revokes(), 0);
+        assert_eq!(work[0].skipped.len(), 3);
+        assert!(work[0].skipped[0].1.contains("`invitations: keep`"));
+        // A saved plan that kept invitations revokes none, whatever the fresh plan says.
+        let kept = plan(vec![with_invitations(
+            org("org_a", &[], &["a|1"], &[]),
+            Keep,
+            &["uinv_1"],
+        )]);
+        let fresh = plan(vec![with_invitations(
+            org("org_a", &["a|1"], &["a|1"], &[]),
+            Revoke,
+            &["uinv_1"],
+        )]);
+        let work = narrow(&kept, &fresh);
+        assert_eq!(work[0].revokes(), 0);
+        assert_eq!(work[0].remove, ["a|1"]);
+    }
 }

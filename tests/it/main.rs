@@ -16,5 +16,6 @@ mod hostile;
 mod hostile_auth0;
 mod plan;
 mod progress;
+mod reentry;
 mod requests;
 mod schema;
