@@ -923,6 +923,83 @@ mod tests {
         insta::assert_snapshot!(String::from_utf8(buf).unwrap());
     }
 
+    /// acme with an auto-membership SSO connection, database signup, and invitations.
+    fn with_doors() -> Plan {
+        use crate::reentry::{ConnectionInfo, Doors, EnabledConnection, Invitation};
+        let conn = |name: &str, signup: bool| EnabledConnection {
+            connection_id: format!("con_{name}"),
+            assign_membership_on_login: true,
+            is_signup_enabled: signup,
+            connection: ConnectionInfo {
+                name: name.into(),
+                strategy: None,
+            },
+        };
+        let inv = |id: &str, email: &str, expires: &str| Invitation {
+            id: id.into(),
+            invitee_email: email.into(),
+            inviter: Some("Grace Hopper".into()),
+            created_at: Some("2026-11-20T09:00:00.000Z".into()),
+            expires_at: Some(expires.into()),
+            roles: vec![],
+        };
+        let acme = OrgInput {
+            id: "org_3hbVAMF8F3wVIcEJ".into(),
+            name: "acme".into(),
+            declared: vec!["auth0|02".into()],
+            protect: vec![],
+            max_removals: None,
+            allow_empty: false,
+            current: vec![
+                member("auth0|02", "ada@acme.example", "Ada Lovelace"),
+                member("samlp|acme-sso|alan", "alan@acme.example", "Alan Turing"),
+                member("auth0|04", "edsger@acme.example", "Edsger Dijkstra"),
+            ],
+            resolved: vec![],
+            reentry: crate::plan::ReentryInput {
+                doors: Some(Doors::from_connections(&[
+                    conn("acme-sso", false),
+                    conn("Username-Password-Authentication", true),
+                ])),
+                invitations: Some(vec![
+                    inv(
+                        "uinv_0001",
+                        "eve@elsewhere.example",
+                        "2026-12-20T09:00:00.000Z",
+                    ),
+                    inv("uinv_0002", "ada@acme.example", "2026-12-20T09:00:00.000Z"),
+                    inv(
+                        "uinv_0003",
+                        "old@elsewhere.example",
+                        "2026-11-27T09:00:00.000Z",
+                    ),
+                ]),
+                invitation_policy: crate::config::Invitations::Revoke,
+                roles_read: true,
+                now: "2026-11-28T12:00:00Z".into(),
+                ..Default::default()
+            },
+        };
+        plan(
+            "travel0.us.auth0.com",
+            &"0".repeat(64),
+            "2026-11-28T12:00:00Z",
+            &[acme],
+        )
+    }
+
+    #[test]
+    fn doors_and_invitations_text() {
+        insta::assert_snapshot!(render(&with_doors(), false));
+    }
+
+    #[test]
+    fn doors_and_invitations_markdown() {
+        let mut buf = Vec::new();
+        markdown(&with_doors(), GITHUB_COMMENT_LIMIT, &mut buf).unwrap();
+        insta::assert_snapshot!(String::from_utf8(buf).unwrap());
+    }
+
     /// 40 organizations, 3,000 removals: far over GitHub's limit.
     fn large() -> Plan {
         let inputs: Vec<OrgInput> = (0..40)
