@@ -1202,18 +1202,10 @@ mod plan_from_tests {
 
     mod reentry_rules {
         use crate::plan::*;
-        use crate::reentry::{ConnectionInfo, EnabledConnection};
+        use crate::reentry::EnabledConnection;
 
         fn conn(name: &str, auto: bool, signup: bool) -> EnabledConnection {
-            EnabledConnection {
-                connection_id: format!("con_{name}"),
-                assign_membership_on_login: auto,
-                is_signup_enabled: signup,
-                connection: ConnectionInfo {
-                    name: name.into(),
-                    strategy: None,
-                },
-            }
+            EnabledConnection::named(name, auto, signup)
         }
 
         fn inv(id: &str, email: &str, expires: &str) -> Invitation {

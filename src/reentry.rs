@@ -23,6 +23,21 @@ pub struct EnabledConnection {
     pub connection: ConnectionInfo,
 }
 
+impl EnabledConnection {
+    /// A connection enabled by name (tests and fixtures; the client decodes the API's).
+    pub fn named(name: &str, auto_membership: bool, signup: bool) -> EnabledConnection {
+        EnabledConnection {
+            connection_id: format!("con_{name}"),
+            assign_membership_on_login: auto_membership,
+            is_signup_enabled: signup,
+            connection: ConnectionInfo {
+                name: name.into(),
+                strategy: None,
+            },
+        }
+    }
+}
+
 /// The `connection` object of an enabled connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionInfo {
@@ -200,16 +215,9 @@ pub fn same_email(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
+    use EnabledConnection as C;
     fn conn(name: &str, auto: bool, signup: bool) -> EnabledConnection {
-        EnabledConnection {
-            connection_id: format!("con_{name}"),
-            assign_membership_on_login: auto,
-            is_signup_enabled: signup,
-            connection: ConnectionInfo {
-                name: name.into(),
-                strategy: None,
-            },
-        }
+        C::named(name, auto, signup)
     }
 
     #[test]

@@ -925,16 +925,8 @@ mod tests {
 
     /// acme with an auto-membership SSO connection, database signup, and invitations.
     fn with_doors() -> Plan {
-        use crate::reentry::{ConnectionInfo, Doors, EnabledConnection, Invitation};
-        let conn = |name: &str, signup: bool| EnabledConnection {
-            connection_id: format!("con_{name}"),
-            assign_membership_on_login: true,
-            is_signup_enabled: signup,
-            connection: ConnectionInfo {
-                name: name.into(),
-                strategy: None,
-            },
-        };
+        use crate::reentry::{Doors, EnabledConnection, Invitation};
+        let conn = |name: &str, signup: bool| EnabledConnection::named(name, true, signup);
         let inv = |id: &str, email: &str, expires: &str| Invitation {
             id: id.into(),
             invitee_email: email.into(),

@@ -556,9 +556,21 @@ impl Client {
             );
         }
         let body = serde_json::json!({ "members": user_ids });
+        self.delete(&path, Some(&body), &site, started).await
+    }
+
+    /// One DELETE through the retry loop, with the record of how it went (for the audit log)
+    /// whether it succeeded or not.
+    pub(super) async fn delete(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+        site: &CallSite,
+        started: Instant,
+    ) -> (Result<(), Error>, CallRecord) {
         let mut attempts = 0;
         match self
-            .call(Method::DELETE, &path, Some(&body), &site, &mut attempts)
+            .call(Method::DELETE, path, body, site, &mut attempts)
             .await
         {
             Ok((_, record)) => (Ok(()), record),

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -128,22 +127,7 @@ impl Client {
             };
             return (Err(self.scrub(e)), unsent);
         }
-        let started = Instant::now();
-        let mut attempts = 0;
-        match self
-            .call(Method::DELETE, &path, None, &site, &mut attempts)
-            .await
-        {
-            Ok((_, record)) => (Ok(()), record),
-            Err(e) => {
-                let record = CallRecord {
-                    status: e.status(),
-                    attempts,
-                    duration: started.elapsed(),
-                };
-                (Err(e), record)
-            }
-        }
+        self.delete(&path, None, &site, Instant::now()).await
     }
 
     /// An offset-paged list of an organization (`page`, `per_page`, `include_totals=true`):
