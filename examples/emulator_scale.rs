@@ -64,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         email: Some(format!("u{o}x{m}@example.com")),
                         name: Some(format!("User {m}")),
                         roles: vec![],
+                        connection: None,
                     })
                     .collect(),
                 ..Organization::default()

@@ -41,18 +41,22 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
     /// Tenant-wide Management API bucket as BURST/PER_SECOND (refilled continuously), e.g.
-    /// `50/16`, or BURST/PER_MINUTE/min (refilled once a second), e.g. `10/150/min`. Off by
-    /// default.
+    /// `50/16`, or BURST/PER_MINUTE/min (refilled once a second), e.g. `10/150/min`. Default:
+    /// an Enterprise production tenant's documented `50/16`.
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub rate_limit: Option<BucketConfig>,
-    /// Bucket for reading organization members, as BURST/PER_SECOND or BURST/PER_MINUTE/min
-    /// (Auth0's: `40/500/min`).
+    /// Bucket for reading organization members, as BURST/PER_SECOND or BURST/PER_MINUTE/min.
+    /// Default: Auth0's documented `40/500/min`.
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub members_read_limit: Option<BucketConfig>,
     /// Bucket for adding and removing organization members, as BURST/PER_SECOND or
-    /// BURST/PER_MINUTE/min (Auth0's: `20/200/min`).
+    /// BURST/PER_MINUTE/min. Default: Auth0's documented `20/200/min`.
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub members_write_limit: Option<BucketConfig>,
+    /// Announce the limits in the `x-ratelimit-*` headers of every answer, but never refuse a
+    /// request with 429 (for tests and demos that need raw speed).
+    #[arg(long)]
+    pub no_rate_limit: bool,
     /// Latency added to every API request, in milliseconds (0 to 60000).
     #[arg(long, value_name = "MS", default_value_t = 0, value_parser = parse_latency_ms)]
     pub latency_ms: u64,

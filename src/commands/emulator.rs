@@ -13,12 +13,14 @@ pub fn run(args: EmulatorArgs) -> Result<Exit, Failure> {
         error: Box::new(e),
         hint: Some("see the README's \"Emulator\" section for the tenant file format".into()),
     })?;
+    let documented = RateLimits::enterprise();
     let options = emulator::Options {
         rate_limits: RateLimits {
-            global: args.rate_limit,
-            members_read: args.members_read_limit,
-            members_write: args.members_write_limit,
+            global: args.rate_limit.or(documented.global),
+            members_read: args.members_read_limit.or(documented.members_read),
+            members_write: args.members_write_limit.or(documented.members_write),
         },
+        enforce_rate_limits: !args.no_rate_limit,
         latency: Duration::from_millis(args.latency_ms),
         latency_jitter: Duration::from_millis(args.jitter_ms),
         removal_delay: Duration::from_millis(args.removal_delay_ms),

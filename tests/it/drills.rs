@@ -85,6 +85,8 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
             ],
             latency_jitter: Duration::from_millis(2),
             seed,
+            // Faults, not rate limits, are the drill: the limits are announced, not enforced.
+            enforce_rate_limits: false,
             ..Options::default()
         };
         let emu = background(drill_tenant(), options);
@@ -250,6 +252,8 @@ fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
 fn eventual_consistency_is_not_mistaken_for_failure() {
     let options = Options {
         removal_delay: Duration::from_millis(3000),
+        // Consistency, not rate limits, is the drill: the limits are announced, not enforced.
+        enforce_rate_limits: false,
         ..Options::default()
     };
     let emu = background(drill_tenant(), options);

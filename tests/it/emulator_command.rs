@@ -4,23 +4,19 @@ use crate::support::*;
 use orgsync_emulator::Tenant;
 use serde_json::{Value, json};
 
-#[test]
-fn the_subcommand_prints_one_ready_line_and_serves() {
+/// Starts `orgsync emulator --tenant T ARGS` on a tenant with one organization; its URL from
+/// the ready line, the child, and then `requests` GETs of the organization by name: each
+/// answer's status and `x-ratelimit-limit`.
+fn serve_and_get(dir: &TempDir, args: &[&str], requests: usize) -> Vec<(u16, Option<String>)> {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let dir = TempDir::new("emu-cli");
     let tenant = dir.write(
         "tenant.yaml",
         "clients:\n  - {client_id: demo, client_secret: s, scopes: [read:organizations]}\norganizations:\n  - id: org_3hbVAMF8F3wVIcEJ\n    name: acme\n    members:\n      - {user_id: 'auth0|1', email: a@example.com}\n",
     );
     let mut child = Command::new(bin())
-        .args([
-            "emulator",
-            "--tenant",
-            tenant.to_str().unwrap(),
-            "--rate-limit",
-            "10/5",
-        ])
+        .args(["emulator", "--tenant", tenant.to_str().unwrap()])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -36,7 +32,7 @@ fn the_subcommand_prints_one_ready_line_and_serves() {
         .to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (status, limit) = rt.block_on(async {
+    let answers = rt.block_on(async {
         let http = reqwest::Client::new();
         let tok: Value = http
             .post(format!("{url}/oauth/token"))
@@ -47,18 +43,51 @@ fn the_subcommand_prints_one_ready_line_and_serves() {
             .json()
             .await
             .unwrap();
-        let r = http
-            .get(format!("{url}/api/v2/organizations/name/acme"))
-            .bearer_auth(tok["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.headers().get("x-ratelimit-limit").map(|v| v.to_str().unwrap().to_string()))
+        let mut answers = Vec::new();
+        for _ in 0..requests {
+            let r = http
+                .get(format!("{url}/api/v2/organizations/name/acme"))
+                .bearer_auth(tok["access_token"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            answers.push((
+                r.status().as_u16(),
+                r.headers()
+                    .get("x-ratelimit-limit")
+                    .map(|v| v.to_str().unwrap().to_string()),
+            ));
+        }
+        answers
     });
     child.kill().unwrap();
     let _ = child.wait();
-    assert_eq!(status, 200);
-    assert_eq!(limit.as_deref(), Some("10"));
+    answers
+}
+
+#[test]
+fn the_subcommand_prints_one_ready_line_and_serves() {
+    let dir = TempDir::new("emu-cli");
+    let answers = serve_and_get(&dir, &["--rate-limit", "10/5"], 1);
+    assert_eq!(answers, [(200, Some("10".to_string()))]);
+}
+
+#[test]
+fn by_default_a_real_tenants_limits_are_enforced_and_no_rate_limit_only_announces_them() {
+    let dir = TempDir::new("emu-cli-limits");
+    let enforced = serve_and_get(&dir, &[], 70);
+    assert!(enforced.iter().all(|(_, l)| l.as_deref() == Some("50")));
+    assert!(
+        enforced.iter().any(|(s, _)| *s == 429),
+        "a burst of 70 over a bucket of 50"
+    );
+    let announced = serve_and_get(&dir, &["--no-rate-limit"], 70);
+    assert!(
+        announced
+            .iter()
+            .all(|a| *a == (200, Some("50".to_string()))),
+        "{announced:?}"
+    );
 }
 
 #[test]

@@ -136,7 +136,7 @@ fn the_sandbox_demo_needs_no_credentials() {
     let text = out.stdout();
     assert!(
         text.contains(
-            "Plan: 3 to remove, 6 blocked, 1 missing, 2 protected kept, in 3 of 4 organizations."
+            "Plan: 3 to remove, 6 blocked, 1 missing, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations."
         ),
         "{text}"
     );
@@ -168,7 +168,10 @@ fn detailed_exitcode_is_0_2_or_1() {
         }
     }
     let same = dir.write("same.yaml", &yaml);
+    // Without the invitations scope: acme's undeclared invitation would be drift too.
     let none = OrgSync::new(&emu)
+        .env("AUTH0_CLIENT_ID", "read-only")
+        .env("AUTH0_CLIENT_SECRET", "read-only-secret")
         .args(["plan", "-c", same.to_str().unwrap(), "--detailed-exitcode"])
         .cwd(dir.path())
         .run();
@@ -433,13 +436,14 @@ fn a_429_burst_is_waited_out_and_the_plan_completes() {
     let v: Value = serde_json::from_str(out.stdout()).unwrap();
     assert_eq!(v["summary"]["remove"], 3, "what apply removes");
     assert_eq!(v["summary"]["remove_blocked"], 6, "initech is blocked");
-    // One list page and four member pages fit a burst of 3 only by waiting.
-    assert!(
+    // One list page, four member pages, four of enabled connections, four of invitations
+    // and three users fit a burst of 3 only by waiting.
+    assert_eq!(
         api_requests(&emu)
             .iter()
             .filter(|r| r.status == 200)
-            .count()
-            == 5
+            .count(),
+        16
     );
 }
 
@@ -761,7 +765,7 @@ fn raw_http(emu: &orgsync_emulator::Emulator, method: &str, path: &str, body: &s
 }
 
 #[test]
-fn injected_faults_carry_no_rate_limit_headers_as_the_readme_says() {
+fn injected_5xx_faults_carry_rate_limit_headers_and_an_injected_429_none_as_the_readme_says() {
     let options = Options {
         rate_limits: RateLimits {
             global: Some(BucketConfig {
@@ -786,14 +790,24 @@ fn injected_faults_carry_no_rate_limit_headers_as_the_readme_says() {
     assert!(added.starts_with("http/1.1 2"), "{added}");
     let faulted = raw_http(&emu, "GET", "/api/v2/organizations", "");
     assert!(faulted.starts_with("http/1.1 503"), "{faulted}");
-    assert!(!faulted.contains("x-ratelimit-"), "{faulted}");
+    assert!(faulted.contains("x-ratelimit-limit: 50"), "{faulted}");
+    assert!(faulted.contains("x-ratelimit-reset: "), "{faulted}");
+    raw_http(
+        &emu,
+        "POST",
+        "/__emulator/faults",
+        r#"{"method":"GET","path":"/api/v2/organizations","status":429,"times":1}"#,
+    );
+    let limited = raw_http(&emu, "GET", "/api/v2/organizations", "");
+    assert!(limited.starts_with("http/1.1 429"), "{limited}");
+    assert!(!limited.contains("x-ratelimit-"), "{limited}");
     let readme =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
             .unwrap()
             .replace('\n', " ");
     assert!(
-        readme.contains("answers with no `x-ratelimit-*` headers at all"),
-        "the README says injected faults carry no rate-limit headers"
+        readme.contains("an injected 429 stands for a server that sends none"),
+        "the README says which injected faults carry rate-limit headers"
     );
 }
 

@@ -30,7 +30,14 @@ fn config(names: impl Iterator<Item = String>) -> String {
 
 /// API requests (the token request excluded) of one `orgsync plan`.
 fn plan_requests(t: Tenant, yaml: &str) -> Vec<String> {
-    let emu = background(t, Options::default());
+    // Counting requests, not pacing: the limits are announced, not enforced.
+    let emu = background(
+        t,
+        Options {
+            enforce_rate_limits: false,
+            ..Options::default()
+        },
+    );
     let dir = TempDir::new("requests");
     dir.write("orgsync.yaml", yaml);
     let out = OrgSync::new(&emu)
@@ -43,10 +50,13 @@ fn plan_requests(t: Tenant, yaml: &str) -> Vec<String> {
 
 #[test]
 fn the_example_tenant_costs_one_list_page_and_one_page_per_organization() {
+    // The read-only client: members only, as before the re-entry checks.
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("requests-example");
     let out = OrgSync::new(&emu)
         .args(["plan", "-c", example_config().to_str().unwrap()])
+        .env("AUTH0_CLIENT_ID", "read-only")
+        .env("AUTH0_CLIENT_SECRET", "read-only-secret")
         .cwd(dir.path())
         .run();
     out.success();
@@ -55,6 +65,28 @@ fn the_example_tenant_costs_one_list_page_and_one_page_per_organization() {
     assert_eq!(paths.len(), 5, "{paths:#?}");
     assert_eq!(paths[0], "/api/v2/organizations?take=100");
     assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 4);
+}
+
+#[test]
+fn the_example_tenant_with_the_re_entry_scopes_costs_one_read_of_each_door() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("requests-example-doors");
+    let out = OrgSync::new(&emu)
+        .args(["plan", "-c", example_config().to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let paths: Vec<String> = api_requests(&emu).into_iter().map(|r| r.path).collect();
+    let count = |needle: &str| paths.iter().filter(|p| p.contains(needle)).count();
+    // The list page; per organization its members (roles in the same requests), its enabled
+    // connections and its invitations; then acme's two removed database users (acme has an
+    // auto-membership connection) and its missing new hire (acme has an undeclared invitation).
+    assert_eq!(count("/api/v2/organizations?take=100"), 1);
+    assert_eq!(count("/members?fields=user_id%2Cemail%2Cname%2Croles"), 4);
+    assert_eq!(count("/enabled_connections?"), 4);
+    assert_eq!(count("/invitations?"), 4);
+    assert_eq!(count("/api/v2/users/"), 3);
+    assert_eq!(paths.len(), 16, "{paths:#?}");
 }
 
 #[test]

@@ -29,6 +29,7 @@ pub fn member(user_id: &str, email: &str, name: &str) -> Member {
         email: Some(email.into()),
         name: Some(name.into()),
         roles: vec![],
+        connection: None,
     }
 }
 

@@ -39,15 +39,24 @@ pub const ASSUMPTIONS: &[&str] = &[
     "the organizations list has `next` only when more organizations follow",
     "an endpoint bucket's 429 says \"Too many requests to this endpoint\" (the tenant-wide one says \"Global limit has been reached\")",
     "a missing Authorization header answers 401 \"Invalid token\"",
-    "the x-ratelimit-* headers are sent only when a bucket is configured",
+    "the x-ratelimit-* headers are on every /api/v2 answer that a configured bucket applies to (by default all of them), injected 500s and 503s included; an injected 429 fault has none, by design",
+    "the invitation list includes expired invitations until they are revoked or accepted",
+    "revoking an invitation that does not exist answers 404 \"The invitation does not exist\" (errorCode inexistent_invitation)",
+    "GET /users/{id} for an unknown user answers 404 \"The user does not exist.\" (errorCode inexistent_user)",
+    "enabled connections and invitations draw only from the tenant-wide bucket",
+    "a connection's strategy is `auth0` for Username-Password-Authentication, the name for a social connection, else `samlp`, unless the tenant file says",
     "a per-minute bucket adds its tokens at each whole second of the wall clock, and its x-ratelimit-reset is the second at which the next whole token comes",
 ];
 
 /// How the emulator behaves beyond its data: limits, latency, consistency, faults.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Token buckets; all off by default.
+    /// Token buckets; by default a production Enterprise tenant's documented limits
+    /// ([`RateLimits::enterprise`]).
     pub rate_limits: RateLimits,
+    /// Whether the buckets refuse requests (429) when empty. Off, the `x-ratelimit-*` headers
+    /// are still sent on every answer, describing full buckets: for tests that need raw speed.
+    pub enforce_rate_limits: bool,
     /// Added to every /api/v2 and /oauth/token request before it is handled.
     pub latency: Duration,
     /// A seeded random extra latency in `0..jitter`.
@@ -67,7 +76,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            rate_limits: RateLimits::default(),
+            rate_limits: RateLimits::enterprise(),
+            enforce_rate_limits: true,
             latency: Duration::ZERO,
             latency_jitter: Duration::ZERO,
             removal_delay: Duration::ZERO,

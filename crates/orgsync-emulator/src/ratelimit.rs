@@ -23,12 +23,39 @@ pub struct BucketConfig {
     pub every_second: bool,
 }
 
-/// Which buckets are configured. `None` means unlimited.
+/// Which buckets are configured. `None` means unlimited; `RateLimits::default()` has none (a
+/// test that sets one bucket gets only that one); [`RateLimits::enterprise`] is what
+/// [`crate::Options::default`] uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RateLimits {
     pub global: Option<BucketConfig>,
     pub members_read: Option<BucketConfig>,
     pub members_write: Option<BucketConfig>,
+}
+
+impl RateLimits {
+    /// A production tenant on an Enterprise plan, as Auth0 documents it: the tenant-wide
+    /// Management API bucket, burst 50 at 16 requests per second; reading organization
+    /// members, burst 40 at 500 per minute; adding or removing them, burst 20 at 200 per minute.
+    pub fn enterprise() -> RateLimits {
+        RateLimits {
+            global: Some(BucketConfig {
+                size: 50,
+                refill_per_sec: 16.0,
+                every_second: false,
+            }),
+            members_read: Some(BucketConfig {
+                size: 40,
+                refill_per_sec: 500.0 / 60.0,
+                every_second: true,
+            }),
+            members_write: Some(BucketConfig {
+                size: 20,
+                refill_per_sec: 200.0 / 60.0,
+                every_second: true,
+            }),
+        }
+    }
 }
 
 /// The buckets an endpoint draws from besides the tenant-wide one.
@@ -123,6 +150,8 @@ pub struct Limiter {
     global: Option<Bucket>,
     members_read: Option<Bucket>,
     members_write: Option<Bucket>,
+    /// Off: the headers are still sent, describing full buckets, and nothing is refused.
+    enforce: bool,
 }
 
 impl Limiter {
@@ -136,6 +165,29 @@ impl Limiter {
             global: cfg.global.map(|c| Bucket::new(c, now, wall)),
             members_read: cfg.members_read.map(|c| Bucket::new(c, now, wall)),
             members_write: cfg.members_write.map(|c| Bucket::new(c, now, wall)),
+            enforce: true,
+        }
+    }
+
+    /// Announces the limits without enforcing them (no token is taken, nothing refused).
+    pub fn announce_only(mut self) -> Self {
+        self.enforce = false;
+        self
+    }
+
+    /// The headers of the tightest bucket that applies to `endpoint`, taking no token.
+    pub fn peek(
+        &mut self,
+        endpoint: Endpoint,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Option<RateHeaders> {
+        let enforce = std::mem::replace(&mut self.enforce, false);
+        let d = self.check(endpoint, now, wall);
+        self.enforce = enforce;
+        match d {
+            Decision::Allowed(h) => h,
+            Decision::Limited { headers, .. } => Some(headers),
         }
     }
 
@@ -145,6 +197,7 @@ impl Limiter {
             global,
             members_read,
             members_write,
+            enforce,
         } = self;
         let specific = match endpoint {
             Endpoint::MembersRead => members_read.as_mut(),
@@ -160,6 +213,14 @@ impl Limiter {
         }
         for (b, _) in buckets.iter_mut() {
             b.refill(now, wall);
+        }
+        if !*enforce {
+            return Decision::Allowed(
+                buckets
+                    .iter()
+                    .map(|(b, _)| b.headers(wall))
+                    .min_by_key(|h| h.remaining),
+            );
         }
         if let Some((b, is_global)) = buckets.iter().find(|(b, _)| b.tokens < 1.0) {
             return Decision::Limited {

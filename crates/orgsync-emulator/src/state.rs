@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
-use super::tenant::{Role, Tenant};
+use super::tenant::{EnabledConnection, Role, Tenant, default_connection, derived_id};
 
 /// A user known to the tenant.
 #[derive(Debug, Clone)]
@@ -18,7 +18,33 @@ pub struct User {
     pub user_id: String,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// The connection the tenant file gives; else derived from the user_id.
+    pub connection: Option<String>,
 }
+
+impl User {
+    /// The connection the user logs in through.
+    pub fn connection(&self) -> String {
+        self.connection
+            .clone()
+            .unwrap_or_else(|| default_connection(&self.user_id))
+    }
+}
+
+/// A pending invitation.
+#[derive(Debug, Clone)]
+pub struct PendingInvitation {
+    pub id: String,
+    pub invitee_email: String,
+    pub inviter: Option<String>,
+    /// Microseconds since the epoch.
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub roles: Vec<Role>,
+}
+
+/// Auth0's default invitation lifetime (`ttl_sec`), 7 days.
+pub const INVITATION_TTL_MICROS: u64 = 604_800 * 1_000_000;
 
 /// One membership of a user in an organization.
 #[derive(Debug, Clone)]
@@ -43,6 +69,10 @@ pub struct Org {
     pub seq_of: HashMap<u32, u64>,
     /// Removed memberships still listed, oldest first: (when they disappear, join seq).
     pending: Vec<(Instant, u64)>,
+    /// Enabled connections, in the tenant file's order.
+    pub connections: Vec<EnabledConnection>,
+    /// Pending invitations, newest first (Auth0's default sort, `created_at:-1`).
+    pub invitations: Vec<PendingInvitation>,
 }
 
 impl Org {
@@ -111,6 +141,9 @@ pub struct TenantState {
 impl TenantState {
     /// Builds the state from a checked tenant, taking its strings. Members join in file order.
     pub fn from_tenant(tenant: Tenant) -> TenantState {
+        let started = orgsync_common::timefmt::unix_micros(std::time::SystemTime::now());
+        // Times are kept to the millisecond, as Auth0 writes them.
+        let started = started - started % 1000;
         let members: usize = tenant.organizations.iter().map(|o| o.members.len()).sum();
         let mut state = TenantState {
             users: Vec::with_capacity(tenant.users.len() + members),
@@ -120,6 +153,10 @@ impl TenantState {
         for u in tenant.users {
             state.intern_owned(u.user_id, u.email, u.name);
         }
+        let micros = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(crate::server::paging::parse_rfc3339_micros)
+        };
         for (i, org) in tenant.organizations.into_iter().enumerate() {
             let mut o = Org {
                 id: org.id,
@@ -131,9 +168,31 @@ impl TenantState {
                 members: BTreeMap::new(),
                 seq_of: HashMap::with_capacity(org.members.len()),
                 pending: Vec::new(),
+                connections: org.enabled_connections,
+                invitations: Vec::with_capacity(org.invitations.len()),
             };
+            for i in &org.invitations {
+                let created_at = micros(&i.created_at).unwrap_or(started);
+                o.invitations.push(PendingInvitation {
+                    id: i.id.clone().unwrap_or_else(|| {
+                        derived_id("uinv_", &format!("{}\n{}", o.id, i.invitee_email))
+                    }),
+                    invitee_email: i.invitee_email.clone(),
+                    inviter: i.inviter.clone(),
+                    created_at,
+                    expires_at: micros(&i.expires_at).unwrap_or(created_at + INVITATION_TTL_MICROS),
+                    roles: i.roles.iter().map(|r| Role::named(r)).collect(),
+                });
+            }
+            o.invitations
+                .sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
             for m in org.members {
+                let connection = m.connection;
                 let user = state.intern_owned(m.user_id, m.email, m.name);
+                let u = &mut state.users[user as usize];
+                if u.connection.is_none() {
+                    u.connection = connection;
+                }
                 state.next_seq += 1;
                 let roles = (!m.roles.is_empty()).then(|| m.roles.into_boxed_slice());
                 o.members.insert(
@@ -186,6 +245,7 @@ impl TenantState {
             user_id,
             email,
             name,
+            connection: None,
         });
         i
     }
@@ -281,6 +341,92 @@ impl TenantState {
         }
     }
 
+    /// A person logging in to organization `org` through `connection`: with auto-membership on
+    /// that connection, they become a member. What happened, as the admin route answers it.
+    pub fn login(
+        &mut self,
+        org: usize,
+        user_id: &str,
+        connection: &str,
+        now: Instant,
+    ) -> LoginRule {
+        let Some(c) = self.orgs[org]
+            .connections
+            .iter()
+            .find(|c| c.connection == connection)
+        else {
+            return LoginRule::ConnectionNotEnabled;
+        };
+        if !c.assign_membership_on_login {
+            return LoginRule::NoAutoMembership;
+        }
+        let user = self.intern_user(user_id, None, None);
+        self.orgs[org].settle(now);
+        if self.orgs[org].is_member(user) {
+            return LoginRule::AlreadyMember;
+        }
+        let u = &mut self.users[user as usize];
+        if u.connection.is_none() {
+            u.connection = Some(connection.to_string());
+        }
+        self.add_members(org, &[user_id.to_string()], now);
+        LoginRule::AutoMembership
+    }
+
+    /// Revokes an invitation; false when the organization has none by that id.
+    pub fn revoke_invitation(&mut self, org: usize, id: &str) -> bool {
+        let list = &mut self.orgs[org].invitations;
+        let before = list.len();
+        list.retain(|i| i.id != id);
+        list.len() != before
+    }
+
+    /// The invitee accepts an invitation: they become a member with its roles (a bare
+    /// `auth0|…` user is created for an email no user has), and the invitation is gone.
+    pub fn accept_invitation(
+        &mut self,
+        id: &str,
+        now: Instant,
+        now_micros: u64,
+    ) -> Result<Accepted, &'static str> {
+        let Some((org, pos)) = self.orgs.iter().enumerate().find_map(|(o, org)| {
+            org.invitations
+                .iter()
+                .position(|i| i.id == id)
+                .map(|p| (o, p))
+        }) else {
+            return Err("no such invitation");
+        };
+        if self.orgs[org].invitations[pos].expires_at <= now_micros {
+            return Err("the invitation has expired");
+        }
+        let inv = self.orgs[org].invitations.remove(pos);
+        let (user_id, created) = match self
+            .by_email
+            .get(&inv.invitee_email)
+            .and_then(|u| u.first())
+        {
+            Some(&u) => (self.users[u as usize].user_id.clone(), false),
+            None => {
+                let user_id = format!(
+                    "auth0|{}",
+                    derived_id("", &inv.invitee_email).to_lowercase()
+                );
+                self.intern_user(&user_id, Some(&inv.invitee_email), None);
+                (user_id, true)
+            }
+        };
+        self.add_members(org, std::slice::from_ref(&user_id), now);
+        let org_id = self.orgs[org].id.clone();
+        self.set_roles(&org_id, &user_id, inv.roles.clone());
+        Ok(Accepted {
+            user_id,
+            organization: org_id,
+            created_user: created,
+            roles: inv.roles,
+        })
+    }
+
     /// Removes users from an organization. Non-members are ignored. With a delay, removed
     /// members stay listed until it has passed.
     pub fn remove_members(
@@ -308,6 +454,30 @@ impl TenantState {
             }
         }
     }
+}
+
+/// Which rule a login met (`POST /__emulator/login`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginRule {
+    /// The connection has auto-membership: the user became a member.
+    AutoMembership,
+    /// Already a member: nothing changed.
+    AlreadyMember,
+    /// The connection is enabled without auto-membership: the login changes no membership.
+    NoAutoMembership,
+    /// The connection is not enabled for the organization: no login.
+    ConnectionNotEnabled,
+}
+
+/// An accepted invitation (`POST /__emulator/accept-invitation`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Accepted {
+    pub user_id: String,
+    pub organization: String,
+    /// No user had the invitee's email: one was created.
+    pub created_user: bool,
+    pub roles: Vec<Role>,
 }
 
 #[cfg(test)]

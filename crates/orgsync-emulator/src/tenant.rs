@@ -36,6 +36,71 @@ pub struct Role {
     pub name: String,
 }
 
+impl Role {
+    /// The role named `name`, with the id the emulator derives from it (`rol_` and 16 letters
+    /// and digits), as a tenant file's `roles: [NAME]` gives it.
+    pub fn named(name: &str) -> Role {
+        Role {
+            id: derived_id("rol_", name),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// `roles:` entries: a name, or `{id, name}`.
+fn roles<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Role>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Spec {
+        Name(String),
+        Full { id: String, name: String },
+    }
+    Ok(Vec::<Spec>::deserialize(d)?
+        .into_iter()
+        .map(|s| match s {
+            Spec::Name(n) => Role::named(&n),
+            Spec::Full { id, name } => Role { id, name },
+        })
+        .collect())
+}
+
+/// An id of `prefix` and 16 letters and digits derived from `seed`: the same on every run.
+pub fn derived_id(prefix: &str, seed: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    // FNV-1a, then SplitMix64 steps for the characters.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut out = String::with_capacity(prefix.len() + 16);
+    out.push_str(prefix);
+    for _ in 0..16 {
+        h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = h;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        out.push(ALPHABET[(z % ALPHABET.len() as u64) as usize] as char);
+    }
+    out
+}
+
+/// The connection a user logs in through when the tenant file does not say: the database
+/// connection for `auth0|…`, the enterprise connection a `samlp|X|…`, `oidc|X|…`, `waad|X|…`
+/// (and `adfs`, `okta`) user_id names, else the provider (a social connection's name).
+pub fn default_connection(user_id: &str) -> String {
+    let (provider, rest) = user_id.split_once('|').unwrap_or(("auth0", user_id));
+    match provider {
+        "auth0" => "Username-Password-Authentication".into(),
+        p if ENTERPRISE.contains(&p) => rest.split_once('|').map_or(p, |(c, _)| c).to_string(),
+        p => p.to_string(),
+    }
+}
+
+/// Enterprise providers, whose user ids carry the connection: `samlp|connection|id`.
+pub const ENTERPRISE: &[&str] = &["samlp", "waad", "adfs", "oidc", "okta"];
+
 /// A member of an organization, in join order.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
@@ -45,8 +110,77 @@ pub struct Member {
     pub email: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
+    /// Organization roles: names (`[admin]`), or `{id, name}`.
+    #[serde(default, deserialize_with = "roles")]
     pub roles: Vec<Role>,
+    /// The connection the user logs in through; derived from the user_id when absent
+    /// ([`default_connection`]).
+    #[serde(default)]
+    pub connection: Option<String>,
+}
+
+/// A connection enabled for an organization.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnabledConnection {
+    /// The connection's name.
+    pub connection: String,
+    /// Anyone who logs in to the organization through it becomes a member.
+    #[serde(default)]
+    pub assign_membership_on_login: bool,
+    /// Anyone may sign up into the organization through it (needs auto-membership).
+    #[serde(default)]
+    pub is_signup_enabled: bool,
+    #[serde(default = "yes")]
+    pub show_as_button: bool,
+    /// Default: `auth0` for `Username-Password-Authentication`, `samlp` otherwise unless the
+    /// name is a social provider's.
+    #[serde(default)]
+    pub strategy: Option<String>,
+}
+
+impl EnabledConnection {
+    pub fn strategy(&self) -> String {
+        if let Some(s) = &self.strategy {
+            return s.clone();
+        }
+        match self.connection.as_str() {
+            "Username-Password-Authentication" => "auth0".into(),
+            n if SOCIAL.contains(&n) => n.to_string(),
+            _ => "samlp".into(),
+        }
+    }
+}
+
+const SOCIAL: &[&str] = &[
+    "google-oauth2",
+    "github",
+    "facebook",
+    "apple",
+    "windowslive",
+    "linkedin",
+    "twitter",
+];
+
+/// A pending invitation to an organization.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Invitation {
+    pub invitee_email: String,
+    /// `uinv_…`; derived from the organization and the email when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Role names the invitee gets on accepting.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// RFC 3339; default: when the emulator starts.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// RFC 3339; default: 7 days after `created_at` (Auth0's default `ttl_sec`, 604800).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub inviter: Option<String>,
 }
 
 /// A user who is in no organization yet (or whose profile is given once here).
@@ -76,6 +210,10 @@ pub struct Organization {
     pub metadata: Option<serde_json::Value>,
     #[serde(default)]
     pub members: Vec<Member>,
+    #[serde(default)]
+    pub enabled_connections: Vec<EnabledConnection>,
+    #[serde(default)]
+    pub invitations: Vec<Invitation>,
 }
 
 /// Everything an emulator starts with.
@@ -200,6 +338,52 @@ impl Tenant {
             if !names.insert(org.name.as_str()) {
                 return Err(format!("organization name `{}` is listed twice", org.name));
             }
+            if org.enabled_connections.len() > 10 {
+                return Err(format!(
+                    "organization `{}`: {} enabled connections; Auth0 allows at most 10",
+                    org.name,
+                    org.enabled_connections.len()
+                ));
+            }
+            let mut connections = HashSet::new();
+            for c in &org.enabled_connections {
+                if !connections.insert(c.connection.as_str()) {
+                    return Err(format!(
+                        "organization `{}`: connection `{}` is enabled twice",
+                        org.name, c.connection
+                    ));
+                }
+                if c.is_signup_enabled && !c.assign_membership_on_login {
+                    return Err(format!(
+                        "organization `{}`: connection `{}` has is_signup_enabled without assign_membership_on_login, which Auth0 refuses",
+                        org.name, c.connection
+                    ));
+                }
+            }
+            for i in &org.invitations {
+                if let Some(id) = &i.id
+                    && !is_invitation_id(id)
+                {
+                    return Err(format!(
+                        "organization `{}`: invitation id `{id}` is malformed: expected `uinv_` followed by letters and digits",
+                        org.name
+                    ));
+                }
+                for t in [&i.created_at, &i.expires_at].into_iter().flatten() {
+                    if crate::server::paging::parse_rfc3339_micros(t).is_none() {
+                        return Err(format!(
+                            "organization `{}`: invitation time `{t}` is not an RFC 3339 UTC time like 2026-12-03T10:00:00.000Z",
+                            org.name
+                        ));
+                    }
+                }
+                if !i.invitee_email.contains('@') {
+                    return Err(format!(
+                        "organization `{}`: invitee_email `{}` is not an email",
+                        org.name, i.invitee_email
+                    ));
+                }
+            }
             let mut seen = HashSet::with_capacity(org.members.len());
             for m in &org.members {
                 if !is_user_id(&m.user_id) {
@@ -230,6 +414,13 @@ impl Tenant {
 }
 
 pub use orgsync_common::ids::{is_org_id, is_org_name, is_user_id};
+
+/// `uinv_` and 1 to 64 letters or digits.
+pub fn is_invitation_id(id: &str) -> bool {
+    id.strip_prefix("uinv_").is_some_and(|rest| {
+        !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
+}
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,8 @@ mod errors;
 mod faults;
 mod members;
 mod organizations;
-mod paging;
+pub(crate) mod paging;
+mod reentry;
 mod users;
 
 use std::net::SocketAddr;
@@ -58,7 +59,11 @@ impl Shared {
             state: Mutex::new(TenantState::from_tenant(tenant)),
             key: jwt::random_key(),
             base_url: format!("http://{addr}"),
-            limiter: Mutex::new(Limiter::new(options.rate_limits)),
+            limiter: Mutex::new(if options.enforce_rate_limits {
+                Limiter::new(options.rate_limits)
+            } else {
+                Limiter::new(options.rate_limits).announce_only()
+            }),
             rng: Mutex::new(SplitMix64(options.seed)),
             options,
             log: Mutex::new(Vec::new()),
@@ -93,6 +98,19 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
                 .post(members::add_members)
                 .delete(members::remove_members),
         )
+        .route(
+            "/api/v2/organizations/{id}/enabled_connections",
+            get(reentry::list_enabled_connections),
+        )
+        .route(
+            "/api/v2/organizations/{id}/invitations",
+            get(reentry::list_invitations),
+        )
+        .route(
+            "/api/v2/organizations/{id}/invitations/{invitation_id}",
+            axum::routing::delete(reentry::revoke_invitation),
+        )
+        .route("/api/v2/users/{id}", get(reentry::get_user))
         .route("/api/v2/users-by-email", get(users::users_by_email))
         .route("/oauth/token", post(auth::token))
         .route(
@@ -101,6 +119,11 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/__emulator/state", get(admin::state_view))
         .route("/__emulator/faults", post(admin::add_scripted_fault))
+        .route("/__emulator/login", post(reentry::login))
+        .route(
+            "/__emulator/accept-invitation",
+            post(reentry::accept_invitation),
+        )
         .fallback(errors::not_found)
         .with_state(shared.clone());
     api.layer(middleware::from_fn_with_state(shared, gate))
@@ -141,7 +164,20 @@ async fn gate(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Respon
     let fault_name = fault.as_ref().map(|f| f.name().to_string());
     let mut drop_after = false;
     let mut resp = match fault.map(|f| f.outcome()) {
-        Some(Outcome::Answer(r)) => r,
+        // An injected 5xx carries the headers as any answer does (an injected 429 has none:
+        // it stands for a server that sends none).
+        Some(Outcome::Answer(mut r)) => {
+            if r.status() != StatusCode::TOO_MANY_REQUESTS
+                && let Some(h) = lock(&sh.limiter).peek(
+                    rate_endpoint(&method, &path),
+                    Instant::now(),
+                    wall_now(),
+                )
+            {
+                set_rate_headers(&mut r, h);
+            }
+            r
+        }
         outcome => {
             drop_after = matches!(outcome, Some(Outcome::Drop));
             if is_api {

@@ -229,6 +229,14 @@ fn decode_cursor(cursor: &str) -> Option<u64> {
     Some(since / 1000)
 }
 
+/// Parses an RFC 3339 UTC time as Auth0 writes them (`2026-12-03T10:00:00.000Z`) to
+/// microseconds since the epoch.
+pub(crate) fn parse_rfc3339_micros(s: &str) -> Option<u64> {
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    parse_timestamp_micros(&format!("{date} {time}"))
+}
+
 /// Parses `YYYY-MM-DD HH:MM:SS.ffffff` to microseconds since the epoch.
 fn parse_timestamp_micros(s: &str) -> Option<u64> {
     let (date, time) = s.split_once(' ')?;

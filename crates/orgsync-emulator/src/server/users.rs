@@ -14,6 +14,7 @@ use super::paging::{parse_pairs, unknown_param};
 use super::{Shared, json_response, with_client};
 use crate::lock;
 use crate::state::User;
+use crate::tenant::ENTERPRISE;
 
 /// `GET /api/v2/users-by-email?email=…`.
 pub(super) async fn users_by_email(
@@ -50,16 +51,15 @@ pub(super) async fn users_by_email(
     ))
 }
 
-/// Enterprise providers, whose user ids carry the connection: `samlp|connection|id`.
-const ENTERPRISE: &[&str] = &["samlp", "waad", "adfs", "oidc", "okta"];
-
-fn user_json(u: &User) -> serde_json::Value {
+/// A user as Auth0 describes one, with the identity of the connection they log in through
+/// (the tenant file's `connection`, else derived from the user_id).
+pub(super) fn user_json(u: &User) -> serde_json::Value {
     let (provider, rest) = u.user_id.split_once('|').unwrap_or(("auth0", &u.user_id));
-    let (connection, id) = match provider {
-        "auth0" => ("Username-Password-Authentication", rest),
-        p if ENTERPRISE.contains(&p) => rest.split_once('|').unwrap_or((provider, rest)),
-        p => (p, rest),
+    let id = match provider {
+        p if ENTERPRISE.contains(&p) => rest.split_once('|').map_or(rest, |(_, id)| id),
+        _ => rest,
     };
+    let connection = u.connection();
     json!({
         "created_at": "2026-01-01T00:00:00.000Z",
         "email": u.email,

@@ -1,6 +1,7 @@
 //! Helpers for the emulator's tests: its fixtures, starting it, and getting a token from it.
 #![allow(dead_code)]
 
+#[allow(unused_imports)]
 pub use orgsync_emulator::fixtures::*;
 use orgsync_emulator::{Emulator, Options, Tenant};
 
