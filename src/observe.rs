@@ -107,8 +107,9 @@ pub struct Observed {
     /// `GET /users/{id}` ([`observe_users`]); `None` for a user the token may not read.
     pub user_connections: HashMap<String, Option<Vec<String>>>,
     /// Emails of declared members who are not members yet, read the same way (to tell their
-    /// invitations from undeclared ones); `None` for a user the token may not read.
-    pub user_emails: HashMap<String, Option<String>>,
+    /// invitations from undeclared ones): `None` for a user the token may not read,
+    /// `Some(None)` for one without an email (or who does not exist).
+    pub user_emails: HashMap<String, Option<Option<String>>>,
 }
 
 /// A member named by email that could not be resolved to exactly one user.
@@ -409,9 +410,7 @@ pub async fn observe_users(
                 .insert(user.clone(), read.as_ref().map(|d| d.connections.clone()));
         }
         if emails_of.contains(&user) {
-            observed
-                .user_emails
-                .insert(user, read.and_then(|d| d.email));
+            observed.user_emails.insert(user, read.map(|d| d.email));
         }
     }
     if failures.is_empty() {

@@ -62,6 +62,9 @@ pub struct ReentryInput {
     pub declared_emails: Vec<String>,
     /// Whether members were read with their roles.
     pub roles_read: bool,
+    /// A declared member's email could not be read: their invitation may look undeclared, so
+    /// the policy is `keep` whatever the config says.
+    pub emails_unread: bool,
     /// The plan's time, for invitation expiry.
     pub now: String,
 }
@@ -717,6 +720,12 @@ fn not_checked(inputs: &[OrgInput]) -> Vec<NotChecked> {
         if r.invitations.is_none() {
             add("pending invitations", "read:organization_invitations");
         }
+        if r.emails_unread {
+            add(
+                "the emails of declared members who are not members yet, so no invitation is revoked",
+                "read:users",
+            );
+        }
         if !r.roles_read {
             add(
                 "the roles of removed members, which Auth0 does not keep after a removal",
@@ -805,8 +814,13 @@ pub fn plan_from(
         }
         let declared_emails = declared
             .iter()
-            .filter_map(|u| user_emails.get(u).cloned().flatten())
+            .filter_map(|u| user_emails.get(u).cloned().flatten().flatten())
             .collect();
+        // A declared member whose email could not be read may be the invitee of an invitation
+        // that looks undeclared: none is revoked then (the plan says why).
+        let emails_unread = declared
+            .iter()
+            .any(|u| matches!(user_emails.get(u), Some(None)));
         let doors = o.connections.as_deref().map(Doors::from_connections);
         // The connections read for this organization's members (only those that were read).
         let user_connections: HashMap<String, Option<Vec<String>>> = o
@@ -832,7 +846,12 @@ pub fn plan_from(
                 rejoin: d.rejoin,
                 user_connections,
                 invitations: o.invitations,
-                invitation_policy: d.invitations,
+                invitation_policy: if emails_unread {
+                    Invitations::Keep
+                } else {
+                    d.invitations
+                },
+                emails_unread,
                 declared_emails,
                 roles_read: o.roles_read,
                 now: created_at.to_string(),
@@ -1388,6 +1407,52 @@ mod plan_from_tests {
             );
             let p = plan("d", "c", "t", &[input_with(&[])]);
             assert!(p.not_checked.is_empty());
+        }
+
+        #[test]
+        fn an_unreadable_declared_email_revokes_no_invitation() {
+            let desired = crate::config::from_str(
+                "version: 1\ndefaults:\n  invitations: revoke\norganizations:\n  - name: acme\n    members: [\"auth0|new\"]\n",
+                "orgsync.yaml",
+            )
+            .unwrap();
+            let observed = |email: Option<Option<String>>| Observed {
+                orgs: HashMap::from([(
+                    crate::config::OrgRef::Name("acme".into()),
+                    crate::observe::ObservedOrg {
+                        id: "org_1".into(),
+                        name: "acme".into(),
+                        invitations: Some(vec![inv(
+                            "uinv_1",
+                            "new@acme.example",
+                            "2036-01-01T00:00:00.000Z",
+                        )]),
+                        connections: Some(vec![]),
+                        roles_read: true,
+                        ..Default::default()
+                    },
+                )]),
+                emails: HashMap::new(),
+                user_connections: HashMap::new(),
+                user_emails: HashMap::from([("auth0|new".to_string(), email)]),
+            };
+            let now = "2026-12-03T00:00:00Z";
+            // Read: the invitation is the declared new hire's.
+            let p = plan_from(
+                "d",
+                &desired,
+                observed(Some(Some("new@acme.example".into()))),
+                now,
+            )
+            .unwrap();
+            let inv = p.organizations[0].invitations.as_ref().unwrap();
+            assert_eq!((inv.keep.len(), inv.revoke.len()), (1, 0));
+            // Not readable: it looks undeclared, and nothing is revoked.
+            let p = plan_from("d", &desired, observed(None), now).unwrap();
+            let o = &p.organizations[0];
+            assert_eq!(o.undeclared_invitations(), 1);
+            assert!(o.invitations_to_revoke().is_empty());
+            assert!(p.not_checked.iter().any(|n| n.scope == "read:users"));
         }
 
         #[test]
