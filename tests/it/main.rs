@@ -18,3 +18,4 @@ mod plan;
 mod progress;
 mod requests;
 mod schema;
+mod shipping;
