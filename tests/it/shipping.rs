@@ -600,3 +600,82 @@ fn the_action_runs_a_plan_and_sets_its_outputs_and_exit_code() {
         assert!(all.contains("--comment"), "{all}");
     }
 }
+
+/// Whether `pattern` (a pre-commit `files:` regex, here in the syntax grep -E shares with
+/// Python's `re`) finds a match in `path`.
+fn regex_finds(pattern: &str, path: &str) -> bool {
+    let out = Command::new("grep")
+        .args(["-qE", pattern])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{path}\n").as_bytes())?;
+            child.wait()
+        })
+        .unwrap();
+    out.success()
+}
+
+#[test]
+fn the_pre_commit_hook_runs_validate_on_the_config() {
+    let hooks = yaml(&root().join(".pre-commit-hooks.yaml"));
+    let hooks = hooks.as_array().expect("a list of hooks");
+    let hook = hooks
+        .iter()
+        .find(|h| h["id"] == "orgsync-validate")
+        .expect("hook orgsync-validate");
+    for key in ["name", "description", "entry", "language", "files"] {
+        assert!(hook[key].is_string(), "{key}");
+    }
+    assert!(
+        ["rust", "system"].contains(&hook["language"].as_str().unwrap()),
+        "{hook}"
+    );
+    // `validate -c` takes one config, so filenames are not appended.
+    assert_eq!(hook["pass_filenames"], false);
+    let entry: Vec<&str> = hook["entry"].as_str().unwrap().split_whitespace().collect();
+    assert_eq!(entry[0], "orgsync");
+    let files = hook["files"].as_str().unwrap();
+    for (path, want) in [
+        ("orgsync.yaml", true),
+        ("orgsync.yml", true),
+        ("config/orgsync.yaml", true),
+        ("orgsync.d/_defaults.yaml", true),
+        ("README.md", false),
+        ("my-orgsync.yaml", false),
+        ("orgsync.yaml.bak", false),
+    ] {
+        assert_eq!(regex_finds(files, path), want, "files: {files} on {path}");
+    }
+
+    // The entry as pre-commit runs it, in a config repository: the subcommand exists, a good
+    // config passes, a bad one fails naming its place.
+    let dir = TempDir::new("pre-commit");
+    OrgSync::bare()
+        .args(&entry[1..])
+        .arg("--help")
+        .run()
+        .success();
+    std::fs::copy(
+        root().join("examples/orgsync.yaml"),
+        dir.path().join("orgsync.yaml"),
+    )
+    .unwrap();
+    OrgSync::bare()
+        .args(&entry[1..])
+        .cwd(dir.path())
+        .run()
+        .success();
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: Acme\n    members: []\n",
+    );
+    let run = OrgSync::bare().args(&entry[1..]).cwd(dir.path()).run();
+    run.code(1);
+    assert!(run.stderr().contains("orgsync.yaml:3:"), "{}", run.show());
+}
