@@ -83,6 +83,8 @@ fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Apply(args) => commands::apply::run(&args),
         Command::Export(args) => commands::export::run(&args),
         Command::Schema => commands::schema::run(),
+        Command::Completions { shell } => commands::completions::completions(shell),
+        Command::Man { dir } => commands::completions::man(dir.as_deref()),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => commands::emulator::run(args),
     }

@@ -41,6 +41,19 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the JSON Schema of orgsync.yaml.
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions {
+        /// The shell to complete for, e.g. `orgsync completions bash > /etc/bash_completion.d/orgsync`.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, e.g. `orgsync man > orgsync.1`; with `--dir`, write
+    /// it and one page per subcommand (orgsync-plan.1, …) into a directory instead.
+    Man {
+        /// Write orgsync.1 and a page per subcommand into this directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Serve a local emulated Auth0 tenant (for tests, demos and fault drills).
     #[cfg(feature = "emulator")]
     Emulator(EmulatorArgs),

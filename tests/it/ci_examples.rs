@@ -1,5 +1,7 @@
-//! The CI recipes in examples/ parse as YAML with the keys their CI needs, and every orgsync
-//! command in them and in the README parses with the current CLI.
+//! The CI recipes in examples/ parse as YAML with the keys their CI needs, use the orgsync
+//! action (pinned to this release, with inputs it has) or the checked release binary, never
+//! `cargo install`, and every orgsync command in them and in the README parses with the
+//! current CLI.
 
 use std::path::{Path, PathBuf};
 
@@ -85,8 +87,20 @@ fn github_workflows_are_valid_and_their_commands_parse() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["apply.yml", "drift.yml", "plan.yml"]);
+    assert_eq!(
+        names,
+        [
+            "apply.yml",
+            "drift.yml",
+            "orgsync.yml",
+            "plan.yml",
+            "shell.yml"
+        ]
+    );
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let action = yaml(&root().join("action.yml"));
+    let action_ref = format!("orgsync/orgsync@v{}", env!("CARGO_PKG_VERSION"));
+    let mut action_steps = 0;
     for name in &names {
         let wf = yaml(&dir.join(name));
         assert!(wf["name"].is_string(), "{name}: name");
@@ -109,15 +123,29 @@ fn github_workflows_are_valid_and_their_commands_parse() {
                 if let Some(run) = s["run"].as_str() {
                     all.extend(commands_in(run));
                 }
+                if let Some(uses) = s["uses"].as_str()
+                    && uses.starts_with("orgsync/")
+                {
+                    assert_eq!(uses, action_ref, "{name}/{job}: the action at this release");
+                    all.push(action_command(
+                        &action,
+                        &s["with"],
+                        &format!("{name}/{job}"),
+                    ));
+                    action_steps += 1;
+                }
                 // Credentials only ever come from secrets, into the documented variables.
                 if let Some(env) = s["env"].as_object() {
                     for (k, v) in env {
-                        assert!(k.starts_with("AUTH0_"), "{name}: {k}");
-                        assert_eq!(
-                            v.as_str(),
-                            Some(format!("${{{{ secrets.{k} }}}}").as_str()),
-                            "{name}: {k}"
-                        );
+                        if k.starts_with("AUTH0_") {
+                            assert_eq!(
+                                v.as_str(),
+                                Some(format!("${{{{ secrets.{k} }}}}").as_str()),
+                                "{name}: {k}"
+                            );
+                        } else {
+                            assert!(!v.to_string().contains("secrets."), "{name}: {k}");
+                        }
                     }
                 }
             }
@@ -138,11 +166,18 @@ fn github_workflows_are_valid_and_their_commands_parse() {
             }
         }
     }
+    assert!(
+        action_steps >= 6,
+        "the examples use the action ({action_steps} steps)"
+    );
     // The README names where each workflow goes, and a workflow's path filter on workflow files
     // matches the names the README gives them.
     let installed: Vec<String> = names
         .iter()
-        .map(|n| format!(".github/workflows/orgsync-{n}"))
+        .map(|n| match n.as_str() {
+            "orgsync.yml" => ".github/workflows/orgsync.yml".to_string(),
+            n => format!(".github/workflows/orgsync-{n}"),
+        })
         .collect();
     for path in &installed {
         assert!(
@@ -164,13 +199,118 @@ fn github_workflows_are_valid_and_their_commands_parse() {
             }
         }
     }
-    // The plan workflow updates its comment in place, found by the Markdown plan's marker.
-    let plan = std::fs::read_to_string(dir.join("plan.yml")).unwrap();
-    assert!(plan.contains(orgsync::render::MARKDOWN_MARKER) && plan.contains("updateComment"));
+    // The plan workflows comment on pull requests through the action (its `comment: auto`),
+    // which needs to write to pull requests.
+    for name in ["plan.yml", "orgsync.yml"] {
+        let wf = yaml(&dir.join(name));
+        assert!(wf["on"]["pull_request"].is_object(), "{name}");
+        let plan = &wf["jobs"]["plan"];
+        let perms = if plan["permissions"].is_object() {
+            &plan["permissions"]
+        } else {
+            &wf["permissions"]
+        };
+        assert_eq!(perms["pull-requests"], "write", "{name}");
+        let step = plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["with"]["command"] == "plan")
+            .unwrap_or_else(|| panic!("{name}: a plan step"));
+        assert!(
+            step["with"].get("comment").is_none() || step["with"]["comment"] == "github",
+            "{name}: the plan is posted"
+        );
+        assert_eq!(action["inputs"]["comment"]["default"], "auto");
+    }
+    // The one workflow of the README plans on pull requests and applies on merge.
+    let one = yaml(&dir.join("orgsync.yml"));
+    assert_eq!(one["on"]["push"]["branches"][0], "main");
+    assert_eq!(one["jobs"]["apply"]["environment"], "auth0-production");
+    let one_text = std::fs::read_to_string(dir.join("orgsync.yml")).unwrap();
+    assert!(
+        readme.contains(&one_text),
+        "the README shows examples/github-actions/orgsync.yml verbatim"
+    );
     let apply = yaml(&dir.join("apply.yml"));
     assert_eq!(apply["on"]["push"]["branches"][0], "main");
+    // Apply runs only when the plan removes someone: the action's output, read back.
+    assert_eq!(
+        apply["jobs"]["apply"]["if"],
+        "needs.plan.outputs.to_remove != '0'"
+    );
+    assert_eq!(
+        apply["jobs"]["plan"]["outputs"]["to_remove"],
+        "${{ steps.plan.outputs.to_remove }}"
+    );
     let drift = yaml(&dir.join("drift.yml"));
     assert!(drift["on"]["schedule"][0]["cron"].is_string());
+}
+
+/// The orgsync command an action step runs, as the action's script builds it: `command`,
+/// `-c config` for plan/apply/validate, `--out plan-file` (plan) or the saved plan (apply),
+/// then `args`. (`--comment`, which the action adds on pull requests, is left out.)
+fn action_command(action: &Value, with: &Value, at: &str) -> Vec<String> {
+    let inputs = action["inputs"].as_object().unwrap();
+    for key in with.as_object().into_iter().flatten().map(|(k, _)| k) {
+        assert!(
+            inputs.contains_key(key),
+            "{at}: the action has no input `{key}`"
+        );
+    }
+    let get = |k: &str| {
+        with[k]
+            .as_str()
+            .or_else(|| inputs[k]["default"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let command = get("command");
+    let mut args = vec!["orgsync".to_string(), command.clone()];
+    if ["plan", "apply", "validate"].contains(&command.as_str()) {
+        args.extend(["-c".to_string(), get("config")]);
+    }
+    let plan_file = get("plan-file");
+    match command.as_str() {
+        "plan" => args.extend(["--out".to_string(), "plan.json".to_string()]),
+        "apply" if !plan_file.is_empty() => args.push(plan_file),
+        _ => {}
+    }
+    args.extend(get("args").split_whitespace().map(str::to_string));
+    args
+}
+
+#[test]
+fn no_recipe_builds_orgsync_from_a_registry_and_each_checks_what_it_downloads() {
+    let mut texts = vec![(
+        "README.md".to_string(),
+        std::fs::read_to_string(root().join("README.md")).unwrap(),
+    )];
+    for name in [
+        "examples/gitlab-ci.yml",
+        "examples/github-actions/shell.yml",
+    ] {
+        let text = std::fs::read_to_string(root().join(name)).unwrap();
+        // Downloads are checked against the release's SHA256SUMS before they are used.
+        assert!(
+            text.contains("SHA256SUMS") && text.contains("sha256sum -c"),
+            "{name}"
+        );
+        texts.push((name.to_string(), text));
+    }
+    for entry in std::fs::read_dir(root().join("examples/github-actions")).unwrap() {
+        let path = entry.unwrap().path();
+        texts.push((
+            path.display().to_string(),
+            std::fs::read_to_string(&path).unwrap(),
+        ));
+    }
+    for (name, text) in &texts {
+        // Nothing is published on crates.io: `cargo install orgsync` cannot work.
+        for bad in ["cargo install --locked orgsync", "cargo install orgsync"] {
+            assert!(!text.contains(bad), "{name}: `{bad}`");
+        }
+    }
 }
 
 #[test]

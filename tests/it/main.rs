@@ -19,3 +19,4 @@ mod progress;
 mod reentry;
 mod requests;
 mod schema;
+mod shipping;
