@@ -16,6 +16,8 @@ pub(super) struct GitLab {
     http: Http,
     /// The project id as it goes in a path: a number, or the percent-encoded path.
     project: String,
+    /// The project id as given, for messages.
+    project_name: String,
     pub(super) iid: u64,
 }
 
@@ -54,6 +56,7 @@ impl GitLab {
         let mut gl = GitLab {
             http,
             project: encode_project(&project),
+            project_name: clean(project.trim()),
             iid: 0,
         };
         let from_ci =
@@ -84,7 +87,10 @@ impl GitLab {
     }
 
     pub(super) fn place(&self) -> String {
-        format!("merge request !{} of project `{}`", self.iid, self.project)
+        format!(
+            "merge request !{} of project `{}`",
+            self.iid, self.project_name
+        )
     }
 
     fn notes_path(&self) -> String {
@@ -225,7 +231,7 @@ impl GitLab {
             Some(403) => "the token may not write notes on this merge request: give it the `api` scope and at least the Reporter role in the project".to_string(),
             Some(404) => format!(
                 "the project `{}` or merge request !{} was not found, or the token cannot see it: check CI_PROJECT_ID, the IID (`--pr`) and CI_API_V4_URL",
-                self.project, self.iid
+                self.project_name, self.iid
             ),
             Some(400 | 422) => format!(
                 "GitLab refused the note as invalid; a note holds at most {LIMIT} characters"

@@ -438,7 +438,10 @@ fn the_step_summary_gets_the_plan_appended() {
 fn gitlab_notes_are_created_then_updated() {
     let gl = Forge::gitlab();
     let dir = TempDir::new("comment-gitlab");
-    gl.seed("a note by a reviewer");
+    // 120 notes by reviewers: ours is the 121st, on the second page of 100.
+    for i in 0..120 {
+        gl.seed(&format!("note {i} by a reviewer"));
+    }
     dir.write(
         "orgsync.yaml",
         &std::fs::read_to_string(example_config()).unwrap(),
@@ -453,8 +456,8 @@ fn gitlab_notes_are_created_then_updated() {
         first.show()
     );
     let notes = gl.comments();
-    assert_eq!(notes.len(), 2);
-    let id = notes[1].0;
+    assert_eq!(notes.len(), 121);
+    let id = notes[120].0;
     let listed = gl.requests_of("GET");
     assert!(
         listed[0]
@@ -472,12 +475,18 @@ fn gitlab_notes_are_created_then_updated() {
     );
     second.success();
     let notes = gl.comments();
-    assert_eq!(notes.len(), 2);
-    assert_eq!(notes[1].0, id);
+    assert_eq!(notes.len(), 121, "found on page two, not posted again");
+    assert_eq!(notes[120].0, id);
     assert!(
-        notes[1].1.contains("in 1 of 1 organization"),
+        notes[120].1.contains("in 1 of 1 organization"),
         "{}",
-        notes[1].1
+        notes[120].1
+    );
+    assert!(
+        gl.requests_of("GET")
+            .iter()
+            .any(|r| r.path.contains("&page=2")),
+        "paged by x-next-page"
     );
     let puts = gl.requests_of("PUT");
     assert_eq!(puts.len(), 1);
