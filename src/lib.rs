@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth0;
 pub mod cli;
 pub mod commands;
+pub mod comment;
 pub mod config;
 pub mod error;
 pub mod export;

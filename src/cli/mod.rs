@@ -206,6 +206,50 @@ pub struct ApplyArgs {
     /// intent line before each DELETE and its outcome after, a summary last.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    #[command(flatten)]
+    pub comment: CommentArgs,
+}
+
+/// Where `--comment` posts: a GitHub pull request or a GitLab merge request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Forge {
+    /// A pull request comment: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL (default
+    /// https://api.github.com), the number from GITHUB_EVENT_PATH or `--pr`.
+    Github,
+    /// A merge request note: GITLAB_TOKEN, CI_API_V4_URL, CI_PROJECT_ID, the IID from
+    /// CI_MERGE_REQUEST_IID or `--pr`.
+    Gitlab,
+}
+
+/// `--comment` and what goes with it, on `plan` and `apply`.
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// Also post to the pull request (github) or merge request (gitlab). `plan` posts its
+    /// Markdown plan as one comment, found again by a hidden marker naming the config and the
+    /// domain and updated in place on every later run (a numbered series when it is too long
+    /// for one); with GitHub it also appends the plan to GITHUB_STEP_SUMMARY when that is set.
+    /// `apply` posts its result as a new comment. The plan or report is printed first; a
+    /// comment that cannot be posted is an error on stderr with the API's answer and a hint,
+    /// and the exit code stays the run's own when that is not 0, else 1.
+    #[arg(long, value_enum, value_name = "FORGE")]
+    pub comment: Option<Forge>,
+    /// The pull request (GitHub) or merge request IID (GitLab) to comment on. Default: the
+    /// one in GITHUB_EVENT_PATH's event, or CI_MERGE_REQUEST_IID; for `apply` on GitHub, else
+    /// the pull request merged as GITHUB_SHA.
+    #[arg(long, value_name = "N", requires = "comment", value_parser = parse_pr)]
+    pub pr: Option<u64>,
+    /// Test knob: the most bytes one comment may hold (500 to 1000000; never more than the
+    /// forge allows), so tests can split a plan into a series without megabyte bodies.
+    #[arg(long, hide = true, value_name = "BYTES", value_parser = parse_comment_limit)]
+    pub comment_limit: Option<usize>,
+}
+
+fn parse_pr(s: &str) -> Result<u64, String> {
+    whole_in(s, 1, u64::from(u32::MAX), "(a pull request number)")
+}
+
+fn parse_comment_limit(s: &str) -> Result<usize, String> {
+    whole_in(s, 500, 1_000_000, "bytes").map(|v| usize::try_from(v).unwrap_or(1_000_000))
 }
 
 /// `orgsync export`.
@@ -242,6 +286,8 @@ pub struct PlanArgs {
     /// 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub comment: CommentArgs,
 }
 
 #[cfg(test)]

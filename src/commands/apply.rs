@@ -258,6 +258,16 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         writeln!(stdout)?;
         apply::write_report(&report, &mut stdout)?;
         stdout.flush()?;
+        // `--comment`: the report as a new comment; a failure to post it is printed here and
+        // makes an apply that otherwise succeeded exit 1.
+        let on_success = crate::comment::after_apply(
+            &args.comment,
+            &config_path,
+            &info.domain,
+            &report,
+            super::quiet(),
+        )
+        .await;
         if report.interrupted {
             eprintln!("error: apply was interrupted; the report above is exact, and running apply again converges");
             return Ok(Exit::Interrupted);
@@ -269,7 +279,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             });
         }
         summarized?;
-        run_failure(&report, args.wait).map_or(Ok(Exit::Success), Err)
+        run_failure(&report, args.wait).map_or(Ok(on_success), Err)
     })
 }
 

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use super::{connect, load_config, make_plan, runtime, stdout_color};
 use crate::cli::{OutputFormat, PlanArgs};
+use crate::comment;
 use crate::error::{Exit, Failure};
 use crate::render;
 use crate::saved::write_plan_file;
@@ -34,8 +35,17 @@ pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
         }
     }
     stdout.flush()?;
-    if args.detailed_exitcode && plan.has_changes() {
-        return Ok(Exit::Changes);
-    }
-    Ok(Exit::Success)
+    let exit = if args.detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    };
+    // Posting the plan (`--comment`) never hides the plan's own exit code.
+    Ok(rt.block_on(comment::after_plan(
+        &args.comment,
+        &args.config,
+        &plan,
+        exit,
+        super::quiet(),
+    )))
 }

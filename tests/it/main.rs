@@ -6,6 +6,7 @@ mod support;
 mod apply;
 mod bad_configs;
 mod ci_examples;
+mod comment;
 mod config_errors;
 mod drills;
 mod email;

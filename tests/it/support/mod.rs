@@ -1,5 +1,6 @@
 //! Shared helpers for integration tests: tenants, emulators, and running the real binary.
 
+pub mod forge;
 pub mod http;
 
 use std::ffi::{OsStr, OsString};
