@@ -579,8 +579,8 @@ fn the_action_runs_a_plan_and_sets_its_outputs_and_exit_code() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("is for plan and apply"));
-    // `auto` on a pull request asks for the comment: the flag is passed (the CLI has it once
-    // the comment work lands; until then orgsync refuses it by name, which shows it was passed).
+    // `auto` on a pull request asks for the comment: `--comment github` reaches orgsync, which
+    // (with no GitHub environment here) says what it needs, after printing the plan.
     let (out, _) = run(
         "auto-pr",
         &[("config", &config), ("args", &sandbox), ("comment", "auto")],
@@ -596,9 +596,12 @@ fn the_action_runs_a_plan_and_sets_its_outputs_and_exit_code() {
         .unwrap()
         .get_arguments()
         .any(|a| a.get_long() == Some("comment"));
-    if !has_comment_flag {
-        assert!(all.contains("--comment"), "{all}");
-    }
+    assert!(has_comment_flag);
+    assert!(all.contains("Plan: 3 to remove"), "{all}");
+    assert!(
+        all.contains("error: `--comment github` needs GITHUB_REPOSITORY"),
+        "{all}"
+    );
 }
 
 /// Whether `pattern` (a pre-commit `files:` regex, here in the syntax grep -E shares with
