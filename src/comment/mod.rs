@@ -475,15 +475,17 @@ fn apply_markdown(marker: &Marker, domain: &str, report: &Report, limit: usize) 
         marker.line(),
         domain.replace('`', "'")
     );
-    head.push_str("| removed | not removed | outcome unknown | already gone | skipped | organizations blocked |\n|---:|---:|---:|---:|---:|---:|\n");
+    head.push_str("| removed | not removed | outcome unknown | already gone | skipped | organizations blocked | invitations revoked | not revoked |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     head.push_str(&format!(
-        "| {} | {} | {} | {} | {} | {} |\n\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {} |\n\n",
         report.removed(),
         report.not_removed(),
         report.unknown(),
         report.already_gone(),
         report.skipped(),
-        report.blocked()
+        report.blocked(),
+        report.revoked(),
+        report.not_revoked()
     ));
     let mut account = Vec::new();
     // Writing to a Vec cannot fail.
