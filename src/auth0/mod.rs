@@ -59,7 +59,7 @@ pub use retry::RetryPolicy;
 /// expects. Encoding `.` would not keep a segment from being `.` or `..`: URL parsing resolves
 /// `%2E%2E` like `..`. What keeps them out of paths is the id checks ([`model::check_org_id`],
 /// [`crate::ids::is_org_name`]), which run before any path is built into a URL.
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -252,16 +252,7 @@ impl GitLab {
 
 /// A project id for a path: a number as it is, a path (`group/project`) percent-encoded.
 fn encode_project(id: &str) -> String {
-    let id = id.trim();
-    let mut out = String::new();
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::auth0::encode(id.trim())
 }
 
 #[cfg(test)]
