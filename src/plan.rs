@@ -668,7 +668,7 @@ fn guard(
             "{} of {removals} removals could be undone by the member (through {}); `rejoin: block` holds the organization's removals{and_invitations}: close that door in Auth0 (auto-membership or signup) or set `rejoin: warn`",
             undoable.len(),
             via.iter()
-                .map(|c| format!("`{c}`"))
+                .map(|c| format!("`{}`", crate::text::clean(c)))
                 .collect::<Vec<_>>()
                 .join(", ")
         )
@@ -1310,6 +1310,18 @@ mod plan_from_tests {
                 b.message
             );
             assert!(b.message.contains("`corp`"), "{}", b.message);
+            // A connection's name comes from the tenant: escaped in the message.
+            let mut i = input_with(&[conn("corp", true, false)]);
+            i.current[1].user_id = "samlp|co\u{1b}[2Jrp|x".into();
+            i.reentry.doors = Some(Doors::from_connections(&[conn(
+                "co\u{1b}[2Jrp",
+                true,
+                false,
+            )]));
+            i.reentry.rejoin = Rejoin::Block;
+            i.reentry.user_connections = HashMap::from([("auth0|db".to_string(), Some(vec![]))]);
+            let b = plan_org(&i).blocked.unwrap();
+            assert!(!b.message.contains('\u{1b}'), "{}", b.message);
             // Nothing to undo: not blocked.
             let mut i = input_with(&[conn("corp", false, false)]);
             i.reentry.rejoin = Rejoin::Block;
