@@ -87,7 +87,8 @@ pub(super) async fn list_enabled_connections(
         })
         .collect();
     let body = if totals {
-        json!({"enabled_connections": page, "start": start, "limit": limit, "total": all.len()})
+        // `limit` is the number of entries on the page, as go-auth0's recording shows.
+        json!({"enabled_connections": page, "start": start, "limit": page.len(), "total": all.len()})
     } else {
         json!(page)
     };
@@ -102,7 +103,7 @@ fn time(micros: u64) -> String {
 }
 
 fn invitation_json(sh: &Shared, org_id: &str, i: &PendingInvitation) -> serde_json::Value {
-    json!({
+    let mut v = json!({
         "id": i.id,
         "organization_id": org_id,
         "inviter": {"name": i.inviter.as_deref().unwrap_or("Admin")},
@@ -111,9 +112,13 @@ fn invitation_json(sh: &Shared, org_id: &str, i: &PendingInvitation) -> serde_js
         "created_at": time(i.created_at),
         "expires_at": time(i.expires_at),
         "client_id": "emulator-login-app",
-        "roles": i.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
         "ticket_id": derived_id("", &i.id),
-    })
+    });
+    // `roles` only when the invitation has some, as the recordings show.
+    if !i.roles.is_empty() {
+        v["roles"] = json!(i.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>());
+    }
+    v
 }
 
 /// `GET /api/v2/organizations/{id}/invitations` (newest first; expired ones too).
@@ -137,7 +142,7 @@ pub(super) async fn list_invitations(
         .collect();
     // With include_totals: `start` and `limit`, and no `total` [sdk].
     let body = if totals {
-        json!({"invitations": page, "start": start, "limit": limit})
+        json!({"invitations": page, "start": start, "limit": page.len()})
     } else {
         json!(page)
     };
