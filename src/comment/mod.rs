@@ -225,7 +225,13 @@ pub async fn after_plan(
         Failure::from(e).print();
         return keep(exit, true);
     }
-    let md = String::from_utf8_lossy(&md).into_owned();
+    let md = String::from_utf8_lossy(&md);
+    // The comment's own marker (below) names the config and domain: the renderer's generic
+    // first line is left out.
+    let md = md
+        .strip_prefix(render::MARKDOWN_MARKER)
+        .map_or(&*md, |rest| rest.trim_start_matches('\n'))
+        .to_string();
     let mut failed = false;
     if forge == Forge::Github
         && let Err(f) = append_step_summary(&md)

@@ -125,7 +125,8 @@ fn the_first_run_creates_the_comment_and_the_next_updates_it() {
         body.starts_with("<!-- orgsync:plan config=orgsync.yaml domain=sandbox:"),
         "{body}"
     );
-    assert!(body.contains("part=1/1 -->\n"), "{body}");
+    assert!(body.contains("part=1/1 -->\n### orgsync plan"), "{body}");
+    assert_eq!(body.matches("<!--").count(), 1, "one marker: {body}");
     assert!(body.contains("will lose access"), "{body}");
     assert_eq!(gh.requests_of("POST").len(), 1);
 
@@ -424,7 +425,7 @@ fn the_step_summary_gets_the_plan_appended() {
     run.success();
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        text.starts_with("# earlier step\n<!-- orgsync-plan -->\n### orgsync plan"),
+        text.starts_with("# earlier step\n### orgsync plan"),
         "{text}"
     );
     assert!(text.contains("will lose access"), "{text}");
