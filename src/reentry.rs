@@ -116,36 +116,7 @@ fn seconds(t: &str) -> &str {
     t.get(..19).unwrap_or(t)
 }
 
-/// An invitation id is `uinv_` and letters or digits (it goes into a DELETE's path).
-pub fn is_invitation_id(id: &str) -> bool {
-    id.strip_prefix("uinv_").is_some_and(|rest| {
-        !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-    })
-}
-
-/// Strategies whose user_ids read `strategy|connection|id`: the connection is named in the id.
-const ENTERPRISE: &[&str] = &[
-    "samlp",
-    "oidc",
-    "waad",
-    "adfs",
-    "ad",
-    "okta",
-    "pingfederate",
-    "google-apps",
-    "office365",
-];
-
-/// The connection a user_id names, where it names one (`samlp|corp|abc` → `corp`). A database
-/// (`auth0|…`) or social (`google-oauth2|…`) user_id does not say which connection: the user's
-/// identities tell.
-pub fn connection_from_user_id(user_id: &str) -> Option<&str> {
-    let mut parts = user_id.splitn(3, '|');
-    let strategy = parts.next()?;
-    let connection = parts.next()?;
-    parts.next()?;
-    (ENTERPRISE.contains(&strategy) && !connection.is_empty()).then_some(connection)
-}
+pub use orgsync_common::ids::{connection_in_user_id as connection_from_user_id, is_invitation_id};
 
 /// How a removed member could come back on their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
-//! Auth0's identifier grammar, in one place: what an organization id, an organization name
-//! and a user_id look like. The config checks what it reads against it, the client checks every
+//! Auth0's identifier grammar, in one place: what an organization id, an organization name,
+//! a user_id and an invitation id look like, and which user_ids name their connection. The config checks what it reads against it, the client checks every
 //! id before it becomes part of a request path, and the emulator checks its tenant file.
 
 /// `org_` followed by 1..46 ASCII letters and digits (Auth0 ids are 50 characters at most).
@@ -27,6 +27,36 @@ pub fn is_user_id(s: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// `uinv_` and 1 to 64 letters or digits (an invitation id goes into a DELETE's path).
+pub fn is_invitation_id(s: &str) -> bool {
+    s.strip_prefix("uinv_").is_some_and(|rest| {
+        !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
+}
+
+/// Enterprise strategies, whose user_ids read `strategy|connection|id`.
+pub const ENTERPRISE_STRATEGIES: &[&str] = &[
+    "samlp",
+    "oidc",
+    "waad",
+    "adfs",
+    "ad",
+    "okta",
+    "pingfederate",
+    "google-apps",
+    "office365",
+];
+
+/// The connection a user_id names, where it names one (`samlp|corp|abc` → `corp`). A database
+/// (`auth0|…`) or social (`google-oauth2|…`) user_id does not say which connection.
+pub fn connection_in_user_id(user_id: &str) -> Option<&str> {
+    let mut parts = user_id.splitn(3, '|');
+    let strategy = parts.next()?;
+    let connection = parts.next()?;
+    parts.next()?;
+    (ENTERPRISE_STRATEGIES.contains(&strategy) && !connection.is_empty()).then_some(connection)
 }
 
 #[cfg(test)]

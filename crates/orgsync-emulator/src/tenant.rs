@@ -88,18 +88,17 @@ pub fn derived_id(prefix: &str, seed: &str) -> String {
 
 /// The connection a user logs in through when the tenant file does not say: the database
 /// connection for `auth0|…`, the enterprise connection a `samlp|X|…`, `oidc|X|…`, `waad|X|…`
-/// (and `adfs`, `okta`) user_id names, else the provider (a social connection's name).
+/// (any of [`ENTERPRISE_STRATEGIES`]) user_id names, else the provider (a social connection's
+/// name).
 pub fn default_connection(user_id: &str) -> String {
-    let (provider, rest) = user_id.split_once('|').unwrap_or(("auth0", user_id));
-    match provider {
-        "auth0" => "Username-Password-Authentication".into(),
-        p if ENTERPRISE.contains(&p) => rest.split_once('|').map_or(p, |(c, _)| c).to_string(),
-        p => p.to_string(),
+    if let Some(c) = connection_in_user_id(user_id) {
+        return c.to_string();
+    }
+    match user_id.split_once('|') {
+        None | Some(("auth0", _)) => "Username-Password-Authentication".into(),
+        Some((p, _)) => p.to_string(),
     }
 }
-
-/// Enterprise providers, whose user ids carry the connection: `samlp|connection|id`.
-pub const ENTERPRISE: &[&str] = &["samlp", "waad", "adfs", "oidc", "okta"];
 
 /// A member of an organization, in join order.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -413,14 +412,10 @@ impl Tenant {
     }
 }
 
-pub use orgsync_common::ids::{is_org_id, is_org_name, is_user_id};
-
-/// `uinv_` and 1 to 64 letters or digits.
-pub fn is_invitation_id(id: &str) -> bool {
-    id.strip_prefix("uinv_").is_some_and(|rest| {
-        !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-    })
-}
+pub use orgsync_common::ids::{
+    ENTERPRISE_STRATEGIES, connection_in_user_id, is_invitation_id, is_org_id, is_org_name,
+    is_user_id,
+};
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@ use super::paging::{parse_pairs, unknown_param};
 use super::{Shared, json_response, with_client};
 use crate::lock;
 use crate::state::User;
-use crate::tenant::ENTERPRISE;
+use crate::tenant::ENTERPRISE_STRATEGIES as ENTERPRISE;
 
 /// `GET /api/v2/users-by-email?email=…`.
 pub(super) async fn users_by_email(
