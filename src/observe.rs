@@ -379,12 +379,14 @@ pub async fn observe_users(
             .extend(emails_of.into_iter().map(|u| (u, None)));
         return Ok(());
     }
-    let mut users: Vec<String> = connections_of.clone();
+    let wants_connections: HashSet<String> = connections_of.iter().cloned().collect();
+    let wants_email: HashSet<String> = emails_of.iter().cloned().collect();
+    // Each user once, in the order asked.
+    let mut users = connections_of;
     users.extend(
         emails_of
-            .iter()
-            .filter(|u| !connections_of.contains(u))
-            .cloned(),
+            .into_iter()
+            .filter(|u| !wants_connections.contains(u)),
     );
     let jobs = users.into_iter().map(|u| {
         let client = client.clone();
@@ -404,12 +406,12 @@ pub async fn observe_users(
                 continue;
             }
         };
-        if connections_of.contains(&user) {
+        if wants_connections.contains(&user) {
             observed
                 .user_connections
                 .insert(user.clone(), read.as_ref().map(|d| d.connections.clone()));
         }
-        if emails_of.contains(&user) {
+        if wants_email.contains(&user) {
             observed.user_emails.insert(user, read.map(|d| d.email));
         }
     }

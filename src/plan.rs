@@ -21,7 +21,7 @@ pub use crate::config::MaxRemovals;
 use crate::config::{DesiredState, Invitations, MemberRef, Rejoin, sha256_hex};
 pub use crate::member::Member;
 use crate::observe::{ObserveError, Observed};
-use crate::reentry::{Doors, Invitation, RejoinRule, connection_from_user_id, same_email};
+use crate::reentry::{Doors, Invitation, RejoinRule, connection_from_user_id, email_key};
 
 /// The JSON plan's version; `apply` refuses any other.
 pub const FORMAT_VERSION: u32 = 1;
@@ -488,24 +488,29 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
     missing.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     missing.dedup_by(|a, b| a.user_id == b.user_id);
 
-    // Declared emails: `{email:}` entries, the emails of declared current members, and those
-    // read for declared members who are not current.
-    let declared_emails: Vec<&str> = input
-        .resolved
-        .iter()
-        .map(|e| e.email.as_str())
-        .chain(
-            current
+    // Declared emails (`{email:}` entries, the emails of declared current members, and those
+    // read for declared members who are not current), gathered only when there are
+    // invitations to sort.
+    let invitations = r.invitations.as_ref().map(|list| {
+        let declared_emails: HashSet<String> = if list.is_empty() {
+            HashSet::new()
+        } else {
+            input
+                .resolved
                 .iter()
-                .filter(|m| declared.contains(m.user_id.as_str()))
-                .filter_map(|m| m.email.as_deref()),
-        )
-        .chain(r.declared_emails.iter().map(String::as_str))
-        .collect();
-    let invitations = r
-        .invitations
-        .as_ref()
-        .map(|list| sort_invitations(list, r.invitation_policy, &declared_emails, &r.now));
+                .map(|e| e.email.as_str())
+                .chain(
+                    current
+                        .iter()
+                        .filter(|m| declared.contains(m.user_id.as_str()))
+                        .filter_map(|m| m.email.as_deref()),
+                )
+                .chain(r.declared_emails.iter().map(String::as_str))
+                .map(email_key)
+                .collect()
+        };
+        sort_invitations(list, r.invitation_policy, &declared_emails, &r.now)
+    });
 
     let revocable = invitations.as_ref().map_or(0, |i| i.to_revoke().len());
     let blocked = guard(input, &remove, current.len(), revocable);
@@ -564,12 +569,13 @@ fn rejoin_of(member: Member, r: &ReentryInput) -> Removal {
     removal
 }
 
-/// Open invitations sorted into declared (keep) and undeclared (revoke), expired ones apart;
-/// each list by invitee email, then id.
+/// Open invitations sorted into declared (keep: the invitee's [`email_key`] is in
+/// `declared_emails`) and undeclared (revoke), expired ones apart; each list by invitee email,
+/// then id.
 fn sort_invitations(
     list: &[Invitation],
     policy: Invitations,
-    declared_emails: &[&str],
+    declared_emails: &HashSet<String>,
     now: &str,
 ) -> InvitationPlan {
     let mut plan = InvitationPlan {
@@ -579,10 +585,7 @@ fn sort_invitations(
     for i in list {
         if i.expired_at(now) {
             plan.expired.push(i.clone());
-        } else if declared_emails
-            .iter()
-            .any(|e| same_email(e, &i.invitee_email))
-        {
+        } else if declared_emails.contains(&email_key(&i.invitee_email)) {
             plan.keep.push(i.clone());
         } else {
             plan.revoke.push(i.clone());

@@ -177,9 +177,9 @@ impl Doors {
     }
 }
 
-/// Emails compare without regard to case (Auth0 keeps them lowercase).
-pub fn same_email(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
+/// An email as it is compared: without regard to (ASCII) case, as Auth0 keeps them lowercase.
+pub fn email_key(email: &str) -> String {
+    email.to_ascii_lowercase()
 }
 
 #[cfg(test)]

@@ -227,7 +227,7 @@ fn doors_lines(org: &OrgPlan) -> Vec<String> {
         lines.push(line);
     }
     if let Some(inv) = &org.invitations {
-        let revoking = !inv.to_revoke().is_empty() && org.blocked.is_none();
+        let revoking = !org.invitations_to_revoke().is_empty();
         for i in &inv.revoke {
             let what = if revoking {
                 "undeclared: apply revokes it"
