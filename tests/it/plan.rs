@@ -747,17 +747,7 @@ fn markdown_keeps_as_much_of_a_huge_diff_as_fits() {
 
 /// One raw HTTP/1.1 exchange with the emulator: the answer's head, lower-cased.
 fn raw_http(emu: &orgsync_emulator::Emulator, method: &str, path: &str, body: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(emu.addr()).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer
+    raw_exchange(emu, method, path, body)
         .split("\r\n\r\n")
         .next()
         .unwrap_or_default()

@@ -2,9 +2,6 @@
 //! signup), treats invitations as declared state, records roles before removal; apply revokes
 //! undeclared invitations; and the emulator acts as a person does to show the doors end to end.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use crate::support::*;
 use orgsync_emulator::{Emulator, Options, Tenant};
 use serde_json::Value;
@@ -80,17 +77,7 @@ fn removal<'a>(plan: &'a Value, user: &str) -> &'a Value {
 
 /// `POST` a JSON body to the emulator's admin route; the status and the parsed answer.
 fn post(emu: &Emulator, path: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let mut s = TcpStream::connect(emu.addr()).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        emu.addr(),
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
+    let answer = raw_exchange(emu, "POST", path, &body.to_string());
     let status: u16 = answer
         .split_whitespace()
         .nth(1)

@@ -444,3 +444,19 @@ fn tail(s: &str, n: usize) -> &str {
     }
     &s[start..]
 }
+
+/// One raw HTTP/1.1 exchange with the emulator (no client in between): the whole answer, head
+/// and body, as sent.
+pub fn raw_exchange(emu: &Emulator, method: &str, path: &str, body: &str) -> String {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(emu.addr()).expect("connect to the emulator");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send the request");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+}
