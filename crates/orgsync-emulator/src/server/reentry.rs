@@ -17,7 +17,7 @@ use super::errors::ApiError;
 use super::paging::{Shape, parse_paging, shape, unknown_param};
 use super::users::user_json;
 use super::{LogNote, Shared, json_response, no_content, with_client};
-use crate::state::{LoginRule, PendingInvitation};
+use crate::state::{LoginRule, PendingInvitation, TenantState};
 use crate::tenant::derived_id;
 use crate::{lock, wall_now};
 use orgsync_common::timefmt;
@@ -52,9 +52,10 @@ fn offset(q: Option<&str>, sortable: bool) -> Result<(u64, u64, bool), ApiError>
     }
 }
 
-fn org_index(sh: &Shared, id: &str) -> Result<usize, ApiError> {
-    lock(&sh.state)
-        .org_by_id
+/// The index of organization `id` in `st`, looked up under the same lock its data is read
+/// with (a lookup under an earlier lock could be stale).
+fn org_index(st: &TenantState, id: &str) -> Result<usize, ApiError> {
+    st.org_by_id
         .get(id)
         .copied()
         .ok_or_else(ApiError::org_not_found)
@@ -69,9 +70,8 @@ pub(super) async fn list_enabled_connections(
 ) -> Result<Response, ApiError> {
     let claims = sh.authorize(&headers, &["read:organization_connections"])?;
     let (start, limit, totals) = offset(q.as_deref(), false)?;
-    let idx = org_index(&sh, &id)?;
     let st = lock(&sh.state);
-    let all = &st.orgs[idx].connections;
+    let all = &st.orgs[org_index(&st, &id)?].connections;
     let page: Vec<serde_json::Value> = all
         .iter()
         .skip(start as usize)
@@ -130,9 +130,8 @@ pub(super) async fn list_invitations(
 ) -> Result<Response, ApiError> {
     let claims = sh.authorize(&headers, &["read:organization_invitations"])?;
     let (start, limit, totals) = offset(q.as_deref(), true)?;
-    let idx = org_index(&sh, &id)?;
     let st = lock(&sh.state);
-    let org = &st.orgs[idx];
+    let org = &st.orgs[org_index(&st, &id)?];
     let page: Vec<serde_json::Value> = org
         .invitations
         .iter()
@@ -159,8 +158,9 @@ pub(super) async fn revoke_invitation(
     Path((id, invitation)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let claims = sh.authorize(&headers, &["delete:organization_invitations"])?;
-    let idx = org_index(&sh, &id)?;
-    if !lock(&sh.state).revoke_invitation(idx, &invitation) {
+    let mut st = lock(&sh.state);
+    let idx = org_index(&st, &id)?;
+    if !st.revoke_invitation(idx, &invitation) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "The invitation does not exist",
