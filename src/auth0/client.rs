@@ -677,6 +677,27 @@ mod tests {
                 let e = c.organization_by_name(bad).await.unwrap_err();
                 assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
             }
+            // An invitation id from an answer goes into a DELETE's path only when well formed.
+            for bad in [
+                "uinv_../x",
+                "..",
+                "uinv_a%2F",
+                "uinv_",
+                "org_abc",
+                "uinv_a/b",
+            ] {
+                let (r, record) = c.revoke_invitation("org_abc", "acme", bad).await;
+                assert!(matches!(r, Err(Error::InvalidId { .. })), "{bad}");
+                assert_eq!(record.attempts, 0);
+            }
+            let (r, _) = c.revoke_invitation("..", "acme", "uinv_abc").await;
+            assert!(matches!(r, Err(Error::InvalidId { .. })));
+            for bad in ["..", "org_a/../b"] {
+                let e = c.enabled_connections(bad, "acme").await.unwrap_err();
+                assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+                let e = c.invitations(bad, "acme").await.unwrap_err();
+                assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+            }
         });
         // Nothing was sent (127.0.0.1:9 would have refused it anyway).
         assert_eq!(c.requests_sent(), 0);

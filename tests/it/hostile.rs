@@ -686,3 +686,46 @@ fn an_organization_id_of_dot_dot_is_refused_and_nothing_is_sent_with_it() {
         "only the by-name call was sent: {requests:?}"
     );
 }
+
+/// A server whose enabled-connection and invitation lists never end (every page full, a `total`
+/// of 10^18): the plan reads at most Auth0's 1000 records of each, then fails naming the list;
+/// it neither hangs nor plans over a list it could not read whole.
+#[test]
+fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
+    let fake = Fake::start(
+        "127.0.0.1",
+        Arc::new(|p: &str, _| {
+            let page = |key: &str, item: &str| {
+                let items = vec![item; 50].join(",");
+                json(
+                    200,
+                    &format!(
+                        r#"{{"{key}":[{items}],"start":0,"limit":50,"total":1000000000000000000}}"#
+                    ),
+                )
+            };
+            if p.contains("/enabled_connections") {
+                return page(
+                    "enabled_connections",
+                    r#"{"connection_id":"con_1","assign_membership_on_login":true,"connection":{"name":"corp"}}"#,
+                );
+            }
+            if p.contains("/invitations") {
+                return page(
+                    "invitations",
+                    r#"{"id":"uinv_1","invitee":{"email":"e@x.example"}}"#,
+                );
+            }
+            org(p).unwrap_or_else(|| json(200, r#"{"members": [{"user_id": "auth0|1"}]}"#))
+        }),
+    );
+    let (out, took) = plan_against(&fake.url(), &[]);
+    assert_clean_failure(&out, "offset paging cannot read them all");
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|p| p.contains("/invitations?"))
+        .count();
+    assert_eq!(pages, 20, "1000 records in pages of 50, then stop");
+}
