@@ -1,8 +1,8 @@
 //! A local, faithful stand-in for the parts of the Auth0 Management API that orgsync uses.
 //!
 //! Every other part of orgsync is tested against this emulator over real HTTP on loopback, so
-//! it answers the way live tenants do in `shared/fixtures/auth0-recordings/` and as
-//! `shared/auth0-api.md` describes: the same status codes, JSON shapes, error bodies, paging
+//! it answers the way live tenants do in the recordings under `tests/fixtures/auth0-recordings/`
+//! and as Auth0's documentation describes: the same status codes, JSON shapes, error bodies, paging
 //! rules and rate-limit headers. Where Auth0's behaviour is undocumented the emulator makes an
 //! assumption and names it (see the README's "Emulator" section and [`ASSUMPTIONS`]).
 //!

@@ -3,7 +3,7 @@
 //!
 //! Per-second buckets refill continuously at `refill_per_sec`; per-minute buckets refill once a
 //! second, at each whole second of the wall clock, with a sixtieth of their per-minute rate (as
-//! auth0-api.md describes Auth0's). A request takes one token from every bucket that applies, or
+//! Auth0 documents its own). A request takes one token from every bucket that applies, or
 //! from none when any is empty. The answer's `x-ratelimit-*` headers describe the most
 //! constrained bucket that applied (the one that refused, on a 429).
 

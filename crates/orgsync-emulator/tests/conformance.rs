@@ -1,4 +1,5 @@
-//! Replays every recorded exchange with a live Auth0 tenant (`shared/fixtures/auth0-recordings/`)
+//! Replays every recorded exchange with a live Auth0 tenant (`tests/fixtures/auth0-recordings/`,
+//! whose README names their sources and licences)
 //! that touches organizations, members, users-by-email or tokens against an emulator seeded with
 //! the same data, and compares status codes and JSON shapes.
 //!
@@ -53,7 +54,7 @@ struct RecordedResponse {
 }
 
 fn recordings_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/auth0-recordings")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auth0-recordings")
 }
 
 fn cassettes() -> Vec<(String, Cassette)> {
