@@ -14,6 +14,7 @@
 pub mod apply;
 pub mod audit;
 pub mod auth0;
+pub mod bounded;
 pub mod cli;
 pub mod commands;
 pub mod comment;

@@ -7,7 +7,6 @@
 
 use std::path::Path;
 
-use crate::config;
 use crate::error::Failure;
 use crate::plan::{self, Plan};
 use crate::render;
@@ -70,23 +69,20 @@ pub fn read_saved_plan(path: &Path) -> Result<Plan, Failure> {
         error: msg.into(),
         hint: hint.map(str::to_string),
     };
-    let meta = std::fs::metadata(path).map_err(|e| {
-        fail(
-            format!("cannot read the plan `{}`: {e}", path.display()),
+    // Counted on the stream: `apply <(…)` reads a pipe, whose metadata says 0 bytes.
+    let bytes = crate::bounded::read_file(path, crate::bounded::FILE_BYTES).map_err(|e| match e {
+        crate::bounded::ReadError::TooLarge { cap, .. } => fail(
+            format!(
+                "the plan `{}` is larger than {}: nothing was applied",
+                path.display(),
+                crate::bounded::human(cap)
+            ),
+            Some("a saved plan is written by `orgsync plan --out PLAN.json`; check that PLAN is one"),
+        ),
+        crate::bounded::ReadError::Io { source, .. } => fail(
+            format!("cannot read the plan `{}`: {source}", path.display()),
             None,
-        )
-    })?;
-    if meta.len() > config::MAX_FILE_BYTES {
-        return Err(fail(
-            format!("the plan `{}` is larger than 64 MiB", path.display()),
-            None,
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| {
-        fail(
-            format!("cannot read the plan `{}`: {e}", path.display()),
-            None,
-        )
+        ),
     })?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         let hint = if looks_like_config(path, &bytes) {

@@ -24,7 +24,7 @@ use super::pacer::{self, Pacer, PacingTimeout, ServerLimits};
 use super::scrub::Secrets;
 
 /// Largest answer body orgsync reads; a page of 100 members is about 20 KiB.
-const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+const MAX_BODY_BYTES: usize = crate::bounded::ANSWER_BYTES;
 
 /// How persistent the client is.
 #[derive(Debug, Clone)]
@@ -337,34 +337,21 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Reads an answer's body, refusing one larger than [`MAX_BODY_BYTES`].
+/// Reads an answer's body through [`crate::bounded::read_answer`], refusing one larger than
+/// [`MAX_BODY_BYTES`].
 async fn read_answer(mut resp: reqwest::Response) -> Result<Answer, Lost> {
-    let too_large = || Lost {
-        kind: format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
-        cause: None,
-        tls: false,
-    };
     let status = resp.status();
     let headers = resp.headers().clone();
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) => return Err(Lost::of(&e)),
-        }
-    }
+    let body = crate::bounded::read_answer(&mut resp, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| match e {
+            crate::bounded::AnswerError::TooLarge { .. } => Lost {
+                kind: e.to_string(),
+                cause: None,
+                tls: false,
+            },
+            crate::bounded::AnswerError::Transport(e) => Lost::of(&e),
+        })?;
     Ok(Answer {
         status,
         headers,

@@ -23,7 +23,6 @@ mod parse;
 mod raw;
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -35,7 +34,7 @@ pub use raw::{schema, schema_json};
 use parse::{Defaults, Scope, Seen, parse};
 
 /// Largest config file orgsync reads.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = crate::bounded::FILE_BYTES;
 
 /// How the config names an organization; unique within a config, so it keys observations.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -370,7 +369,7 @@ pub fn from_str(text: &str, file: &str) -> Result<DesiredState, ConfigError> {
     })
 }
 
-/// The file's bytes, refused past [`MAX_FILE_BYTES`] (checked before and while reading).
+/// The file's bytes, refused past [`MAX_FILE_BYTES`] (counted as they are read).
 fn read_limited(path: &Path) -> Result<Vec<u8>, ConfigError> {
     let shown = path.display().to_string();
     let too_big = || {
@@ -382,19 +381,12 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ConfigError> {
             ),
         )
     };
-    let file = std::fs::File::open(path)
-        .map_err(|e| ConfigError::one(None, cannot_read(&shown, &e), None))?;
-    if file.metadata().is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ConfigError::one(None, cannot_read(&shown, &e), None))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_big());
-    }
-    Ok(bytes)
+    crate::bounded::read_file(path, MAX_FILE_BYTES).map_err(|e| match e {
+        crate::bounded::ReadError::TooLarge { .. } => too_big(),
+        crate::bounded::ReadError::Io { source, .. } => {
+            ConfigError::one(None, cannot_read(&shown, &source), None)
+        }
+    })
 }
 
 /// The bytes as text; the first invalid byte is reported at its line and column.

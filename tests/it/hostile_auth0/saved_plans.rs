@@ -219,3 +219,50 @@ fn a_saved_plan_without_any_config_is_refused() {
     assert_eq!(emu.state(), before);
     r.failure();
 }
+
+/// `apply <(…)`: a saved plan read from a pipe is bounded by the bytes that arrive, not by the
+/// size the pipe reports (0). An endless pipe fails the run, naming the cap, with nothing sent.
+#[test]
+fn an_endless_plan_pipe_fails_at_the_cap_and_removes_nobody() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("plan-pipe");
+    dir.write("orgsync.yaml", SAVED_CONFIG);
+    let fifo = dir.path().join("plan.pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo");
+    let writer_path = fifo.clone();
+    // Writes until the reader goes away (a broken pipe ends the loop).
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut pipe = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&writer_path)
+            .unwrap();
+        let chunk = vec![b' '; 1 << 20];
+        let mut sent = 0usize;
+        while pipe.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+            if sent > 512 << 20 {
+                break;
+            }
+        }
+        sent
+    });
+    let r = creds(&emu.url())
+        .args(["apply", "plan.pipe", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    let sent = writer.join().unwrap();
+    r.assert_no_panic();
+    r.failure();
+    assert!(
+        r.stderr().contains("plan.pipe` is larger than 64 MiB"),
+        "{}",
+        r.show()
+    );
+    assert!(
+        sent < 128 << 20,
+        "the reader went on past the cap: {sent} bytes"
+    );
+    assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
+}
