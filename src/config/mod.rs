@@ -9,9 +9,8 @@
 //!
 //! A directory is read as every `*.yaml`/`*.yml` directly inside it, in sorted order; each file
 //! starts with `version: 1`. Defaults of a directory live in its `_defaults.yaml` alone and apply
-//! to every file, so what `defaults.protect` protects is protected everywhere.
-//!
-//! The file is under 400 lines of code; the tests of whole files below it make up the rest.
+//! to every file, so what `defaults.protect` protects is protected everywhere. An entry named
+//! like a config file that cannot be read as one fails the load: a config is never read in part.
 //!
 //! The module is split by concern: `raw` is the file as written (serde types, JSON Schema),
 //! `parse` turns it into the model below, `checks` judges single values, `diagnostics` words
@@ -307,11 +306,28 @@ fn list_directory(path: &Path, shown: &str) -> Result<Listing, ConfigError> {
         .map_err(cannot_list)?;
     let mut files = Vec::new();
     let mut skipped = Vec::new();
+    let mut unreadable = Vec::new();
     for p in entries {
         match directory_entry(&p) {
-            Ok(()) => files.push(p),
-            Err(why) => skipped.push((p, why)),
+            Entry::Config => files.push(p),
+            Entry::Skipped(why) => skipped.push((p, why)),
+            Entry::Unreadable(why) => unreadable.push(format!("{}: {why}", p.display())),
         }
+    }
+    if !unreadable.is_empty() {
+        unreadable.sort();
+        return Err(ConfigError {
+            diagnostics: unreadable
+                .into_iter()
+                .map(|message| Diagnostic {
+                    location: None,
+                    message,
+                    hint: Some(
+                        "every config file of a directory is read, or none is: fix or remove the entry, then run again".into(),
+                    ),
+                })
+                .collect(),
+        });
     }
     skipped.sort();
     files.sort();
@@ -325,25 +341,70 @@ fn list_directory(path: &Path, shown: &str) -> Result<Listing, ConfigError> {
     Ok((files, skipped))
 }
 
-/// Whether a directory entry is one of the config's files: a visible `*.yaml`/`*.yml` file.
-/// Otherwise, why it is not read.
-fn directory_entry(p: &Path) -> Result<(), String> {
+/// What a directory entry is to the config.
+enum Entry {
+    /// One of the config's files: a visible `*.yaml`/`*.yml` regular file (or a link to one).
+    Config,
+    /// Not part of the config, with why (warned about, then left alone).
+    Skipped(String),
+    /// Named like a config file (or like the defaults file, in any case) but not readable as
+    /// one: a dangling link, a directory, a device. Reading the rest would read the config in
+    /// part (the defaults file's `protect` list dropped, say), so it fails the load.
+    Unreadable(String),
+}
+
+/// What the directory entry at `p` is to the config.
+fn directory_entry(p: &Path) -> Entry {
     let name = file_name(p);
     let ext = p.extension().map(|x| x.to_string_lossy().into_owned());
     let yaml_ext = |e: &str| e == "yaml" || e == "yml";
     if name.starts_with('.') {
-        return Err("hidden files are not read".into());
+        return Entry::Skipped("hidden files are not read".into());
     }
-    if !p.is_file() {
-        return Err("only files directly in the directory are read".into());
+    let lower_ext = ext.as_deref().map(str::to_ascii_lowercase);
+    let config_like = lower_ext.as_deref().is_some_and(yaml_ext);
+    let defaults_like = p.file_stem().is_some_and(|s| {
+        s.to_string_lossy()
+            .eq_ignore_ascii_case(parse::DEFAULTS_FILE_STEM)
+    });
+    // `metadata` follows links: a dangling one is an error here, not "not a file".
+    let kind = std::fs::metadata(p);
+    if config_like || defaults_like {
+        match &kind {
+            Err(e) => {
+                return Entry::Unreadable(format!(
+                    "cannot read this config entry ({}): {e}",
+                    if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
+                        "a link whose target cannot be read"
+                    } else {
+                        "it cannot be inspected"
+                    }
+                ));
+            }
+            Ok(m) if !m.is_file() => {
+                return Entry::Unreadable(
+                    "named like a config file but not a regular file; only files directly in the directory are read".into(),
+                );
+            }
+            Ok(_) => {}
+        }
+        if defaults_like && !ext.as_deref().is_some_and(yaml_ext) {
+            return Entry::Unreadable(format!(
+                "named like the directory-wide defaults file but not read as one; rename it to `{}.yaml`",
+                parse::DEFAULTS_FILE_STEM
+            ));
+        }
+    }
+    if !kind.is_ok_and(|m| m.is_file()) {
+        return Entry::Skipped("only files directly in the directory are read".into());
     }
     match ext.as_deref() {
-        Some(e) if yaml_ext(e) => Ok(()),
-        Some(e) if yaml_ext(&e.to_ascii_lowercase()) => Err(format!(
+        Some(e) if yaml_ext(e) => Entry::Config,
+        Some(e) if yaml_ext(&e.to_ascii_lowercase()) => Entry::Skipped(format!(
             "only `.yaml` and `.yml` in lower case are read; rename it to end in `.{}`",
             e.to_ascii_lowercase()
         )),
-        _ => Err("not a `.yaml` or `.yml` file".into()),
+        _ => Entry::Skipped("not a `.yaml` or `.yml` file".into()),
     }
 }
 
@@ -597,6 +658,53 @@ organizations:
             std::fs::write(dir.join(name), text).unwrap();
         }
         dir
+    }
+
+    /// A config entry that cannot be read fails the load: the directory is never read without
+    /// it (a dangling `_defaults.yaml` link once dropped the `protect` list with a warning).
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_config_entry_fails_the_load() {
+        const ORG: &str = "version: 1\norganizations:\n  - name: a\n    members: []\n";
+        for (entry, expect) in [
+            ("_defaults.yaml", "a link whose target cannot be read"),
+            ("b.yaml", "a link whose target cannot be read"),
+            ("_defaults.yml", "a link whose target cannot be read"),
+        ] {
+            let dir = dir_with("unreadable-entry", &[("a.yaml", ORG)]);
+            std::os::unix::fs::symlink(dir.join("gone.yaml"), dir.join(entry)).unwrap();
+            let e = load_errors(&dir);
+            assert_eq!(e.len(), 1, "{entry}: {e:?}");
+            assert!(e[0].contains(entry) && e[0].contains(expect), "{e:?}");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        // A directory named like a config file, and a defaults file in the wrong case.
+        let dir = dir_with(
+            "unreadable-kinds",
+            &[("a.yaml", ORG), ("_DEFAULTS.YAML", "")],
+        );
+        std::fs::create_dir(dir.join("more.yaml")).unwrap();
+        let e = load_errors(&dir);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].contains("_DEFAULTS.YAML: named like the directory-wide defaults file"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].contains("more.yaml: named like a config file but not a regular file"),
+            "{e:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        // A link to a readable file is read like the file.
+        let dir = dir_with("linked-entry", &[("a.yaml", ORG)]);
+        std::fs::write(
+            dir.join("real.txt"),
+            "version: 1\ndefaults:\n  protect: [\"auth0|x\"]\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(dir.join("real.txt"), dir.join("_defaults.yaml")).unwrap();
+        assert!(load(&dir).is_ok(), "{:?}", load_errors(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn load_errors(dir: &Path) -> Vec<String> {

@@ -266,3 +266,38 @@ fn an_endless_plan_pipe_fails_at_the_cap_and_removes_nobody() {
     );
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
 }
+
+/// A config directory whose `_defaults.yaml` (the `protect` list) is a dangling link: the load
+/// fails, naming the entry, and nobody is removed (it was once a warning, and apply removed the
+/// break-glass account with exit 0).
+#[cfg(unix)]
+#[test]
+fn a_dangling_defaults_file_fails_the_load_and_removes_nobody() {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new("dangling-defaults");
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    dir.write(
+        "conf/orgs.yaml",
+        "version: 1\norganizations:\n  - name: alpha\n    max_removals: 100%\n    members: [\"auth0|a0000\"]\n",
+    );
+    std::os::unix::fs::symlink(
+        dir.path().join("moved/_defaults.yaml"),
+        dir.path().join("conf/_defaults.yaml"),
+    )
+    .unwrap();
+    let before = emu.state();
+    let r = creds(&emu.url())
+        .args(["apply", "-c", "conf", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    r.assert_no_panic();
+    r.code(1);
+    assert!(
+        r.stderr()
+            .contains("conf/_defaults.yaml: cannot read this config entry"),
+        "{}",
+        r.show()
+    );
+    assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
+    assert_eq!(emu.state(), before);
+}
