@@ -22,6 +22,7 @@ use super::encode;
 use super::error::{CallSite, Error, parse_error_body};
 use super::model::{Organization, User, check_org_id, check_org_name};
 use super::pacer::Pacer;
+use super::paging::{Keyed, MEMBER_RECORDS, READ_ATTEMPTS, Refused};
 use super::retry::{Answer, Failed, Outgoing, RetryPolicy};
 use super::scrub::Secrets;
 use crate::member::Member;
@@ -61,6 +62,9 @@ pub struct Stats {
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     pub rate_limited: AtomicU64,
+    /// Bytes of list answers read (organizations, members, connections, invitations), counted
+    /// against [`RUN_LIST_BYTES`](super::paging::RUN_LIST_BYTES).
+    pub list_bytes: AtomicU64,
 }
 
 /// The result of one mutating call, for the audit log.
@@ -338,15 +342,25 @@ impl Client {
         path_and_query: &str,
         site: &CallSite,
     ) -> Result<T, Error> {
+        Ok(self.get_json_sized(path_and_query, site).await?.0)
+    }
+
+    /// Like [`Client::get_json`], with the answer's size in bytes (for a list's byte cap).
+    pub(super) async fn get_json_sized<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+        site: &CallSite,
+    ) -> Result<(T, usize), Error> {
         let (a, _) = self
             .call(Method::GET, path_and_query, None, site, &mut 0)
             .await?;
-        serde_json::from_slice(&a.body).map_err(|e| {
+        let value = serde_json::from_slice(&a.body).map_err(|e| {
             self.scrub(Error::Decode {
                 site: site.clone(),
                 detail: e.to_string(),
             })
-        })
+        })?;
+        Ok((value, a.body.len()))
     }
 
     /// `GET /api/v2/organizations/{id}`.
@@ -382,31 +396,43 @@ impl Client {
     /// `on_page`, which returns whether to go on. The list ends at a page shorter than `take`
     /// (the last page: live tenants fill every other page), a page without `next`, or an empty
     /// page; so a list of fewer than 100 costs one request. A `next` seen before is an error,
-    /// never a loop.
+    /// never a loop. Every record is admitted by its id into `list` ([`Keyed`]), which counts
+    /// the records and bytes against its caps: an id seen twice or a cap passed ends the walk
+    /// with [`Error::List`] before `on_page` sees the page.
+    #[allow(clippy::too_many_arguments)]
     async fn paginate<T: DeserializeOwned>(
         &self,
         base: &str,
         key: &str,
         extra_query: &str,
         site: &CallSite,
+        list: &mut Keyed,
+        id: impl Fn(&T) -> &str,
         on_page: impl FnMut(Vec<T>) -> bool,
     ) -> Result<(), Error> {
-        self.paginate_unscrubbed(base, key, extra_query, site, on_page)
+        self.paginate_unscrubbed(base, key, extra_query, site, list, id, on_page)
             .await
             .map_err(|e| self.scrub(e))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn paginate_unscrubbed<T: DeserializeOwned>(
         &self,
         base: &str,
         key: &str,
         extra_query: &str,
         site: &CallSite,
+        list: &mut Keyed,
+        id: impl Fn(&T) -> &str,
         mut on_page: impl FnMut(Vec<T>) -> bool,
     ) -> Result<(), Error> {
         let decode = |detail: String| Error::Decode {
             site: site.clone(),
             detail,
+        };
+        let refused = |refused: Refused| Error::List {
+            site: site.clone(),
+            refused,
         };
         let mut seen_cursors = HashSet::new();
         let mut from: Option<String> = None;
@@ -417,7 +443,10 @@ impl Client {
                 q.push_str(&encode(c));
             }
             // `{"<key>": [...], "next": "..."}`, the items under a key that depends on the list.
-            let mut page: serde_json::Map<String, Value> = self.get_json(&q, site).await?;
+            let (mut page, bytes): (serde_json::Map<String, Value>, usize) =
+                self.get_json_sized(&q, site).await?;
+            list.count_bytes(bytes, &self.stats.list_bytes)
+                .map_err(refused)?;
             let items = page
                 .remove(key)
                 .ok_or_else(|| decode(format!("missing field `{key}`")))?;
@@ -431,17 +460,21 @@ impl Client {
                 }
             };
             let n = items.len();
-            if !on_page(items) || n < PAGE_SIZE {
+            // A full page whose cursor was seen before is a loop: said as that, before its
+            // records (the same ones again) are taken for a list that moved.
+            let next = next.filter(|c| n == PAGE_SIZE && !c.is_empty());
+            if let Some(c) = &next
+                && !seen_cursors.insert(c.clone())
+            {
+                return Err(Error::RepeatedCursor { site: site.clone() });
+            }
+            list.admit(&items, &id).map_err(refused)?;
+            if !on_page(items) {
                 return Ok(());
             }
             match next {
-                Some(next) if !next.is_empty() => {
-                    if !seen_cursors.insert(next.clone()) {
-                        return Err(Error::RepeatedCursor { site: site.clone() });
-                    }
-                    from = Some(next);
-                }
-                _ => return Ok(()),
+                Some(next) => from = Some(next),
+                None => return Ok(()),
             }
         }
     }
@@ -457,7 +490,8 @@ impl Client {
         Ok(all)
     }
 
-    /// Pages through the organization list while `on_page` returns true.
+    /// Pages through the organization list while `on_page` returns true; each organization
+    /// once (an id listed twice fails the read), at most [`MEMBER_RECORDS`] of them.
     pub async fn organizations_while(
         &self,
         on_page: impl FnMut(Vec<Organization>) -> bool,
@@ -467,13 +501,26 @@ impl Client {
             path: "/api/v2/organizations".into(),
             organization: None,
         };
-        self.paginate("/api/v2/organizations", "organizations", "", &site, on_page)
-            .await
+        let mut list = Keyed::new(MEMBER_RECORDS);
+        self.paginate(
+            "/api/v2/organizations",
+            "organizations",
+            "",
+            &site,
+            &mut list,
+            |o: &Organization| &o.id,
+            on_page,
+        )
+        .await
     }
 
     /// Every member of an organization, read with checkpoint paging, which has no 1000-record
     /// cap; `with_roles` reads each member's roles in the same requests (`fields=…,roles`, scope
     /// `read:organization_member_roles`). `on_page` is told how many members each page brought.
+    ///
+    /// The members are a set keyed by user_id: a user_id on two pages means the list moved
+    /// while it was read, and it is read again from the start ([`READ_ATTEMPTS`] times in all)
+    /// before the read fails; at most [`MEMBER_RECORDS`] members and [`LIST_BYTES`](super::paging::LIST_BYTES) of answers.
     pub async fn members(
         &self,
         org_id: &str,
@@ -488,24 +535,40 @@ impl Client {
             organization: Some(label.to_string()),
         };
         check_org_id(org_id, &site).map_err(|e| self.scrub(e))?;
-        let mut all = Vec::new();
-        self.paginate(
-            &base,
-            "members",
-            if with_roles {
-                "fields=user_id%2Cemail%2Cname%2Croles&include_fields=true&"
-            } else {
-                "fields=user_id%2Cemail%2Cname&include_fields=true&"
-            },
-            &site,
-            |page: Vec<Member>| {
-                on_page(page.len());
-                all.extend(page);
-                true
-            },
-        )
-        .await?;
-        Ok(all)
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut all = Vec::new();
+            let mut list = Keyed::new(MEMBER_RECORDS);
+            let read = self
+                .paginate(
+                    &base,
+                    "members",
+                    if with_roles {
+                        "fields=user_id%2Cemail%2Cname%2Croles&include_fields=true&"
+                    } else {
+                        "fields=user_id%2Cemail%2Cname&include_fields=true&"
+                    },
+                    &site,
+                    &mut list,
+                    |m: &Member| &m.user_id,
+                    |page: Vec<Member>| {
+                        on_page(page.len());
+                        all.extend(page);
+                        true
+                    },
+                )
+                .await;
+            match read {
+                Ok(()) => return Ok(all),
+                Err(Error::List { refused, .. }) if refused.moved() && attempt < READ_ATTEMPTS => {
+                    tracing::info!(
+                        "{label}: the member list changed while it was read ({refused}); reading it again"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// `GET /api/v2/users-by-email?email=…` (exact, case-sensitive match).

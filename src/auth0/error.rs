@@ -185,6 +185,13 @@ pub enum Error {
     /// request was not sent.
     #[error("{site} was not sent: {detail}")]
     InvalidId { site: CallSite, detail: String },
+    /// A list read over pages was refused: past a cap, or it moved while it was read (an id
+    /// on two pages, a total that does not add up) every time it was read.
+    #[error("{site}: {refused}")]
+    List {
+        site: CallSite,
+        refused: super::paging::Refused,
+    },
     /// A member removal was asked with no user_ids or more than the API takes; it was not sent.
     #[error("{site} was not sent: refusing to send {count} user_ids in one call (1 to 10)")]
     TooManyIds { site: CallSite, count: usize },
@@ -241,6 +248,14 @@ impl Error {
             ),
             Error::InvalidId { .. } => Some(
                 "the tenant (or the config) gave an id orgsync will not put into a URL; check the organization in the Auth0 dashboard".into(),
+            ),
+            Error::List { refused, .. } if refused.moved() => Some(
+                "the tenant changed while orgsync read it (invitations sent or members added meanwhile?): run again; nothing was acted on"
+                    .into(),
+            ),
+            Error::List { .. } => Some(
+                "the server sent more than an Auth0 tenant holds: check that AUTH0_DOMAIN is the tenant's Management API"
+                    .into(),
             ),
             Error::Decode { .. } | Error::RepeatedCursor { .. } => None,
         }
@@ -306,6 +321,15 @@ impl Error {
                 count,
             },
             Error::RepeatedCursor { site: s } => Error::RepeatedCursor { site: site(s) },
+            Error::List { site: s, refused } => Error::List {
+                site: site(s),
+                refused: match refused {
+                    super::paging::Refused::Repeated { id } => {
+                        super::paging::Refused::Repeated { id: scrub(&id) }
+                    }
+                    other => other,
+                },
+            },
             Error::RateLimitWait { site: s, detail } => Error::RateLimitWait {
                 site: site(s),
                 detail: scrub(&detail),

@@ -29,6 +29,7 @@
 //!   request included;
 //! - `client.rs`: the [`Client`] and its endpoints (organizations, members, users by email,
 //!   member removal, checkpoint paging);
+//! - `paging.rs`: lists read over pages as sets keyed by id, and their caps;
 //! - `reentry.rs`: enabled connections and invitations (offset paging), users by id,
 //!   invitation revocation, and the token's scopes;
 //! - `model.rs`: what answers decode into ([`Organization`], [`User`]) and the id checks;
@@ -41,6 +42,7 @@ mod domain;
 mod error;
 mod model;
 mod pacer;
+mod paging;
 mod reentry;
 mod retry;
 mod scrub;
@@ -51,6 +53,7 @@ pub use domain::{Domain, DomainError};
 pub use error::{ApiAnswer, CallSite, Cause, Error, one_line};
 pub use model::{Organization, User};
 pub use pacer::{Pacer, PacingTimeout, ServerLimits};
+pub use paging::{LIST_BYTES, MEMBER_RECORDS, OFFSET_RECORDS, RUN_LIST_BYTES, Refused};
 pub use reentry::UserDetails;
 pub use retry::RetryPolicy;
 

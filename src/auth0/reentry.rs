@@ -13,12 +13,11 @@ use super::client::{CallRecord, Client};
 use super::encode;
 use super::error::{CallSite, Error};
 use super::model::check_org_id;
+use super::paging::{Keyed, OFFSET_RECORDS, READ_ATTEMPTS, Refused};
 use crate::reentry::{ApiInvitation, EnabledConnection, is_invitation_id};
 
 /// Records per offset page.
 const OFFSET_PAGE: usize = 50;
-/// Offset paging ends at record 1000 on Auth0's lists: more than that cannot be read completely.
-const OFFSET_CAP: usize = 1000;
 
 /// What re-entry and invitation checks need of a user (`GET /users/{id}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -133,7 +132,13 @@ impl Client {
     /// An offset-paged list of an organization (`page`, `per_page`, `include_totals=true`):
     /// pages until one is short or `total` is reached. A list that fills every page up to
     /// record 1000 cannot be read completely, and is an error, never a silent cut.
-    async fn offset_list<T: DeserializeOwned>(
+    ///
+    /// Offset pages shift when the list changes between two reads (an invitation sent after
+    /// page 0 was read moves a record of page 0 onto page 1), so the records are a set keyed by
+    /// id ([`Keyed`]): an id on two pages, totals that differ between pages, or a total the
+    /// records read do not add up to, and the list is read again from page 0, at most
+    /// [`READ_ATTEMPTS`] times in all, before the read fails. A record is never listed twice.
+    async fn offset_list<T: DeserializeOwned + ListRecord>(
         &self,
         org_id: &str,
         label: &str,
@@ -146,33 +151,81 @@ impl Client {
             organization: Some(label.to_string()),
         };
         check_org_id(org_id, &site).map_err(|e| self.scrub(e))?;
-        let decode = |detail: String| {
-            self.scrub(Error::Decode {
-                site: site.clone(),
-                detail,
-            })
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.offset_list_once(&base, key, &site).await {
+                Err(Error::List { refused, .. }) if refused.moved() && attempt < READ_ATTEMPTS => {
+                    tracing::info!(
+                        "{label}: the {} list changed while it was read ({refused}); reading it again",
+                        key.replace('_', " ")
+                    );
+                }
+                other => return other.map_err(|e| self.scrub(e)),
+            }
+        }
+    }
+
+    /// One reading of an offset-paged list, from page 0.
+    async fn offset_list_once<T: DeserializeOwned + ListRecord>(
+        &self,
+        base: &str,
+        key: &str,
+        site: &CallSite,
+    ) -> Result<Vec<T>, Error> {
+        let decode = |detail: String| Error::Decode {
+            site: site.clone(),
+            detail,
         };
+        let refused = |refused: Refused| Error::List {
+            site: site.clone(),
+            refused,
+        };
+        let mut list = Keyed::new(OFFSET_RECORDS);
         let mut all = Vec::new();
-        for page in 0..OFFSET_CAP / OFFSET_PAGE {
+        for page in 0..OFFSET_RECORDS / OFFSET_PAGE {
             let q = format!("{base}?page={page}&per_page={OFFSET_PAGE}&include_totals=true");
-            let mut answer: serde_json::Map<String, serde_json::Value> =
-                self.get_json(&q, &site).await?;
+            let (mut answer, bytes): (serde_json::Map<String, serde_json::Value>, usize) =
+                self.get_json_sized(&q, site).await?;
+            list.count_bytes(bytes, &self.stats.list_bytes)
+                .map_err(refused)?;
             let items = answer
                 .remove(key)
                 .ok_or_else(|| decode(format!("missing field `{key}`")))?;
             let items: Vec<T> =
                 serde_json::from_value(items).map_err(|e| decode(format!("`{key}`: {e}")))?;
             let total = answer.get("total").and_then(serde_json::Value::as_u64);
+            list.note_total(total).map_err(refused)?;
+            list.admit(&items, |t: &T| t.key()).map_err(refused)?;
             let n = items.len();
             all.extend(items);
-            if n < OFFSET_PAGE || total.is_some_and(|t| all.len() as u64 >= t) {
+            if n < OFFSET_PAGE || list.reached_total() {
+                list.finish().map_err(refused)?;
                 return Ok(all);
             }
         }
         Err(decode(format!(
-            "more than {OFFSET_CAP} {} listed: offset paging cannot read them all",
+            "more than {OFFSET_RECORDS} {} listed: offset paging cannot read them all",
             key.replace('_', " ")
         )))
+    }
+}
+
+/// What a record of an offset-paged list is keyed by.
+pub(super) trait ListRecord {
+    /// The record's id.
+    fn key(&self) -> &str;
+}
+
+impl ListRecord for ApiInvitation {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+impl ListRecord for EnabledConnection {
+    fn key(&self) -> &str {
+        &self.connection_id
     }
 }
 

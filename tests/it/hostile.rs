@@ -695,8 +695,18 @@ fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
     let fake = Fake::start(
         "127.0.0.1",
         Arc::new(|p: &str, _| {
+            // Every page full of records never seen before.
+            let n: usize = p
+                .split("page=")
+                .nth(1)
+                .and_then(|q| q.split('&').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
             let page = |key: &str, item: &str| {
-                let items = vec![item; 50].join(",");
+                let items = (0..50)
+                    .map(|i| item.replace("_1", &format!("_{}x{i}", n + 1)))
+                    .collect::<Vec<_>>()
+                    .join(",");
                 json(
                     200,
                     &format!(
@@ -728,4 +738,173 @@ fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
         .filter(|p| p.contains("/invitations?"))
         .count();
     assert_eq!(pages, 20, "1000 records in pages of 50, then stop");
+}
+
+/// A member list whose every page is full (100 members of 70 KB each, 7 MB a page) and has a
+/// fresh `next`: the read stops at the list's 512 MiB cap, counted on the stream, with a clear
+/// error and nothing planned (it once read 150 pages and passed 1 GiB of memory in 2 s).
+#[test]
+fn an_endless_member_list_of_fresh_cursors_stops_at_its_byte_cap() {
+    let name = "n".repeat(70_000);
+    let fake = Fake::start(
+        "127.0.0.1",
+        Arc::new(move |p: &str, nth| {
+            org(p).unwrap_or_else(|| {
+                let members: Vec<String> = (0..100)
+                    .map(|i| format!(r#"{{"user_id":"auth0|{nth}x{i}","name":"{name}"}}"#))
+                    .collect();
+                json(
+                    200,
+                    &format!(r#"{{"members":[{}],"next":"c{nth}"}}"#, members.join(",")),
+                )
+            })
+        }),
+    );
+    let (out, took) = plan_bounded(&fake.url(), &[], Duration::from_secs(120));
+    assert_clean_failure(&out, "the list's answers add up to more than 512 MiB");
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/members"))
+        .count();
+    assert!((73..=80).contains(&pages), "{pages} pages of 7 MB");
+    eprintln!("stopped after {pages} pages in {took:?}");
+}
+
+/// Offset-paged invitations that shift while they are read (one arrives between the reads of
+/// page 0 and page 1, so the last of page 0 shows again at the top of page 1): the list is read
+/// again, each invitation is listed once, and apply revokes each exactly once, as the server
+/// counts it.
+#[test]
+fn invitations_that_shift_between_pages_are_read_again_and_revoked_once() {
+    let reads = Arc::new(Mutex::new(0usize));
+    let r2 = reads.clone();
+    let fake = Fake::start(
+        "127.0.0.1",
+        Arc::new(move |p: &str, _| {
+            if p.starts_with("/api/v2/organizations/name/acme") {
+                return json(200, r#"{"id":"org_aaaaaaaaaaaaaaa1","name":"acme"}"#);
+            }
+            if p.contains("/enabled_connections") {
+                return json(
+                    200,
+                    r#"{"enabled_connections":[],"start":0,"limit":0,"total":0}"#,
+                );
+            }
+            if p.contains("/invitations/uinv_") {
+                return Reply::Http(204, vec![], Vec::new());
+            }
+            if p.contains("/invitations?") {
+                let page: usize = p
+                    .split("page=")
+                    .nth(1)
+                    .and_then(|q| q.split('&').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let first_reading = {
+                    let mut n = r2.lock().unwrap();
+                    if page == 0 {
+                        *n += 1;
+                    }
+                    *n == 1
+                };
+                // 60 invitations; on the first reading, page 1 starts one early (a new one
+                // arrived at the top after page 0 was read).
+                let start = page * 50 - usize::from(first_reading && page == 1);
+                let ids: Vec<String> = (start..60.min(start + 50))
+                    .map(|i| {
+                        format!(
+                            r#"{{"id":"uinv_{i:04}","invitee":{{"email":"e{i}@x.example"}},"roles":[]}}"#
+                        )
+                    })
+                    .collect();
+                return json(
+                    200,
+                    &format!(
+                        r#"{{"invitations":[{}],"start":{},"limit":50,"total":60}}"#,
+                        ids.join(","),
+                        page * 50
+                    ),
+                );
+            }
+            json(200, r#"{"members": []}"#)
+        }),
+    );
+    let dir = TempDir::new("shifting-invitations");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n    invitations: revoke\n",
+    );
+    let out = OrgSync::at(&fake.url())
+        .env("AUTH0_API_TOKEN", TOKEN)
+        .args(["apply", "--auto-approve", "--audit-log", "audit.jsonl"])
+        .cwd(dir.path())
+        .run();
+    out.assert_no_panic();
+    let revoked: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("DELETE") && r.contains("/invitations/uinv_"))
+        .cloned()
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = revoked.iter().collect();
+    assert_eq!(revoked.len(), 60, "{}", out.show());
+    assert_eq!(distinct.len(), 60, "each once: {revoked:?}");
+    assert!(*reads.lock().unwrap() >= 2, "the list was read again");
+    out.success();
+    // Every account counts what the server did: the plan, the apply summary and the audit log.
+    assert!(
+        out.stdout()
+            .contains("Apply: 0 removed, 0 not removed, 0 already gone, in 60 DELETE calls; 60 invitations revoked, 0 not revoked."),
+        "{}",
+        out.show()
+    );
+    let summary = audit_lines(&dir.path().join("audit.jsonl"))
+        .into_iter()
+        .find(|l| l["event"] == "summary")
+        .expect("a summary line");
+    assert_eq!(summary["revoked"], 60, "{summary}");
+    assert_eq!(summary["delete_calls"], 60, "{summary}");
+}
+
+/// A member list that names one user_id on two pages at every reading: the list is read
+/// three times, then apply fails naming the user_id, and nothing is removed (a member listed
+/// twice is never removed twice, nor planned from a list that moved).
+#[test]
+fn a_member_on_two_pages_at_every_reading_fails_the_run_unacted() {
+    let fake = Fake::start(
+        "127.0.0.1",
+        Arc::new(|p: &str, _| {
+            org(p).unwrap_or_else(|| {
+                // Page 1 (no cursor) holds auth0|0..99; the page after it starts at auth0|99.
+                let start = if p.contains("from=") { 99 } else { 0 };
+                let members: Vec<String> = (start..start + 100)
+                    .map(|i| format!(r#"{{"user_id":"auth0|{i}"}}"#))
+                    .collect();
+                let next = if start == 0 { r#","next":"p2""# } else { "" };
+                json(
+                    200,
+                    &format!(r#"{{"members":[{}]{next}}}"#, members.join(",")),
+                )
+            })
+        }),
+    );
+    let dir = TempDir::new("member-twice");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n    max_removals: 100%\n",
+    );
+    let out = OrgSync::at(&fake.url())
+        .env("AUTH0_API_TOKEN", TOKEN)
+        .args(["apply", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    assert_clean_failure(&out, "`auth0|99` was listed twice");
+    let requests = fake.requests();
+    assert!(
+        !requests.iter().any(|r| r.starts_with("DELETE")),
+        "{requests:?}"
+    );
+    let reads = requests.iter().filter(|r| r.contains("/members")).count();
+    assert_eq!(reads, 6, "three readings of two pages: {requests:?}");
 }
