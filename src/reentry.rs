@@ -177,9 +177,22 @@ impl Doors {
     }
 }
 
-/// An email as it is compared: without regard to (ASCII) case, as Auth0 keeps them lowercase.
+/// An email as it is compared, the way Auth0 compares them: Auth0 saves the email of a user it
+/// is the identity provider for in lower case, whatever case it was given in (the Management
+/// API's reference for `GET /api/v2/users-by-email`: "the email address associated with a user
+/// is saved in lower case, regardless of how you initially provided it"), and that lower-casing
+/// is Unicode's (JavaScript's `toLowerCase`, which `str::to_lowercase` matches), so `Ada@` and
+/// `ada@`, `Ö` and `ö` are one address. The domain has no case at all and two spellings: it is
+/// compared as IDNA (UTS #46) maps it, so `BÜCHER.example`, `bücher.example` and
+/// `xn--bcher-kva.example` are one domain; a domain IDNA refuses is compared lower-cased.
 pub fn email_key(email: &str) -> String {
-    email.to_ascii_lowercase()
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_lowercase());
+            format!("{}@{domain}", local.to_lowercase())
+        }
+        None => email.to_lowercase(),
+    }
 }
 
 #[cfg(test)]
@@ -189,6 +202,30 @@ mod tests {
     use EnabledConnection as C;
     fn conn(name: &str, auto: bool, signup: bool) -> EnabledConnection {
         C::named(name, auto, signup)
+    }
+
+    #[test]
+    fn emails_compare_as_auth0_keeps_them_unicode_case_and_idna_domains() {
+        // Auth0 lower-cases the whole address, Unicode included.
+        assert_eq!(
+            email_key("Ada@BÜCHER.example"),
+            email_key("ada@bücher.example")
+        );
+        assert_eq!(email_key("ÖSTEN@x.example"), email_key("östen@x.example"));
+        // A domain's A-label and U-label are the same domain.
+        assert_eq!(
+            email_key("ada@xn--bcher-kva.example"),
+            email_key("ada@Bücher.example")
+        );
+        // Different addresses stay different.
+        assert_ne!(
+            email_key("ada@bücher.example"),
+            email_key("ada@bucher.example")
+        );
+        assert_ne!(email_key("ada1@x.example"), email_key("ada@x.example"));
+        // Not an address: lower-cased whole, never a panic.
+        assert_eq!(email_key("NO-AT-SIGN"), "no-at-sign");
+        assert_eq!(email_key("a@"), "a@");
     }
 
     #[test]

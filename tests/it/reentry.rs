@@ -417,3 +417,58 @@ fn a_saved_plan_revokes_only_invitations_both_plans_revoke() {
     );
     assert!(emu.requests().iter().all(|q| q.method != "DELETE"));
 }
+
+/// An invitation for `Ada@BÜCHER.example` when `ada@bücher.example` is a declared member's
+/// email: the same address as Auth0 compares them (Unicode lower case; the domain as IDNA maps
+/// it), so the invitation is kept, and apply revokes nothing (it was once revoked: case was
+/// folded for ASCII only).
+#[test]
+fn an_invitation_differing_only_in_unicode_case_is_kept() {
+    let emu = background(
+        Tenant::from_yaml(&format!(
+            r#"
+clients:
+  - client_id: demo
+    client_secret: demo-secret
+    scopes: {ALL_READS}
+organizations:
+  - id: org_reentryreentry01
+    name: acme
+    invitations:
+      - id: uinv_unicodecase0001
+        invitee_email: Ada@BÜCHER.example
+      - id: uinv_punycode000001
+        invitee_email: ada@xn--bcher-kva.example
+    members:
+      - user_id: "auth0|ada"
+        email: ada@bücher.example
+"#
+        ))
+        .expect("tenant"),
+        Options::default(),
+    );
+    let dir = TempDir::new("reentry-unicode-email");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\ndefaults:\n  invitations: revoke\norganizations:\n  - name: acme\n    members: [\"auth0|ada\"]\n",
+    );
+    let r = OrgSync::new(&emu)
+        .args(["apply", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    r.success();
+    assert!(
+        api_requests(&emu).iter().all(|q| q.method != "DELETE"),
+        "{}",
+        r.show()
+    );
+    let plan = plan_json(&emu, &dir);
+    let mut keep: Vec<&str> = plan["organizations"][0]["invitations"]["keep"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    keep.sort();
+    assert_eq!(keep, ["uinv_punycode000001", "uinv_unicodecase0001"]);
+}
