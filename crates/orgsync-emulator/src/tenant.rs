@@ -250,9 +250,17 @@ impl Tenant {
     /// Reads and checks a tenant file.
     pub fn load(path: &Path) -> Result<Tenant, TenantError> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| TenantError::Read {
-            path: shown.clone(),
-            source,
+        let bytes = orgsync_common::bounded::read_file(path, orgsync_common::bounded::FILE_BYTES)
+            .map_err(|e| match e {
+            orgsync_common::bounded::ReadError::Io { source, .. } => TenantError::Read {
+                path: shown.clone(),
+                source,
+            },
+            too_large => TenantError::Invalid {
+                path: shown.clone(),
+                at: None,
+                message: too_large.to_string(),
+            },
         })?;
         let text = String::from_utf8(bytes).map_err(|e| TenantError::Invalid {
             path: shown.clone(),
