@@ -328,11 +328,17 @@ fn offline() {
                     id: format!("org_{o:016}"),
                     name: d.org.to_string(),
                     declared,
-                    protect: d.protect.clone(),
+                    protect: d
+                        .protect
+                        .iter()
+                        .filter_map(|p| p.user_id().map(str::to_string))
+                        .collect(),
                     max_removals: d.max_removals,
                     allow_empty: d.allow_empty,
                     current,
                     resolved: vec![],
+                    unknown: vec![],
+                    unchecked_ids: 0,
                 }
             })
             .collect();

@@ -110,6 +110,9 @@ pub struct Observed {
     /// invitations from undeclared ones): `None` for a user the token may not read,
     /// `Some(None)` for one without an email (or who does not exist).
     pub user_emails: HashMap<String, Option<Option<String>>>,
+    /// Whether declared and protected user_ids that are not members exist, read the same way:
+    /// `None` for a user the token may not read.
+    pub users_exist: HashMap<String, Option<bool>>,
 }
 
 /// A member named by email that could not be resolved to exactly one user.
@@ -354,18 +357,20 @@ pub async fn observe(
         emails,
         user_connections: HashMap::new(),
         user_emails: HashMap::new(),
+        users_exist: HashMap::new(),
     })
 }
 
-/// Reads users for a plan's re-entry and invitation checks, each once (`GET /users/{id}`):
-/// the connections of `connections_of` (removed members whose user_id does not name theirs)
-/// and the emails of `emails_of` (declared members who are not members yet); see
-/// [`crate::plan::Plan::users_to_read`]. Adds what was read to `observed`; a user the token may
-/// not read is recorded as unread (`None`), any other failure fails the observation.
+/// Reads users for a plan's checks, each once (`GET /users/{id}`): the connections of
+/// `connections_of` (removed members whose user_id does not name theirs), and whether each of
+/// `details_of` (declared or protected user_ids that are not members) exists, with its email
+/// (an invitation to it is declared); see [`crate::plan::Plan::users_to_read`]. Adds what was
+/// read to `observed`; a user the token may not read is recorded as unread (`None`), any other
+/// failure fails the observation.
 pub async fn observe_users(
     client: &Arc<Client>,
     connections_of: Vec<String>,
-    emails_of: Vec<String>,
+    details_of: Vec<String>,
     observed: &mut Observed,
 ) -> Result<(), ObserveError> {
     let scopes = client.granted_scopes().await.map_err(ObserveError::Token)?;
@@ -376,15 +381,18 @@ pub async fn observe_users(
             .extend(connections_of.into_iter().map(|u| (u, None)));
         observed
             .user_emails
-            .extend(emails_of.into_iter().map(|u| (u, None)));
+            .extend(details_of.iter().map(|u| (u.clone(), None)));
+        observed
+            .users_exist
+            .extend(details_of.into_iter().map(|u| (u, None)));
         return Ok(());
     }
     let wants_connections: HashSet<String> = connections_of.iter().cloned().collect();
-    let wants_email: HashSet<String> = emails_of.iter().cloned().collect();
+    let wants_details: HashSet<String> = details_of.iter().cloned().collect();
     // Each user once, in the order asked.
     let mut users = connections_of;
     users.extend(
-        emails_of
+        details_of
             .into_iter()
             .filter(|u| !wants_connections.contains(u)),
     );
@@ -411,7 +419,10 @@ pub async fn observe_users(
                 .user_connections
                 .insert(user.clone(), read.as_ref().map(|d| d.connections.clone()));
         }
-        if wants_email.contains(&user) {
+        if wants_details.contains(&user) {
+            observed
+                .users_exist
+                .insert(user.clone(), read.as_ref().map(|d| d.exists));
             observed.user_emails.insert(user, read.map(|d| d.email));
         }
     }
@@ -431,7 +442,7 @@ async fn resolve_emails(
 ) -> Result<HashMap<String, String>, ObserveError> {
     let mut first_at: Vec<(String, Location)> = Vec::new();
     for o in &desired.organizations {
-        for m in &o.members {
+        for m in o.members.iter().chain(&o.protect) {
             if let MemberRef::Email(e) = &m.member
                 && !first_at.iter().any(|(x, _)| x == e)
             {
@@ -549,7 +560,7 @@ async fn observe_orgs(
         let fail = |error: ReadError| {
             let not_found = matches!(&error, ReadError::Api(e) if e.status() == Some(404));
             let suggestion = match &d.org {
-                OrgRef::Name(name) if not_found => closest(name, &listed_names),
+                OrgRef::Name(name) if not_found => crate::text::closest(name, &listed_names),
                 _ => None,
             };
             OrgFailure {
@@ -785,58 +796,4 @@ fn check_distinct(
         seen.insert(&o.id, d);
     }
     Ok(())
-}
-
-/// The name in `names` closest to `wanted`, if it is close: at most 2 edits (1 for names of
-/// up to 4 characters), the first of equals in list order.
-fn closest(wanted: &str, names: &[String]) -> Option<String> {
-    let most = if wanted.chars().count() <= 4 { 1 } else { 2 };
-    names
-        .iter()
-        .filter(|n| n.as_str() != wanted)
-        .map(|n| (levenshtein(wanted, n), n))
-        .filter(|(d, _)| *d <= most)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n.clone())
-}
-
-/// The Levenshtein distance: insertions, deletions and substitutions, by characters.
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{closest, levenshtein};
-
-    #[test]
-    fn edit_distance() {
-        assert_eq!(levenshtein("acmee", "acme"), 1);
-        assert_eq!(levenshtein("acme", "acme"), 0);
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(levenshtein("", "abc"), 3);
-        assert_eq!(levenshtein("globex", "glboex"), 2);
-    }
-
-    #[test]
-    fn closest_names_only() {
-        let names: Vec<String> = ["acme", "globex", "initech"].map(String::from).into();
-        assert_eq!(closest("acmee", &names).as_deref(), Some("acme"));
-        assert_eq!(closest("intech", &names).as_deref(), Some("initech"));
-        assert_eq!(closest("zzz", &names), None);
-        assert_eq!(closest("umbrella", &names), None);
-    }
 }

@@ -43,6 +43,25 @@ pub struct OrgInput {
     pub resolved: Vec<ResolvedEmail>,
     /// The ways back in, the invitations, and what to do about them.
     pub reentry: ReentryInput,
+    /// Declared or protected user_ids the tenant says do not exist, with their config entry.
+    pub unknown: Vec<UnknownUser>,
+    /// Declared or protected user_ids that are not members and could not be checked against
+    /// the tenant (no `read:users`).
+    pub unchecked_ids: usize,
+}
+
+/// A declared or protected user_id that is no user of the tenant: a typo, most likely, of the
+/// member the entry meant to keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownUser {
+    pub user_id: String,
+    /// The config entry, `FILE:LINE:COLUMN`.
+    pub entry: String,
+    /// `members` or `protect`.
+    pub list: String,
+    /// A current member the plan would remove whose user_id is a near miss of this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<Member>,
 }
 
 /// What the planner knows of an organization's doors (see [`crate::reentry`]).
@@ -180,6 +199,8 @@ pub enum Guard {
     /// `rejoin: block`, and a removed member could rejoin on their own (or it could not be
     /// checked).
     Rejoin,
+    /// A declared or protected user_id is no user of the tenant.
+    UnknownUser,
 }
 
 impl fmt::Display for Guard {
@@ -188,6 +209,7 @@ impl fmt::Display for Guard {
             Guard::MaxRemovals => "max_removals",
             Guard::AllowEmpty => "allow_empty",
             Guard::Rejoin => "rejoin",
+            Guard::UnknownUser => "unknown_user",
         })
     }
 }
@@ -245,6 +267,10 @@ pub struct OrgPlan {
     /// Members declared by email, with the user_id each resolved to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resolved_emails: Vec<ResolvedEmail>,
+    /// Declared or protected user_ids that are no user of the tenant: the organization is
+    /// blocked until the entries are fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_users: Vec<UnknownUser>,
     /// The whole current list, sorted by user_id, for the rendered diff. Not in the JSON.
     #[serde(skip)]
     pub current: Vec<Member>,
@@ -413,12 +439,13 @@ impl Plan {
 
     /// The users whose details finish this plan's checks: the removed members of
     /// organizations with an auto-membership connection whose user_id does not name their
-    /// connection (for `can_rejoin_via`), and the declared members who are not members yet and
-    /// have no known email, of organizations with undeclared invitations (an invitation to one of
-    /// them is declared). Each once, in plan order.
+    /// connection (for `can_rejoin_via`); and every declared or protected user_id that is not a
+    /// member, to check that it exists (a typo must not remove the member it meant to keep)
+    /// and to read its email (an invitation to it is declared). Each once, in plan order. A
+    /// plan in sync has none of the second kind, so it costs no read.
     pub fn users_to_read(&self) -> (Vec<String>, Vec<String>) {
         let mut connections_of: Vec<String> = Vec::new();
-        let mut emails_of: Vec<String> = Vec::new();
+        let mut details_of: Vec<String> = Vec::new();
         let mut seen = (HashSet::new(), HashSet::new());
         for o in &self.organizations {
             if o.auto_membership.as_ref().is_some_and(|a| !a.is_empty()) {
@@ -430,15 +457,21 @@ impl Plan {
                     }
                 }
             }
-            if o.undeclared_invitations() > 0 {
-                for m in &o.missing {
-                    if m.email.is_none() && seen.1.insert(m.user_id.as_str()) {
-                        emails_of.push(m.user_id.clone());
-                    }
+            let present: HashSet<&str> = o.current.iter().map(|m| m.user_id.as_str()).collect();
+            let not_members = o
+                .missing
+                .iter()
+                .map(|m| m.user_id.as_str())
+                .chain(o.unknown_users.iter().map(|u| u.user_id.as_str()))
+                .chain(o.protect.iter().map(String::as_str))
+                .filter(|u| !present.contains(u));
+            for u in not_members {
+                if seen.1.insert(u) {
+                    details_of.push(u.to_string());
                 }
             }
         }
-        (connections_of, emails_of)
+        (connections_of, details_of)
     }
 
     /// Whether `plan_sha256` is present and matches the content.
@@ -469,10 +502,11 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
             remove.push(rejoin_of(m.clone(), r));
         }
     }
+    let unknown: HashSet<&str> = input.unknown.iter().map(|u| u.user_id.as_str()).collect();
     let mut missing: Vec<Member> = input
         .declared
         .iter()
-        .filter(|u| !present.contains(u.as_str()))
+        .filter(|u| !present.contains(u.as_str()) && !unknown.contains(u.as_str()))
         .map(|u| Member {
             user_id: u.clone(),
             // A member declared by email is shown with it.
@@ -513,7 +547,9 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
     });
 
     let revocable = invitations.as_ref().map_or(0, |i| i.to_revoke().len());
-    let blocked = guard(input, &remove, current.len(), revocable);
+    let unknown_users = near_misses(&input.unknown, &remove);
+    let blocked = unknown_guard(&unknown_users, remove.len(), current.len(), revocable)
+        .or_else(|| guard(input, &remove, current.len(), revocable));
     let mut resolved_emails = input.resolved.clone();
     resolved_emails.sort_by(|a, b| a.email.cmp(&b.email));
     let mut o = OrgPlan {
@@ -531,6 +567,7 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         roles_recorded: r.roles_read,
         drift: false,
         resolved_emails,
+        unknown_users,
         current,
         protect: input.protect.clone(),
     };
@@ -599,6 +636,104 @@ fn sort_invitations(
 
 /// The first guard that trips, if any: `allow_empty`, then `max_removals`, then `rejoin`.
 /// `invitations` (what apply would revoke here) is counted apart from the members.
+/// The unknown user_ids, each with the member the plan would remove whose user_id is nearest
+/// to it, when that is a near miss: at most 2 edits, or one in eight characters for longer ids;
+/// of several as near, the one that reads the same ([`crate::text::lookalike`]), so
+/// `auth0|64b0c0ffee0000000000002l` means `…21`, not `…20`.
+fn near_misses(unknown: &[UnknownUser], remove: &[Removal]) -> Vec<UnknownUser> {
+    let mut out: Vec<UnknownUser> = unknown
+        .iter()
+        .map(|u| {
+            let limit = (u.user_id.chars().count() / 8).max(2);
+            // Nearest first; of equals, one that reads the same (`l` for `1`) first.
+            let looks = crate::text::lookalike(&u.user_id);
+            let nearest = remove
+                .iter()
+                .map(|r| {
+                    let same_look = crate::text::lookalike(&r.user_id) == looks;
+                    (
+                        crate::text::levenshtein(&u.user_id, &r.user_id),
+                        !same_look,
+                        r,
+                    )
+                })
+                .filter(|(d, _, _)| *d <= limit)
+                .min_by(|a, b| {
+                    (a.0, a.1)
+                        .cmp(&(b.0, b.1))
+                        .then_with(|| a.2.user_id.cmp(&b.2.user_id))
+                })
+                .map(|(d, _, r)| (d, r));
+            UnknownUser {
+                did_you_mean: nearest.map(|(_, r)| Member {
+                    user_id: r.user_id.clone(),
+                    email: r.email.clone(),
+                    name: r.name.clone(),
+                    roles: None,
+                }),
+                ..u.clone()
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.entry
+            .cmp(&b.entry)
+            .then_with(|| a.user_id.cmp(&b.user_id))
+    });
+    out
+}
+
+/// Blocks an organization whose config names a user_id the tenant does not know: the entry
+/// meant to keep someone, and whoever it meant may be among the removals.
+fn unknown_guard(
+    unknown: &[UnknownUser],
+    removals: usize,
+    current: usize,
+    invitations: usize,
+) -> Option<Blocked> {
+    let first = unknown.first()?;
+    let mut message = format!(
+        "{}: `{}` ({}) is no user of this tenant",
+        first.entry,
+        crate::text::clean(&first.user_id),
+        first.list
+    );
+    if let Some(m) = &first.did_you_mean {
+        let who = m
+            .name
+            .as_deref()
+            .or(m.email.as_deref())
+            .map(|n| format!(" ({})", crate::text::clean(n)))
+            .unwrap_or_default();
+        message.push_str(&format!(
+            "; did you mean `{}`{who}, whom this plan would remove?",
+            crate::text::clean(&m.user_id)
+        ));
+    }
+    if unknown.len() > 1 {
+        message.push_str(&format!(
+            " ({} more: {})",
+            unknown.len() - 1,
+            unknown[1..]
+                .iter()
+                .map(|u| format!("`{}` at {}", crate::text::clean(&u.user_id), u.entry))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    message
+        .push_str("; fix the entry: nothing here is removed until every declared user_id exists");
+    Some(Blocked {
+        guard: Guard::UnknownUser,
+        limit: None,
+        allowed: None,
+        removals,
+        current,
+        invitations,
+        message,
+    })
+}
+
 fn guard(
     input: &OrgInput,
     remove: &[Removal],
@@ -729,6 +864,12 @@ fn not_checked(inputs: &[OrgInput]) -> Vec<NotChecked> {
                 "read:users",
             );
         }
+        if i.unchecked_ids > 0 {
+            add(
+                "whether declared user_ids that are not members exist in the tenant (a typo of a member's user_id would remove that member)",
+                "read:users",
+            );
+        }
         if !r.roles_read {
             add(
                 "the roles of removed members, which Auth0 does not keep after a removal",
@@ -792,6 +933,7 @@ pub fn plan_from(
         emails,
         user_connections,
         user_emails,
+        users_exist,
     } = observed;
     let mut inputs = Vec::with_capacity(desired.organizations.len());
     for d in &desired.organizations {
@@ -813,6 +955,46 @@ pub fn plan_from(
                         user_id: u.clone(),
                     });
                 }
+            }
+        }
+        let mut protect = Vec::with_capacity(d.protect.len());
+        for p in &d.protect {
+            match &p.member {
+                MemberRef::UserId(u) => protect.push(u.clone()),
+                MemberRef::Email(e) => protect.push(
+                    emails
+                        .get(e)
+                        .ok_or_else(|| ObserveError::Incomplete(format!("the email `{e}`")))?
+                        .clone(),
+                ),
+            }
+        }
+        // Declared and protected user_ids that are not members: each must be a user of the
+        // tenant. Those given by email were found by it, so exist.
+        let present: HashSet<&str> = o.members.iter().map(|m| m.user_id.as_str()).collect();
+        let mut unknown = Vec::new();
+        let mut unchecked_ids = 0;
+        let entries = d
+            .members
+            .iter()
+            .map(|m| (m, "members"))
+            .chain(d.protect.iter().map(|p| (p, "protect")));
+        for (entry, list) in entries {
+            let Some(u) = entry.user_id() else { continue };
+            if present.contains(u) {
+                continue;
+            }
+            match users_exist.get(u) {
+                Some(Some(false)) => unknown.push(UnknownUser {
+                    user_id: u.to_string(),
+                    entry: entry.location.to_string(),
+                    list: list.to_string(),
+                    did_you_mean: None,
+                }),
+                Some(Some(true)) => {}
+                // Not read (no `read:users`), or not asked yet (the first of the two plans).
+                Some(None) => unchecked_ids += 1,
+                None => {}
             }
         }
         let declared_emails = declared
@@ -840,7 +1022,7 @@ pub fn plan_from(
             name: o.name,
             declared,
             resolved,
-            protect: d.protect.clone(),
+            protect,
             max_removals: d.max_removals,
             allow_empty: d.allow_empty,
             current: o.members,
@@ -859,6 +1041,8 @@ pub fn plan_from(
                 roles_read: o.roles_read,
                 now: created_at.to_string(),
             },
+            unknown,
+            unchecked_ids,
         });
     }
     Ok(plan(domain, &desired.sha256, created_at, &inputs))
@@ -888,6 +1072,8 @@ mod tests {
             current: current.iter().map(|s| m(s)).collect(),
             resolved: vec![],
             reentry: Default::default(),
+            unknown: vec![],
+            unchecked_ids: 0,
         }
     }
 
@@ -1160,6 +1346,7 @@ mod plan_from_tests {
         let observed = Observed {
             user_connections: Default::default(),
             user_emails: Default::default(),
+            users_exist: Default::default(),
             orgs: [
                 observed("gamma", "org_g", &["c|1", "c|2"]),
                 observed("beta", "org_b", &["b|1", "b|2"]),
@@ -1192,6 +1379,7 @@ mod plan_from_tests {
         let without_alpha = Observed {
             user_connections: Default::default(),
             user_emails: Default::default(),
+            users_exist: Default::default(),
             orgs: [
                 observed("beta", "org_b", &["b|1", "b|2"]),
                 observed("gamma", "org_g", &["c|1"]),
@@ -1209,6 +1397,7 @@ mod plan_from_tests {
         let without_email = Observed {
             user_connections: Default::default(),
             user_emails: Default::default(),
+            users_exist: Default::default(),
             orgs: [
                 observed("alpha", "org_a", &["a|1"]),
                 observed("beta", "org_b", &["b|1", "b|2"]),
@@ -1450,6 +1639,7 @@ mod plan_from_tests {
                 emails: HashMap::new(),
                 user_connections: HashMap::new(),
                 user_emails: HashMap::from([("auth0|new".to_string(), email)]),
+                users_exist: Default::default(),
             };
             let now = "2026-12-03T00:00:00Z";
             // Read: the invitation is the declared new hire's.

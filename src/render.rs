@@ -750,6 +750,8 @@ mod tests {
 
     fn small() -> Plan {
         let acme = OrgInput {
+            unknown: vec![],
+            unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_3hbVAMF8F3wVIcEJ".into(),
@@ -777,6 +779,8 @@ mod tests {
             ],
         };
         let globex = OrgInput {
+            unknown: vec![],
+            unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_Wz2uMwAVQmfRb03I".into(),
@@ -788,6 +792,8 @@ mod tests {
             current: vec![member("auth0|11", "hedy@globex.example", "Hedy Lamarr")],
         };
         let initech = OrgInput {
+            unknown: vec![],
+            unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_SST1yp2pazgSiMYi".into(),
@@ -844,6 +850,8 @@ mod tests {
     #[test]
     fn blocked_organization_text() {
         let input = OrgInput {
+            unknown: vec![],
+            unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_1".into(),
@@ -869,6 +877,8 @@ mod tests {
     #[test]
     fn no_changes_text() {
         let input = OrgInput {
+            unknown: vec![],
+            unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
             id: "org_1".into(),
@@ -936,6 +946,8 @@ mod tests {
             roles: vec![],
         };
         let acme = OrgInput {
+            unknown: vec![],
+            unchecked_ids: 0,
             id: "org_3hbVAMF8F3wVIcEJ".into(),
             name: "acme".into(),
             declared: vec!["auth0|02".into()],
@@ -996,6 +1008,8 @@ mod tests {
     fn large() -> Plan {
         let inputs: Vec<OrgInput> = (0..40)
             .map(|o| OrgInput {
+                unknown: vec![],
+                unchecked_ids: 0,
                 reentry: crate::plan::ReentryInput::checked(),
                 resolved: vec![],
                 id: format!("org_large{o:011}"),
@@ -1077,6 +1091,8 @@ mod tests {
             &"0".repeat(64),
             "2026-11-28T12:00:00Z",
             &[OrgInput {
+                unknown: vec![],
+                unchecked_ids: 0,
                 reentry: crate::plan::ReentryInput::checked(),
                 resolved: vec![],
                 id: "org_huge".into(),

@@ -22,6 +22,8 @@ const OFFSET_PAGE: usize = 50;
 /// What re-entry and invitation checks need of a user (`GET /users/{id}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserDetails {
+    /// Whether the user exists (a 404 says it does not).
+    pub exists: bool,
     /// The connections of the user's identities.
     pub connections: Vec<String>,
     pub email: Option<String>,
@@ -72,8 +74,8 @@ impl Client {
         self.offset_list(org_id, label, "invitations").await
     }
 
-    /// A user's connections and email (`GET /users/{id}`); a user that does not exist (404)
-    /// has neither.
+    /// Whether a user exists, and its connections and email (`GET /users/{id}`); a user that
+    /// does not exist (404) has neither.
     pub async fn user_details(&self, user_id: &str) -> Result<UserDetails, Error> {
         let path = format!("/api/v2/users/{}", encode(user_id));
         let site = CallSite {
@@ -83,6 +85,7 @@ impl Client {
         };
         match self.get_json::<ApiUser>(&path, &site).await {
             Ok(u) => Ok(UserDetails {
+                exists: true,
                 connections: u.identities.into_iter().map(|i| i.connection).collect(),
                 email: u.email,
             }),

@@ -252,13 +252,14 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
     bar.finish();
     let created_at = crate::timefmt::rfc3339(std::time::SystemTime::now());
     let mut observed = observed.map_err(Failure::hinted)?;
-    // A first plan tells which users must be read to say whether a removal could be undone
-    // (and whose invitations are declared); the plan is then made again with them.
+    // A first plan tells which users must be read to say whether a removal could be undone,
+    // whether declared user_ids exist, and whose invitations are declared; the plan is then
+    // made again with them.
     let first =
         plan_from(&conn.name, desired, observed.clone(), &created_at).map_err(Failure::hinted)?;
-    let (connections_of, emails_of) = first.users_to_read();
-    if !connections_of.is_empty() || !emails_of.is_empty() {
-        observe::observe_users(&conn.client, connections_of, emails_of, &mut observed)
+    let (connections_of, details_of) = first.users_to_read();
+    if !connections_of.is_empty() || !details_of.is_empty() {
+        observe::observe_users(&conn.client, connections_of, details_of, &mut observed)
             .await
             .map_err(Failure::hinted)?;
     }

@@ -61,28 +61,6 @@ pub(super) fn check_email(e: &str) -> Result<(), String> {
     }
 }
 
-/// The valid user_ids of a `protect` list, in order; each invalid one is reported, its message
-/// prefixed with `what` (`defaults.protect`, `protect`).
-pub(super) fn check_user_ids(
-    list: &[Spanned<String>],
-    file: &File,
-    what: &str,
-    d: &mut Vec<Diagnostic>,
-) -> Vec<String> {
-    let mut out = Vec::with_capacity(list.len());
-    for u in list {
-        match check_user_id(&u.value) {
-            Ok(()) => out.push(u.value.clone()),
-            Err((msg, hint)) => d.push(Diagnostic::at(
-                loc(file, &u.referenced),
-                format!("{what}: {msg}"),
-                hint,
-            )),
-        }
-    }
-    out
-}
-
 /// An organization name ([`ids::is_org_name`]); a name that is only wrong by its case gets the
 /// lowercase one as its hint.
 pub(super) fn check_org_name(

@@ -163,8 +163,9 @@ pub struct DesiredOrg {
     /// In file order.
     pub members: Vec<DesiredMember>,
     pub allow_empty: bool,
-    /// `defaults.protect` followed by the organization's own, without repeats.
-    pub protect: Vec<String>,
+    /// `defaults.protect` followed by the organization's own, without repeats: user_ids or
+    /// emails, each with its place.
+    pub protect: Vec<DesiredMember>,
     /// The organization's own, else the defaults', else [`DEFAULT_MAX_REMOVALS`]: always set
     /// by the parser.
     pub max_removals: Option<MaxRemovals>,
@@ -539,7 +540,7 @@ organizations:
             ),
             (11, 9)
         );
-        assert_eq!(acme.protect, ["auth0|64b0c0ffee00000000000001"]);
+        assert_eq!(protect_ids(acme), ["auth0|64b0c0ffee00000000000001"]);
         assert_eq!(acme.max_removals, Some(MaxRemovals::Percent(25.0)));
         assert!(!acme.allow_empty);
         let by_id = &s.organizations[1];
@@ -547,7 +548,7 @@ organizations:
         assert!(by_id.members.is_empty());
         assert!(by_id.allow_empty);
         assert_eq!(
-            by_id.protect,
+            protect_ids(by_id),
             [
                 "auth0|64b0c0ffee00000000000001",
                 "samlp|corp|ops@example.com"
@@ -649,6 +650,14 @@ organizations:
         assert_eq!(s.organizations[0].max_removals, Some(MaxRemovals::Count(0)));
     }
 
+    /// The user_ids an organization protects (all given as user_ids in these tests).
+    fn protect_ids(o: &DesiredOrg) -> Vec<&str> {
+        o.protect
+            .iter()
+            .filter_map(DesiredMember::user_id)
+            .collect()
+    }
+
     /// A fresh directory holding `files`.
     fn dir_with(tag: &str, files: &[(&str, &str)]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("orgsync-{tag}-{}", std::process::id()));
@@ -733,7 +742,7 @@ organizations:
         let s = load(&dir).unwrap();
         assert_eq!(s.organizations.len(), 2);
         for o in &s.organizations {
-            assert_eq!(o.protect, ["auth0|breakglass"], "{}", o.org);
+            assert_eq!(protect_ids(o), ["auth0|breakglass"], "{}", o.org);
             assert_eq!(o.max_removals, Some(MaxRemovals::Count(2)), "{}", o.org);
         }
         assert_eq!(s.sources.len(), 3);

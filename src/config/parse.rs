@@ -7,9 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_saphyr::Spanned;
 
-use super::checks::{
-    check_email, check_org_id, check_org_name, check_user_id, check_user_ids, max_removals,
-};
+use super::checks::{check_email, check_org_id, check_org_name, check_user_id, max_removals};
 use super::diagnostics::{ConfigError, Diagnostic, File, Location, loc, scalar, yaml_error};
 use super::raw::{self, Listed, RawFile, RawMember, RawOrg, listed};
 use super::{
@@ -48,7 +46,7 @@ impl Seen {
 /// every organization of the config.
 #[derive(Default)]
 pub(super) struct Defaults {
-    protect: Vec<String>,
+    protect: Vec<DesiredMember>,
     max_removals: Option<MaxRemovals>,
     rejoin: Option<Rejoin>,
     invitations: Option<Invitations>,
@@ -179,7 +177,7 @@ fn check_version(raw: &RawFile, file: &File, top: &Location, d: &mut Vec<Diagnos
 
 fn defaults(raw: &RawFile, file: &File, d: &mut Vec<Diagnostic>) -> Defaults {
     let defaults = raw.defaults.as_ref().map(|x| &x.value);
-    let protect = check_user_ids(
+    let protect = protect_list(
         defaults.and_then(|x| x.protect.as_deref()).unwrap_or(&[]),
         file,
         "defaults.protect",
@@ -237,7 +235,7 @@ fn organization(
         seen.declare(org, key_at, d);
     }
     let members = members(o, &at, file, d);
-    let own_protect = check_user_ids(o.protect.as_deref().unwrap_or(&[]), file, "protect", d);
+    let own_protect = protect_list(o.protect.as_deref().unwrap_or(&[]), file, "protect", d);
     let own_max = o
         .max_removals
         .as_ref()
@@ -380,12 +378,40 @@ fn member(m: &RawMember, at: &Location, d: &mut Vec<Diagnostic>) -> Option<Membe
     }
 }
 
-/// `defaults.protect` followed by the organization's own, without repeats.
-fn protect(defaults: &[String], own: Vec<String>) -> Vec<String> {
+/// The well-formed entries of a `protect` list (user_ids or `{email: …}`), in order, each with
+/// its place; each malformed one is reported, its message prefixed with `what`
+/// (`defaults.protect`, `protect`).
+fn protect_list(
+    list: &[Spanned<RawMember>],
+    file: &File,
+    what: &str,
+    d: &mut Vec<Diagnostic>,
+) -> Vec<DesiredMember> {
+    let mut out = Vec::with_capacity(list.len());
+    for entry in list {
+        let at = loc(file, &entry.referenced);
+        let mut found = Vec::new();
+        if let Some(member) = member(&entry.value, &at, &mut found) {
+            out.push(DesiredMember {
+                member,
+                location: at,
+            });
+        }
+        d.extend(found.into_iter().map(|mut x| {
+            x.message = format!("{what}: {}", x.message);
+            x
+        }));
+    }
+    out
+}
+
+/// `defaults.protect` followed by the organization's own, without repeats (an entry counts as
+/// a repeat when it names the same user_id or email as written).
+fn protect(defaults: &[DesiredMember], own: Vec<DesiredMember>) -> Vec<DesiredMember> {
     let mut protect = defaults.to_vec();
-    let mut in_protect: HashSet<String> = protect.iter().cloned().collect();
+    let mut in_protect: HashSet<MemberRef> = protect.iter().map(|p| p.member.clone()).collect();
     for p in own {
-        if in_protect.insert(p.clone()) {
+        if in_protect.insert(p.member.clone()) {
             protect.push(p);
         }
     }

@@ -68,11 +68,11 @@ struct Version(#[schemars(range(min = 1, max = 1))] u32);
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDefaults {
-    /// user_ids never removed from any organization of the config (with a directory: from any
-    /// organization of any of its files).
+    /// Users never removed from any organization of the config (with a directory: from any
+    /// organization of any of its files): user_ids, or `{email: …}` as in `members`.
     #[serde(default)]
-    #[schemars(with = "Option<Vec<UserId>>")]
-    pub(super) protect: Option<Vec<Spanned<String>>>,
+    #[schemars(with = "Option<Vec<MemberSchema>>")]
+    pub(super) protect: Option<Vec<Spanned<RawMember>>>,
     /// Most removals per organization: a count (`5`) or a share of its current members (`25%`).
     /// An organization over it is blocked: none of its members are removed. Default `25%` when
     /// neither the organization nor `defaults` sets one; `100%` turns the guard off.
@@ -114,10 +114,11 @@ pub(super) struct RawOrg {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub(super) allow_empty: Option<Spanned<bool>>,
-    /// user_ids never removed from this organization, in addition to `defaults.protect`.
+    /// Users never removed from this organization, in addition to `defaults.protect`:
+    /// user_ids, or `{email: …}` as in `members`.
     #[serde(default)]
-    #[schemars(with = "Option<Vec<UserId>>")]
-    pub(super) protect: Option<Vec<Spanned<String>>>,
+    #[schemars(with = "Option<Vec<MemberSchema>>")]
+    pub(super) protect: Option<Vec<Spanned<RawMember>>>,
     /// Overrides `defaults.max_removals` (default `25%`) for this organization; `100%` turns the
     /// guard off.
     #[serde(default)]

@@ -50,7 +50,10 @@ fn expected_state(
             let keep: BTreeSet<String> = o
                 .members
                 .iter()
-                .filter(|m| declared.contains(*m) || d.protect.contains(m))
+                .filter(|m| {
+                    declared.contains(*m)
+                        || d.protect.iter().any(|p| p.user_id() == Some(m.as_str()))
+                })
                 .cloned()
                 .collect();
             (o.name.clone(), keep)

@@ -8,6 +8,7 @@ mod bad_configs;
 mod ci_examples;
 mod comment;
 mod config_errors;
+mod declarations;
 mod drills;
 mod email;
 mod emulator_command;

@@ -80,13 +80,15 @@ fn the_example_tenant_with_the_re_entry_scopes_costs_one_read_of_each_door() {
     let count = |needle: &str| paths.iter().filter(|p| p.contains(needle)).count();
     // The list page; per organization its members (roles in the same requests), its enabled
     // connections and its invitations; then acme's two removed database users (acme has an
-    // auto-membership connection) and its missing new hire (acme has an undeclared invitation).
+    // auto-membership connection), its missing new hire and the break-glass account (protected
+    // everywhere, a member of acme only), each checked to exist (a typo'd declared or protected
+    // user_id blocks its organization), the new hire's email read in the same request.
     assert_eq!(count("/api/v2/organizations?take=100"), 1);
     assert_eq!(count("/members?fields=user_id%2Cemail%2Cname%2Croles"), 4);
     assert_eq!(count("/enabled_connections?"), 4);
     assert_eq!(count("/invitations?"), 4);
-    assert_eq!(count("/api/v2/users/"), 3);
-    assert_eq!(paths.len(), 16, "{paths:#?}");
+    assert_eq!(count("/api/v2/users/"), 4);
+    assert_eq!(paths.len(), 17, "{paths:#?}");
 }
 
 #[test]

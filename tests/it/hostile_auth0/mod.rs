@@ -385,6 +385,22 @@ fn handle(
                 Value::Array(found.iter().map(user_json).collect()).to_string(),
             )
         }
+        ("GET", ["api", "v2", "users", id]) => {
+            let id = pct_decode(id);
+            let found = st
+                .users
+                .iter()
+                .chain(st.orgs.iter().flat_map(|o| o.members.iter()))
+                .find(|u| u.user_id == id);
+            match found {
+                Some(u) => {
+                    let mut v = user_json(u);
+                    v["identities"] = json!([{"connection": "Username-Password-Authentication"}]);
+                    (200, v.to_string())
+                }
+                None => not_found("The user does not exist."),
+            }
+        }
         ("DELETE", ["api", "v2", "organizations", id, "members"]) => {
             let id = pct_decode(id);
             let ids: Vec<String> = serde_json::from_slice::<Value>(body)

@@ -45,6 +45,9 @@ struct CaseOrg {
     configured: bool,
     /// Declared user_ids, and whether each is written by email.
     declared: Vec<(String, bool)>,
+    /// Members declared through a typo of their user_id (no such user): never removed, and
+    /// their organization is blocked.
+    typos: Vec<String>,
     protect: Vec<String>,
     max: Max,
     allow_empty: bool,
@@ -58,6 +61,11 @@ struct Case {
 
 fn pool_user(k: u64) -> String {
     format!("auth0|pu{k:02}")
+}
+
+/// A user_id one letter off `user_id`, of no user.
+fn typo_of(user_id: &str) -> String {
+    user_id.replacen("|pu", "|pv", 1)
 }
 
 fn pool_email(user_id: &str) -> String {
@@ -90,6 +98,17 @@ fn random_case(rng: &mut Rng, seed: u64) -> Case {
                 declared.push((u.clone(), rng.chance(0.3)));
             }
         }
+        // A member declared with a typo: `auth0|pu07` as `auth0|pv07`, a user that does not
+        // exist. The member it meant must never be removed.
+        let mut typos = Vec::new();
+        if rng.chance(0.2)
+            && let Some(u) = members
+                .iter()
+                .find(|u| !declared.iter().any(|(d, _)| d == *u) && !default_protect.contains(u))
+        {
+            typos.push(u.clone());
+            declared.push((typo_of(u), false));
+        }
         // A missing member or two.
         if rng.chance(0.3) {
             let u = pool_user(30 + rng.below(5));
@@ -113,6 +132,7 @@ fn random_case(rng: &mut Rng, seed: u64) -> Case {
             members,
             configured: true,
             declared,
+            typos,
             protect,
             max,
             allow_empty: rng.chance(0.5),
@@ -185,14 +205,16 @@ fn allowed_removals(c: &Case) -> HashSet<(String, String)> {
             })
             .collect();
         let current = o.members.len();
-        let blocked = !remove.is_empty()
-            && ((remove.len() == current && !o.allow_empty)
-                || match o.max {
-                    // No max_removals: the default guard, a quarter of the members.
-                    Max::None => remove.len() > current * 25 / 100,
-                    Max::Count(n) => remove.len() > n,
-                    Max::Percent(p) => remove.len() > current * p / 100,
-                });
+        // A declared user_id of no user blocks the organization.
+        let blocked = !o.typos.is_empty()
+            || !remove.is_empty()
+                && ((remove.len() == current && !o.allow_empty)
+                    || match o.max {
+                        // No max_removals: the default guard, a quarter of the members.
+                        Max::None => remove.len() > current * 25 / 100,
+                        Max::Count(n) => remove.len() > n,
+                        Max::Percent(p) => remove.len() > current * p / 100,
+                    });
         if !blocked {
             for u in remove {
                 out.insert((o.id.clone(), u.clone()));
@@ -367,6 +389,19 @@ fn check_case(seed: u64, figures: &mut Figures) {
             assert!(
                 allowed.contains(&(org.clone(), u.clone())),
                 "DELETE of {u} from {org} is not in the plan derived from the config\n{}",
+                ctx()
+            );
+        }
+    }
+    // (1b) No member a typo'd entry meant to keep is removed.
+    for o in &case.orgs {
+        for u in &o.typos {
+            assert!(
+                !deletes.iter().any(|d| d.path.contains(&o.id)
+                    && d.user_ids.as_ref().is_some_and(|ids| ids.contains(u))),
+                "{u}, declared as {}, was removed from {}\n{}",
+                typo_of(u),
+                o.id,
                 ctx()
             );
         }
