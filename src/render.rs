@@ -55,8 +55,13 @@ pub fn summary_line(plan: &Plan) -> String {
             plural(n, "undeclared invitation", "undeclared invitations")
         ),
     };
+    let invited = if s.invited > 0 {
+        format!(", {} invited", s.invited)
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to remove{blocked}, {} missing, {} protected kept{invitations}, in {} of {}.",
+        "Plan: {} to remove{blocked}, {} missing{invited}, {} protected kept{invitations}, in {} of {}.",
         s.remove,
         s.missing,
         s.protected_kept,
@@ -102,7 +107,7 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
     for org in plan
         .organizations
         .iter()
-        .filter(|o| o.has_changes() || !o.resolved_emails.is_empty())
+        .filter(|o| o.has_changes() || !o.resolved_emails.is_empty() || !o.invited.is_empty())
     {
         org_text(org, &p, out)?;
     }
@@ -173,6 +178,9 @@ fn to_remove(org: &OrgPlan) -> String {
 
 fn org_header(org: &OrgPlan) -> String {
     let mut header = format!("{}, {} missing", to_remove(org), org.missing.len());
+    if !org.invited.is_empty() {
+        header.push_str(&format!(", {} invited", org.invited.len()));
+    }
     if !org.protected_kept.is_empty() {
         header.push_str(&format!(", {} protected kept", org.protected_kept.len()));
     }
@@ -226,6 +234,14 @@ fn doors_lines(org: &OrgPlan) -> Vec<String> {
         }
         lines.push(line);
     }
+    lines.extend(invited_lines(org));
+    if !org.missing.is_empty() {
+        lines.push(format!(
+            "! to add the missing: Auth0 Dashboard > Organizations > {} > Members > Add Members, or `POST /api/v2/organizations/{}/members` (orgsync never adds anyone)",
+            clean(&org.name),
+            clean(&org.id)
+        ));
+    }
     if let Some(inv) = &org.invitations {
         let revoking = !org.invitations_to_revoke().is_empty();
         for i in &inv.revoke {
@@ -244,6 +260,28 @@ fn doors_lines(org: &OrgPlan) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The declared members who are invited and not members yet: no drift until they accept.
+fn invited_lines(org: &OrgPlan) -> Vec<String> {
+    org.invited
+        .iter()
+        .map(|m| {
+            let who = match &m.user_id {
+                Some(u) => format!("{}  {}", clean(u), clean(&m.email)),
+                None => format!("{}  (no user yet)", clean(&m.email)),
+            };
+            let until = m
+                .expires_at
+                .as_deref()
+                .map(|at| format!(", expires {}", clean(at.get(..10).unwrap_or(at))))
+                .unwrap_or_default();
+            format!(
+                "~ {who}  [invited: {}{until}; a member once they accept]",
+                clean(&m.invitation)
+            )
+        })
+        .collect()
 }
 
 fn invitation_text(i: &Invitation) -> String {
@@ -272,6 +310,9 @@ fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
             &format!("organization {} ({}): no changes", org.name, org.id),
         )?;
         write_resolved(org, out)?;
+        for line in invited_lines(org) {
+            writeln!(out, "{line}")?;
+        }
         return writeln!(out);
     }
     p.line(
@@ -751,6 +792,9 @@ mod tests {
     fn small() -> Plan {
         let acme = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -780,6 +824,9 @@ mod tests {
         };
         let globex = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -793,6 +840,9 @@ mod tests {
         };
         let initech = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -851,6 +901,9 @@ mod tests {
     fn blocked_organization_text() {
         let input = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -878,6 +931,9 @@ mod tests {
     fn no_changes_text() {
         let input = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -947,6 +1003,9 @@ mod tests {
         };
         let acme = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             id: "org_3hbVAMF8F3wVIcEJ".into(),
             name: "acme".into(),
@@ -1009,6 +1068,9 @@ mod tests {
         let inputs: Vec<OrgInput> = (0..40)
             .map(|o| OrgInput {
                 unknown: vec![],
+                missing_emails: Default::default(),
+                invitees: vec![],
+                drift: Default::default(),
                 unchecked_ids: 0,
                 reentry: crate::plan::ReentryInput::checked(),
                 resolved: vec![],
@@ -1092,6 +1154,9 @@ mod tests {
             "2026-11-28T12:00:00Z",
             &[OrgInput {
                 unknown: vec![],
+                missing_emails: Default::default(),
+                invitees: vec![],
+                drift: Default::default(),
                 unchecked_ids: 0,
                 reentry: crate::plan::ReentryInput::checked(),
                 resolved: vec![],

@@ -66,9 +66,17 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
             }
             found
         };
+        // Pending invitations too, where the token may read them: an invitee is declared
+        // (`{email: …}`), so a plan of the exported file shows them invited, not as drift.
+        let scopes = client.granted_scopes().await.map_err(Failure::hinted)?;
+        let reach = crate::observe::Reach {
+            invitations: crate::observe::Reach::from_scopes(scopes.as_ref()).invitations,
+            ..crate::observe::Reach::MEMBERS
+        };
         let observed = read_all_members(
             &client,
             orgs,
+            reach,
             "members could not be read; nothing was exported",
         )
         .await?;

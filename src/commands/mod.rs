@@ -276,6 +276,7 @@ pub fn stdout_color() -> bool {
 pub(crate) async fn read_all_members(
     client: &Arc<Client>,
     orgs: Vec<crate::auth0::Organization>,
+    reach: observe::Reach,
     what: &str,
 ) -> Result<Vec<ObservedOrg>, Failure> {
     let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
@@ -285,8 +286,7 @@ pub(crate) async fn read_all_members(
         .into_iter()
         .map(|o| (o.id.clone(), o.clone(), o.name))
         .collect();
-    let read =
-        observe::read_members(client.clone(), keyed, observe::Reach::MEMBERS, bar.clone()).await;
+    let read = observe::read_members(client.clone(), keyed, reach, bar.clone()).await;
     bar.finish();
     let mut read = read.map_err(|errors| {
         let hint = errors.iter().find_map(|(_, e)| e.hint());

@@ -35,7 +35,8 @@ pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
         }
     }
     stdout.flush()?;
-    let exit = if args.detailed_exitcode && plan.has_changes() {
+    // Drift as the config's `drift` setting counts it (`summary.drift`).
+    let exit = if args.detailed_exitcode && plan.summary.drift {
         Exit::Changes
     } else {
         Exit::Success

@@ -107,7 +107,7 @@ fn the_first_run_creates_the_comment_and_the_next_updates_it() {
     assert!(
         first
             .stdout()
-            .contains("Plan: 3 to remove, 6 blocked, 1 missing"),
+            .contains("Plan: 3 to remove, 6 blocked, 0 missing, 1 invited"),
         "the plan is printed as always: {}",
         first.show()
     );
