@@ -268,6 +268,10 @@ pub struct ExportArgs {
     pub connection: ConnectionArgs,
 }
 
+/// `plan --detailed-exitcode`, in one place: what exit 2 (drift) counts is what
+/// `Plan::has_changes` counts.
+pub const DETAILED_EXITCODE_HELP: &str = "Exit 2 when the plan has drift: removals (blocked ones too), missing members, or undeclared pending invitations; 0 when there is nothing to do, 1 on error.";
+
 /// `orgsync plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -282,9 +286,7 @@ pub struct PlanArgs {
     /// Also write the JSON plan to this file (for `orgsync apply PLAN.json`).
     #[arg(long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
-    /// Exit 2 when the plan has removals or missing members, 0 when there is nothing to do,
-    /// 1 on error.
-    #[arg(long)]
+    #[arg(long, help = DETAILED_EXITCODE_HELP)]
     pub detailed_exitcode: bool,
     #[command(flatten)]
     pub comment: CommentArgs,

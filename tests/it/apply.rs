@@ -192,7 +192,7 @@ fn a_blocked_organization_is_untouched_and_the_others_proceed() {
     );
     let text = out.stdout();
     assert!(
-        text.contains("organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed max_removals 25% (2 of 11 current members)"),
+        text.contains("organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed the limit of 2 (max_removals: 25% of 11 current members, rounded down)"),
         "{text}"
     );
     assert!(
