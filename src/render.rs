@@ -68,7 +68,7 @@ pub fn summary_line(plan: &Plan) -> String {
 /// One user as the diff shows them. Names and emails come from the tenant, where users can
 /// set their own: control characters and bidirectional overrides are escaped, so no name can
 /// forge a diff line or send escape codes to a reviewer's terminal.
-fn describe(m: &Member) -> String {
+pub fn describe(m: &Member) -> String {
     let mut s = clean(&m.user_id);
     if let Some(e) = &m.email {
         s.push_str("  ");

@@ -877,8 +877,10 @@ fn a_forbidden_delete_reaches_stderr_with_the_scope_to_grant() {
         .run();
     out.code(1);
     let err = out.stderr();
+    // The token's granted scopes are known before anything is sent: refused then, not by a
+    // 403 per DELETE.
     assert!(
-        err.contains("error: apply did not complete:") && err.contains("not removed"),
+        err.contains("error: refusing to apply: the token lacks `delete:organization_members`"),
         "{}",
         out.show()
     );
@@ -887,5 +889,9 @@ fn a_forbidden_delete_reaches_stderr_with_the_scope_to_grant() {
             .any(|l| l.starts_with("hint: ") && l.contains("delete:organization_members")),
         "{}",
         out.show()
+    );
+    assert!(
+        api_requests(&emu).iter().all(|r| r.method == "GET"),
+        "nothing is sent"
     );
 }

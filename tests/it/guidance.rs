@@ -89,3 +89,157 @@ fn plan_help_says_what_exit_2_counts() {
         "{help}"
     );
 }
+
+/// The example config, made to converge: initech unguarded, undeclared invitations revoked,
+/// no declared non-member.
+fn convergent_config(dir: &TempDir) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(example_config()).unwrap();
+    let text = text
+        .replace(
+            "  - name: initech\n",
+            "  - name: initech\n    max_removals: 100%\n",
+        )
+        .replace("defaults:\n", "defaults:\n  invitations: revoke\n")
+        .lines()
+        .filter(|l| !l.contains("auth0|64b0c0ffee0000000000abcd"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    dir.write("orgsync.yaml", &format!("{text}\n"))
+}
+
+/// The example tenant with one more client: the demo's scopes without `without`.
+fn tenant_with_client_lacking(without: &str) -> orgsync_emulator::Tenant {
+    let mut tenant = example_tenant();
+    let mut client = tenant.clients[0].clone();
+    client.client_id = "lacking".into();
+    client.client_secret = "lacking-secret".into();
+    client.scopes.retain(|s| s != without);
+    tenant.clients.push(client);
+    tenant
+}
+
+#[test]
+fn apply_without_a_delete_scope_refuses_before_any_delete_and_says_where_to_grant_it() {
+    for (scope, what) in [
+        ("delete:organization_members", "remove members"),
+        ("delete:organization_invitations", "revoke invitations"),
+    ] {
+        let emu = background(tenant_with_client_lacking(scope), Options::default());
+        let dir = TempDir::new("apply-scope");
+        convergent_config(&dir);
+        let audit = dir.path().join("audit.jsonl");
+        let out = OrgSync::at(&emu.url())
+            .envs(&[
+                ("AUTH0_CLIENT_ID", "lacking"),
+                ("AUTH0_CLIENT_SECRET", "lacking-secret"),
+            ])
+            .args(["apply", "--auto-approve", "--audit-log"])
+            .arg(&audit)
+            .cwd(dir.path())
+            .run();
+        out.failure();
+        let err = out.stderr();
+        assert!(
+            err.contains(&format!(
+                "error: refusing to apply: the token lacks `{scope}`"
+            )) && err.contains(what)
+                && err.contains("nothing was sent"),
+            "{scope}: {}",
+            out.show()
+        );
+        assert!(
+            err.lines().any(|l| l.starts_with("hint: grant `")
+                && l.contains(scope)
+                && l.contains("`lacking`")
+                && l.contains("Machine to Machine Applications")),
+            "{scope}: {}",
+            out.show()
+        );
+        let sent: Vec<_> = api_requests(&emu)
+            .into_iter()
+            .filter(|r| r.method != "GET")
+            .collect();
+        assert!(sent.is_empty(), "{scope}: nothing is sent: {sent:?}");
+        // The audit log says the run was attempted and refused.
+        let lines = audit_lines(&audit);
+        let summary = lines.last().expect("a summary line");
+        assert_eq!(summary["event"], "summary", "{lines:?}");
+        assert_eq!(summary["success"], false);
+        assert!(
+            summary["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(scope),
+            "{summary}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_apply_without_a_terminal_writes_its_audit_summary() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-refused");
+    convergent_config(&dir);
+    let audit = dir.path().join("audit.jsonl");
+    // stdin is not a terminal and there is no --auto-approve.
+    let out = OrgSync::new(&emu)
+        .args(["apply", "--audit-log"])
+        .arg(&audit)
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    assert!(
+        out.stderr().contains("stdin is not a terminal"),
+        "{}",
+        out.show()
+    );
+    let lines = audit_lines(&audit);
+    assert_eq!(lines.len(), 1, "only the summary: {lines:?}");
+    let summary = &lines[0];
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["success"], false);
+    assert_eq!(summary["removed"], 0);
+    assert!(
+        summary["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not a terminal"),
+        "{summary}"
+    );
+    assert!(
+        summary["plan_sha256"]
+            .as_str()
+            .is_some_and(|s| s.len() == 64),
+        "{summary}"
+    );
+    assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn the_saved_plan_listing_shows_emails_and_names_as_the_plan_did() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-saved-names");
+    convergent_config(&dir);
+    OrgSync::new(&emu)
+        .args(["plan", "--out", "plan.json"])
+        .cwd(dir.path())
+        .run()
+        .success();
+    let out = OrgSync::new(&emu)
+        .args(["apply", "plan.json", "-c", "orgsync.yaml"])
+        .cwd(dir.path())
+        .run();
+    // Refused without a terminal, after the listing.
+    out.failure();
+    let text = out.stdout();
+    for line in [
+        "  - auth0|64b0c0ffee0000000000000c  dennis@acme.example  (Dennis Ritchie)",
+        "  - auth0|64b0c0ffee00000000000020  albert@umbrella.example  (Albert Wesker)",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line:?} not in:\n{}",
+            out.show()
+        );
+    }
+}
