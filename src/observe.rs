@@ -789,7 +789,7 @@ fn check_distinct(
 
 /// The name in `names` closest to `wanted`, if it is close: at most 2 edits (1 for names of
 /// up to 4 characters), the first of equals in list order.
-fn closest(wanted: &str, names: &[String]) -> Option<String> {
+pub(crate) fn closest(wanted: &str, names: &[String]) -> Option<String> {
     let most = if wanted.chars().count() <= 4 { 1 } else { 2 };
     names
         .iter()

@@ -258,7 +258,7 @@ pub struct ExportArgs {
     /// Organization to export, by name; repeat for several. Default: every organization.
     #[arg(long = "org", value_name = "NAME")]
     pub orgs: Vec<String>,
-    /// Write to this file instead of stdout.
+    /// Write to this file instead of stdout (`-`: stdout).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Overwrite FILE if it exists.
@@ -283,9 +283,15 @@ pub struct PlanArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// Also write the JSON plan to this file (for `orgsync apply PLAN.json`).
+    /// Also write the JSON plan to this file (for `orgsync apply PLAN.json`). `-` writes it
+    /// to stdout, and the plan in `--format` (unless json) goes to stderr instead.
     #[arg(long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
+    /// Plan only this organization, as the config names it (its `name`, or its `id`); repeat
+    /// for several. Default: every organization of the config. Applying the saved plan
+    /// (`--out`) touches only these.
+    #[arg(long = "org", value_name = "NAME")]
+    pub orgs: Vec<String>,
     #[arg(long, help = DETAILED_EXITCODE_HELP)]
     pub detailed_exitcode: bool,
     #[command(flatten)]

@@ -1,6 +1,6 @@
 //! `orgsync apply [PLAN.json]`: plan (or narrow a saved plan), show, confirm, remove, record.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -85,6 +85,16 @@ async fn prepare_apply(
             }),
         });
     }
+    // A saved plan is re-derived for its own organizations only (a `plan --org` subset, or
+    // every one): the others are neither read nor touched.
+    let narrowed;
+    let desired = match saved {
+        Some((_, plan)) => {
+            narrowed = only_planned(desired, plan);
+            &narrowed
+        }
+        None => desired,
+    };
     let fresh = make_plan(conn, desired).await?;
     let mut stdout = std::io::stdout().lock();
     let prepared = match saved {
@@ -137,6 +147,29 @@ async fn prepare_apply(
     };
     stdout.flush()?;
     Ok(prepared)
+}
+
+/// The config's organizations that a saved plan holds, matched as the config names them (an
+/// entry by name to the plan's name, one by id to its id). One the plan does not hold is left
+/// out; one the plan holds that the config no longer names is reported by `apply::narrow`.
+fn only_planned(desired: &DesiredState, plan: &Plan) -> DesiredState {
+    use crate::config::OrgRef;
+    let names: HashSet<&str> = plan.organizations.iter().map(|o| o.name.as_str()).collect();
+    let ids: HashSet<&str> = plan.organizations.iter().map(|o| o.id.as_str()).collect();
+    DesiredState {
+        organizations: desired
+            .organizations
+            .iter()
+            .filter(|o| match &o.org {
+                OrgRef::Name(n) => names.contains(n.as_str()),
+                OrgRef::Id(i) => ids.contains(i.as_str()),
+            })
+            .cloned()
+            .collect(),
+        sha256: desired.sha256.clone(),
+        sources: desired.sources.clone(),
+        skipped: desired.skipped.clone(),
+    }
 }
 
 /// `orgsync apply [PLAN.json]`.

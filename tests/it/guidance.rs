@@ -243,3 +243,173 @@ fn the_saved_plan_listing_shows_emails_and_names_as_the_plan_did() {
         );
     }
 }
+
+/// The example organizations' ids other than umbrella's.
+const NOT_UMBRELLA: [&str; 2] = ["org_3hbVAMF8F3wVIcEJ", "org_SST1yp2pazgSiMYi"];
+const UMBRELLA: &str = "org_cGR0immZcgIoQziO";
+
+#[test]
+fn export_org_suggests_the_name_the_tenant_has() {
+    let emu = background(example_tenant(), Options::default());
+    let out = OrgSync::new(&emu)
+        .args(["export", "--org", "umbrela"])
+        .run();
+    out.failure();
+    assert!(
+        out.stderr()
+            .contains("organization `umbrela` not found in the tenant; nothing was exported"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        out.stderr()
+            .lines()
+            .any(|l| l.starts_with("hint: did you mean `umbrella` (for `umbrela`)?")),
+        "{}",
+        out.show()
+    );
+}
+
+#[test]
+fn a_dash_for_out_or_o_means_stdout_not_a_file_named_dash() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("dash");
+    let export = OrgSync::new(&emu)
+        .args(["export", "-o", "-"])
+        .cwd(dir.path())
+        .run();
+    export.success();
+    assert!(
+        export.stdout().contains("\norganizations:\n"),
+        "{}",
+        export.show()
+    );
+    assert!(!dir.path().join("-").exists(), "no file named `-`");
+    std::fs::write(dir.path().join("orgsync.yaml"), export.stdout()).unwrap();
+
+    let config = example_config();
+    let plan = OrgSync::new(&emu)
+        .args(["plan", "-c", config.to_str().unwrap(), "--out", "-"])
+        .cwd(dir.path())
+        .run();
+    plan.success();
+    assert!(!dir.path().join("-").exists(), "no file named `-`");
+    // stdout is the JSON plan alone (`> plan.json`); the text plan went to stderr.
+    let v: serde_json::Value = serde_json::from_str(plan.stdout())
+        .unwrap_or_else(|e| panic!("stdout is not the JSON plan ({e}):\n{}", plan.show()));
+    assert_eq!(v["format_version"], 1);
+    assert!(
+        plan.stderr().contains("\nPlan: 3 to remove"),
+        "{}",
+        plan.show()
+    );
+    // What stdout holds applies as a saved plan.
+    std::fs::write(dir.path().join("plan.json"), plan.stdout()).unwrap();
+    let check = OrgSync::new(&emu)
+        .args(["apply", "plan.json", "-c", config.to_str().unwrap()])
+        .cwd(dir.path())
+        .run();
+    assert!(
+        check
+            .stdout()
+            .contains("re-checked against the config and the tenant"),
+        "{}",
+        check.show()
+    );
+}
+
+#[test]
+fn plan_org_plans_only_the_organizations_named() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("plan-org");
+    let config = example_config();
+    let out = OrgSync::new(&emu)
+        // The example config names umbrella by its id: `--org` takes it as the config does.
+        .args(["plan", "-c", config.to_str().unwrap(), "--org", UMBRELLA])
+        .args(["--format", "json"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let v: serde_json::Value = serde_json::from_str(out.stdout()).unwrap();
+    let orgs: Vec<&str> = v["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(orgs, ["umbrella"]);
+    for r in api_requests(&emu) {
+        assert!(
+            !NOT_UMBRELLA.iter().any(|id| r.path.contains(id)),
+            "another organization was read: {} {}",
+            r.method,
+            r.path
+        );
+    }
+
+    // A name the config does not have: refused before any request, with the closest one.
+    let before = emu.requests().len();
+    let typo = OrgSync::new(&emu)
+        .args(["plan", "-c", config.to_str().unwrap()])
+        .args(["--org", UMBRELLA, "--org", "acmee"])
+        .cwd(dir.path())
+        .run();
+    typo.failure();
+    assert!(
+        typo.stderr()
+            .contains("error: organization `acmee` not in the config; nothing was read"),
+        "{}",
+        typo.show()
+    );
+    assert!(
+        typo.stderr()
+            .contains("hint: did you mean `acme` (for `acmee`)?"),
+        "{}",
+        typo.show()
+    );
+    assert_eq!(emu.requests().len(), before, "nothing was requested");
+}
+
+#[test]
+fn applying_a_subset_plan_touches_no_other_organization() {
+    let emu = background(example_tenant(), Options::default());
+    let dir = TempDir::new("apply-subset");
+    convergent_config(&dir);
+    OrgSync::new(&emu)
+        .args(["plan", "--org", UMBRELLA, "--out", "plan.json"])
+        .cwd(dir.path())
+        .run()
+        .success();
+    let before = emu.requests().len();
+    let out = OrgSync::new(&emu)
+        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
+        .cwd(dir.path())
+        .run();
+    out.success();
+    let during: Vec<_> = emu.requests().into_iter().skip(before).collect();
+    let deletes: Vec<_> = during.iter().filter(|r| r.method == "DELETE").collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert!(deletes[0].path.contains(UMBRELLA), "{deletes:?}");
+    for r in &during {
+        assert!(
+            !NOT_UMBRELLA.iter().any(|id| r.path.contains(id)),
+            "apply of umbrella's plan reached another organization: {} {}",
+            r.method,
+            r.path
+        );
+    }
+    // The others are as they were: a full plan still removes from acme.
+    let after = OrgSync::new(&emu)
+        .args(["plan", "--format", "json"])
+        .cwd(dir.path())
+        .run();
+    after.success();
+    let v: serde_json::Value = serde_json::from_str(after.stdout()).unwrap();
+    let acme = v["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "acme")
+        .unwrap();
+    assert_eq!(acme["remove"].as_array().unwrap().len(), 2, "{acme}");
+}
