@@ -871,12 +871,13 @@ fn guard(
             MaxRemovals::Percent(p) => ((current as f64) * p / 100.0 + 1e-9).floor() as usize,
         };
         if removals > allowed {
+            // The limit is named as a limit: "the limit of 2", then where it comes from.
             let message = match limit {
-                MaxRemovals::Count(_) => {
-                    format!("{removals} removals{and_invitations} exceed max_removals {limit}")
-                }
+                MaxRemovals::Count(_) => format!(
+                    "{removals} removals{and_invitations} exceed the limit of {allowed} (max_removals: {limit})"
+                ),
                 MaxRemovals::Percent(_) => format!(
-                    "{removals} removals{and_invitations} exceed max_removals {limit} ({allowed} of {current} current members)"
+                    "{removals} removals{and_invitations} exceed the limit of {allowed} (max_removals: {limit} of {current} current members, rounded down)"
                 ),
             };
             return Some(Blocked {
@@ -1271,7 +1272,10 @@ mod tests {
         assert_eq!(b.guard, Guard::MaxRemovals);
         assert_eq!((b.removals, b.allowed, b.current), (3, Some(2), 4));
         assert_eq!(b.limit.as_deref(), Some("2"));
-        assert_eq!(b.message, "3 removals exceed max_removals 2");
+        assert_eq!(
+            b.message,
+            "3 removals exceed the limit of 2 (max_removals: 2)"
+        );
         i.max_removals = Some(MaxRemovals::Count(0));
         assert!(
             plan_org(&i).blocked.is_some(),
@@ -1294,7 +1298,7 @@ mod tests {
         assert_eq!((b.removals, b.allowed), (2, Some(1)));
         assert_eq!(
             b.message,
-            "2 removals exceed max_removals 25% (1 of 7 current members)"
+            "2 removals exceed the limit of 1 (max_removals: 25% of 7 current members, rounded down)"
         );
         j.max_removals = Some(MaxRemovals::Percent(30.0));
         assert!(plan_org(&j).blocked.is_none(), "30% of 7 is 2.1 -> 2");

@@ -73,7 +73,7 @@ pub fn summary_line(plan: &Plan) -> String {
 /// One user as the diff shows them. Names and emails come from the tenant, where users can
 /// set their own: control characters and bidirectional overrides are escaped, so no name can
 /// forge a diff line or send escape codes to a reviewer's terminal.
-fn describe(m: &Member) -> String {
+pub fn describe(m: &Member) -> String {
     let mut s = clean(&m.user_id);
     if let Some(e) = &m.email {
         s.push_str("  ");
@@ -164,6 +164,9 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
                 plural(plan.remove_blocked(), "removal", "removals")
             ),
         )?;
+    }
+    if let Some(legend) = legend(plan, true) {
+        writeln!(out, "{legend}")?;
     }
     Ok(())
 }
@@ -405,23 +408,18 @@ fn diff_lines(org: &OrgPlan) -> Vec<DiffLine> {
 
     let mut lines = Vec::new();
     let ops = sorted_diff(&old_keys, &new_keys);
+    // Between groups of changes, a line says how many unchanged members are not shown (where
+    // a unified diff would print `@@ -9,5 +9,4 @@`, which says nothing about a membership).
+    let mut shown_up_to = 0;
     for group in group_diff_ops(ops, CONTEXT) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
         };
-        let (o1, n1) = (first.old_range().start, first.new_range().start);
-        let (o2, n2) = (last.old_range().end, last.new_range().end);
-        let range = |start: usize, len: usize| {
-            if len == 0 {
-                format!("{start},0")
-            } else {
-                format!("{},{len}", start + 1)
-            }
-        };
-        lines.push(DiffLine {
-            kind: LineKind::Hunk,
-            text: format!("@@ -{} +{} @@", range(o1, o2 - o1), range(n1, n2 - n1)),
-        });
+        let (start, end) = (first.old_range().start, last.old_range().end);
+        if start > shown_up_to {
+            lines.push(not_shown(start - shown_up_to));
+        }
+        shown_up_to = end;
         for op in &group {
             let (tag, old_r, new_r) = op.as_tag_tuple();
             if matches!(tag, DiffTag::Equal) {
@@ -461,7 +459,48 @@ fn diff_lines(org: &OrgPlan) -> Vec<DiffLine> {
             }
         }
     }
+    if old.len() > shown_up_to && !lines.is_empty() {
+        lines.push(not_shown(old.len() - shown_up_to));
+    }
     lines
+}
+
+/// The line standing for `n` unchanged members the diff does not show.
+fn not_shown(n: usize) -> DiffLine {
+    DiffLine {
+        kind: LineKind::Hunk,
+        text: format!(
+            " … {} not shown",
+            plural(n, "unchanged member", "unchanged members")
+        ),
+    }
+}
+
+/// The one-line legend of the markers a plan uses (`!`, `?`, `^`), for under the plan; None
+/// when it uses none of them (`-` needs no legend). `question` says whether undeclared
+/// invitations are marked `?` (the text is; Markdown lists them as bullets that say so).
+pub fn legend(plan: &Plan, question: bool) -> Option<String> {
+    let mut parts = Vec::new();
+    let changed = || plan.organizations.iter().filter(|o| o.has_changes());
+    if changed().any(|o| !o.remove.is_empty()) {
+        parts.push("`-` removed by apply (unless blocked)");
+    }
+    if changed().any(|o| !o.missing.is_empty()) {
+        parts.push("`!` declared but not a member (orgsync never adds anyone)");
+    }
+    if plan.organizations.iter().any(|o| !o.invited.is_empty()) {
+        parts.push("`~` declared and invited: a member once they accept (no drift)");
+    }
+    if question && changed().any(|o| o.undeclared_invitations() > 0) {
+        parts.push("`?` pending invitation for someone the config does not declare");
+    }
+    if changed().any(|o| o.remove.iter().any(|r| r.can_rejoin_via.is_some())) {
+        parts.push("`^` how the removed member above could rejoin on their own");
+    }
+    if !parts.iter().any(|p| !p.starts_with("`-`")) {
+        return None;
+    }
+    Some(format!("Legend: {}.", parts.join("; ")))
 }
 
 /// The diff of two sorted, duplicate-free lists, by one merge walk: O(n), where a general
@@ -631,6 +670,9 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
         }
     }
     head.push_str(&format!("**{}**\n", summary_line(plan)));
+    if let Some(legend) = legend(plan, false) {
+        head.push_str(&format!("\n_{legend}_\n"));
+    }
     for n in &plan.not_checked {
         head.push_str(&format!(
             "\n_Not checked: {} (the token lacks `{}`)._\n",

@@ -18,6 +18,7 @@
 
 mod checks;
 mod diagnostics;
+mod indent;
 mod parse;
 mod raw;
 

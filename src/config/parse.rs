@@ -76,7 +76,7 @@ fn read_file(text: &str, file: &File, d: &mut Vec<Diagnostic>) -> Result<RawFile
             Some("a config starts with `version: 1` and lists `organizations:`"),
         ));
     }
-    let raw = raw::read(text).map_err(|e| yaml_error(&e, file))?;
+    let raw = raw::read(text).map_err(|e| yaml_error(&e, file, text))?;
     check_version(&raw, file, &top, d);
     Ok(raw)
 }

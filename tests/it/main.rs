@@ -14,6 +14,7 @@ mod email;
 mod emulator_command;
 mod errors;
 mod export;
+mod guidance;
 mod hostile;
 mod hostile_auth0;
 mod plan;
