@@ -15,6 +15,7 @@ mod errors;
 mod export;
 mod hostile;
 mod hostile_auth0;
+mod hostile_forge;
 mod plan;
 mod progress;
 mod reentry;
