@@ -183,6 +183,7 @@ impl GitHub {
                 "/repos/{}/issues/{}/comments?per_page={PER_PAGE}",
                 self.repo, self.pr
             ),
+            by_repository_id: Some(format!("/issues/{}/comments", self.pr)),
             parse: note_from_json,
         }
         .read(|e| self.failure("listing the pull request's comments", e))

@@ -179,6 +179,7 @@ impl GitLab {
                 "{}?per_page={PER_PAGE}&sort=asc&order_by=created_at",
                 self.notes_path()
             ),
+            by_repository_id: None,
             parse: note_from_json,
         }
         .read(|e| self.failure("listing the merge request's notes", e))

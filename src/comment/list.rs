@@ -10,8 +10,9 @@
 //!   (GitLab's `x-total`), means the list moved while it was read: it is read again from the
 //!   start, [`READ_ATTEMPTS`] times in all, then the read fails and nothing is acted on.
 //! - The next page is GitLab's `x-next-page` (it must be the page after the one read), else
-//!   `Link: rel="next"`, which must be on the API's own origin and the list's own path; a link
-//!   elsewhere is refused, named by its origin alone.
+//!   `Link: rel="next"`, which must be on the API's own origin and the list's own path (or,
+//!   for GitHub, the same list named by repository id, `/repositories/{id}/issues/{n}/comments`,
+//!   as github.com writes its links); a link elsewhere is refused, named by its origin alone.
 //! - A page that is not a JSON list of comments is refused, saying what was expected and never
 //!   quoting the body (a hostile forge can echo the token back).
 
@@ -42,6 +43,9 @@ pub(super) struct Listing<'a> {
     pub(super) what: &'static str,
     /// The first page's path and query (relative to the API's base), with `per_page`.
     pub(super) first: String,
+    /// GitHub: the list's path after the repository (`/issues/{n}/comments`), so that a next
+    /// link naming the repository by id (`/repositories/{id}…`) is the same list.
+    pub(super) by_repository_id: Option<String>,
     /// An entry as a [`Note`]; None for one that is not a person's comment (GitLab's system
     /// notes) or holds no text. Every entry is keyed by its id all the same.
     pub(super) parse: fn(&serde_json::Value) -> Option<Note>,
@@ -207,12 +211,29 @@ impl Listing<'_> {
                 http::origin_of(&next)
             )));
         }
-        if Url::parse(&next).map(|u| u.path().to_string()).as_deref() != Ok(list_path) {
+        let path = Url::parse(&next)
+            .map(|u| u.path().to_string())
+            .unwrap_or_default();
+        if path != list_path && !self.same_list_by_id(&path) {
             return Err(Stop::Refused(
                 "the next page is not of this list (another path on the API); orgsync does not follow it".to_string(),
             ));
         }
         Ok(Some(next))
+    }
+}
+
+impl Listing<'_> {
+    /// Whether `path` is `{base}/repositories/{digits}{tail}` for this list's tail.
+    fn same_list_by_id(&self, path: &str) -> bool {
+        let Some(tail) = &self.by_repository_id else {
+            return false;
+        };
+        let base = self.http.base.path().trim_end_matches('/');
+        path.strip_prefix(base)
+            .and_then(|p| p.strip_prefix("/repositories/"))
+            .and_then(|p| p.strip_suffix(tail.as_str()))
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
     }
 }
 

@@ -236,6 +236,13 @@ fn another_configs_comment_is_left_alone_and_ours_is_found_on_page_two() {
         gets[0].path
     );
     assert!(gets[1].path.contains("page=2"), "{}", gets[1].path);
+    assert!(
+        gets[1]
+            .path
+            .starts_with("/repositories/4242/issues/7/comments?"),
+        "the next link names the repository by id, as github.com does: {}",
+        gets[1].path
+    );
     assert!(gh2.requests_of("POST").is_empty(), "{}", run.show());
     let after = gh2.comments();
     assert_eq!(after.len(), 151);

@@ -1,10 +1,10 @@
 //! Fake GitHub and GitLab APIs for `--comment`, on loopback over real HTTP (the `http` server):
 //! one pull request (GitHub `acme/org-config` #7) or merge request (GitLab project 42 or
 //! `acme/org-config`, !7) whose comments live in memory, listed with real paging (`per_page`,
-//! `page`; GitHub's `Link: rel="next"`, GitLab's `x-next-page`), created, updated and deleted
-//! as the real APIs do. Every request is recorded; the token is checked on each; a failure
-//! (status and body), or any answer at all ([`Forge::script`]), can be set for any method and
-//! path. Each comment has an author: the token's user for those created through the API
+//! `page`; GitHub's `Link: rel="next"`, naming the repository by id as github.com does;
+//! GitLab's `x-next-page` and `x-total`), created, updated and deleted as the real APIs do.
+//! Every request is recorded; the token is checked on each; a failure (status and body), or
+//! any answer at all ([`Forge::script`]), can be set for any method and path. Each comment has an author: the token's user for those created through the API
 //! (GitHub: `github-actions[bot]`, as for Actions' own token, whose `GET /user` is refused, or
 //! the user set by [`Forge::personal_token`]; GitLab: [`GITLAB_BOT`]), and [`OTHER`] for
 //! those [`Forge::seed`]ed (a reviewer).
@@ -375,11 +375,13 @@ fn list_page(kind: Kind, st: &State, r: &Request) -> (Answer, Option<Page>) {
     let more = all.len() > page * per_page;
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     let host = r.header("host").unwrap_or_default();
+    // As github.com writes them: the repository by its id.
+    let by_id = path.replace(&format!("/repos/{REPO}/"), "/repositories/4242/");
     match kind {
         Kind::GitHub if more => headers.push((
             "link".into(),
             format!(
-                "<http://{host}{path}?per_page={per_page}&page={}>; rel=\"next\", <http://{host}{path}?per_page={per_page}&page=1>; rel=\"first\"",
+                "<http://{host}{by_id}?per_page={per_page}&page={}>; rel=\"next\", <http://{host}{by_id}?per_page={per_page}&page=1>; rel=\"first\"",
                 page + 1
             ),
         )),
