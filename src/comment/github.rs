@@ -228,6 +228,7 @@ impl GitHub {
     fn failure(&self, doing: &str, e: CallError) -> Failure {
         let status = e.status.map(|s| s.as_u16());
         let hint = match status {
+            _ if e.stopped.is_some() => e.stopped_hint("GITHUB_API_URL").unwrap_or_default(),
             Some(401) => "GitHub refused the token: pass the workflow's token as `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` (or a token that has not expired)".to_string(),
             Some(403) if e.rate_limited => "the token's API rate limit is used up; run again later".to_string(),
             Some(403) => "the token may not write to pull requests: give the workflow `permissions: pull-requests: write` (pull requests from forks get a read-only GITHUB_TOKEN)".to_string(),

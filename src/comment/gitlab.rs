@@ -216,6 +216,7 @@ impl GitLab {
 
     fn failure(&self, doing: &str, e: CallError) -> Failure {
         let hint = match e.status.map(|s| s.as_u16()) {
+            _ if e.stopped.is_some() => e.stopped_hint("CI_API_V4_URL").unwrap_or_default(),
             Some(401) => "GitLab refused GITLAB_TOKEN: use a project or personal access token that has not expired, with the `api` scope".to_string(),
             Some(403) => "the token may not write notes on this merge request: give it the `api` scope and at least the Reporter role in the project".to_string(),
             Some(404) => format!(

@@ -86,8 +86,32 @@ pub(super) struct CallError {
     pub(super) message: String,
     /// Whether a 403 says the rate limit ran out (`x-ratelimit-remaining: 0`).
     pub(super) rate_limited: bool,
-    /// Whether repeating the call cannot help (the answer was too large, time ran out).
-    final_: bool,
+    /// Why the call was stopped on orgsync's side, if it was: repeating it cannot help.
+    pub(super) stopped: Option<Stopped>,
+}
+
+/// A call orgsync stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stopped {
+    /// The commenting phase's time (`--timeout`) ran out.
+    OutOfTime,
+    /// The answer was larger than [`ANSWER_BYTES`].
+    TooLarge,
+}
+
+impl CallError {
+    /// The hint for a call orgsync stopped; `api_var` names the variable holding the API's URL.
+    pub(super) fn stopped_hint(&self, api_var: &str) -> Option<String> {
+        self.stopped.map(|s| match s {
+            Stopped::OutOfTime => {
+                "give the run more time with `--timeout SECONDS`, or check the forge's status"
+                    .to_string()
+            }
+            Stopped::TooLarge => format!(
+                "no honest answer is that large: check that {api_var} names the forge's API"
+            ),
+        })
+    }
 }
 
 impl std::fmt::Display for CallError {
@@ -222,7 +246,7 @@ impl Http {
         loop {
             let result = self.once(method.clone(), url, body).await;
             let retry = match &result {
-                Err(e) => !e.final_ && e.status.is_none_or(|s| s.is_server_error()),
+                Err(e) => e.stopped.is_none() && e.status.is_none_or(|s| s.is_server_error()),
                 Ok(_) => false,
             };
             if retry && attempt < retries && self.deadline.remaining() > RETRY_DELAY {
@@ -249,10 +273,10 @@ impl Http {
             status,
             message,
             rate_limited,
-            final_: false,
+            stopped: None,
         };
         let out_of_time = |status: Option<StatusCode>| CallError {
-            final_: true,
+            stopped: Some(Stopped::OutOfTime),
             ..fail(status, self.deadline.message(), false)
         };
         let remaining = self.deadline.remaining();
@@ -295,7 +319,7 @@ impl Http {
             Err(_) => return Err(out_of_time(Some(status))),
             Ok(Err(AnswerError::TooLarge { .. })) => {
                 return Err(CallError {
-                    final_: true,
+                    stopped: Some(Stopped::TooLarge),
                     ..fail(
                         Some(status),
                         format!(

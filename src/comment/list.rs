@@ -147,7 +147,10 @@ impl Listing<'_> {
                     )));
                 };
                 if !ids.insert(id) {
-                    return Err(Stop::Moved(format!("{} {id} was listed twice", self.what)));
+                    return Err(Stop::Moved(format!(
+                        "{} {id} was listed twice",
+                        self.what.trim_end_matches('s')
+                    )));
                 }
                 if let Some(note) = (self.parse)(entry) {
                     notes.push(note);

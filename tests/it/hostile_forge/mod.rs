@@ -240,6 +240,12 @@ fn a_comment_page_that_never_ends_stops_at_the_answer_cap() {
         let dir = config_dir("forge-endless");
         let run = run_with(&forge, &dir, &["plan"], &[(api.0, &api.1)]);
         failed_unacted(&forge, &run, "the answer is larger than 8 MiB");
+        assert!(
+            run.stderr()
+                .contains("hint: no honest answer is that large"),
+            "{}",
+            run.show()
+        );
         let sent = sent.load(Ordering::Relaxed);
         assert!(
             sent < 64 << 20,
@@ -264,6 +270,12 @@ fn a_forge_that_answers_each_page_after_20_s_ends_within_the_timeout() {
         let dir = config_dir("forge-slow");
         let run = plan(&forge, &dir, &["--timeout", "2"]);
         failed_unacted(&forge, &run, "(`--timeout` 2 s)");
+        assert!(
+            run.stderr()
+                .contains("hint: give the run more time with `--timeout SECONDS`"),
+            "{}",
+            run.show()
+        );
         assert!(
             run.took < Duration::from_secs(10),
             "ended by the deadline: {:?}",
