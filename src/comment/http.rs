@@ -299,6 +299,9 @@ impl Http {
                 return Err(out_of_time(None));
             }
             Ok(Err(e)) => {
+                // The call's path is in the message already; the URL (with any query a next
+                // link brought) stays out.
+                let e = e.without_url();
                 let mut text = e.to_string();
                 let mut source = std::error::Error::source(&e);
                 while let Some(s) = source {
