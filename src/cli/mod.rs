@@ -227,7 +227,9 @@ pub struct CommentArgs {
     /// Also post to the pull request (github) or merge request (gitlab). `plan` posts its
     /// Markdown plan as one comment, found again by a hidden marker naming the config and the
     /// domain and updated in place on every later run (a numbered series when it is too long
-    /// for one); with GitHub it also appends the plan to GITHUB_STEP_SUMMARY when that is set.
+    /// for one); only comments the token's user wrote are ever edited or deleted, and
+    /// commenting ends within `--timeout`; with GitHub it also appends the plan to
+    /// GITHUB_STEP_SUMMARY when that is set.
     /// `apply` posts its result as a new comment. The plan or report is printed first; a
     /// comment that cannot be posted is an error on stderr with the API's answer and a hint,
     /// and the exit code stays the run's own when that is not 0, else 1.

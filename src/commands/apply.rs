@@ -329,6 +329,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             &info.domain,
             &report,
             super::quiet(),
+            args.connection.timeout_duration(),
         )
         .await;
         if report.interrupted {

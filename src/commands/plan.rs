@@ -61,5 +61,6 @@ pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
         &plan,
         exit,
         super::quiet(),
+        args.connection.timeout_duration(),
     )))
 }

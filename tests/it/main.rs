@@ -17,6 +17,7 @@ mod export;
 mod guidance;
 mod hostile;
 mod hostile_auth0;
+mod hostile_forge;
 mod plan;
 mod progress;
 mod reentry;
