@@ -26,6 +26,7 @@ pub mod member;
 pub mod observe;
 pub mod plan;
 pub mod progress;
+pub mod provenance;
 pub mod reentry;
 pub mod render;
 pub mod saved;
@@ -84,6 +85,7 @@ fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Plan(args) => commands::plan::run(&args),
         Command::Apply(args) => commands::apply::run(&args),
         Command::Export(args) => commands::export::run(&args),
+        Command::Audit(command) => commands::audit::run(&command),
         Command::Schema => commands::schema::run(),
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man { dir } => commands::completions::man(dir.as_deref()),

@@ -393,6 +393,9 @@ pub struct Plan {
     /// Checks the plan could not make, each with the scope that would let it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_checked: Vec<NotChecked>,
+    /// Where the plan's change came from (the config's commit, the CI run), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::provenance::Provenance>,
     /// sha256 over the plan's own JSON without this field; `apply` refuses an edited plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_sha256: Option<String>,
@@ -411,6 +414,8 @@ struct PlanJson {
     summary: SummaryJson,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     not_checked: Vec<NotChecked>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance: Option<crate::provenance::Provenance>,
     #[serde(skip_serializing_if = "Option::is_none")]
     plan_sha256: Option<String>,
 }
@@ -458,6 +463,7 @@ impl From<Plan> for PlanJson {
                 can_rejoin: s.can_rejoin,
             },
             not_checked: p.not_checked,
+            provenance: p.provenance,
             plan_sha256: p.plan_sha256,
         }
     }
@@ -523,6 +529,13 @@ impl Plan {
             }
         }
         (connections_of, details_of)
+    }
+
+    /// Records where the plan's change came from, and seals the plan again.
+    pub fn with_provenance(mut self, provenance: Option<crate::provenance::Provenance>) -> Plan {
+        self.provenance = provenance;
+        self.plan_sha256 = Some(self.digest());
+        self
     }
 
     /// Whether `plan_sha256` is present and matches the content.
@@ -1015,6 +1028,7 @@ pub fn plan(domain: &str, config_sha256: &str, created_at: &str, inputs: &[OrgIn
         organizations,
         summary,
         not_checked: not_checked(inputs),
+        provenance: None,
         plan_sha256: None,
     };
     p.plan_sha256 = Some(p.digest());

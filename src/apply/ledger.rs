@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::audit::{AuditError, AuditLog, DeleteRecord, Head, IntentRecord, MemberRoles, Outcome};
+use crate::audit::{
+    AuditError, AuditLog, DeleteRecord, Head, IntentRecord, MemberRoles, Outcome, Person,
+};
 
 use super::RunInfo;
 
@@ -18,6 +20,8 @@ pub(super) struct Call {
     pub(super) user_ids: Vec<String>,
     /// The members' roles, when the plan read them.
     pub(super) roles: Option<Vec<MemberRoles>>,
+    /// The members' emails and names, as read.
+    pub(super) people: Vec<Person>,
     /// An invitation to revoke (id, invitee email) instead of members.
     pub(super) invitation: Option<(String, String)>,
 }
@@ -32,6 +36,7 @@ impl Call {
             organization_name: &self.org_name,
             user_ids: &self.user_ids,
             roles: self.roles.as_deref(),
+            members: (!self.people.is_empty()).then_some(self.people.as_slice()),
             invitation_id: self.invitation.as_ref().map(|i| i.0.as_str()),
             invitee_email: self.invitation.as_ref().map(|i| i.1.as_str()),
             plan_sha256: &info.plan_sha256,
@@ -96,6 +101,13 @@ impl Ledger {
     /// record in it is whole).
     pub fn lock(shared: &std::sync::Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
         shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The sha256 of the audit log's last line: the anchor `orgsync audit verify` prints.
+    pub fn last_sha256(&self) -> Option<String> {
+        self.log
+            .as_ref()
+            .and_then(|l| l.last_sha256().map(str::to_string))
     }
 
     /// The first audit failure of the run, if any.
@@ -182,6 +194,7 @@ mod tests {
             org_name: "a".into(),
             user_ids: ids.iter().map(|s| s.to_string()).collect(),
             roles: None,
+            people: vec![],
             invitation: None,
         };
         let sent = ledger.intend(&info, call(&["a|1"])).unwrap();

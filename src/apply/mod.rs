@@ -26,7 +26,7 @@ pub use ledger::Ledger;
 use ledger::{Call, CallEnd};
 pub use report::{OrgOutcome, Report, write_report, write_work};
 
-use crate::audit::{MemberRoles, Outcome};
+use crate::audit::{MemberRoles, Outcome, Person};
 use crate::auth0::Client;
 use crate::member::Role;
 use crate::plan::{OrgPlan, Plan};
@@ -57,6 +57,8 @@ pub struct OrgWork {
     pub revoke: Vec<(String, String)>,
     /// The roles of the members to remove, when the plan read them (for the audit log).
     pub roles: Option<HashMap<String, Vec<Role>>>,
+    /// The email and name of each member to remove, as read (for the audit log and its report).
+    pub people: HashMap<String, Person>,
 }
 
 impl OrgWork {
@@ -86,6 +88,18 @@ impl OrgWork {
                     .filter_map(|r| Some((r.user_id.clone(), r.roles.clone()?)))
                     .collect()
             }),
+            people: o
+                .remove
+                .iter()
+                .map(|r| {
+                    let person = Person {
+                        user_id: r.user_id.clone(),
+                        email: r.email.clone(),
+                        name: r.name.clone(),
+                    };
+                    (r.user_id.clone(), person)
+                })
+                .collect(),
             ..OrgWork::default()
         }
     }
@@ -370,11 +384,16 @@ async fn run_org(
                 })
                 .collect()
         });
+        let people = batch
+            .iter()
+            .filter_map(|u| w.people.get(u).cloned())
+            .collect();
         let call = Call {
             org_id: w.id.clone(),
             org_name: w.name.clone(),
             user_ids: batch.to_vec(),
             roles,
+            people,
             invitation: None,
         };
         let sent = send(ledger, info, interrupt, call, || {
@@ -390,6 +409,7 @@ async fn run_org(
             org_name: w.name.clone(),
             user_ids: Vec::new(),
             roles: None,
+            people: Vec::new(),
             invitation: Some((id.clone(), email.clone())),
         };
         let sent = send(ledger, info, interrupt, call, || {
@@ -525,6 +545,7 @@ mod tests {
             organizations: orgs,
             summary: crate::plan::Summary::default(),
             not_checked: vec![],
+            provenance: None,
             plan_sha256: None,
         }
     }

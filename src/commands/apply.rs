@@ -271,6 +271,12 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         }
         info.plan_sha256 = plan_sha256;
         if removals + invitations > 0 {
+            let provenance = crate::provenance::Provenance::gather(&config_path);
+            let plan_file = args
+                .plan
+                .as_deref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned());
             let start = audit::StartRecord {
                 head: Head::now(&info.run_id, "start", &info.domain),
                 plan_sha256: &info.plan_sha256,
@@ -279,6 +285,9 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
                 organizations: orgs,
                 removals,
                 invitations,
+                provenance: provenance.as_ref(),
+                plan_file: plan_file.as_deref(),
+                plan_provenance: saved.as_ref().and_then(|p| p.provenance.as_ref()),
             };
             if let Err(e) = Ledger::lock(&ledger).write_synced(&start) {
                 return Err(Failure {
@@ -323,11 +332,20 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         stdout.flush()?;
         // `--comment`: the report as a new comment; a failure to post it is printed here and
         // makes an apply that otherwise succeeded exit 1.
+        let anchor = args.audit_log.as_ref().map(|log| crate::comment::AuditAnchor {
+            log: log
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            run_id: info.run_id.clone(),
+            last_sha256: Ledger::lock(&ledger).last_sha256(),
+        });
         let on_success = crate::comment::after_apply(
             &args.comment,
             &config_path,
             &info.domain,
             &report,
+            anchor.as_ref(),
             super::quiet(),
             args.connection.timeout_duration(),
         )
@@ -520,6 +538,11 @@ fn write_summary(
         requests: client.requests_sent(),
         retries: client.retries(),
         interrupted: report.interrupted,
+        visible: report
+            .organizations
+            .iter()
+            .filter_map(|o| o.converged)
+            .reduce(|a, b| a && b),
         success: error.is_none() && report.success(),
         error,
     })?;

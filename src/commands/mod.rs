@@ -3,6 +3,7 @@
 //! the connection to a tenant (or the `--sandbox` emulator) and planning against it.
 
 pub mod apply;
+pub mod audit;
 pub mod completions;
 #[cfg(feature = "emulator")]
 pub mod emulator;

@@ -17,6 +17,7 @@ pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
         let conn = connect(&args.connection, None).await?;
         make_plan(&conn, &desired).await
     })?;
+    let plan = plan.with_provenance(crate::provenance::Provenance::gather(&args.config));
     // `--out -`: the JSON plan is stdout's; the plan as `--format` says goes to stderr.
     let to_stdout = args.out.as_deref().is_some_and(is_stdout);
     if let Some(out) = args.out.as_deref().filter(|o| !is_stdout(o)) {

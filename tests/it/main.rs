@@ -4,6 +4,7 @@
 mod support;
 
 mod apply;
+mod audits;
 mod bad_configs;
 mod ci_examples;
 mod comment;
