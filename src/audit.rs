@@ -9,7 +9,8 @@
 //! log is locked for the run (a second apply on the same log is refused).
 //!
 //! Each line goes out in a single `write` on a file opened for appending, so a crash leaves
-//! whole lines only; tokens and secrets are never part of a record.
+//! whole lines only; tokens and secrets are never part of a record (each line is scrubbed by
+//! `crate::secrets` as it is written).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -201,6 +202,8 @@ impl AuditLog {
         let mut line =
             serde_json::to_vec(record).map_err(|e| self.error(std::io::Error::other(e)))?;
         line.push(b'\n');
+        // Secrets replaced before the line is written (a record may carry a server's text).
+        let line = crate::secrets::scrub_bytes(&line);
         self.file
             .write_all(&line)
             .and_then(|()| self.file.flush())

@@ -29,6 +29,7 @@ pub mod progress;
 pub mod reentry;
 pub mod render;
 pub mod saved;
+pub mod secrets;
 pub mod tasks;
 pub mod text;
 
@@ -56,7 +57,7 @@ where
             if e.kind() == clap::error::ErrorKind::UnknownArgument
                 && let Some(hint) = cli::single_dash_hint(&args)
             {
-                eprintln!("hint: {hint}");
+                crate::secrets::errln!("hint: {hint}");
             }
             return if e.use_stderr() {
                 Exit::Error
@@ -66,16 +67,20 @@ where
             .into();
         }
     };
+    secrets::register_environment();
     init_logging(cli.verbose);
     commands::set_quiet(cli.quiet);
-    match dispatch(cli.command) {
+    let exit = match dispatch(cli.command) {
         Ok(exit) => exit.into(),
         Err(f) if f.is_broken_pipe() => Exit::Success.into(),
         Err(f) => {
             f.print();
             Exit::Error.into()
         }
-    }
+    };
+    // What the scrubbing writers held back (a tail that could have begun a secret).
+    secrets::flush();
+    exit
 }
 
 fn dispatch(command: Command) -> Result<Exit, Failure> {
@@ -92,18 +97,18 @@ fn dispatch(command: Command) -> Result<Exit, Failure> {
     }
 }
 
-/// Tracing logs on stderr, off unless asked for with `-v` (info) or `-vv` (debug).
+/// Tracing logs on stderr (scrubbed, as all output), off unless asked for with `-v` (info) or
+/// `-vv` (debug).
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => return,
         1 => "orgsync=info",
         _ => "orgsync=debug",
     };
-    use std::io::IsTerminal;
-    let ansi = std::io::stderr().is_terminal()
+    let ansi = crate::secrets::stderr_is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(secrets::stderr)
         .with_ansi(ansi)
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_target(false)

@@ -187,6 +187,7 @@ impl Client {
             }
         };
         self.secrets.add(&token);
+        crate::secrets::register("the Auth0 access token", token.expose());
         *cached = Some(token.clone());
         Ok(token)
     }

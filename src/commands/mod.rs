@@ -11,7 +11,6 @@ pub mod plan;
 pub mod schema;
 pub mod validate;
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +55,7 @@ pub fn load_config(path: &Path) -> Result<DesiredState, Failure> {
             let looks_like_config =
                 name.is_some_and(|n| n.ends_with(".yaml") || n.ends_with(".yml"));
             if looks_like_config && !quiet() {
-                eprintln!(
+                crate::secrets::errln!(
                     "warning: skipped `{}`: {why}",
                     render::clean(&f.display().to_string())
                 );
@@ -216,6 +215,7 @@ async fn sandbox(tenant_path: &Path, options: ClientOptions) -> Result<Connectio
     })?;
     let emu = Emulator::start(tenant, orgsync_emulator::Options::default()).await?;
     let domain = Domain::parse(&emu.url())?;
+    crate::secrets::register_quietly(&client.client_secret);
     let credentials = Credentials::Client {
         client_id: client.client_id,
         client_secret: crate::auth0::Secret::new(client.client_secret),
@@ -268,7 +268,8 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.
 pub fn stdout_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    crate::secrets::stdout_is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Reads every member of `orgs` (a progress bar on a terminal), in the order given, or fails

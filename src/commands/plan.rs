@@ -20,7 +20,7 @@ pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
     if let Some(out) = &args.out {
         write_plan_file(out, &plan)?;
     }
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::secrets::stdout();
     match args.format {
         OutputFormat::Text => render::text(
             &plan,

@@ -116,6 +116,7 @@ impl Http {
             .map_err(|_| format!("{var} holds characters a header cannot carry"))?;
         value.set_sensitive(true);
         headers.insert(auth.0, value);
+        crate::secrets::register(var, token);
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("orgsync/", env!("CARGO_PKG_VERSION")))
             // Never follow a redirect: the token stays with the configured API.
@@ -209,7 +210,8 @@ impl Http {
             .request(method.clone(), url)
             .headers(self.headers.clone());
         if let Some(b) = body {
-            request = request.json(&serde_json::json!({ "body": b }));
+            // The one place a body goes to the forge: the run's secrets are replaced first.
+            request = request.json(&serde_json::json!({ "body": crate::secrets::scrub(b) }));
         }
         tracing::info!("{method} {}", self.scrub(url));
         let response = request.send().await.map_err(|e| {

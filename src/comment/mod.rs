@@ -246,7 +246,7 @@ pub async fn after_plan(
         part: None,
     };
     match post_plan(forge, args, &marker, &md).await {
-        Ok(done) if !quiet => eprintln!("{done}"),
+        Ok(done) if !quiet => crate::secrets::errln!("{done}"),
         Ok(_) => {}
         Err(f) => {
             f.print();
@@ -285,7 +285,7 @@ pub async fn after_apply(
     match posted {
         Ok(done) => {
             if !quiet {
-                eprintln!("{done}");
+                crate::secrets::errln!("{done}");
             }
             Exit::Success
         }
@@ -306,7 +306,7 @@ fn append_step_summary(md: &str) -> Result<(), Failure> {
         .create(true)
         .open(&path)
         .and_then(|mut f| {
-            f.write_all(md.as_bytes())?;
+            f.write_all(crate::secrets::scrub(md).as_bytes())?;
             f.write_all(b"\n")?;
             f.flush()
         });

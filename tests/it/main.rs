@@ -5,6 +5,7 @@ mod support;
 
 mod apply;
 mod bad_configs;
+mod canary;
 mod ci_examples;
 mod comment;
 mod config_errors;
