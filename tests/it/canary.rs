@@ -527,7 +527,7 @@ fn no_secret_leaves_orgsync_whatever_the_servers_echo() {
 /// client secret: the request log printed the request's path, secret and all.
 #[test]
 fn a_cursor_that_is_the_client_secret_is_not_logged() {
-    let a = auth0();
+    let a = start_auth0(false);
     let dir = TempDir::new("canary-1a");
     dir.write("orgsync.yaml", &config());
     let run = orgsync(&a, &dir).args(["-v", "plan"]).run();
@@ -547,7 +547,7 @@ fn a_cursor_that_is_the_client_secret_is_not_logged() {
 #[test]
 fn a_decode_error_echoing_the_token_is_scrubbed() {
     for gitlab in [false, true] {
-        let a = auth0();
+        let a = start_auth0(false);
         let f = forge(gitlab, Mode::DecodeEcho);
         let dir = TempDir::new("canary-1b");
         dir.write("orgsync.yaml", &config());
@@ -570,7 +570,7 @@ fn a_decode_error_echoing_the_token_is_scrubbed() {
 /// refusal printed the link, token and all.
 #[test]
 fn a_refused_link_is_printed_without_the_token() {
-    let a = auth0();
+    let a = start_auth0(false);
     let f = forge(false, Mode::LinkElsewhere);
     let dir = TempDir::new("canary-1c");
     dir.write("orgsync.yaml", &config());
