@@ -390,6 +390,23 @@ pub fn flush() {
     let _ = Stderr.flush();
 }
 
+/// Panic messages go out through scrubbed stderr too (a message may quote a server's text):
+/// the default hook's lines, written by the sink.
+pub fn scrub_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("<unnamed>");
+        errln!("\nthread '{name}' {info}");
+        let trace = std::backtrace::Backtrace::capture();
+        if trace.status() == std::backtrace::BacktraceStatus::Captured {
+            errln!("stack backtrace:\n{trace}");
+        } else {
+            errln!("note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace");
+        }
+        flush();
+    }));
+}
+
 /// Whether stdout is a terminal (for colour).
 pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;
