@@ -411,9 +411,17 @@ fn no_secret_leaves_orgsync_whatever_the_servers_echo() {
         let run = orgsync(&a, &dir).args(args).run();
         runs += 1;
         check.run(&args.join(" "), &run);
+        if args.contains(&"secret-plan.json") {
+            assert!(
+                run.stderr()
+                    .contains("warning: the plan holds a secret of this run"),
+                "{}",
+                run.show()
+            );
+        }
     }
-    // A saved plan that held secrets was written scrubbed: its digest no longer matches, so
-    // apply refuses it (and says so without a secret).
+    // A saved plan that held secrets was written scrubbed (with a warning): its digest no
+    // longer matches, so apply refuses it (and says so without a secret).
     let refused = orgsync(&a, &dir)
         .args(["-vv", "apply", "secret-plan.json", "--auto-approve"])
         .run();
@@ -593,4 +601,33 @@ fn a_refused_link_is_printed_without_the_token() {
     let mut check = Check::default();
     check.run("plan --comment github", &run);
     assert!(check.leaks.is_empty(), "{}", check.leaks.join("\n"));
+}
+
+/// A value too short to tell from ordinary text is not treated as a secret, and the run says
+/// so; the output is not mangled where the value happens to appear.
+#[test]
+fn a_secret_too_short_to_match_is_reported_and_text_is_left_alone() {
+    let a = start_auth0(false);
+    let dir = TempDir::new("canary-short");
+    dir.write("orgsync.yaml", &config());
+    let run = OrgSync::at(&a.url)
+        .env("AUTH0_CLIENT_ID", CLIENT_ID)
+        .env("AUTH0_CLIENT_SECRET", "acme")
+        .cwd(dir.path())
+        .args(["plan"])
+        .run();
+    run.success();
+    assert!(
+        run.stderr().contains(
+            "warning: AUTH0_CLIENT_SECRET is shorter than 8 characters, so orgsync cannot tell it from ordinary text"
+        ),
+        "{}",
+        run.show()
+    );
+    assert!(
+        run.stdout()
+            .contains("organization acme (org_acme000000000001)"),
+        "{}",
+        run.show()
+    );
 }
