@@ -250,7 +250,8 @@ impl Http {
                     .unwrap_or_default()
             )
         } else {
-            api_message(&text)
+            // Scrubbed before `api_message` cuts it to an excerpt.
+            api_message(&crate::secrets::scrub(&text))
         };
         Err(fail(Some(status), self.scrub(&message), rate_limited))
     }

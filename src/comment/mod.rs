@@ -346,7 +346,8 @@ fn plan_bodies(marker: &Marker, md: &str, limit: usize) -> Result<Vec<String>, F
             Some("use a shorter config path"),
         ));
     }
-    let parts = split::split(md, budget);
+    // Scrubbed before it is cut into parts: a secret across a cut would be in neither whole.
+    let parts = split::split(&crate::secrets::scrub(md), budget);
     let n = parts.len();
     Ok(parts
         .into_iter()
