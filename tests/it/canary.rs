@@ -2,10 +2,11 @@
 //! GITHUB_TOKEN, GITLAB_TOKEN) is echoed back by hostile servers in every field they can —
 //! headers, bodies, member names, the checkpoint cursor `next`, `Link` and `x-next-page`
 //! headers, error texts, a JSON string where a list belongs — while orgsync runs plan, plan
-//! `--out` then apply of the saved plan, export, apply, and `--comment` for both forges at
-//! `-vv`. No stdout, stderr, written file (plan, export, audit log, step summary) or request
-//! body sent to a forge may hold any of them, in any form. Plus one test per observation of
-//! issue 18 (1a, 1b, 1c), each of which printed a secret before output was scrubbed.
+//! `--out` then apply of the saved plan, export, apply, a refused token, and `--comment` for
+//! both forges at `-vv`. No stdout, stderr, written file (plan, export, audit log, step
+//! summary) or request body sent to a forge may hold any of them, in any form. Plus one test
+//! per observation of issue 18 (1a, 1b, 1c), each of which printed a secret before output was
+//! scrubbed. `CANARY_DUMP=FILE` appends every run's output to FILE, to look at.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -450,6 +451,40 @@ fn no_secret_leaves_orgsync_whatever_the_servers_echo() {
         let run = orgsync(&quiet, &dir).args(&args).run();
         runs += 1;
         check.run(&args.join(" "), &run);
+    }
+    // A token endpoint (and everything else) refusing, with every secret the run has in its
+    // answer: the access token it never got aside.
+    let refusing = serve(
+        "127.0.0.1",
+        Arc::new(|r: &Request| {
+            let had = format!(
+                "{CLIENT_SECRET} {GH_TOKEN} Bearer {GH_TOKEN} PRIVATE-TOKEN: {GL_TOKEN} {}",
+                String::from_utf8_lossy(&r.body)
+            );
+            Answer::Http(
+                401,
+                vec![
+                    ("content-type".into(), "application/json".into()),
+                    (
+                        "www-authenticate".into(),
+                        format!("Bearer error=\"{GH_TOKEN} {GL_TOKEN}\""),
+                    ),
+                ],
+                json!({"error": "access_denied", "error_description": had, "message": had})
+                    .to_string()
+                    .into_bytes(),
+            )
+        }),
+    );
+    let refused_auth0 = Auth0 {
+        url: refusing,
+        requests: Arc::new(Mutex::new(Vec::new())),
+    };
+    for args in [vec!["-vv", "plan"], vec!["-vv", "export"]] {
+        let run = orgsync(&refused_auth0, &dir).args(&args).run();
+        runs += 1;
+        run.failure();
+        check.run(&format!("{} (token refused)", args.join(" ")), &run);
     }
     let sent = |a: &Auth0| {
         a.requests
