@@ -51,10 +51,11 @@ where
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     secrets::scrub_panics();
+    secrets::register_environment();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            print_clap(&e);
             if e.kind() == clap::error::ErrorKind::UnknownArgument
                 && let Some(hint) = cli::single_dash_hint(&args)
             {
@@ -68,7 +69,6 @@ where
             .into();
         }
     };
-    secrets::register_environment();
     init_logging(cli.verbose);
     commands::set_quiet(cli.quiet);
     let exit = match dispatch(cli.command) {
@@ -96,6 +96,30 @@ fn dispatch(command: Command) -> Result<Exit, Failure> {
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => commands::emulator::run(args),
     }
+}
+
+/// clap's message (help, version, or a usage error) as `clap::Error::print` writes it, in
+/// colour on a terminal, through the scrubbing sink like all output.
+fn print_clap(e: &clap::Error) {
+    use std::io::Write;
+    let to_stderr = e.use_stderr();
+    let terminal = if to_stderr {
+        secrets::stderr_is_terminal()
+    } else {
+        secrets::stdout_is_terminal()
+    };
+    let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let styled = e.render();
+    let text = if color {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    };
+    let _ = if to_stderr {
+        secrets::stderr().write_all(text.as_bytes())
+    } else {
+        secrets::stdout().write_all(text.as_bytes())
+    };
 }
 
 /// Tracing logs on stderr (scrubbed, as all output), off unless asked for with `-v` (info) or

@@ -666,3 +666,21 @@ fn a_secret_too_short_to_match_is_reported_and_text_is_left_alone() {
         run.show()
     );
 }
+
+/// A secret pasted where an argument goes: clap's usage error quotes it, scrubbed.
+#[test]
+fn a_secret_in_the_arguments_is_not_echoed_by_the_usage_error() {
+    let run = OrgSync::bare()
+        .env("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
+        .args(["plan", CLIENT_SECRET])
+        .run();
+    run.failure();
+    assert!(
+        run.stderr().contains("unexpected argument '[redacted]'"),
+        "{}",
+        run.show()
+    );
+    let mut check = Check::default();
+    check.run("plan SECRET", &run);
+    assert!(check.leaks.is_empty(), "{}", check.leaks.join("\n"));
+}
