@@ -153,7 +153,7 @@ impl Http {
 
     /// Text from the API, made safe to print: the token replaced, control characters escaped.
     fn scrub(&self, text: &str) -> String {
-        let text = if self.token.is_empty() {
+        let text = if self.token.chars().count() < crate::secrets::MIN_LEN {
             text.to_string()
         } else {
             text.replace(&self.token, "[redacted]")
