@@ -338,6 +338,9 @@ fn offline() {
                     current,
                     resolved: vec![],
                     unknown: vec![],
+                    missing_emails: Default::default(),
+                    invitees: vec![],
+                    drift: Default::default(),
                     unchecked_ids: 0,
                 }
             })

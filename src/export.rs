@@ -2,11 +2,15 @@
 //! orgsync on a tenant that already has members.
 //!
 //! Members are sorted by user_id, each with its email and name as a comment so a reviewer can
-//! read the file. Planned right away, an exported file gives an empty plan.
+//! read the file; pending invitations follow as `{email: …}` entries (an invitee is declared, and
+//! shows as invited until they accept). Planned right away, an exported file gives a plan
+//! without drift.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use crate::observe::ObservedOrg;
+use crate::reentry::{Invitation, email_key};
 use crate::text::plural;
 
 /// The YAML for `orgs`. `domain` and `when` go into the header comment.
@@ -22,7 +26,7 @@ pub fn to_yaml(orgs: &[ObservedOrg], domain: &str, when: &str) -> String {
     );
     let _ = writeln!(
         y,
-        "# Review it (who should really be here?), commit it, and `orgsync plan` shows no changes."
+        "# Review it (who should really be here?), commit it, and `orgsync plan` shows no drift."
     );
     let _ = writeln!(y, "version: 1");
     let _ = writeln!(y, "defaults:");
@@ -46,7 +50,8 @@ pub fn to_yaml(orgs: &[ObservedOrg], domain: &str, when: &str) -> String {
     let _ = writeln!(y, "organizations:");
     for o in orgs {
         let _ = writeln!(y, "  - name: {}   # {}", o.name, comment(&o.id));
-        if o.members.is_empty() {
+        let invitees = invitees(o, when);
+        if o.members.is_empty() && invitees.is_empty() {
             let _ = writeln!(y, "    members: []");
             continue;
         }
@@ -70,8 +75,44 @@ pub fn to_yaml(orgs: &[ObservedOrg], domain: &str, when: &str) -> String {
                 let _ = writeln!(y, "      - {quoted}   # {}", comment(&about));
             }
         }
+        for i in invitees {
+            let email = serde_json::to_string(&i.invitee_email)
+                .unwrap_or_else(|_| format!("\"{}\"", i.invitee_email));
+            let mut about = format!("invited ({})", i.id);
+            if let Some(by) = &i.inviter {
+                about.push_str(&format!(" by {by}"));
+            }
+            if let Some(at) = &i.expires_at {
+                about.push_str(&format!(", expires {}", at.get(..10).unwrap_or(at)));
+            }
+            let _ = writeln!(y, "      - {{email: {email}}}   # {}", comment(&about));
+        }
     }
     y
+}
+
+/// The pending invitations of `o` to declare: unexpired at `now`, one per invitee, none for a
+/// current member's email (compared as Auth0 compares emails), sorted by email.
+fn invitees<'a>(o: &'a ObservedOrg, now: &str) -> Vec<&'a Invitation> {
+    let members: HashSet<String> = o
+        .members
+        .iter()
+        .filter_map(|m| m.email.as_deref())
+        .map(email_key)
+        .collect();
+    let mut seen = HashSet::new();
+    let mut out: Vec<&Invitation> = o
+        .invitations
+        .iter()
+        .flatten()
+        .filter(|i| !i.expired_at(now))
+        .filter(|i| {
+            let key = email_key(&i.invitee_email);
+            !members.contains(&key) && seen.insert(key)
+        })
+        .collect();
+    out.sort_by(|a, b| a.invitee_email.cmp(&b.invitee_email));
+    out
 }
 
 /// Text safe inside a one-line YAML comment.

@@ -113,6 +113,10 @@ pub struct Observed {
     /// Whether declared and protected user_ids that are not members exist, read the same way:
     /// `None` for a user the token may not read.
     pub users_exist: HashMap<String, Option<bool>>,
+    /// Emails the config names that no user has (yet): the planner accepts one that has a
+    /// pending invitation in its organization (an invitee who has not signed up), and refuses
+    /// the plan for any other, as a lookup that found nobody.
+    pub unregistered: HashSet<String>,
 }
 
 /// A member named by email that could not be resolved to exactly one user.
@@ -350,11 +354,12 @@ pub async fn observe(
     client.authenticate().await.map_err(ObserveError::Token)?;
     let scopes = client.granted_scopes().await.map_err(ObserveError::Token)?;
     let reach = Reach::from_scopes(scopes.as_ref());
-    let emails = resolve_emails(&client, desired).await?;
+    let (emails, unregistered) = resolve_emails(&client, desired).await?;
     let orgs = observe_orgs(client, desired, reach, progress).await?;
     Ok(Observed {
         orgs,
         emails,
+        unregistered,
         user_connections: HashMap::new(),
         user_emails: HashMap::new(),
         users_exist: HashMap::new(),
@@ -435,11 +440,12 @@ pub async fn observe_users(
 }
 
 /// Looks every distinct email of the config up once (`GET /users-by-email`); each must belong to
-/// exactly one user. Then refuses an organization that lists one user both ways.
+/// exactly one user, or to none (returned apart: the planner accepts an invitee with a pending
+/// invitation). Then refuses an organization that lists one user both ways.
 async fn resolve_emails(
     client: &Arc<Client>,
     desired: &DesiredState,
-) -> Result<HashMap<String, String>, ObserveError> {
+) -> Result<(HashMap<String, String>, HashSet<String>), ObserveError> {
     let mut first_at: Vec<(String, Location)> = Vec::new();
     for o in &desired.organizations {
         for m in o.members.iter().chain(&o.protect) {
@@ -479,6 +485,15 @@ async fn resolve_emails(
             problem,
         });
     }
+    // Emails of nobody are judged by the planner, which knows the invitations; any other
+    // failure fails here, with them.
+    let mut unregistered = HashSet::new();
+    if failures
+        .iter()
+        .all(|f| matches!(f.problem, EmailProblem::NotFound))
+    {
+        unregistered.extend(failures.drain(..).map(|f| f.email));
+    }
     if !failures.is_empty() {
         failures.sort_by_key(|f| (f.location.file.clone(), f.location.line, f.location.column));
         return Err(ObserveError::Emails(failures));
@@ -490,6 +505,7 @@ async fn resolve_emails(
                 MemberRef::UserId(u) => u.as_str(),
                 MemberRef::Email(e) => match resolved.get(e) {
                     Some(u) => u.as_str(),
+                    None if unregistered.contains(e) => continue,
                     None => return Err(ObserveError::Incomplete(format!("the email `{e}`"))),
                 },
             };
@@ -503,7 +519,7 @@ async fn resolve_emails(
             seen.insert(id, &m.location);
         }
     }
-    Ok(resolved)
+    Ok((resolved, unregistered))
 }
 
 async fn observe_orgs(

@@ -18,9 +18,9 @@ use std::ops::Deref;
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::MaxRemovals;
-use crate::config::{DesiredState, Invitations, MemberRef, Rejoin, sha256_hex};
+use crate::config::{DesiredState, Drift, Invitations, MemberRef, Rejoin, sha256_hex};
 pub use crate::member::Member;
-use crate::observe::{ObserveError, Observed};
+use crate::observe::{EmailFailure, EmailProblem, ObserveError, Observed};
 use crate::reentry::{Doors, Invitation, RejoinRule, connection_from_user_id, email_key};
 
 /// The JSON plan's version; `apply` refuses any other.
@@ -48,6 +48,27 @@ pub struct OrgInput {
     /// Declared or protected user_ids that are not members and could not be checked against
     /// the tenant (no `read:users`).
     pub unchecked_ids: usize,
+    /// The known emails of declared members who are not members (user_id → email): one with a
+    /// pending invitation is `invited`, not missing.
+    pub missing_emails: HashMap<String, String>,
+    /// `{email: …}` entries that are no user yet: each has a pending invitation (the plan was
+    /// refused otherwise), and is `invited`.
+    pub invitees: Vec<String>,
+    /// What counts as drift here.
+    pub drift: Drift,
+}
+
+/// A declared member who is not a member yet but has a pending invitation: no drift, nothing
+/// to do until they accept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitedMember {
+    /// Null for an `{email: …}` entry that is no user yet.
+    pub user_id: Option<String>,
+    pub email: String,
+    /// The pending invitation.
+    pub invitation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// A declared or protected user_id that is no user of the tenant: a typo, most likely, of the
@@ -242,7 +263,8 @@ pub struct OrgPlan {
     pub id: String,
     pub name: String,
     pub current_count: usize,
-    /// Members after apply, counting missing ones as if they were there: current - remove + missing.
+    /// Members after apply, counting missing and invited ones as if they were there:
+    /// current - remove + missing + invited.
     pub desired_count: usize,
     pub remove: Vec<Removal>,
     pub missing: Vec<Member>,
@@ -267,6 +289,9 @@ pub struct OrgPlan {
     /// Members declared by email, with the user_id each resolved to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resolved_emails: Vec<ResolvedEmail>,
+    /// Declared members who are not members yet, each with a pending invitation: no drift.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invited: Vec<InvitedMember>,
     /// Declared or protected user_ids that are no user of the tenant: the organization is
     /// blocked until the entries are fixed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -281,9 +306,27 @@ pub struct OrgPlan {
 }
 
 impl OrgPlan {
-    /// Removals, missing members, or open undeclared invitations.
+    /// Removals, missing members, open undeclared invitations, or unknown declared user_ids.
     pub fn has_changes(&self) -> bool {
-        !self.remove.is_empty() || !self.missing.is_empty() || self.undeclared_invitations() > 0
+        !self.remove.is_empty()
+            || !self.missing.is_empty()
+            || self.undeclared_invitations() > 0
+            || !self.unknown_users.is_empty()
+    }
+
+    /// Whether the organization has drift as `setting` counts it.
+    pub fn drifts(&self, setting: Drift) -> bool {
+        let apply = !self.remove.is_empty()
+            || !self.unknown_users.is_empty()
+            || self
+                .invitations
+                .as_ref()
+                .is_some_and(|i| !i.to_revoke().is_empty());
+        match setting {
+            Drift::Apply => apply,
+            Drift::Members => apply || !self.missing.is_empty(),
+            Drift::All => apply || !self.missing.is_empty() || self.undeclared_invitations() > 0,
+        }
     }
 
     /// Open invitations for anyone not declared.
@@ -320,8 +363,12 @@ pub struct Summary {
     pub organizations_changed: usize,
     pub blocked: usize,
     pub organizations: usize,
-    /// Anything to remove or missing: the tenant differs from the config.
+    /// Drift as the config's `drift` setting counts it (default `all`: removals, missing
+    /// members, undeclared invitations): what `--detailed-exitcode` exits 2 for.
     pub drift: bool,
+    /// Declared members not yet members, each with a pending invitation (no drift).
+    #[serde(default)]
+    pub invited: usize,
     /// Invitations apply would revoke.
     #[serde(default)]
     pub revoke_invitations: usize,
@@ -378,6 +425,9 @@ struct SummaryJson {
     blocked: usize,
     organizations: usize,
     drift: bool,
+    // Left out at 0, so plans written before it keep their digest.
+    #[serde(skip_serializing_if = "is_zero")]
+    invited: usize,
     revoke_invitations: usize,
     undeclared_invitations: usize,
     can_rejoin: usize,
@@ -402,6 +452,7 @@ impl From<Plan> for PlanJson {
                 blocked: s.blocked,
                 organizations: s.organizations,
                 drift: s.drift,
+                invited: s.invited,
                 revoke_invitations: s.revoke_invitations,
                 undeclared_invitations: s.undeclared_invitations,
                 can_rejoin: s.can_rejoin,
@@ -546,6 +597,54 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         sort_invitations(list, r.invitation_policy, &declared_emails, &r.now)
     });
 
+    // Declared members with a pending (declared, unexpired) invitation are invited, not
+    // missing: nothing to do until they accept.
+    let pending: HashMap<String, &Invitation> = invitations
+        .as_ref()
+        .map(|i| {
+            i.keep
+                .iter()
+                .map(|inv| (email_key(&inv.invitee_email), inv))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut invited: Vec<InvitedMember> = Vec::new();
+    if !pending.is_empty() {
+        missing.retain(|m| {
+            let email = m
+                .email
+                .as_deref()
+                .or(input.missing_emails.get(&m.user_id).map(String::as_str));
+            match email.and_then(|e| pending.get(&email_key(e))) {
+                Some(inv) => {
+                    invited.push(InvitedMember {
+                        user_id: Some(m.user_id.clone()),
+                        email: inv.invitee_email.clone(),
+                        invitation: inv.id.clone(),
+                        expires_at: inv.expires_at.clone(),
+                    });
+                    false
+                }
+                None => true,
+            }
+        });
+        for e in &input.invitees {
+            if let Some(inv) = pending.get(&email_key(e)) {
+                invited.push(InvitedMember {
+                    user_id: None,
+                    email: e.clone(),
+                    invitation: inv.id.clone(),
+                    expires_at: inv.expires_at.clone(),
+                });
+            }
+        }
+        invited.sort_by(|a, b| {
+            a.email
+                .cmp(&b.email)
+                .then_with(|| a.user_id.cmp(&b.user_id))
+        });
+    }
+
     let revocable = invitations.as_ref().map_or(0, |i| i.to_revoke().len());
     let unknown_users = near_misses(&input.unknown, &remove);
     let blocked = unknown_guard(&unknown_users, remove.len(), current.len(), revocable)
@@ -556,7 +655,7 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         id: input.id.clone(),
         name: input.name.clone(),
         current_count: current.len(),
-        desired_count: current.len() - remove.len() + missing.len(),
+        desired_count: current.len() - remove.len() + missing.len() + invited.len(),
         remove,
         missing,
         protected_kept,
@@ -567,11 +666,12 @@ pub fn plan_org(input: &OrgInput) -> OrgPlan {
         roles_recorded: r.roles_read,
         drift: false,
         resolved_emails,
+        invited,
         unknown_users,
         current,
         protect: input.protect.clone(),
     };
-    o.drift = o.has_changes();
+    o.drift = o.drifts(input.drift);
     o
 }
 
@@ -634,8 +734,6 @@ fn sort_invitations(
     plan
 }
 
-/// The first guard that trips, if any: `allow_empty`, then `max_removals`, then `rejoin`.
-/// `invitations` (what apply would revoke here) is counted apart from the members.
 /// The unknown user_ids, each with the member the plan would remove whose user_id is nearest
 /// to it, when that is a near miss: at most 2 edits, or one in eight characters for longer ids;
 /// of several as near, the one that reads the same ([`crate::text::lookalike`]), so
@@ -734,6 +832,8 @@ fn unknown_guard(
     })
 }
 
+/// The first guard that trips, if any: `allow_empty`, then `max_removals`, then `rejoin`.
+/// `invitations` (what apply would revoke here) is counted apart from the members.
 fn guard(
     input: &OrgInput,
     remove: &[Removal],
@@ -771,12 +871,13 @@ fn guard(
             MaxRemovals::Percent(p) => ((current as f64) * p / 100.0 + 1e-9).floor() as usize,
         };
         if removals > allowed {
+            // The limit is named as a limit: "the limit of 2", then where it comes from.
             let message = match limit {
-                MaxRemovals::Count(_) => {
-                    format!("{removals} removals{and_invitations} exceed max_removals {limit}")
-                }
+                MaxRemovals::Count(_) => format!(
+                    "{removals} removals{and_invitations} exceed the limit of {allowed} (max_removals: {limit})"
+                ),
                 MaxRemovals::Percent(_) => format!(
-                    "{removals} removals{and_invitations} exceed max_removals {limit} ({allowed} of {current} current members)"
+                    "{removals} removals{and_invitations} exceed the limit of {allowed} (max_removals: {limit} of {current} current members, rounded down)"
                 ),
             };
             return Some(Blocked {
@@ -890,11 +991,12 @@ pub fn plan(domain: &str, config_sha256: &str, created_at: &str, inputs: &[OrgIn
             .map(|o| o.remove.len())
             .sum(),
         missing: organizations.iter().map(|o| o.missing.len()).sum(),
+        invited: organizations.iter().map(|o| o.invited.len()).sum(),
         protected_kept: organizations.iter().map(|o| o.protected_kept.len()).sum(),
         organizations_changed: organizations.iter().filter(|o| o.has_changes()).count(),
         blocked: organizations.iter().filter(|o| o.blocked.is_some()).count(),
         organizations: organizations.len(),
-        drift: organizations.iter().any(OrgPlan::has_changes),
+        drift: organizations.iter().any(|o| o.drift),
         revoke_invitations: organizations
             .iter()
             .map(|o| o.invitations_to_revoke().len())
@@ -934,17 +1036,40 @@ pub fn plan_from(
         user_connections,
         user_emails,
         users_exist,
+        unregistered,
     } = observed;
     let mut inputs = Vec::with_capacity(desired.organizations.len());
+    // `{email: …}` entries of nobody that no pending invitation explains, refused together.
+    let mut nobody: Vec<EmailFailure> = Vec::new();
     for d in &desired.organizations {
         let o = orgs
             .remove(&d.org)
             .ok_or_else(|| ObserveError::Incomplete(format!("organization `{}`", d.org)))?;
         let mut declared = Vec::with_capacity(d.members.len());
         let mut resolved = Vec::new();
+        let mut invitees = Vec::new();
+        // The pending invitations' emails, for invitees who are no user yet.
+        let invited_emails: HashSet<String> = o
+            .invitations
+            .iter()
+            .flatten()
+            .filter(|i| !i.expired_at(created_at))
+            .map(|i| email_key(&i.invitee_email))
+            .collect();
         for m in &d.members {
             match &m.member {
                 MemberRef::UserId(u) => declared.push(u.clone()),
+                MemberRef::Email(e) if unregistered.contains(e) => {
+                    if invited_emails.contains(&email_key(e)) {
+                        invitees.push(e.clone());
+                    } else {
+                        nobody.push(EmailFailure {
+                            email: e.clone(),
+                            location: m.location.clone(),
+                            problem: EmailProblem::NotFound,
+                        });
+                    }
+                }
                 MemberRef::Email(e) => {
                     let u = emails
                         .get(e)
@@ -961,6 +1086,12 @@ pub fn plan_from(
         for p in &d.protect {
             match &p.member {
                 MemberRef::UserId(u) => protect.push(u.clone()),
+                // Only a user can be protected: an invitee is not a member to keep yet.
+                MemberRef::Email(e) if unregistered.contains(e) => nobody.push(EmailFailure {
+                    email: e.clone(),
+                    location: p.location.clone(),
+                    problem: EmailProblem::NotFound,
+                }),
                 MemberRef::Email(e) => protect.push(
                     emails
                         .get(e)
@@ -997,9 +1128,15 @@ pub fn plan_from(
                 None => {}
             }
         }
+        let missing_emails: HashMap<String, String> = declared
+            .iter()
+            .filter(|u| !present.contains(u.as_str()))
+            .filter_map(|u| Some((u.clone(), user_emails.get(u).cloned().flatten().flatten()?)))
+            .collect();
         let declared_emails = declared
             .iter()
             .filter_map(|u| user_emails.get(u).cloned().flatten().flatten())
+            .chain(invitees.iter().cloned())
             .collect();
         // A declared member whose email could not be read may be the invitee of an invitation
         // that looks undeclared: none is revoked then (the plan says why).
@@ -1043,7 +1180,14 @@ pub fn plan_from(
             },
             unknown,
             unchecked_ids,
+            missing_emails,
+            invitees,
+            drift: d.drift,
         });
+    }
+    if !nobody.is_empty() {
+        nobody.sort_by_key(|f| (f.location.file.clone(), f.location.line, f.location.column));
+        return Err(ObserveError::Emails(nobody));
     }
     Ok(plan(domain, &desired.sha256, created_at, &inputs))
 }
@@ -1073,6 +1217,9 @@ mod tests {
             resolved: vec![],
             reentry: Default::default(),
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
         }
     }
@@ -1125,7 +1272,10 @@ mod tests {
         assert_eq!(b.guard, Guard::MaxRemovals);
         assert_eq!((b.removals, b.allowed, b.current), (3, Some(2), 4));
         assert_eq!(b.limit.as_deref(), Some("2"));
-        assert_eq!(b.message, "3 removals exceed max_removals 2");
+        assert_eq!(
+            b.message,
+            "3 removals exceed the limit of 2 (max_removals: 2)"
+        );
         i.max_removals = Some(MaxRemovals::Count(0));
         assert!(
             plan_org(&i).blocked.is_some(),
@@ -1148,7 +1298,7 @@ mod tests {
         assert_eq!((b.removals, b.allowed), (2, Some(1)));
         assert_eq!(
             b.message,
-            "2 removals exceed max_removals 25% (1 of 7 current members)"
+            "2 removals exceed the limit of 1 (max_removals: 25% of 7 current members, rounded down)"
         );
         j.max_removals = Some(MaxRemovals::Percent(30.0));
         assert!(plan_org(&j).blocked.is_none(), "30% of 7 is 2.1 -> 2");
@@ -1228,6 +1378,7 @@ mod tests {
             p.summary,
             Summary {
                 revoke_invitations: 0,
+                invited: 0,
                 undeclared_invitations: 0,
                 can_rejoin: 0,
                 remove: 1,
@@ -1347,6 +1498,7 @@ mod plan_from_tests {
             user_connections: Default::default(),
             user_emails: Default::default(),
             users_exist: Default::default(),
+            unregistered: Default::default(),
             orgs: [
                 observed("gamma", "org_g", &["c|1", "c|2"]),
                 observed("beta", "org_b", &["b|1", "b|2"]),
@@ -1380,6 +1532,7 @@ mod plan_from_tests {
             user_connections: Default::default(),
             user_emails: Default::default(),
             users_exist: Default::default(),
+            unregistered: Default::default(),
             orgs: [
                 observed("beta", "org_b", &["b|1", "b|2"]),
                 observed("gamma", "org_g", &["c|1"]),
@@ -1398,6 +1551,7 @@ mod plan_from_tests {
             user_connections: Default::default(),
             user_emails: Default::default(),
             users_exist: Default::default(),
+            unregistered: Default::default(),
             orgs: [
                 observed("alpha", "org_a", &["a|1"]),
                 observed("beta", "org_b", &["b|1", "b|2"]),
@@ -1640,6 +1794,7 @@ mod plan_from_tests {
                 user_connections: HashMap::new(),
                 user_emails: HashMap::from([("auth0|new".to_string(), email)]),
                 users_exist: Default::default(),
+                unregistered: Default::default(),
             };
             let now = "2026-12-03T00:00:00Z";
             // Read: the invitation is the declared new hire's.

@@ -55,8 +55,13 @@ pub fn summary_line(plan: &Plan) -> String {
             plural(n, "undeclared invitation", "undeclared invitations")
         ),
     };
+    let invited = if s.invited > 0 {
+        format!(", {} invited", s.invited)
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to remove{blocked}, {} missing, {} protected kept{invitations}, in {} of {}.",
+        "Plan: {} to remove{blocked}, {} missing{invited}, {} protected kept{invitations}, in {} of {}.",
         s.remove,
         s.missing,
         s.protected_kept,
@@ -68,7 +73,7 @@ pub fn summary_line(plan: &Plan) -> String {
 /// One user as the diff shows them. Names and emails come from the tenant, where users can
 /// set their own: control characters and bidirectional overrides are escaped, so no name can
 /// forge a diff line or send escape codes to a reviewer's terminal.
-fn describe(m: &Member) -> String {
+pub fn describe(m: &Member) -> String {
     let mut s = clean(&m.user_id);
     if let Some(e) = &m.email {
         s.push_str("  ");
@@ -102,7 +107,7 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
     for org in plan
         .organizations
         .iter()
-        .filter(|o| o.has_changes() || !o.resolved_emails.is_empty())
+        .filter(|o| o.has_changes() || !o.resolved_emails.is_empty() || !o.invited.is_empty())
     {
         org_text(org, &p, out)?;
     }
@@ -160,6 +165,9 @@ pub fn text(plan: &Plan, opts: &TextOptions, out: &mut dyn Write) -> io::Result<
             ),
         )?;
     }
+    if let Some(legend) = legend(plan, true) {
+        writeln!(out, "{legend}")?;
+    }
     Ok(())
 }
 
@@ -173,6 +181,9 @@ fn to_remove(org: &OrgPlan) -> String {
 
 fn org_header(org: &OrgPlan) -> String {
     let mut header = format!("{}, {} missing", to_remove(org), org.missing.len());
+    if !org.invited.is_empty() {
+        header.push_str(&format!(", {} invited", org.invited.len()));
+    }
     if !org.protected_kept.is_empty() {
         header.push_str(&format!(", {} protected kept", org.protected_kept.len()));
     }
@@ -226,6 +237,14 @@ fn doors_lines(org: &OrgPlan) -> Vec<String> {
         }
         lines.push(line);
     }
+    lines.extend(invited_lines(org));
+    if !org.missing.is_empty() {
+        lines.push(format!(
+            "! to add the missing: Auth0 Dashboard > Organizations > {} > Members > Add Members, or `POST /api/v2/organizations/{}/members` (orgsync never adds anyone)",
+            clean(&org.name),
+            clean(&org.id)
+        ));
+    }
     if let Some(inv) = &org.invitations {
         let revoking = !org.invitations_to_revoke().is_empty();
         for i in &inv.revoke {
@@ -244,6 +263,28 @@ fn doors_lines(org: &OrgPlan) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The declared members who are invited and not members yet: no drift until they accept.
+fn invited_lines(org: &OrgPlan) -> Vec<String> {
+    org.invited
+        .iter()
+        .map(|m| {
+            let who = match &m.user_id {
+                Some(u) => format!("{}  {}", clean(u), clean(&m.email)),
+                None => format!("{}  (no user yet)", clean(&m.email)),
+            };
+            let until = m
+                .expires_at
+                .as_deref()
+                .map(|at| format!(", expires {}", clean(at.get(..10).unwrap_or(at))))
+                .unwrap_or_default();
+            format!(
+                "~ {who}  [invited: {}{until}; a member once they accept]",
+                clean(&m.invitation)
+            )
+        })
+        .collect()
 }
 
 fn invitation_text(i: &Invitation) -> String {
@@ -272,6 +313,9 @@ fn org_text(org: &OrgPlan, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
             &format!("organization {} ({}): no changes", org.name, org.id),
         )?;
         write_resolved(org, out)?;
+        for line in invited_lines(org) {
+            writeln!(out, "{line}")?;
+        }
         return writeln!(out);
     }
     p.line(
@@ -364,23 +408,18 @@ fn diff_lines(org: &OrgPlan) -> Vec<DiffLine> {
 
     let mut lines = Vec::new();
     let ops = sorted_diff(&old_keys, &new_keys);
+    // Between groups of changes, a line says how many unchanged members are not shown (where
+    // a unified diff would print `@@ -9,5 +9,4 @@`, which says nothing about a membership).
+    let mut shown_up_to = 0;
     for group in group_diff_ops(ops, CONTEXT) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
         };
-        let (o1, n1) = (first.old_range().start, first.new_range().start);
-        let (o2, n2) = (last.old_range().end, last.new_range().end);
-        let range = |start: usize, len: usize| {
-            if len == 0 {
-                format!("{start},0")
-            } else {
-                format!("{},{len}", start + 1)
-            }
-        };
-        lines.push(DiffLine {
-            kind: LineKind::Hunk,
-            text: format!("@@ -{} +{} @@", range(o1, o2 - o1), range(n1, n2 - n1)),
-        });
+        let (start, end) = (first.old_range().start, last.old_range().end);
+        if start > shown_up_to {
+            lines.push(not_shown(start - shown_up_to));
+        }
+        shown_up_to = end;
         for op in &group {
             let (tag, old_r, new_r) = op.as_tag_tuple();
             if matches!(tag, DiffTag::Equal) {
@@ -420,7 +459,48 @@ fn diff_lines(org: &OrgPlan) -> Vec<DiffLine> {
             }
         }
     }
+    if old.len() > shown_up_to && !lines.is_empty() {
+        lines.push(not_shown(old.len() - shown_up_to));
+    }
     lines
+}
+
+/// The line standing for `n` unchanged members the diff does not show.
+fn not_shown(n: usize) -> DiffLine {
+    DiffLine {
+        kind: LineKind::Hunk,
+        text: format!(
+            " … {} not shown",
+            plural(n, "unchanged member", "unchanged members")
+        ),
+    }
+}
+
+/// The one-line legend of the markers a plan uses (`!`, `?`, `^`), for under the plan; None
+/// when it uses none of them (`-` needs no legend). `question` says whether undeclared
+/// invitations are marked `?` (the text is; Markdown lists them as bullets that say so).
+pub fn legend(plan: &Plan, question: bool) -> Option<String> {
+    let mut parts = Vec::new();
+    let changed = || plan.organizations.iter().filter(|o| o.has_changes());
+    if changed().any(|o| !o.remove.is_empty()) {
+        parts.push("`-` removed by apply (unless blocked)");
+    }
+    if changed().any(|o| !o.missing.is_empty()) {
+        parts.push("`!` declared but not a member (orgsync never adds anyone)");
+    }
+    if plan.organizations.iter().any(|o| !o.invited.is_empty()) {
+        parts.push("`~` declared and invited: a member once they accept (no drift)");
+    }
+    if question && changed().any(|o| o.undeclared_invitations() > 0) {
+        parts.push("`?` pending invitation for someone the config does not declare");
+    }
+    if changed().any(|o| o.remove.iter().any(|r| r.can_rejoin_via.is_some())) {
+        parts.push("`^` how the removed member above could rejoin on their own");
+    }
+    if !parts.iter().any(|p| !p.starts_with("`-`")) {
+        return None;
+    }
+    Some(format!("Legend: {}.", parts.join("; ")))
 }
 
 /// The diff of two sorted, duplicate-free lists, by one merge walk: O(n), where a general
@@ -590,6 +670,9 @@ pub fn markdown(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::Result<()
         }
     }
     head.push_str(&format!("**{}**\n", summary_line(plan)));
+    if let Some(legend) = legend(plan, false) {
+        head.push_str(&format!("\n_{legend}_\n"));
+    }
     for n in &plan.not_checked {
         head.push_str(&format!(
             "\n_Not checked: {} (the token lacks `{}`)._\n",
@@ -751,6 +834,9 @@ mod tests {
     fn small() -> Plan {
         let acme = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -780,6 +866,9 @@ mod tests {
         };
         let globex = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -793,6 +882,9 @@ mod tests {
         };
         let initech = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -851,6 +943,9 @@ mod tests {
     fn blocked_organization_text() {
         let input = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -878,6 +973,9 @@ mod tests {
     fn no_changes_text() {
         let input = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             reentry: crate::plan::ReentryInput::checked(),
             resolved: vec![],
@@ -947,6 +1045,9 @@ mod tests {
         };
         let acme = OrgInput {
             unknown: vec![],
+            missing_emails: Default::default(),
+            invitees: vec![],
+            drift: Default::default(),
             unchecked_ids: 0,
             id: "org_3hbVAMF8F3wVIcEJ".into(),
             name: "acme".into(),
@@ -1009,6 +1110,9 @@ mod tests {
         let inputs: Vec<OrgInput> = (0..40)
             .map(|o| OrgInput {
                 unknown: vec![],
+                missing_emails: Default::default(),
+                invitees: vec![],
+                drift: Default::default(),
                 unchecked_ids: 0,
                 reentry: crate::plan::ReentryInput::checked(),
                 resolved: vec![],
@@ -1092,6 +1196,9 @@ mod tests {
             "2026-11-28T12:00:00Z",
             &[OrgInput {
                 unknown: vec![],
+                missing_emails: Default::default(),
+                invitees: vec![],
+                drift: Default::default(),
                 unchecked_ids: 0,
                 reentry: crate::plan::ReentryInput::checked(),
                 resolved: vec![],

@@ -565,7 +565,7 @@ mod tests {
             removals: 2,
             current: 2,
             invitations: 0,
-            message: "2 removals exceed max_removals 1".into(),
+            message: "2 removals exceed the limit of 1 (max_removals: 1)".into(),
         });
         let mut fresh_org = org("org_a", &["a|1", "a|2"], &["a|1", "a|2"], &[]);
         fresh_org.blocked = blocked.clone();

@@ -223,7 +223,13 @@ pub fn write_report(report: &Report, out: &mut dyn std::io::Write) -> std::io::R
 }
 
 /// Lists what apply is about to remove (for a saved plan, before the prompt).
-pub fn write_work(work: &[OrgWork], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn write_work(
+    work: &[OrgWork],
+    who: &dyn Fn(&str, &str) -> Option<String>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    // A user as the plan showed them (user_id, email, name), when `who` knows them.
+    let shown = |org: &str, u: &str| who(org, u).unwrap_or_else(|| clean(u));
     for w in work {
         let org = format!("organization {} ({})", clean(&w.name), clean(&w.id));
         if let Some(b) = &w.blocked {
@@ -232,7 +238,7 @@ pub fn write_work(work: &[OrgWork], out: &mut dyn std::io::Write) -> std::io::Re
             if !w.remove.is_empty() {
                 writeln!(out, "{org}: will remove {}", w.remove.len())?;
                 for u in &w.remove {
-                    writeln!(out, "  - {}", clean(u))?;
+                    writeln!(out, "  - {}", shown(&w.id, u))?;
                 }
             }
             if !w.revoke.is_empty() {
@@ -250,7 +256,7 @@ pub fn write_work(work: &[OrgWork], out: &mut dyn std::io::Write) -> std::io::Re
             writeln!(out, "{org}: skipped: {}: {}", clean(u), clean(why))?;
         }
         for u in &w.already_gone {
-            writeln!(out, "{org}: already gone: {}", clean(u))?;
+            writeln!(out, "{org}: already gone: {}", shown(&w.id, u))?;
         }
     }
     Ok(())

@@ -227,7 +227,9 @@ pub struct CommentArgs {
     /// Also post to the pull request (github) or merge request (gitlab). `plan` posts its
     /// Markdown plan as one comment, found again by a hidden marker naming the config and the
     /// domain and updated in place on every later run (a numbered series when it is too long
-    /// for one); with GitHub it also appends the plan to GITHUB_STEP_SUMMARY when that is set.
+    /// for one); only comments the token's user wrote are ever edited or deleted, and
+    /// commenting ends within `--timeout`; with GitHub it also appends the plan to
+    /// GITHUB_STEP_SUMMARY when that is set.
     /// `apply` posts its result as a new comment. The plan or report is printed first; a
     /// comment that cannot be posted is an error on stderr with the API's answer and a hint,
     /// and the exit code stays the run's own when that is not 0, else 1.
@@ -258,7 +260,7 @@ pub struct ExportArgs {
     /// Organization to export, by name; repeat for several. Default: every organization.
     #[arg(long = "org", value_name = "NAME")]
     pub orgs: Vec<String>,
-    /// Write to this file instead of stdout.
+    /// Write to this file instead of stdout (`-`: stdout).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Overwrite FILE if it exists.
@@ -267,6 +269,10 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
+
+/// `plan --detailed-exitcode`, in one place: what exit 2 (drift) counts is what
+/// `Plan::has_changes` counts.
+pub const DETAILED_EXITCODE_HELP: &str = "Exit 2 when the plan has drift as the config's `drift` setting counts it: `apply`, what apply would change (removals, blocked ones too, unknown declared user_ids, invitations it revokes); `members`, also missing members; `all` (the default), also undeclared pending invitations. Invited members never count. 0 when there is no drift, 1 on error.";
 
 /// `orgsync plan`.
 #[derive(Debug, Args)]
@@ -279,12 +285,16 @@ pub struct PlanArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// Also write the JSON plan to this file (for `orgsync apply PLAN.json`).
+    /// Also write the JSON plan to this file (for `orgsync apply PLAN.json`). `-` writes it
+    /// to stdout, and the plan in `--format` (unless json) goes to stderr instead.
     #[arg(long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
-    /// Exit 2 when the plan has removals or missing members, 0 when there is nothing to do,
-    /// 1 on error.
-    #[arg(long)]
+    /// Plan only this organization, as the config names it (its `name`, or its `id`); repeat
+    /// for several. Default: every organization of the config. Applying the saved plan
+    /// (`--out`) touches only these.
+    #[arg(long = "org", value_name = "NAME")]
+    pub orgs: Vec<String>,
+    #[arg(long, help = DETAILED_EXITCODE_HELP)]
     pub detailed_exitcode: bool,
     #[command(flatten)]
     pub comment: CommentArgs,

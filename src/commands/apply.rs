@@ -1,5 +1,6 @@
 //! `orgsync apply [PLAN.json]`: plan (or narrow a saved plan), show, confirm, remove, record.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -84,6 +85,16 @@ async fn prepare_apply(
             }),
         });
     }
+    // A saved plan is re-derived for its own organizations only (a `plan --org` subset, or
+    // every one): the others are neither read nor touched.
+    let narrowed;
+    let desired = match saved {
+        Some((_, plan)) => {
+            narrowed = only_planned(desired, plan);
+            &narrowed
+        }
+        None => desired,
+    };
     let fresh = make_plan(conn, desired).await?;
     let mut stdout = crate::secrets::stdout();
     let prepared = match saved {
@@ -113,7 +124,21 @@ async fn prepare_apply(
                 path.display(),
                 render::clean(&plan.created_at)
             )?;
-            apply::write_work(&work, &mut stdout)?;
+            // Each user as the plan showed them: as the tenant has them now, else (gone
+            // since) as the saved plan had them.
+            let mut people: HashMap<(&str, &str), &crate::plan::Member> = HashMap::new();
+            for o in &plan.organizations {
+                for m in &o.remove {
+                    people.insert((o.id.as_str(), m.user_id.as_str()), m);
+                }
+            }
+            for o in &fresh.organizations {
+                for m in &o.current {
+                    people.insert((o.id.as_str(), m.user_id.as_str()), m);
+                }
+            }
+            let who = |org: &str, user: &str| people.get(&(org, user)).map(|m| render::describe(m));
+            apply::write_work(&work, &who, &mut stdout)?;
             Prepared {
                 plan_sha256: plan.digest(),
                 work,
@@ -122,6 +147,29 @@ async fn prepare_apply(
     };
     stdout.flush()?;
     Ok(prepared)
+}
+
+/// The config's organizations that a saved plan holds, matched as the config names them (an
+/// entry by name to the plan's name, one by id to its id). One the plan does not hold is left
+/// out; one the plan holds that the config no longer names is reported by `apply::narrow`.
+fn only_planned(desired: &DesiredState, plan: &Plan) -> DesiredState {
+    use crate::config::OrgRef;
+    let names: HashSet<&str> = plan.organizations.iter().map(|o| o.name.as_str()).collect();
+    let ids: HashSet<&str> = plan.organizations.iter().map(|o| o.id.as_str()).collect();
+    DesiredState {
+        organizations: desired
+            .organizations
+            .iter()
+            .filter(|o| match &o.org {
+                OrgRef::Name(n) => names.contains(n.as_str()),
+                OrgRef::Id(i) => ids.contains(i.as_str()),
+            })
+            .cloned()
+            .collect(),
+        sha256: desired.sha256.clone(),
+        sources: desired.sources.clone(),
+        skipped: desired.skipped.clone(),
+    }
 }
 
 /// `orgsync apply [PLAN.json]`.
@@ -195,9 +243,24 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             stdout.flush()?;
             return Ok(Exit::Success);
         }
-        if removals + invitations > 0
-            && !confirm(args.auto_approve, removals, invitations, orgs)?
-        {
+        // What the token was granted is known before anything is sent: an apply that would
+        // collect a 403 per DELETE is refused here, named by the scope it lacks.
+        if let Some(refused) = lacking_scopes(&conn.client, removals, invitations).await {
+            summary(Some(&plan_sha256), Err(&refused))?;
+            return Err(refused);
+        }
+        let sends = removals + invitations > 0;
+        let approved = match sends.then(|| confirm(args.auto_approve, removals, invitations, orgs)) {
+            None => true,
+            Some(Ok(approved)) => approved,
+            Some(Err(refused)) => {
+                // Refused for want of a terminal (or a prompt that could not be read): the
+                // log still says the run was attempted and removed nothing.
+                summary(Some(&plan_sha256), Err(&refused))?;
+                return Err(refused);
+            }
+        };
+        if !approved {
             let cancelled = Failure {
                 error: "apply was not approved; nothing was removed".into(),
                 hint: None,
@@ -266,6 +329,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             &info.domain,
             &report,
             super::quiet(),
+            args.connection.timeout_duration(),
         )
         .await;
         if report.interrupted {
@@ -280,6 +344,69 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         }
         summarized?;
         run_failure(&report, args.wait).map_or(Ok(on_success), Err)
+    })
+}
+
+/// The scopes apply needs for what it is about to send: `delete:organization_members` for
+/// removals, `delete:organization_invitations` for revocations.
+const DELETE_MEMBERS: &str = "delete:organization_members";
+const DELETE_INVITATIONS: &str = "delete:organization_invitations";
+
+/// The refusal of an apply whose token is known to lack a scope it needs; None when it has them
+/// or when what it was granted is not known (then the API decides, and a 403 names the scope).
+async fn lacking_scopes(client: &Client, removals: usize, invitations: usize) -> Option<Failure> {
+    if removals + invitations == 0 {
+        return None;
+    }
+    let granted = match client.granted_scopes().await {
+        Ok(Some(granted)) => granted,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::debug!("the token's scopes could not be read: {e}");
+            return None;
+        }
+    };
+    let needed = [
+        (removals > 0, DELETE_MEMBERS, "remove members"),
+        (
+            invitations > 0,
+            DELETE_INVITATIONS,
+            "revoke invitations (`invitations: revoke`)",
+        ),
+    ];
+    let lacking: Vec<(&str, &str)> = needed
+        .iter()
+        .filter(|(needed, scope, _)| *needed && !granted.contains(*scope))
+        .map(|(_, scope, what)| (*scope, *what))
+        .collect();
+    if lacking.is_empty() {
+        return None;
+    }
+    let scopes = lacking
+        .iter()
+        .map(|(s, _)| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let why = lacking
+        .iter()
+        .map(|(s, what)| format!("`{s}` to {what}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let hint = match client.credentials().client_id() {
+        Some(id) => format!(
+            "grant {scopes} to the application `{}` in the Auth0 Dashboard (Applications > APIs > Auth0 Management API > Machine to Machine Applications), then run apply again",
+            render::clean(id)
+        ),
+        None => format!(
+            "use a Management API token (AUTH0_API_TOKEN) that grants {scopes}, or client credentials whose application is granted it (Applications > APIs > Auth0 Management API > Machine to Machine Applications)"
+        ),
+    };
+    Some(Failure {
+        error: format!(
+            "refusing to apply: the token lacks {scopes} (apply needs {why}); nothing was sent"
+        )
+        .into(),
+        hint: Some(hint),
     })
 }
 

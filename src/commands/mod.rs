@@ -246,6 +246,65 @@ async fn sandbox(_: &Path, _: ClientOptions) -> Result<Connection, Failure> {
 }
 
 /// Reads the tenant for `desired` and computes the plan, with a progress bar on a terminal.
+/// `plan --org NAME`: only the organizations named, each as the config names it (its `name`,
+/// or its `id` for an entry by id), in the config's order. A name the config does not have is
+/// an error (with the closest one the config has), before anything is read.
+pub fn select_orgs(desired: DesiredState, wanted: &[String]) -> Result<DesiredState, Failure> {
+    if wanted.is_empty() {
+        return Ok(desired);
+    }
+    let label = |o: &config::DesiredOrg| match &o.org {
+        config::OrgRef::Name(n) => n.clone(),
+        config::OrgRef::Id(i) => i.clone(),
+    };
+    let known: Vec<String> = desired.organizations.iter().map(label).collect();
+    let unknown: Vec<&String> = wanted.iter().filter(|w| !known.contains(w)).collect();
+    if !unknown.is_empty() {
+        let names = unknown
+            .iter()
+            .map(|n| format!("`{}`", render::clean(n)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let suggestion = unknown
+            .iter()
+            .find_map(|n| Some((n, crate::text::closest(n, &known)?)));
+        let hint = match suggestion {
+            Some((n, s)) => format!(
+                "did you mean `{}` (for `{}`)? `--org` takes an organization as the config names it (its `name`, or its `id`)",
+                render::clean(&s),
+                render::clean(n)
+            ),
+            None => format!(
+                "`--org` takes an organization as the config names it (its `name`, or its `id`); the config has {}",
+                known
+                    .iter()
+                    .take(10)
+                    .map(|k| format!("`{}`", render::clean(k)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + if known.len() > 10 { ", …" } else { "" }
+            ),
+        };
+        return Err(Failure {
+            error: format!(
+                "{} {names} not in the config; nothing was read",
+                if unknown.len() == 1 {
+                    "organization"
+                } else {
+                    "organizations"
+                }
+            )
+            .into(),
+            hint: Some(hint),
+        });
+    }
+    let mut desired = desired;
+    desired
+        .organizations
+        .retain(|o| wanted.iter().any(|w| *w == label(o)));
+    Ok(desired)
+}
+
 pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan, Failure> {
     let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
     let observed = observe::observe(conn.client.clone(), desired, bar.clone()).await;
@@ -272,11 +331,23 @@ pub fn stdout_color() -> bool {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// Colour on stderr: a terminal, and NO_COLOR unset or empty.
+fn stderr_color() -> bool {
+    crate::secrets::stderr_is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `-` given as a file to write (`plan --out -`, `export -o -`): stdout.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// Reads every member of `orgs` (a progress bar on a terminal), in the order given, or fails
 /// with `what` and one line per organization that could not be read.
 pub(crate) async fn read_all_members(
     client: &Arc<Client>,
     orgs: Vec<crate::auth0::Organization>,
+    reach: observe::Reach,
     what: &str,
 ) -> Result<Vec<ObservedOrg>, Failure> {
     let bar = Arc::new(crate::progress::Bar::for_stderr(quiet()));
@@ -286,8 +357,7 @@ pub(crate) async fn read_all_members(
         .into_iter()
         .map(|o| (o.id.clone(), o.clone(), o.name))
         .collect();
-    let read =
-        observe::read_members(client.clone(), keyed, observe::Reach::MEMBERS, bar.clone()).await;
+    let read = observe::read_members(client.clone(), keyed, reach, bar.clone()).await;
     bar.finish();
     let mut read = read.map_err(|errors| {
         let hint = errors.iter().find_map(|(_, e)| e.hint());

@@ -4,10 +4,14 @@
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
-use super::http::{self, CallError, Http};
-use super::{Note, env, next_page_cap};
+use super::http::{self, CallError, Deadline, Http};
+use super::list::{Listing, PER_PAGE};
+use super::{Author, Note, env};
 use crate::error::Failure;
 use crate::text::clean;
+
+/// The login of the comments GitHub Actions' own token (GITHUB_TOKEN) writes.
+pub(super) const ACTIONS_LOGIN: &str = "github-actions[bot]";
 
 /// GitHub refuses comments longer than this many characters.
 pub(super) const LIMIT: usize = 65_536;
@@ -23,7 +27,11 @@ impl GitHub {
     /// From GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL and the pull request: `pr`, else
     /// the event in GITHUB_EVENT_PATH, else (when `merged`, for apply) the pull request that
     /// GITHUB_SHA was merged from.
-    pub(super) async fn from_env(pr: Option<u64>, merged: bool) -> Result<GitHub, Failure> {
+    pub(super) async fn from_env(
+        pr: Option<u64>,
+        merged: bool,
+        deadline: Deadline,
+    ) -> Result<GitHub, Failure> {
         let token = env("GITHUB_TOKEN").ok_or_else(|| {
             Failure::new(
                 "`--comment github` needs GITHUB_TOKEN",
@@ -59,6 +67,7 @@ impl GitHub {
             (AUTHORIZATION, format!("Bearer {token}")),
             &token,
             "GITHUB_TOKEN",
+            deadline,
         )
         .map_err(|e| Failure::new(e, None))?;
         let mut gh = GitHub { http, repo, pr: 0 };
@@ -100,7 +109,10 @@ impl GitHub {
             .map_err(|e| self.failure("finding the pull request of GITHUB_SHA", e))?;
         let pulls: Vec<serde_json::Value> = serde_json::from_str(&answer.body).map_err(|e| {
             Failure::new(
-                format!("GitHub's list of the commit's pull requests is not JSON as expected: {e}"),
+                format!(
+                    "GitHub's answer listing the commit's pull requests is {}",
+                    http::shape_error(&e, "a list of pull requests")
+                ),
                 None,
             )
         })?;
@@ -119,45 +131,66 @@ impl GitHub {
             })
     }
 
-    /// Every comment of the pull request, following `Link: rel="next"` (at most
-    /// [`next_page_cap`] pages of 100).
-    pub(super) async fn list(&self) -> Result<Vec<Note>, Failure> {
-        let mut url = self.http.url(&format!(
-            "/repos/{}/issues/{}/comments?per_page=100",
-            self.repo, self.pr
-        ));
-        let mut notes = Vec::new();
-        for _ in 0..next_page_cap() {
-            let answer = self
-                .http
-                .call(Method::GET, &url, None)
-                .await
-                .map_err(|e| self.failure("listing the pull request's comments", e))?;
-            let page: Vec<serde_json::Value> = serde_json::from_str(&answer.body).map_err(|e| {
-                Failure::new(
-                    format!("GitHub's list of comments is not JSON as expected: {e}"),
-                    None,
-                )
-            })?;
-            notes.extend(page.iter().filter_map(Note::from_json));
-            match http::next_link(&answer.headers) {
-                None => return Ok(notes),
-                Some(next) if self.http.same_origin(&next) => url = next,
-                Some(next) => {
-                    return Err(Failure::new(
-                        format!(
-                            "GitHub's next page of comments is on another host (`{}`); orgsync does not send the token there",
-                            clean(&next)
-                        ),
+    /// The token's user, the author of orgsync's comments: `GET /user`'s login and id; when
+    /// that is refused (403 or 404) and GITHUB_ACTIONS is `true`, the token is the workflow's
+    /// own, whose comments carry the `github-actions[bot]` login (each comment orgsync creates
+    /// confirms it: its answer's `user.login`).
+    pub(super) async fn me(&self) -> Result<Author, Failure> {
+        let url = self.http.url("/user");
+        match self.http.call(Method::GET, &url, None).await {
+            Ok(answer) => {
+                let user: Option<Author> = serde_json::from_str::<serde_json::Value>(&answer.body)
+                    .ok()
+                    .and_then(|v| Author::from_json(Some(&v), "login"))
+                    .filter(|a| !a.login.is_empty());
+                user.ok_or_else(|| {
+                    Failure::new(
+                        "GitHub's answer to `GET /user` names no user (`login`): orgsync cannot tell its own comments from others'; nothing was posted",
                         None,
-                    ));
-                }
+                    )
+                })
             }
+            Err(e)
+                if matches!(e.status.map(|s| s.as_u16()), Some(403 | 404))
+                    && env("GITHUB_ACTIONS").is_some_and(|v| v.trim() == "true") =>
+            {
+                Ok(Author {
+                    id: None,
+                    login: ACTIONS_LOGIN.to_string(),
+                })
+            }
+            Err(e) if matches!(e.status.map(|s| s.as_u16()), Some(403 | 404)) => Err(Failure::new(
+                format!(
+                    "could not comment on {}: finding the token's user, to tell orgsync's own comments from others': GitHub: {e}",
+                    self.place()
+                ),
+                Some(
+                    "outside GitHub Actions, use a token that may read `GET /user` (a personal access token); in GitHub Actions, GITHUB_ACTIONS=true tells orgsync the token is the workflow's own",
+                ),
+            )),
+            Err(e) => Err(self.failure("finding the token's user", e)),
         }
-        Err(too_many_pages())
     }
 
-    pub(super) async fn create(&self, body: &str) -> Result<u64, Failure> {
+    /// Every comment of the pull request, once each, following `Link: rel="next"` (see
+    /// [`super::list`] for the caps).
+    pub(super) async fn list(&self) -> Result<Vec<Note>, Failure> {
+        Listing {
+            http: &self.http,
+            forge: "GitHub",
+            what: "comments",
+            first: format!(
+                "/repos/{}/issues/{}/comments?per_page={PER_PAGE}",
+                self.repo, self.pr
+            ),
+            by_repository_id: Some(format!("/issues/{}/comments", self.pr)),
+            parse: note_from_json,
+        }
+        .read(|e| self.failure("listing the pull request's comments", e))
+        .await
+    }
+
+    pub(super) async fn create(&self, body: &str) -> Result<Note, Failure> {
         let url = self
             .http
             .url(&format!("/repos/{}/issues/{}/comments", self.repo, self.pr));
@@ -166,7 +199,7 @@ impl GitHub {
             .call(Method::POST, &url, Some(body))
             .await
             .map_err(|e| self.failure("posting a comment", e))?;
-        created_id(&answer.body)
+        created(&answer.body, note_from_json)
     }
 
     pub(super) async fn update(&self, id: u64, body: &str) -> Result<(), Failure> {
@@ -195,6 +228,7 @@ impl GitHub {
     fn failure(&self, doing: &str, e: CallError) -> Failure {
         let status = e.status.map(|s| s.as_u16());
         let hint = match status {
+            _ if e.stopped.is_some() => e.stopped_hint("GITHUB_API_URL").unwrap_or_default(),
             Some(401) => "GitHub refused the token: pass the workflow's token as `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` (or a token that has not expired)".to_string(),
             Some(403) if e.rate_limited => "the token's API rate limit is used up; run again later".to_string(),
             Some(403) => "the token may not write to pull requests: give the workflow `permissions: pull-requests: write` (pull requests from forks get a read-only GITHUB_TOKEN)".to_string(),
@@ -219,28 +253,35 @@ impl GitHub {
     }
 }
 
-fn too_many_pages() -> Failure {
-    Failure::new(
-        format!(
-            "the pull request has more than {} comments; orgsync reads at most {} pages of 100",
-            next_page_cap() * 100,
-            next_page_cap()
-        ),
-        None,
-    )
+/// A comment of GitHub's list: `id`, `body`, `user.login` and `user.id`.
+fn note_from_json(v: &serde_json::Value) -> Option<Note> {
+    Some(Note {
+        id: v.get("id")?.as_u64()?,
+        body: v.get("body")?.as_str()?.to_string(),
+        author: Author::from_json(v.get("user"), "login"),
+    })
 }
 
-/// The id of a comment just created.
-pub(super) fn created_id(body: &str) -> Result<u64, Failure> {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64))
-        .ok_or_else(|| {
-            Failure::new(
-                "the API created the comment but its answer has no comment id",
-                None,
-            )
-        })
+/// The comment just created, as the API's answer describes it (`parse`, with at least its id).
+pub(super) fn created(
+    body: &str,
+    parse: fn(&serde_json::Value) -> Option<Note>,
+) -> Result<Note, Failure> {
+    let v = serde_json::from_str::<serde_json::Value>(body).ok();
+    let id = v
+        .as_ref()
+        .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64));
+    let Some(id) = id else {
+        return Err(Failure::new(
+            "the API created the comment but its answer has no comment id",
+            None,
+        ));
+    };
+    Ok(v.as_ref().and_then(parse).unwrap_or(Note {
+        id,
+        body: String::new(),
+        author: None,
+    }))
 }
 
 /// `owner/repo`, each part a GitHub name.
@@ -262,15 +303,20 @@ fn event_number() -> Result<Option<u64>, Failure> {
     let Some(path) = env("GITHUB_EVENT_PATH") else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = crate::bounded::read_file(std::path::Path::new(&path), crate::bounded::FILE_BYTES)
+        .map_err(|e| {
         Failure::new(
             format!("could not read GITHUB_EVENT_PATH `{}`: {e}", clean(&path)),
             None,
         )
     })?;
-    let event: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    let event: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
         Failure::new(
-            format!("GITHUB_EVENT_PATH `{}` is not JSON: {e}", clean(&path)),
+            format!(
+                "GITHUB_EVENT_PATH `{}` is {}",
+                clean(&path),
+                http::shape_error(&e, "an event")
+            ),
             None,
         )
     })?;

@@ -4,8 +4,9 @@
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName};
 
-use super::http::{self, CallError, Http};
-use super::{Note, env, next_page_cap};
+use super::http::{self, CallError, Deadline, Http};
+use super::list::{Listing, PER_PAGE};
+use super::{Author, Note, env};
 use crate::error::Failure;
 use crate::text::clean;
 
@@ -25,7 +26,11 @@ impl GitLab {
     /// From GITLAB_TOKEN, CI_API_V4_URL, CI_PROJECT_ID and the merge request: `iid`, else
     /// CI_MERGE_REQUEST_IID, else (when `merged`, for apply) the merge request that
     /// CI_COMMIT_SHA was merged from.
-    pub(super) async fn from_env(iid: Option<u64>, merged: bool) -> Result<GitLab, Failure> {
+    pub(super) async fn from_env(
+        iid: Option<u64>,
+        merged: bool,
+        deadline: Deadline,
+    ) -> Result<GitLab, Failure> {
         let token = env("GITLAB_TOKEN").ok_or_else(|| {
             Failure::new(
                 "`--comment gitlab` needs GITLAB_TOKEN",
@@ -51,6 +56,7 @@ impl GitLab {
             (HeaderName::from_static("private-token"), token.clone()),
             &token,
             "GITLAB_TOKEN",
+            deadline,
         )
         .map_err(|e| Failure::new(e, None))?;
         let mut gl = GitLab {
@@ -121,7 +127,8 @@ impl GitLab {
         let mrs: Vec<serde_json::Value> = serde_json::from_str(&answer.body).map_err(|e| {
             Failure::new(
                 format!(
-                    "GitLab's list of the commit's merge requests is not JSON as expected: {e}"
+                    "GitLab's answer listing the commit's merge requests is {}",
+                    http::shape_error(&e, "a list of merge requests")
                 ),
                 None,
             )
@@ -141,70 +148,52 @@ impl GitLab {
             })
     }
 
-    /// Every note of the merge request but GitLab's own (system notes), oldest first, paging by
-    /// `x-next-page` (or `Link`), at most [`next_page_cap`] pages of 100.
-    pub(super) async fn list(&self) -> Result<Vec<Note>, Failure> {
-        let first = format!(
-            "{}?per_page=100&sort=asc&order_by=created_at",
-            self.notes_path()
-        );
-        let mut url = self.http.url(&first);
-        let mut notes = Vec::new();
-        for _ in 0..next_page_cap() {
-            let answer = self
-                .http
-                .call(Method::GET, &url, None)
-                .await
-                .map_err(|e| self.failure("listing the merge request's notes", e))?;
-            let page: Vec<serde_json::Value> = serde_json::from_str(&answer.body).map_err(|e| {
+    /// The token's user (`GET /user`: `id` and `username`), the author of orgsync's notes.
+    pub(super) async fn me(&self) -> Result<Author, Failure> {
+        let url = self.http.url("/user");
+        let answer = self
+            .http
+            .call(Method::GET, &url, None)
+            .await
+            .map_err(|e| self.failure("finding the token's user", e))?;
+        serde_json::from_str::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| Author::from_json(Some(&v), "username"))
+            .filter(|a| a.id.is_some())
+            .ok_or_else(|| {
                 Failure::new(
-                    format!("GitLab's list of notes is not JSON as expected: {e}"),
+                    "GitLab's answer to `GET /user` names no user (`id`, `username`): orgsync cannot tell its own notes from others'; nothing was posted",
                     None,
                 )
-            })?;
-            notes.extend(
-                page.iter()
-                    .filter(|n| n.get("system").and_then(|s| s.as_bool()) != Some(true))
-                    .filter_map(Note::from_json),
-            );
-            let next_page = answer
-                .headers
-                .get("x-next-page")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            match (next_page, http::next_link(&answer.headers)) {
-                (Some(n), _) => url = self.http.url(&format!("{first}&page={n}")),
-                (None, Some(next)) if self.http.same_origin(&next) => url = next,
-                (None, Some(next)) => {
-                    return Err(Failure::new(
-                        format!(
-                            "GitLab's next page of notes is on another host (`{}`); orgsync does not send the token there",
-                            clean(&next)
-                        ),
-                        None,
-                    ));
-                }
-                (None, None) => return Ok(notes),
-            }
-        }
-        Err(Failure::new(
-            format!(
-                "the merge request has more than {} notes; orgsync reads at most {} pages of 100",
-                next_page_cap() * 100,
-                next_page_cap()
-            ),
-            None,
-        ))
+            })
     }
 
-    pub(super) async fn create(&self, body: &str) -> Result<u64, Failure> {
+    /// Every note of the merge request but GitLab's own (system notes), once each, oldest
+    /// first, paging by `x-next-page` (or `Link`); see [`super::list`] for the caps.
+    pub(super) async fn list(&self) -> Result<Vec<Note>, Failure> {
+        Listing {
+            http: &self.http,
+            forge: "GitLab",
+            what: "notes",
+            first: format!(
+                "{}?per_page={PER_PAGE}&sort=asc&order_by=created_at",
+                self.notes_path()
+            ),
+            by_repository_id: None,
+            parse: note_from_json,
+        }
+        .read(|e| self.failure("listing the merge request's notes", e))
+        .await
+    }
+
+    pub(super) async fn create(&self, body: &str) -> Result<Note, Failure> {
         let url = self.http.url(&self.notes_path());
         let answer = self
             .http
             .call(Method::POST, &url, Some(body))
             .await
             .map_err(|e| self.failure("posting a note", e))?;
-        super::github::created_id(&answer.body)
+        super::github::created(&answer.body, note_from_json)
     }
 
     pub(super) async fn update(&self, id: u64, body: &str) -> Result<(), Failure> {
@@ -227,6 +216,7 @@ impl GitLab {
 
     fn failure(&self, doing: &str, e: CallError) -> Failure {
         let hint = match e.status.map(|s| s.as_u16()) {
+            _ if e.stopped.is_some() => e.stopped_hint("CI_API_V4_URL").unwrap_or_default(),
             Some(401) => "GitLab refused GITLAB_TOKEN: use a project or personal access token that has not expired, with the `api` scope".to_string(),
             Some(403) => "the token may not write notes on this merge request: give it the `api` scope and at least the Reporter role in the project".to_string(),
             Some(404) => format!(
@@ -248,6 +238,19 @@ impl GitLab {
             Some(&hint),
         )
     }
+}
+
+/// A note of GitLab's list: `id`, `body`, `author.id` and `author.username`; None for a system
+/// note (GitLab's own).
+fn note_from_json(v: &serde_json::Value) -> Option<Note> {
+    if v.get("system").and_then(serde_json::Value::as_bool) == Some(true) {
+        return None;
+    }
+    Some(Note {
+        id: v.get("id")?.as_u64()?,
+        body: v.get("body")?.as_str()?.to_string(),
+        author: Author::from_json(v.get("author"), "username"),
+    })
 }
 
 /// A project id for a path: a number as it is, a path (`group/project`) percent-encoded.

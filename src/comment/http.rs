@@ -1,21 +1,62 @@
 //! The HTTP both forges share: one client with bounded waits and no redirects, the token in a
 //! header marked sensitive, one retry of a call that may safely be repeated, and errors that
 //! carry the API's own message with the token scrubbed out.
+//!
+//! Every call ends by the commenting phase's [`Deadline`] (`--timeout`): each request may take
+//! at most what remains of it, connecting, waiting and reading included, and a retry's pause
+//! too. Each answer's body is read through [`crate::bounded::read_answer`], at most
+//! [`ANSWER_BYTES`] counted as it streams. Text from the server reaches a message only as the
+//! API's own error message (token scrubbed); a refused redirect or next page is named by its
+//! origin alone.
 
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
+use tokio::time::Instant;
 
+use crate::bounded::{ANSWER_BYTES, AnswerError, read_answer};
 use crate::text::clean;
 
-/// How long one request may take, connecting included.
+/// How long one request may take at most, connecting included (less when the phase's deadline
+/// is nearer).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Before the one retry of a call that got a 5xx or no answer.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
 /// The most of an error body kept when it has no message field.
 const BODY_EXCERPT: usize = 300;
+
+/// When the commenting phase must have ended: `--timeout` after it began.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Deadline {
+    pub(super) at: Instant,
+    /// The whole phase's time, for messages.
+    pub(super) total: Duration,
+}
+
+impl Deadline {
+    /// `total` from now.
+    pub(super) fn after(total: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + total,
+            total,
+        }
+    }
+
+    /// What remains of it; zero once past.
+    pub(super) fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// Says that the phase ran out of time.
+    pub(super) fn message(&self) -> String {
+        format!(
+            "no answer within the commenting phase's time (`--timeout` {} s)",
+            self.total.as_secs_f64()
+        )
+    }
+}
 
 /// A client for one forge API.
 pub(super) struct Http {
@@ -24,6 +65,7 @@ pub(super) struct Http {
     pub(super) base: Url,
     headers: HeaderMap,
     token: String,
+    deadline: Deadline,
 }
 
 /// An answer with a success status.
@@ -44,6 +86,32 @@ pub(super) struct CallError {
     pub(super) message: String,
     /// Whether a 403 says the rate limit ran out (`x-ratelimit-remaining: 0`).
     pub(super) rate_limited: bool,
+    /// Why the call was stopped on orgsync's side, if it was: repeating it cannot help.
+    pub(super) stopped: Option<Stopped>,
+}
+
+/// A call orgsync stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stopped {
+    /// The commenting phase's time (`--timeout`) ran out.
+    OutOfTime,
+    /// The answer was larger than [`ANSWER_BYTES`].
+    TooLarge,
+}
+
+impl CallError {
+    /// The hint for a call orgsync stopped; `api_var` names the variable holding the API's URL.
+    pub(super) fn stopped_hint(&self, api_var: &str) -> Option<String> {
+        self.stopped.map(|s| match s {
+            Stopped::OutOfTime => {
+                "give the run more time with `--timeout SECONDS`, or check the forge's status"
+                    .to_string()
+            }
+            Stopped::TooLarge => format!(
+                "no honest answer is that large: check that {api_var} names the forge's API"
+            ),
+        })
+    }
 }
 
 impl std::fmt::Display for CallError {
@@ -111,6 +179,7 @@ impl Http {
         auth: (HeaderName, String),
         token: &str,
         var: &str,
+        deadline: Deadline,
     ) -> Result<Http, String> {
         let mut value = HeaderValue::from_str(&auth.1)
             .map_err(|_| format!("{var} holds characters a header cannot carry"))?;
@@ -121,8 +190,8 @@ impl Http {
             .user_agent(concat!("orgsync/", env!("CARGO_PKG_VERSION")))
             // Never follow a redirect: the token stays with the configured API.
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT);
+            .timeout(REQUEST_TIMEOUT.min(deadline.total))
+            .connect_timeout(CONNECT_TIMEOUT.min(deadline.total));
         if base.host_str().is_some_and(is_loopback) {
             builder = builder.no_proxy();
         }
@@ -134,6 +203,7 @@ impl Http {
             base,
             headers,
             token: token.to_string(),
+            deadline,
         })
     }
 
@@ -177,10 +247,10 @@ impl Http {
         loop {
             let result = self.once(method.clone(), url, body).await;
             let retry = match &result {
-                Err(e) => e.status.is_none_or(|s| s.is_server_error()),
+                Err(e) => e.stopped.is_none() && e.status.is_none_or(|s| s.is_server_error()),
                 Ok(_) => false,
             };
-            if retry && attempt < retries {
+            if retry && attempt < retries && self.deadline.remaining() > RETRY_DELAY {
                 attempt += 1;
                 tokio::time::sleep(RETRY_DELAY).await;
                 continue;
@@ -204,32 +274,79 @@ impl Http {
             status,
             message,
             rate_limited,
+            stopped: None,
         };
+        let out_of_time = |status: Option<StatusCode>| CallError {
+            stopped: Some(Stopped::OutOfTime),
+            ..fail(status, self.deadline.message(), false)
+        };
+        let remaining = self.deadline.remaining();
+        if remaining.is_zero() {
+            return Err(out_of_time(None));
+        }
         let mut request = self
             .client
             .request(method.clone(), url)
-            .headers(self.headers.clone());
+            .headers(self.headers.clone())
+            .timeout(REQUEST_TIMEOUT.min(remaining));
         if let Some(b) = body {
             // The one place a body goes to the forge: the run's secrets are replaced first.
             request = request.json(&serde_json::json!({ "body": crate::secrets::scrub(b) }));
         }
         tracing::info!("{method} {}", self.scrub(url));
-        let response = request.send().await.map_err(|e| {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-                source = s.source();
+        let sent = tokio::time::timeout_at(self.deadline.at, request.send()).await;
+        let mut response = match sent {
+            Err(_) => return Err(out_of_time(None)),
+            Ok(Err(e)) if e.is_timeout() && self.deadline.remaining().is_zero() => {
+                return Err(out_of_time(None));
             }
-            fail(None, self.scrub(&text), false)
-        })?;
+            Ok(Err(e)) => {
+                // The call's path is in the message already; the URL (with any query a next
+                // link brought) stays out.
+                let e = e.without_url();
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    text.push_str(": ");
+                    text.push_str(&s.to_string());
+                    source = s.source();
+                }
+                return Err(fail(None, self.scrub(&text), false));
+            }
+            Ok(Ok(r)) => r,
+        };
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| fail(Some(status), self.scrub(&e.to_string()), false))?;
+        let read =
+            tokio::time::timeout_at(self.deadline.at, read_answer(&mut response, ANSWER_BYTES))
+                .await;
+        let bytes = match read {
+            Err(_) => return Err(out_of_time(Some(status))),
+            Ok(Err(AnswerError::TooLarge { .. })) => {
+                return Err(CallError {
+                    stopped: Some(Stopped::TooLarge),
+                    ..fail(
+                        Some(status),
+                        format!(
+                            "the answer is larger than {}, more than any honest answer; orgsync stopped reading it and acted on nothing in it",
+                            crate::bounded::human(ANSWER_BYTES as u64)
+                        ),
+                        false,
+                    )
+                });
+            }
+            Ok(Err(AnswerError::Transport(e)))
+                if e.is_timeout() && self.deadline.remaining().is_zero() =>
+            {
+                return Err(out_of_time(Some(status)));
+            }
+            Ok(Err(e)) => {
+                return Err(fail(Some(status), format!("{e}"), false));
+            }
+            Ok(Ok(b)) => b,
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        drop(bytes);
         if status.is_success() {
             return Ok(Answer {
                 headers,
@@ -246,7 +363,7 @@ impl Http {
                 headers
                     .get(reqwest::header::LOCATION)
                     .and_then(|v| v.to_str().ok())
-                    .map(|l| format!(" to `{l}`"))
+                    .map(|l| format!(" to {}", origin_of(l)))
                     .unwrap_or_default()
             )
         } else {
@@ -307,6 +424,32 @@ fn excerpt(body: &str) -> String {
         format!("{}…", &body[..end])
     } else {
         body.to_string()
+    }
+}
+
+/// Where a URL from an answer points, named safely: its origin (`scheme://host[:port]`) alone,
+/// never its path or query (which may carry a token), or "an address that is not a URL".
+pub(super) fn origin_of(url: &str) -> String {
+    match Url::parse(url.trim()) {
+        Ok(u) if u.host_str().is_some() => {
+            format!("`{}`", clean(&u.origin().ascii_serialization()))
+        }
+        _ => "an address that is not a URL".to_string(),
+    }
+}
+
+/// What a body that could not be decoded was, without any of its text (which may echo a
+/// header or a token): not JSON at all, cut short, or JSON of another shape than `expected`.
+pub(super) fn shape_error(e: &serde_json::Error, expected: &str) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => format!("JSON, but not {expected}"),
+        Category::Eof => format!("cut short (JSON ends early; expected {expected})"),
+        Category::Syntax | Category::Io => format!(
+            "not JSON (line {}, column {}; expected {expected})",
+            e.line(),
+            e.column()
+        ),
     }
 }
 
@@ -372,6 +515,28 @@ mod tests {
         );
         assert_eq!(api_message(""), "(no body)");
         assert!(api_message(&"z".repeat(1000)).ends_with('…'));
+    }
+
+    #[test]
+    fn refused_addresses_and_bad_bodies_are_named_without_their_text() {
+        assert_eq!(
+            origin_of("https://other.example/next?access_token=s3cret"),
+            "`https://other.example`"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:9/x?t=s3cret"),
+            "`http://127.0.0.1:9`"
+        );
+        assert_eq!(
+            origin_of("/relative?t=s3cret"),
+            "an address that is not a URL"
+        );
+        let e = serde_json::from_str::<Vec<serde_json::Value>>(r#""Bearer s3cret""#).unwrap_err();
+        assert_eq!(shape_error(&e, "a list"), "JSON, but not a list");
+        let e = serde_json::from_str::<Vec<serde_json::Value>>("<html>s3cret").unwrap_err();
+        assert!(shape_error(&e, "a list").starts_with("not JSON (line 1, column 1"));
+        let e = serde_json::from_str::<Vec<serde_json::Value>>(r#"["s3cret"#).unwrap_err();
+        assert!(!shape_error(&e, "a list").contains("s3cret"));
     }
 
     #[test]

@@ -3,38 +3,38 @@
 //! `plan` posts its Markdown plan to the pull request (GitHub) or merge request (GitLab) and,
 //! on every later run, updates the same comment instead of adding one. Each comment starts
 //! with a hidden marker, `<!-- orgsync:plan config=… domain=… part=i/n -->`, and is found again
-//! by listing every comment of the pull request (all pages) and matching the marker's config
-//! and domain: comments are matched on the marker alone, never on who wrote them (GitHub's
-//! `GET /user` does not work with an Actions token), so a marker for another config or tenant
-//! is left alone. A plan longer than one comment allows goes out as a numbered series
-//! (`split`), kept in step on later runs: parts updated in place, new ones created, extra old
-//! ones deleted. `apply` posts its result as a new comment each run (a record), marked
-//! `orgsync:apply`.
+//! by listing every comment of the pull request (all pages, as a set keyed by id: `list`) and
+//! matching the marker's config and domain **and its author**: a comment is orgsync's only if
+//! orgsync's token wrote it. The author is the token's user (`GET /user`; with GitHub Actions'
+//! own token, which cannot read `/user`, the `github-actions[bot]` login its comments carry,
+//! confirmed on each comment orgsync creates). A comment by anyone else is never edited or
+//! deleted, whatever marker it carries; one carrying this plan's marker gets a warning line.
+//! A marker for another config or tenant is left alone. A plan longer than one comment allows
+//! goes out as a numbered series (`split`), kept in step on later runs: parts updated in place,
+//! new ones created, extra old ones deleted. `apply` posts its result as a new comment each run
+//! (a record), marked `orgsync:apply`.
 //!
 //! Commenting comes after the plan or report is printed and never hides the run's own exit
 //! code: a failure is printed as `error: …` with the API's answer and a hint, and turns a
-//! success into exit 1. The token goes only in a request header and is scrubbed from any text
-//! the API sends back.
+//! success into exit 1. The whole commenting phase ends within `--timeout`. The token goes only
+//! in a request header and is scrubbed from any text the API sends back.
 
 mod github;
 mod gitlab;
 mod http;
+mod list;
 pub mod split;
 
 use std::io::Write;
 use std::path::{Component, Path};
+use std::time::Duration;
 
 use crate::apply::{Report, write_report};
 use crate::cli::{CommentArgs, Forge};
 use crate::error::{Exit, Failure};
 use crate::plan::Plan;
 use crate::render;
-use crate::text::plural;
-
-/// The most pages of 100 comments read when looking for the plan's comments.
-const fn next_page_cap() -> usize {
-    100
-}
+use crate::text::{clean, plural};
 
 /// An environment variable, None when unset or empty.
 fn env(name: &str) -> Option<String> {
@@ -46,14 +46,36 @@ fn env(name: &str) -> Option<String> {
 struct Note {
     id: u64,
     body: String,
+    /// Who wrote it, as the forge says; None when it does not say.
+    author: Option<Author>,
 }
 
-impl Note {
-    fn from_json(v: &serde_json::Value) -> Option<Note> {
-        Some(Note {
-            id: v.get("id")?.as_u64()?,
-            body: v.get("body")?.as_str()?.to_string(),
+/// A comment's author, or the token's user: the forge's numeric user id when known, and the
+/// login (GitHub) or username (GitLab).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Author {
+    id: Option<u64>,
+    login: String,
+}
+
+impl Author {
+    /// `{"id": 1, KEY: "name"}` (GitHub's `user`, GitLab's `author`).
+    fn from_json(v: Option<&serde_json::Value>, key: &str) -> Option<Author> {
+        let v = v?;
+        Some(Author {
+            id: v.get("id").and_then(serde_json::Value::as_u64),
+            login: v.get(key)?.as_str()?.to_string(),
         })
+    }
+
+    /// Whether `other` is this user: by id when both have one (ids never change), else by
+    /// login, ignoring case as both forges do.
+    fn is(&self, other: Option<&Author>) -> bool {
+        let Some(other) = other else { return false };
+        match (self.id, other.id) {
+            (Some(a), Some(b)) => a == b,
+            _ => !self.login.is_empty() && self.login.eq_ignore_ascii_case(&other.login),
+        }
     }
 }
 
@@ -64,11 +86,23 @@ enum Api {
 }
 
 impl Api {
-    async fn from_env(forge: Forge, pr: Option<u64>, merged: bool) -> Result<Api, Failure> {
+    async fn from_env(
+        forge: Forge,
+        pr: Option<u64>,
+        merged: bool,
+        deadline: http::Deadline,
+    ) -> Result<Api, Failure> {
         Ok(match forge {
-            Forge::Github => Api::GitHub(github::GitHub::from_env(pr, merged).await?),
-            Forge::Gitlab => Api::GitLab(gitlab::GitLab::from_env(pr, merged).await?),
+            Forge::Github => Api::GitHub(github::GitHub::from_env(pr, merged, deadline).await?),
+            Forge::Gitlab => Api::GitLab(gitlab::GitLab::from_env(pr, merged, deadline).await?),
         })
+    }
+    /// The token's user: the author of orgsync's comments.
+    async fn me(&self) -> Result<Author, Failure> {
+        match self {
+            Api::GitHub(a) => a.me().await,
+            Api::GitLab(a) => a.me().await,
+        }
     }
     fn limit(&self) -> usize {
         match self {
@@ -88,7 +122,7 @@ impl Api {
             Api::GitLab(a) => a.list().await,
         }
     }
-    async fn create(&self, body: &str) -> Result<u64, Failure> {
+    async fn create(&self, body: &str) -> Result<Note, Failure> {
         match self {
             Api::GitHub(a) => a.create(body).await,
             Api::GitLab(a) => a.create(body).await,
@@ -208,14 +242,16 @@ fn keep(exit: Exit, failed: bool) -> Exit {
     }
 }
 
-/// After `plan` printed the plan: posts it (`--comment`), and appends it to
-/// GITHUB_STEP_SUMMARY. Failures are printed here; returns the exit code to end with.
+/// After `plan` printed the plan: posts it (`--comment`) within `timeout` (`--timeout`), and
+/// appends it to GITHUB_STEP_SUMMARY. Failures are printed here; returns the exit code to end
+/// with.
 pub async fn after_plan(
     args: &CommentArgs,
     config: &Path,
     plan: &Plan,
     exit: Exit,
     quiet: bool,
+    timeout: Duration,
 ) -> Exit {
     let Some(forge) = args.comment else {
         return exit;
@@ -245,7 +281,7 @@ pub async fn after_plan(
         domain: plan.domain.clone(),
         part: None,
     };
-    match post_plan(forge, args, &marker, &md).await {
+    match post_plan(forge, args, &marker, &md, http::Deadline::after(timeout)).await {
         Ok(done) if !quiet => crate::secrets::errln!("{done}"),
         Ok(_) => {}
         Err(f) => {
@@ -256,14 +292,16 @@ pub async fn after_plan(
     keep(exit, failed)
 }
 
-/// After `apply` printed its report: posts it as a new comment (`--comment`). Failures are
-/// printed here; returns the exit code for an apply that otherwise succeeded.
+/// After `apply` printed its report: posts it as a new comment (`--comment`) within `timeout`
+/// (`--timeout`). Failures are printed here; returns the exit code for an apply that otherwise
+/// succeeded.
 pub async fn after_apply(
     args: &CommentArgs,
     config: &Path,
     domain: &str,
     report: &Report,
     quiet: bool,
+    timeout: Duration,
 ) -> Exit {
     let Some(forge) = args.comment else {
         return Exit::Success;
@@ -274,13 +312,14 @@ pub async fn after_apply(
         domain: domain.to_string(),
         part: None,
     };
-    let posted = async {
-        let api = Api::from_env(forge, args.pr, true).await?;
+    let deadline = http::Deadline::after(timeout);
+    let posted = within(deadline, async {
+        let api = Api::from_env(forge, args.pr, true, deadline).await?;
         let limit = args.comment_limit.unwrap_or(usize::MAX).min(api.limit());
         let body = apply_markdown(&marker, domain, report, limit);
         api.create(&body).await?;
         Ok::<_, Failure>(format!("Apply result posted to {}.", api.place()))
-    }
+    })
     .await;
     match posted {
         Ok(done) => {
@@ -294,6 +333,22 @@ pub async fn after_apply(
             Exit::Error
         }
     }
+}
+
+/// `work`, ended at `deadline` if it has not ended by then (each call ends by it already; this
+/// bounds the phase as a whole).
+async fn within<T>(
+    deadline: http::Deadline,
+    work: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    tokio::time::timeout_at(deadline.at, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Failure::new(
+                format!("commenting did not finish: {}", deadline.message()),
+                Some("give more time with `--timeout SECONDS`, or check the forge's status"),
+            ))
+        })
 }
 
 /// Appends the plan to the file GITHUB_STEP_SUMMARY names (when it is set).
@@ -376,23 +431,72 @@ struct Synced {
     deleted: usize,
 }
 
-/// Posts the plan: lists the comments, updates the plan's own parts in place, creates the
-/// missing ones, deletes the extra ones; says what it did.
+/// Posts the plan: finds the token's user, lists the comments, updates the plan's own parts
+/// in place, creates the missing ones, deletes the extra ones, leaves every other author's
+/// comment alone (with a warning for one that carries this plan's marker); says what it did.
 async fn post_plan(
     forge: Forge,
     args: &CommentArgs,
     marker: &Marker,
     md: &str,
+    deadline: http::Deadline,
 ) -> Result<String, Failure> {
-    let api = Api::from_env(forge, args.pr, false).await?;
-    let limit = args.comment_limit.unwrap_or(usize::MAX).min(api.limit());
-    let bodies = plan_bodies(marker, md, limit)?;
-    let notes = api.list().await?;
-    let (steps, synced) = sync_steps(marker, &notes, &bodies);
+    within(deadline, async {
+        let api = Api::from_env(forge, args.pr, false, deadline).await?;
+        let limit = args.comment_limit.unwrap_or(usize::MAX).min(api.limit());
+        let bodies = plan_bodies(marker, md, limit)?;
+        let me = api.me().await?;
+        let notes = api.list().await?;
+        sync(&api, &me, marker, &notes, &bodies).await
+    })
+    .await
+}
+
+/// A warning for a comment that carries the plan's marker but was written by someone else.
+fn foreign_warning(note: &Note, me: &Author) -> String {
+    let who = note.author.as_ref().map_or_else(
+        || "an unnamed author".to_string(),
+        |a| format!("`{}`", clean(&a.login)),
+    );
+    format!(
+        "warning: comment {} by {who} carries orgsync's marker for this plan, but orgsync did not write it (it posts as `{}`): it is left alone, neither edited nor deleted; orgsync's own comment holds the plan",
+        note.id,
+        clean(&me.login)
+    )
+}
+
+/// Brings the plan's comments in step with `bodies`; says what it did.
+async fn sync(
+    api: &Api,
+    me: &Author,
+    marker: &Marker,
+    notes: &[Note],
+    bodies: &[String],
+) -> Result<String, Failure> {
+    let (steps, synced, foreign) = sync_steps(marker, notes, bodies, me);
+    for note in foreign {
+        crate::secrets::errln!("{}", foreign_warning(note, me));
+    }
     for step in steps {
         match step {
             Step::Create(i) => {
-                api.create(&bodies[i]).await?;
+                let created = api.create(&bodies[i]).await?;
+                // The answer says who wrote it: it must be the author orgsync looks for, or
+                // the next run would not find it (and would post another).
+                if created.author.is_some() && !me.is(created.author.as_ref()) {
+                    let who = created.author.map(|a| a.login).unwrap_or_default();
+                    return Err(Failure::new(
+                        format!(
+                            "the comment orgsync just posted ({}) was written as `{}`, not as `{}`, the author orgsync takes for its token: later runs would not recognise it",
+                            created.id,
+                            clean(&who),
+                            clean(&me.login)
+                        ),
+                        Some(
+                            "use the workflow's own GITHUB_TOKEN, or a token that may read `GET /user`",
+                        ),
+                    ));
+                }
             }
             Step::Update(id, i) => api.update(id, &bodies[i]).await?,
             Step::Delete(id) => api.delete(id).await?,
@@ -427,20 +531,36 @@ enum Step {
     Delete(u64),
 }
 
-/// The calls that turn the plan's existing comments (those whose marker names the same config
-/// and domain) into `bodies`: part i goes to the first existing comment marked part i, else to
-/// a new comment; every other comment of the plan is deleted. A comment already holding its
-/// part is left as it is.
-fn sync_steps(marker: &Marker, notes: &[Note], bodies: &[String]) -> (Vec<Step>, Synced) {
-    let mut ours: Vec<(usize, &Note)> = notes
-        .iter()
-        .filter_map(|n| {
-            let m = Marker::parse(&n.body)?;
-            marker
-                .same_place(&m)
-                .then(|| (m.part.map_or(1, |p| p.0), n))
-        })
-        .collect();
+/// The calls that turn the plan's existing comments (those `me` wrote whose marker names the
+/// same config and domain) into `bodies`: part i goes to the first existing comment marked
+/// part i, else to a new comment; every other comment of the plan is deleted. A comment
+/// already holding its part is left as it is. Comments of other authors that carry the marker
+/// are returned apart, untouched. Each id is acted on once, whatever the list repeats.
+fn sync_steps<'a>(
+    marker: &Marker,
+    notes: &'a [Note],
+    bodies: &[String],
+    me: &Author,
+) -> (Vec<Step>, Synced, Vec<&'a Note>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut foreign = Vec::new();
+    let mut ours: Vec<(usize, &Note)> = Vec::new();
+    for n in notes {
+        if !seen.insert(n.id) {
+            continue;
+        }
+        let Some(m) = Marker::parse(&n.body) else {
+            continue;
+        };
+        if !marker.same_place(&m) {
+            continue;
+        }
+        if me.is(n.author.as_ref()) {
+            ours.push((m.part.map_or(1, |p| p.0), n));
+        } else {
+            foreign.push(n);
+        }
+    }
     let mut steps = Vec::new();
     let mut synced = Synced::default();
     for (i, body) in bodies.iter().enumerate() {
@@ -464,7 +584,7 @@ fn sync_steps(marker: &Marker, notes: &[Note], bodies: &[String]) -> (Vec<Step>,
         steps.push(Step::Delete(note.id));
         synced.deleted += 1;
     }
-    (steps, synced)
+    (steps, synced, foreign)
 }
 
 /// The apply report as a comment: its marker, a heading saying whether it completed, the
@@ -497,7 +617,8 @@ fn apply_markdown(marker: &Marker, domain: &str, report: &Report, limit: usize) 
     let mut account = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = write_report(report, &mut account);
-    let account = String::from_utf8_lossy(&account).replace("```", "'''");
+    // Scrubbed before it is cut to fit.
+    let account = crate::secrets::scrub(&String::from_utf8_lossy(&account)).replace("```", "'''");
     let open = "<details><summary>The account</summary>\n\n```text\n";
     let close = "```\n\n</details>\n";
     const CUT_NOTE: &str = "… (cut to fit the comment; the run's log has the whole account)\n";
@@ -560,10 +681,28 @@ mod tests {
         assert_eq!(config_name(Path::new("/etc/o.yaml")), "/etc/o.yaml");
     }
 
+    fn me() -> Author {
+        Author {
+            id: None,
+            login: "github-actions[bot]".into(),
+        }
+    }
+
     fn note(id: u64, body: &str) -> Note {
         Note {
             id,
             body: body.into(),
+            author: Some(me()),
+        }
+    }
+
+    fn note_by(id: u64, body: &str, login: &str, user_id: Option<u64>) -> Note {
+        Note {
+            author: Some(Author {
+                id: user_id,
+                login: login.into(),
+            }),
+            ..note(id, body)
         }
     }
 
@@ -584,7 +723,7 @@ mod tests {
         };
         let three = bodies(3);
         // First run: three new comments.
-        let (steps, synced) = sync_steps(&m, &[note(1, "hi")], &three);
+        let (steps, synced, _) = sync_steps(&m, &[note(1, "hi")], &three, &me());
         assert_eq!(steps, [Step::Create(0), Step::Create(1), Step::Create(2)]);
         assert_eq!(synced.created, 3);
         // Then one part: the first is updated, the others deleted; another config's comment
@@ -601,15 +740,66 @@ mod tests {
             note(12, &format!("{other}\nx")),
             note(13, &three[2]),
         ];
-        let (steps, synced) = sync_steps(&m, &notes, &bodies(1));
+        let (steps, synced, _) = sync_steps(&m, &notes, &bodies(1), &me());
         assert_eq!(
             steps,
             [Step::Update(10, 0), Step::Delete(11), Step::Delete(13)]
         );
         assert_eq!((synced.updated, synced.deleted), (1, 2));
         // A part already holding its text is not sent again.
-        let (steps, synced) = sync_steps(&m, &notes[..2], &three[..1]);
+        let (steps, synced, _) = sync_steps(&m, &notes[..2], &three[..1], &me());
         assert_eq!((steps.len(), synced.unchanged), (0, 1));
+    }
+
+    #[test]
+    fn only_our_authors_comments_are_acted_on_and_each_id_once() {
+        let m = marker("orgsync.yaml", "t.auth0.com");
+        let line = Marker {
+            part: Some((1, 1)),
+            ..m.clone()
+        }
+        .line();
+        let body = format!("{line}\nnew plan");
+        let old = format!("{line}\nold plan");
+        // Another user's comment with our marker, posted first; then ours; then ours again
+        // (listed twice); then one with no author; then one with our login but another id.
+        let notes = [
+            note_by(1, &old, "mallory", Some(66)),
+            note(2, &old),
+            note(2, &old),
+            Note {
+                author: None,
+                ..note(3, &old)
+            },
+        ];
+        let (steps, synced, foreign) = sync_steps(&m, &notes, std::slice::from_ref(&body), &me());
+        assert_eq!(steps, [Step::Update(2, 0)]);
+        assert_eq!((synced.updated, synced.deleted), (1, 0));
+        let foreign: Vec<u64> = foreign.iter().map(|n| n.id).collect();
+        assert_eq!(foreign, [1, 3]);
+        let warning = foreign_warning(&notes[0], &me());
+        assert!(warning.contains("comment 1 by `mallory`"), "{warning}");
+        assert!(warning.contains("left alone"), "{warning}");
+        // Only foreign comments: ours is created, none touched.
+        let (steps, _, foreign) = sync_steps(&m, &notes[..1], std::slice::from_ref(&body), &me());
+        assert_eq!((steps, foreign.len()), (vec![Step::Create(0)], 1));
+        // By id when both have one: a renamed login is still us, a taken login is not.
+        let me_id = Author {
+            id: Some(5),
+            login: "orgsync-bot".into(),
+        };
+        assert!(me_id.is(Some(&note_by(9, "", "renamed", Some(5)).author.unwrap())));
+        assert!(!me_id.is(Some(
+            &note_by(9, "", "orgsync-bot", Some(6)).author.unwrap()
+        )));
+        assert!(
+            me().is(Some(
+                &note_by(9, "", "GitHub-Actions[bot]", Some(41898282))
+                    .author
+                    .unwrap()
+            ))
+        );
+        assert!(!me().is(None));
     }
 
     #[test]

@@ -34,10 +34,16 @@ pub fn check_user_id(s: &str) -> Result<(), (String, String)> {
     } else {
         format!("malformed user_id `{}`: expected `provider|id`", shown(s))
     };
-    Err((
-        problem,
-        "a user_id looks like `provider|id`, e.g. `auth0|64b0c0ffee00000000000002`".to_string(),
-    ))
+    // An email where a user_id belongs: the fix is the `{email: …}` form, not a user_id.
+    let hint = if !s.contains('|') && check_email(s).is_ok() {
+        format!(
+            "to name a member by email, write `- {{email: {}}}` (orgsync looks the user up); a user_id looks like `provider|id`, e.g. `auth0|64b0c0ffee00000000000002`",
+            shown(s)
+        )
+    } else {
+        "a user_id looks like `provider|id`, e.g. `auth0|64b0c0ffee00000000000002`".to_string()
+    };
+    Err((problem, hint))
 }
 
 /// An email as `users-by-email` takes it: one `@`, something on both sides, no whitespace.

@@ -96,8 +96,10 @@ impl ConfigError {
     }
 }
 
-/// Turns a serde-saphyr error into a diagnostic with the file's name and a hint.
-pub(super) fn yaml_error(e: &serde_saphyr::Error, file: &File) -> ConfigError {
+/// Turns a serde-saphyr error into a diagnostic with the file's name and a hint. A syntax error
+/// that comes of a misindented line names that line and the indentation expected
+/// ([`super::indent`]), with the parser's own words in the hint.
+pub(super) fn yaml_error(e: &serde_saphyr::Error, file: &File, text: &str) -> ConfigError {
     let location = e
         .location()
         .filter(|l| *l != serde_saphyr::Location::UNKNOWN)
@@ -114,6 +116,11 @@ pub(super) fn yaml_error(e: &serde_saphyr::Error, file: &File) -> ConfigError {
         None => plain.clone(),
     };
     let (message, hint) = explain(&message);
+    if let Some(d) = indentation(&message, hint.as_deref(), location.as_ref(), file, text) {
+        return ConfigError {
+            diagnostics: vec![d],
+        };
+    }
     ConfigError {
         diagnostics: vec![Diagnostic {
             location,
@@ -121,6 +128,45 @@ pub(super) fn yaml_error(e: &serde_saphyr::Error, file: &File) -> ConfigError {
             hint,
         }],
     }
+}
+
+/// For a YAML syntax error at line L, the misindented line L or L+1 (the parser can stop on
+/// the line above it, at a comment it read as part of a value) with the indentation expected.
+fn indentation(
+    message: &str,
+    hint: Option<&str>,
+    at: Option<&Location>,
+    file: &File,
+    text: &str,
+) -> Option<Diagnostic> {
+    // Only a syntax error (those are the ones given the syntax hint, or that the parser words
+    // as a comment or mapping it could not place), never a type or unknown-key error.
+    let lower = message.to_lowercase();
+    let syntax = hint.is_some_and(|h| h.starts_with("this is a YAML syntax error"))
+        || lower.contains("comment intercepting")
+        || lower.contains("mapping values are not allowed");
+    let at = at?;
+    if !syntax {
+        return None;
+    }
+    let m = super::indent::misindented(text.strip_prefix('\u{feff}').unwrap_or(text))?;
+    if m.line < at.line || m.line > at.line + 1 {
+        return None;
+    }
+    Some(Diagnostic {
+        location: Some(Location {
+            file: file.clone(),
+            line: m.line,
+            column: m.found + 1,
+        }),
+        message: m.message(),
+        hint: Some(format!(
+            "YAML nests by indentation: the keys of one mapping start in the same column, and so do the `-` of one list's items; indent with spaces (the YAML parser said: {} at line {}, column {})",
+            sanitize(message),
+            at.line,
+            at.column
+        )),
+    })
 }
 
 /// Rewrites the parser's words into orgsync's, with a hint where one helps.

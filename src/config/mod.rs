@@ -18,6 +18,7 @@
 
 mod checks;
 mod diagnostics;
+mod indent;
 mod parse;
 mod raw;
 
@@ -113,6 +114,34 @@ pub enum Invitations {
     Revoke,
 }
 
+/// What counts as drift: what `plan --detailed-exitcode` exits 2 for, `summary.drift` and each
+/// organization's `drift` say, and the action's `drift` output reports. Each level counts what
+/// the one before it counts, and more.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Drift {
+    /// What apply would change: removals (blocked ones included, as a guard holds them only
+    /// until someone looks) and invitations it would revoke.
+    Apply,
+    /// Also declared members who are not members (and not invited): someone must add them.
+    Members,
+    /// Also undeclared invitations that are kept (`invitations: keep`): a way in nobody
+    /// declared. The default: with invited members and declared invitations not counted, a
+    /// correct file is quiet, so every alert is something to act on.
+    #[default]
+    All,
+}
+
 /// How the config names a member.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MemberRef {
@@ -173,6 +202,8 @@ pub struct DesiredOrg {
     pub rejoin: Rejoin,
     /// The organization's own, else the defaults', else `keep`.
     pub invitations: Invitations,
+    /// The organization's own, else the defaults', else `all`.
+    pub drift: Drift,
     /// Where the organization's entry starts.
     pub location: Location,
 }

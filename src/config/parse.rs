@@ -11,8 +11,8 @@ use super::checks::{check_email, check_org_id, check_org_name, check_user_id, ma
 use super::diagnostics::{ConfigError, Diagnostic, File, Location, loc, scalar, yaml_error};
 use super::raw::{self, Listed, RawFile, RawMember, RawOrg, listed};
 use super::{
-    DEFAULT_MAX_REMOVALS, DesiredMember, DesiredOrg, Invitations, MaxRemovals, MemberRef, OrgRef,
-    Rejoin,
+    DEFAULT_MAX_REMOVALS, DesiredMember, DesiredOrg, Drift, Invitations, MaxRemovals, MemberRef,
+    OrgRef, Rejoin,
 };
 
 /// Organizations seen so far (across the files of a directory), by name and by id.
@@ -50,6 +50,7 @@ pub(super) struct Defaults {
     max_removals: Option<MaxRemovals>,
     rejoin: Option<Rejoin>,
     invitations: Option<Invitations>,
+    drift: Option<Drift>,
 }
 
 /// Where a file sits in the config, which decides what it may hold.
@@ -75,7 +76,7 @@ fn read_file(text: &str, file: &File, d: &mut Vec<Diagnostic>) -> Result<RawFile
             Some("a config starts with `version: 1` and lists `organizations:`"),
         ));
     }
-    let raw = raw::read(text).map_err(|e| yaml_error(&e, file))?;
+    let raw = raw::read(text).map_err(|e| yaml_error(&e, file, text))?;
     check_version(&raw, file, &top, d);
     Ok(raw)
 }
@@ -193,6 +194,7 @@ fn defaults(raw: &RawFile, file: &File, d: &mut Vec<Diagnostic>) -> Defaults {
         invitations: defaults
             .and_then(|x| x.invitations.as_ref())
             .map(|i| i.value),
+        drift: defaults.and_then(|x| x.drift.as_ref()).map(|x| x.value),
     }
 }
 
@@ -260,6 +262,12 @@ fn organization(
             .as_ref()
             .map(|i| i.value)
             .or(defaults.invitations)
+            .unwrap_or_default(),
+        drift: o
+            .drift
+            .as_ref()
+            .map(|x| x.value)
+            .or(defaults.drift)
             .unwrap_or_default(),
         location: at,
     })

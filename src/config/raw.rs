@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{Invitations, MAX_FILE_BYTES, Rejoin};
+use super::{Drift, Invitations, MAX_FILE_BYTES, Rejoin};
 
 /// Reads config text into its raw form, within the parser's limits.
 pub(super) fn read(text: &str) -> Result<RawFile, serde_saphyr::Error> {
@@ -90,6 +90,13 @@ pub(super) struct RawDefaults {
     #[serde(default)]
     #[schemars(with = "Option<Invitations>")]
     pub(super) invitations: Option<Spanned<Invitations>>,
+    /// What counts as drift (the exit code 2 of `plan --detailed-exitcode`, `summary.drift`):
+    /// `apply` (what apply would change: removals and invitations it revokes), `members` (also
+    /// declared members who are not members and not invited), or `all` (default; also
+    /// undeclared invitations that are kept).
+    #[serde(default)]
+    #[schemars(with = "Option<Drift>")]
+    pub(super) drift: Option<Spanned<Drift>>,
 }
 
 /// One organization: exactly one of `name` or `id`, and its members.
@@ -132,6 +139,10 @@ pub(super) struct RawOrg {
     #[serde(default)]
     #[schemars(with = "Option<Invitations>")]
     pub(super) invitations: Option<Spanned<Invitations>>,
+    /// Overrides `defaults.drift` (default `all`) for this organization.
+    #[serde(default)]
+    #[schemars(with = "Option<Drift>")]
+    pub(super) drift: Option<Spanned<Drift>>,
 }
 
 /// A key that is present, even with a null value (`members: null`), is `Some`; only a missing

@@ -195,7 +195,7 @@ fn a_blocked_organization_is_untouched_and_the_others_proceed() {
     );
     let text = out.stdout();
     assert!(
-        text.contains("organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed max_removals 25% (2 of 11 current members)"),
+        text.contains("organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed the limit of 2 (max_removals: 25% of 11 current members, rounded down)"),
         "{text}"
     );
     assert!(
@@ -880,8 +880,10 @@ fn a_forbidden_delete_reaches_stderr_with_the_scope_to_grant() {
         .run();
     out.code(1);
     let err = out.stderr();
+    // The token's granted scopes are known before anything is sent: refused then, not by a
+    // 403 per DELETE.
     assert!(
-        err.contains("error: apply did not complete:") && err.contains("not removed"),
+        err.contains("error: refusing to apply: the token lacks `delete:organization_members`"),
         "{}",
         out.show()
     );
@@ -890,5 +892,9 @@ fn a_forbidden_delete_reaches_stderr_with_the_scope_to_grant() {
             .any(|l| l.starts_with("hint: ") && l.contains("delete:organization_members")),
         "{}",
         out.show()
+    );
+    assert!(
+        api_requests(&emu).iter().all(|r| r.method == "GET"),
+        "nothing is sent"
     );
 }

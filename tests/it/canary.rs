@@ -251,6 +251,15 @@ fn forge_answer(r: &Request, gitlab: bool, mode: Mode) -> Answer {
     };
     let list = path.ends_with("/comments") || path.ends_with("/notes");
     let merged = path.contains("/commits/");
+    if r.method == "GET" && (path == "/user" || path == "/api/v4/user") {
+        // Who the token is (orgsync's own comments are told apart by it).
+        return hostile(
+            200,
+            json!({"login": "orgsync-bot", "username": "orgsync-bot", "id": 77, "name": echo(), "email": echo()})
+                .to_string(),
+            vec![],
+        );
+    }
     match (r.method.as_str(), list, merged) {
         ("GET", _, true) => {
             let v = if gitlab {
@@ -599,8 +608,8 @@ fn a_decode_error_echoing_the_token_is_scrubbed() {
             .args(["plan", "--comment", kind])
             .run();
         assert!(
-            run.stderr().contains("[redacted]"),
-            "the decode error is printed, scrubbed: {}",
+            run.stderr().contains("list of"),
+            "the answer that is not a list is reported: {}",
             run.show()
         );
         let mut check = Check::default();

@@ -13,7 +13,7 @@ fn tenant() -> PathBuf {
 }
 
 /// The example config with only its first `n` organizations (`acme` first): fewer changes.
-fn first_orgs(n: usize) -> String {
+pub(crate) fn first_orgs(n: usize) -> String {
     let text = std::fs::read_to_string(example_config()).unwrap();
     let (head, orgs) = text.split_once("organizations:\n").unwrap();
     let mut kept = String::new();
@@ -33,7 +33,7 @@ fn first_orgs(n: usize) -> String {
 
 /// `orgsync ARGS -c orgsync.yaml --sandbox examples/tenant.yaml --comment KIND` in `dir`
 /// (whose `orgsync.yaml` the test writes), with the forge's environment.
-fn run_with(forge: &Forge, dir: &TempDir, args: &[&str], extra: &[(&str, &str)]) -> Run {
+pub(crate) fn run_with(forge: &Forge, dir: &TempDir, args: &[&str], extra: &[(&str, &str)]) -> Run {
     let kind = match forge.kind {
         forge::Kind::GitHub => "github",
         forge::Kind::GitLab => "gitlab",
@@ -48,7 +48,7 @@ fn run_with(forge: &Forge, dir: &TempDir, args: &[&str], extra: &[(&str, &str)])
     forge.env(run, dir).envs(extra).run()
 }
 
-fn plan(forge: &Forge, dir: &TempDir, args: &[&str]) -> Run {
+pub(crate) fn plan(forge: &Forge, dir: &TempDir, args: &[&str]) -> Run {
     let mut all = vec!["plan"];
     all.extend_from_slice(args);
     run_with(forge, dir, &all, &[])
@@ -57,7 +57,7 @@ fn plan(forge: &Forge, dir: &TempDir, args: &[&str]) -> Run {
 /// The token appears in no output and in no request body; every request carries it in the
 /// header it belongs in, and GitHub's headers are all there.
 #[track_caller]
-fn token_kept(forge: &Forge, runs: &[&Run]) {
+pub(crate) fn token_kept(forge: &Forge, runs: &[&Run]) {
     for run in runs {
         assert!(!run.all().contains(TOKEN), "{}", run.show());
     }
@@ -107,7 +107,7 @@ fn the_first_run_creates_the_comment_and_the_next_updates_it() {
     assert!(
         first
             .stdout()
-            .contains("Plan: 3 to remove, 6 blocked, 1 missing"),
+            .contains("Plan: 3 to remove, 6 blocked, 0 missing, 1 invited"),
         "the plan is printed as always: {}",
         first.show()
     );
@@ -165,12 +165,24 @@ fn the_first_run_creates_the_comment_and_the_next_updates_it() {
     // What a reviewer sees after the two runs (`cargo test comment:: -- --nocapture`).
     println!("--- the comment after two runs ---\n{}\n---", after[1].1);
 
-    // Nothing changed: nothing is sent but the listing.
+    // Nothing changed: nothing is sent but the token's user (refused, as for Actions' token)
+    // and the listing.
     gh.clear_requests();
     let third = plan(&gh, &dir, &[]);
     third.success();
     assert!(third.stderr().contains("1 unchanged"), "{}", third.show());
-    assert_eq!(gh.requests().len(), 1, "{:?}", gh.requests_of("GET"));
+    let sent: Vec<String> = gh
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "GET /user",
+            "GET /repos/acme/org-config/issues/7/comments?per_page=100"
+        ]
+    );
 }
 
 #[test]
@@ -201,7 +213,7 @@ fn another_configs_comment_is_left_alone_and_ours_is_found_on_page_two() {
     let mut ours2 = 0;
     for i in 0..150 {
         if i == 120 {
-            ours2 = gh2.seed(&our_body);
+            ours2 = gh2.seed_ours(&our_body);
         }
         gh2.seed(&match i {
             3 => other_body.clone(),
@@ -212,7 +224,11 @@ fn another_configs_comment_is_left_alone_and_ours_is_found_on_page_two() {
     dir.write("orgsync.yaml", &first_orgs(1));
     let run = plan(&gh2, &dir, &[]);
     run.success();
-    let gets = gh2.requests_of("GET");
+    let gets: Vec<_> = gh2
+        .requests_of("GET")
+        .into_iter()
+        .filter(|r| r.path != "/user")
+        .collect();
     assert_eq!(gets.len(), 2, "two pages of 100: {gets:?}");
     assert!(
         gets[0].path.ends_with("/issues/7/comments?per_page=100"),
@@ -220,6 +236,13 @@ fn another_configs_comment_is_left_alone_and_ours_is_found_on_page_two() {
         gets[0].path
     );
     assert!(gets[1].path.contains("page=2"), "{}", gets[1].path);
+    assert!(
+        gets[1]
+            .path
+            .starts_with("/repositories/4242/issues/7/comments?"),
+        "the next link names the repository by id, as github.com does: {}",
+        gets[1].path
+    );
     assert!(gh2.requests_of("POST").is_empty(), "{}", run.show());
     let after = gh2.comments();
     assert_eq!(after.len(), 151);
@@ -460,12 +483,13 @@ fn gitlab_notes_are_created_then_updated() {
     assert_eq!(notes.len(), 121);
     let id = notes[120].0;
     let listed = gl.requests_of("GET");
+    assert_eq!(listed[0].path, "/api/v4/user", "the token's user first");
     assert!(
-        listed[0]
+        listed[1]
             .path
             .starts_with("/api/v4/projects/42/merge_requests/7/notes?per_page=100"),
         "{}",
-        listed[0].path
+        listed[1].path
     );
     dir.write("orgsync.yaml", &first_orgs(1));
     let second = run_with(

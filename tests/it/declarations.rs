@@ -160,3 +160,159 @@ fn a_user_id_declared_by_email_in_protect_is_protected() {
         r.show()
     );
 }
+
+/// One organization: member `auth0|ada`; users `auth0|bob` (not a member, invited) and
+/// `auth0|cy` (not a member, not invited); invitations for Bob, for `New@Hire.example` (no user
+/// yet) and for eve (nobody declares her).
+fn drift_tenant() -> orgsync_emulator::Tenant {
+    orgsync_emulator::Tenant::from_yaml(
+        r#"
+clients:
+  - client_id: demo
+    client_secret: demo-secret
+    scopes: [read:organizations, read:organization_members, read:users, read:organization_invitations, read:organization_connections, read:organization_member_roles]
+organizations:
+  - id: org_driftdriftdrift1
+    name: acme
+    invitations:
+      - id: uinv_bobbobbobbobbob1
+        invitee_email: bob@acme.example
+      - id: uinv_newhirenewhire1
+        invitee_email: New@Hire.example
+      - id: uinv_eveeveeveeveeve1
+        invitee_email: eve@elsewhere.example
+    members:
+      - user_id: "auth0|ada"
+        email: ada@acme.example
+users:
+  - user_id: "auth0|bob"
+    email: bob@acme.example
+  - user_id: "auth0|cy"
+    email: cy@acme.example
+"#,
+    )
+    .expect("tenant")
+}
+
+fn plan_with(emu: &Emulator, dir: &TempDir, config: &str) -> Run {
+    dir.write("orgsync.yaml", config);
+    OrgSync::new(emu)
+        .args(["plan", "--detailed-exitcode", "--format", "json"])
+        .cwd(dir.path())
+        .run()
+}
+
+fn json(r: &Run) -> serde_json::Value {
+    serde_json::from_str(r.stdout()).unwrap_or_else(|e| panic!("{e}\n{}", r.show()))
+}
+
+/// Bob (a user) and a new hire who is no user yet are declared; both have pending invitations:
+/// they are invited, not missing, and nothing is drift but eve's undeclared invitation.
+#[test]
+fn declared_members_with_pending_invitations_are_invited_not_missing() {
+    let emu = background(drift_tenant(), Options::default());
+    let dir = TempDir::new("drift-invited");
+    let r = plan_with(
+        &emu,
+        &dir,
+        "version: 1\norganizations:\n  - name: acme\n    members:\n      - \"auth0|ada\"\n      - \"auth0|bob\"\n      - {email: new@hire.example}\n",
+    );
+    r.code(2);
+    let v = json(&r);
+    let acme = &v["organizations"][0];
+    assert_eq!(acme["missing"], serde_json::json!([]), "{acme:#}");
+    let invited: Vec<(serde_json::Value, &str)> = acme["invited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["user_id"].clone(), i["invitation"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        invited,
+        [
+            (serde_json::json!("auth0|bob"), "uinv_bobbobbobbobbob1"),
+            (serde_json::Value::Null, "uinv_newhirenewhire1"),
+        ]
+    );
+    assert_eq!(v["summary"]["invited"], 2);
+    assert_eq!(v["summary"]["undeclared_invitations"], 1, "only eve's");
+    // Declaring eve too leaves nothing: exit 0.
+    let r = plan_with(
+        &emu,
+        &dir,
+        "version: 1\norganizations:\n  - name: acme\n    members:\n      - \"auth0|ada\"\n      - \"auth0|bob\"\n      - {email: new@hire.example}\n      - {email: eve@elsewhere.example}\n",
+    );
+    r.code(0);
+}
+
+/// An `{email: …}` that no user has and no pending invitation explains still fails the plan,
+/// naming the entry (a typo'd email never plans).
+#[test]
+fn an_email_of_nobody_without_an_invitation_fails_the_plan() {
+    let emu = background(drift_tenant(), Options::default());
+    let dir = TempDir::new("drift-nobody");
+    let r = plan_with(
+        &emu,
+        &dir,
+        "version: 1\norganizations:\n  - name: acme\n    members:\n      - \"auth0|ada\"\n      - {email: nobdy@hire.example}\n",
+    );
+    r.code(1);
+    assert!(
+        r.stderr().contains("orgsync.yaml:6:9") && r.stderr().contains("nobdy@hire.example"),
+        "{}",
+        r.show()
+    );
+}
+
+/// What drift counts is one setting: `all` (default) counts eve's kept invitation and Cy (a
+/// missing member); `members` only Cy; `apply` neither (apply would change nothing).
+#[test]
+fn the_drift_setting_decides_what_exit_2_counts() {
+    let emu = background(drift_tenant(), Options::default());
+    let dir = TempDir::new("drift-setting");
+    let with = |setting: &str, cy: bool| {
+        let drift = if setting.is_empty() {
+            String::new()
+        } else {
+            format!("defaults:\n  drift: {setting}\n")
+        };
+        let cy = if cy { "      - \"auth0|cy\"\n" } else { "" };
+        plan_with(
+            &emu,
+            &dir,
+            &format!(
+                "version: 1\n{drift}organizations:\n  - name: acme\n    members:\n      - \"auth0|ada\"\n      - \"auth0|bob\"\n{cy}"
+            ),
+        )
+    };
+    for (setting, cy, exit) in [
+        ("", true, 2),
+        ("", false, 2),
+        ("all", false, 2),
+        ("members", true, 2),
+        ("members", false, 0),
+        ("apply", true, 0),
+    ] {
+        let r = with(setting, cy);
+        r.code_for(exit, format!("drift: {setting:?}, cy declared: {cy}"));
+        assert_eq!(json(&r)["summary"]["drift"], exit == 2, "{}", r.show());
+    }
+}
+
+/// A missing member's plan says who can add them and how: orgsync never adds.
+#[test]
+fn a_missing_member_comes_with_the_next_step() {
+    let emu = background(drift_tenant(), Options::default());
+    let dir = TempDir::new("drift-next-step");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: acme\n    members: [\"auth0|ada\", \"auth0|cy\"]\n",
+    );
+    let r = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
+    r.success();
+    assert!(
+        r.stdout().contains("to add the missing: Auth0 Dashboard > Organizations > acme > Members > Add Members, or `POST /api/v2/organizations/org_driftdriftdrift1/members`"),
+        "{}",
+        r.show()
+    );
+}

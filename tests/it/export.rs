@@ -29,8 +29,13 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
         "{yaml}"
     );
     assert!(yaml.contains("`100%` to turn the guard off"), "{yaml}");
-    // The membership round-trips; acme's two invitations are the only drift left: an export
-    // declares members, not invitees (the new hire is not a member yet).
+    // Pending invitations are declared by email, each once, with who sent it.
+    assert!(
+        yaml.contains("      - {email: \"contractor@elsewhere.example\"}   # invited (uinv_Thi6GHLTtKPq6iLo) by Dennis Ritchie, expires 2036-11-28\n"),
+        "{yaml}"
+    );
+    // The membership round-trips, and the invitees are invited, not drift: the plan of the
+    // exported file exits 0 with --detailed-exitcode (it once exited 2 on the demo tenant).
     let plan = OrgSync::new(&emu)
         .args([
             "plan",
@@ -42,18 +47,26 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
         ])
         .cwd(dir.path())
         .run();
-    plan.code(2);
+    plan.code(0);
     let v: serde_json::Value = serde_json::from_str(plan.stdout()).unwrap();
     assert_eq!(v["summary"]["remove"], 0, "{v:#}");
     assert_eq!(v["summary"]["remove_blocked"], 0, "{v:#}");
     assert_eq!(v["summary"]["missing"], 0, "{v:#}");
-    assert_eq!(v["summary"]["undeclared_invitations"], 2, "{v:#}");
-    let members_only = OrgSync::new(&emu)
-        .env("AUTH0_CLIENT_ID", "read-only")
-        .env("AUTH0_CLIENT_SECRET", "read-only-secret")
-        .args(["plan", "-c", "exported.yaml", "--detailed-exitcode"])
-        .cwd(dir.path())
-        .run();
+    assert_eq!(v["summary"]["undeclared_invitations"], 0, "{v:#}");
+    assert_eq!(v["summary"]["invited"], 2, "{v:#}");
+    assert_eq!(v["summary"]["drift"], false, "{v:#}");
+    // A client that may read members only exports members only (no invitation can be read,
+    // so none is declared), and plans that file without drift.
+    let read_only = |args: &[&str]| {
+        OrgSync::new(&emu)
+            .env("AUTH0_CLIENT_ID", "read-only")
+            .env("AUTH0_CLIENT_SECRET", "read-only-secret")
+            .args(args)
+            .cwd(dir.path())
+            .run()
+    };
+    read_only(&["export", "-o", "members-only.yaml"]).success();
+    let members_only = read_only(&["plan", "-c", "members-only.yaml", "--detailed-exitcode"]);
     members_only.success();
     assert!(
         members_only

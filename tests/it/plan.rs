@@ -136,7 +136,7 @@ fn the_sandbox_demo_needs_no_credentials() {
     let text = out.stdout();
     assert!(
         text.contains(
-            "Plan: 3 to remove, 6 blocked, 1 missing, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations."
+            "Plan: 3 to remove, 6 blocked, 0 missing, 1 invited, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations."
         ),
         "{text}"
     );
