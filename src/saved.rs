@@ -15,6 +15,13 @@ use crate::render;
 pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), Failure> {
     let mut bytes = Vec::new();
     render::json(plan, &mut bytes)?;
+    if crate::secrets::scrub_bytes(&bytes) != bytes.as_slice() {
+        // Written scrubbed (as every file is), so its digest no longer matches its content.
+        crate::secrets::errln!(
+            "warning: the plan holds a secret of this run (a server sent it back); `{}` is written with it replaced by [redacted], so `apply` will refuse that file",
+            render::clean(&path.display().to_string())
+        );
+    }
     crate::files::write_atomically(path, &bytes).map_err(|e| cannot_write("the plan to ", path, e))
 }
 

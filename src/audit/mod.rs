@@ -9,7 +9,8 @@
 //! log is locked for the run (a second apply on the same log is refused).
 //!
 //! Each line goes out in a single `write` on a file opened for appending, so a crash leaves
-//! whole lines only; tokens and secrets are never part of a record.
+//! whole lines only; tokens and secrets are never part of a record (each line is scrubbed by
+//! `crate::secrets` before it is chained and written).
 //!
 //! **A chain.** Every line starts with `prev_sha256`: the sha256 (hex) of the previous line of
 //! the file, its bytes without the newline; `null` on the first line of a file (a new log, or a
@@ -304,13 +305,16 @@ impl AuditLog {
     /// with `prev_sha256`, the previous line's sha256 (`null` for the file's first line).
     pub fn append<T: Serialize>(&mut self, record: &T) -> Result<(), AuditError> {
         let body = serde_json::to_vec(record).map_err(|e| self.error(std::io::Error::other(e)))?;
+        // Secrets replaced before the line is chained and written (a record may carry a
+        // server's text): the chain covers the bytes on disk.
+        let body = crate::secrets::scrub_bytes(&body);
         let prev = match &self.last {
             Some(h) => format!("\"{h}\""),
             None => "null".to_string(),
         };
         let mut line = Vec::with_capacity(body.len() + 90);
         line.extend_from_slice(format!("{{\"prev_sha256\":{prev}").as_bytes());
-        match body.as_slice() {
+        match body.as_ref() {
             // An empty object: just the chain.
             [b'{', b'}'] => line.push(b'}'),
             [b'{', rest @ ..] => {

@@ -35,7 +35,7 @@ fn confirm(
             hint: Some("review what is listed above, then run again with `--auto-approve`".into()),
         });
     }
-    let mut err = std::io::stderr().lock();
+    let mut err = crate::secrets::stderr();
     write!(
         err,
         "\norgsync will remove {}{} from {}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
@@ -96,7 +96,7 @@ async fn prepare_apply(
         None => desired,
     };
     let fresh = make_plan(conn, desired).await?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::secrets::stdout();
     let prepared = match saved {
         None => {
             render::text(
@@ -238,7 +238,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         });
         if removals + invitations == 0 && !reportable {
             summary(Some(&plan_sha256), Ok(&apply::Report::default()))?;
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = crate::secrets::stdout();
             writeln!(stdout, "Nothing to remove: the tenant already matches the plan.")?;
             stdout.flush()?;
             return Ok(Exit::Success);
@@ -266,7 +266,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
                 hint: None,
             };
             summary(Some(&plan_sha256), Err(&cancelled))?;
-            eprintln!("Apply cancelled: nothing was removed.");
+            crate::secrets::errln!("Apply cancelled: nothing was removed.");
             return Ok(Exit::Error);
         }
         info.plan_sha256 = plan_sha256;
@@ -326,7 +326,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             &conn.client,
             Ok(&report),
         );
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::secrets::stdout();
         writeln!(stdout)?;
         apply::write_report(&report, &mut stdout)?;
         stdout.flush()?;
@@ -351,7 +351,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         )
         .await;
         if report.interrupted {
-            eprintln!("error: apply was interrupted; the report above is exact, and running apply again converges");
+            crate::secrets::errln!("error: apply was interrupted; the report above is exact, and running apply again converges");
             return Ok(Exit::Interrupted);
         }
         if let Some(e) = audit_error {

@@ -42,7 +42,7 @@ fn run_verify(log: &Path) -> Result<Exit, Failure> {
     let shown = log.display();
     match &v.failure {
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::secrets::stdout();
             writeln!(
                 out,
                 "audit log `{shown}`: {} lines, {} runs; the chain holds, every line parses, every intent has its outcome and every run its summary.",
@@ -75,7 +75,7 @@ fn hint(v: &Verdict) -> String {
 fn run_report(log: &Path, filter: &Filter, format: ReportFormat) -> Result<Exit, Failure> {
     let verdict = verify(open(log)?);
     let r = report::build(open(log)?, &log.display().to_string(), &verdict, filter);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::secrets::stdout();
     match format {
         ReportFormat::Markdown => report::markdown(&r, &mut out)?,
         ReportFormat::Json => {

@@ -112,11 +112,11 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
             crate::files::write_atomically(path, yaml.as_bytes())
                 .map_err(|e| crate::saved::cannot_write("", path, e))?;
             if !quiet() {
-                eprintln!("wrote {}", path.display());
+                crate::secrets::errln!("wrote {}", path.display());
             }
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::secrets::stdout();
             out.write_all(yaml.as_bytes())?;
             out.flush()?;
         }

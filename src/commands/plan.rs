@@ -24,16 +24,16 @@ pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
         write_plan_file(out, &plan)?;
     }
     if to_stdout {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::secrets::stdout();
         render::json(&plan, &mut stdout)?;
         stdout.flush()?;
     }
     let shown_on_stderr = to_stdout && args.format != OutputFormat::Json && !super::quiet();
     if !to_stdout || shown_on_stderr {
         let mut out: Box<dyn Write> = if to_stdout {
-            Box::new(std::io::stderr().lock())
+            Box::new(crate::secrets::stderr())
         } else {
-            Box::new(std::io::stdout().lock())
+            Box::new(crate::secrets::stdout())
         };
         let color = if to_stdout {
             super::stderr_color()

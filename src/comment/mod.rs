@@ -282,7 +282,7 @@ pub async fn after_plan(
         part: None,
     };
     match post_plan(forge, args, &marker, &md, http::Deadline::after(timeout)).await {
-        Ok(done) if !quiet => eprintln!("{done}"),
+        Ok(done) if !quiet => crate::secrets::errln!("{done}"),
         Ok(_) => {}
         Err(f) => {
             f.print();
@@ -325,7 +325,7 @@ pub async fn after_apply(
     match posted {
         Ok(done) => {
             if !quiet {
-                eprintln!("{done}");
+                crate::secrets::errln!("{done}");
             }
             Exit::Success
         }
@@ -362,7 +362,7 @@ fn append_step_summary(md: &str) -> Result<(), Failure> {
         .create(true)
         .open(&path)
         .and_then(|mut f| {
-            f.write_all(md.as_bytes())?;
+            f.write_all(crate::secrets::scrub(md).as_bytes())?;
             f.write_all(b"\n")?;
             f.flush()
         });
@@ -402,7 +402,8 @@ fn plan_bodies(marker: &Marker, md: &str, limit: usize) -> Result<Vec<String>, F
             Some("use a shorter config path"),
         ));
     }
-    let parts = split::split(md, budget);
+    // Scrubbed before it is cut into parts: a secret across a cut would be in neither whole.
+    let parts = split::split(&crate::secrets::scrub(md), budget);
     let n = parts.len();
     Ok(parts
         .into_iter()
@@ -475,7 +476,7 @@ async fn sync(
 ) -> Result<String, Failure> {
     let (steps, synced, foreign) = sync_steps(marker, notes, bodies, me);
     for note in foreign {
-        eprintln!("{}", foreign_warning(note, me));
+        crate::secrets::errln!("{}", foreign_warning(note, me));
     }
     for step in steps {
         match step {
@@ -646,7 +647,8 @@ fn apply_markdown(
     let mut account = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = write_report(report, &mut account);
-    let account = String::from_utf8_lossy(&account).replace("```", "'''");
+    // Scrubbed before it is cut to fit.
+    let account = crate::secrets::scrub(&String::from_utf8_lossy(&account)).replace("```", "'''");
     let open = "<details><summary>The account</summary>\n\n```text\n";
     let close = "```\n\n</details>\n";
     const CUT_NOTE: &str = "… (cut to fit the comment; the run's log has the whole account)\n";

@@ -139,7 +139,7 @@ fn describe(headers: &HeaderMap, trusted: &ServerLimits) -> String {
     let raw = |name: &str| {
         headers.get(name).map(|v| {
             let text = String::from_utf8_lossy(v.as_bytes());
-            let cut: String = text.chars().take(40).collect();
+            let cut: String = crate::secrets::scrub(&text).chars().take(40).collect();
             format!("{cut:?}")
         })
     };
