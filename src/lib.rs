@@ -29,7 +29,7 @@ pub mod progress;
 pub mod provenance;
 pub mod reentry;
 pub mod render;
-pub mod saved;
+
 pub mod secrets;
 pub mod tasks;
 pub mod text;

@@ -14,8 +14,8 @@ use crate::cli::ApplyArgs;
 use crate::config::DesiredState;
 use crate::error::{Exit, Failure};
 use crate::plan::Plan;
+use crate::plan::saved::read_saved_plan;
 use crate::render;
-use crate::saved::read_saved_plan;
 
 /// Asks for `yes` on a terminal; without one, refuses unless `--auto-approve`.
 fn confirm(

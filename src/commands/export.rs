@@ -110,7 +110,7 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
     match output {
         Some(path) => {
             crate::files::write_atomically(path, yaml.as_bytes())
-                .map_err(|e| crate::saved::cannot_write("", path, e))?;
+                .map_err(|e| crate::plan::saved::cannot_write("", path, e))?;
             if !quiet() {
                 crate::secrets::errln!("wrote {}", path.display());
             }

@@ -6,8 +6,8 @@ use super::{connect, is_stdout, load_config, make_plan, runtime, select_orgs, st
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::comment;
 use crate::error::{Exit, Failure};
+use crate::plan::saved::write_plan_file;
 use crate::render;
-use crate::saved::write_plan_file;
 
 /// `orgsync plan`.
 pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
