@@ -268,7 +268,11 @@ mod tests {
 
     /// A log written through [`AuditLog`], in a fresh temporary file.
     fn log_of(tag: &str, write: impl FnOnce(&mut AuditLog)) -> Vec<u8> {
-        let dir = std::env::temp_dir().join(format!("orgsync-verify-{tag}-{}", std::process::id()));
+        // Tests run in parallel, some writing the same log: each call gets its own directory.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("orgsync-verify-{tag}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("audit.jsonl");
         let _ = std::fs::remove_file(&path);

@@ -75,3 +75,10 @@ impl From<Plan> for PlanJson {
         }
     }
 }
+
+/// The versioned JSON plan, pretty-printed, with a trailing newline: what `--format json`
+/// prints and `--out` writes.
+pub fn write_json(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, plan).map_err(std::io::Error::other)?;
+    writeln!(out)
+}

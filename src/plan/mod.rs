@@ -23,7 +23,7 @@ mod tests;
 
 pub use crate::config::MaxRemovals;
 pub use crate::member::Member;
-pub use format::FORMAT_VERSION;
+pub use format::{FORMAT_VERSION, write_json};
 pub use input::*;
 pub use model::*;
 pub use rules::*;

@@ -4,8 +4,8 @@ use std::io::{self, Write};
 
 use crate::plan::Plan;
 
-/// The versioned JSON plan, pretty-printed, with a trailing newline.
+/// The versioned JSON plan, pretty-printed, with a trailing newline (as saved plans are
+/// written: [`crate::plan::write_json`]).
 pub fn json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, plan).map_err(io::Error::other)?;
-    writeln!(out)
+    crate::plan::write_json(plan, out)
 }
