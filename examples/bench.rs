@@ -235,20 +235,30 @@ fn default_binary() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Runs the binary, sampling its peak resident memory until it exits.
+/// Runs the binary, sampling its peak resident memory until it exits; its stderr goes to a
+/// file (read when it has exited: a pipe left unread would block a verbose run).
 fn run(
     binary: &Path,
     args: &[&str],
     envs: &[(&str, &str)],
     cwd: &Path,
+    limit: Option<Duration>,
 ) -> (std::process::ExitStatus, Duration, f64, String) {
+    let stderr_path = cwd.join("orgsync.stderr");
+    let stderr = match std::fs::File::create(&stderr_path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("could not create {}: {e}", stderr_path.display());
+            std::process::exit(1);
+        }
+    };
     let started = Instant::now();
     let mut child = match Command::new(binary)
         .args(args)
         .envs(envs.iter().copied())
         .current_dir(cwd)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
     {
         Ok(c) => c,
@@ -274,6 +284,14 @@ fn run(
         }
         match child.try_wait() {
             Ok(Some(status)) => break status,
+            Ok(None) if limit.is_some_and(|l| started.elapsed() > l) => {
+                eprintln!(
+                    "stopping {} after {:.0} s (--limit-secs)",
+                    binary.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                let _ = child.kill();
+            }
             Ok(None) => {}
             Err(e) => {
                 eprintln!("waiting for {}: {e}", binary.display());
@@ -283,10 +301,9 @@ fn run(
         std::thread::sleep(Duration::from_millis(5));
     };
     let took = started.elapsed();
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut err);
-    }
+    let err = std::fs::read(&stderr_path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     (status, took, peak_kb / 1024.0, err)
 }
 
@@ -297,15 +314,21 @@ struct Args {
     binary: PathBuf,
     tenant_limit: Option<BucketConfig>,
     offline: bool,
+    /// Run orgsync with `-vv` and keep its stderr here (the pacer's decisions).
+    log: Option<PathBuf>,
+    /// Stop a run that takes longer than this.
+    limit: Option<Duration>,
 }
 
-const HELP: &str = "bench [--tier TIER,...] [--only TEXT] [--all] [--binary PATH] [--tenant-limit BURST/RATE] [--no-offline]
+const HELP: &str = "bench [--tier TIER,...] [--only TEXT] [--all] [--binary PATH] [--tenant-limit BURST/RATE] [--no-offline] [--log FILE] [--limit-secs N]
   --tier          tiers to run under, in order (free, essentials, professional, enterprise); default enterprise,free
-  --only          only the scenarios whose name contains TEXT
+  --only          only the scenarios whose name contains TEXT (of those --all would run, with --all)
   --all           every scenario under every tier (the large ones take many minutes on the free tier)
   --binary        the orgsync binary to measure (default: target/release/orgsync beside this example)
   --tenant-limit  override the tenant-wide bucket, BURST/PER_SECOND (the issue's observation: 20/20)
-  --no-offline    skip the offline validate/plan table";
+  --no-offline    skip the offline validate/plan table
+  --log FILE      run orgsync with -vv and write its stderr to FILE (the last scenario's)
+  --limit-secs N  stop a run of orgsync after N seconds (its row then says so)";
 
 fn args() -> Args {
     let mut a = Args {
@@ -315,6 +338,8 @@ fn args() -> Args {
         binary: default_binary(),
         tenant_limit: None,
         offline: true,
+        log: None,
+        limit: None,
     };
     let mut it = std::env::args().skip(1);
     let fail = |m: String| -> ! {
@@ -357,6 +382,16 @@ fn args() -> Args {
                 }));
             }
             "--no-offline" => a.offline = false,
+            "--log" => a.log = Some(PathBuf::from(value("--log"))),
+            "--limit-secs" => {
+                let v = value("--limit-secs");
+                let secs: u64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=86_400).contains(s))
+                    .unwrap_or_else(|| fail(format!("--limit-secs: 1 to 86400, got {v}")));
+                a.limit = Some(Duration::from_secs(secs));
+            }
             "-h" | "--help" => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -519,7 +554,7 @@ fn main() {
                         | "apply 200 orgs x 100, 5% removed"
                 ),
             };
-            if !a.all && a.only.is_none() && !default_set {
+            if !a.all && !default_set {
                 continue;
             }
             measure(&a, s, &limits, latency);
@@ -553,14 +588,23 @@ fn measure(a: &Args, s: &Scenario, limits: &RateLimits, latency: Duration) {
         ("AUTH0_CLIENT_ID", "bench"),
         ("AUTH0_CLIENT_SECRET", "bench-secret"),
     ];
-    let args: Vec<&str> = if s.remove_share.is_some() {
-        vec!["apply", "--auto-approve", "-q"]
+    let mut args: Vec<&str> = if s.remove_share.is_some() {
+        vec!["apply", "--auto-approve"]
     } else {
-        vec!["plan", "--format", "json", "-q"]
+        vec!["plan", "--format", "json"]
     };
-    let (status, took, rss, err) = run(&a.binary, &args, &envs, &dir);
+    args.push(if a.log.is_some() { "-vv" } else { "-q" });
+    let (status, took, rss, err) = run(&a.binary, &args, &envs, &dir, a.limit);
+    if let Some(log) = &a.log {
+        let _ = std::fs::write(log, &err);
+    }
     if !status.success() {
-        eprintln!("{}: orgsync failed: {err}", s.name);
+        let tail: Vec<&str> = err.lines().rev().take(5).collect();
+        eprintln!(
+            "{}: orgsync failed: {}",
+            s.name,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
     }
     let log = emu.requests();
     let api: Vec<_> = log
@@ -585,8 +629,9 @@ fn measure(a: &Args, s: &Scenario, limits: &RateLimits, latency: Duration) {
     };
     let phased =
         bound(limits, &plan_part, chain, latency).0 + bound(limits, &apply_part, 0, latency).0;
+    let stopped = a.limit.is_some_and(|l| took > l);
     println!(
-        "{:<36} {:>8} {:>8} {:>5.2} {:>5} {:>8.1} {:>8.1} {:>5.2} {:>7} {:>8.1} {:>4.0} MiB",
+        "{:<36} {:>8} {:>8} {:>5.2} {:>5} {:>8.1} {:>8.1} {:>5.2} {:>7} {:>8.1} {:>4.0} MiB{}",
         s.name,
         sent.total(),
         min.total(),
@@ -597,7 +642,8 @@ fn measure(a: &Args, s: &Scenario, limits: &RateLimits, latency: Duration) {
         took.as_secs_f64() / bound_s.max(1e-9),
         binding,
         phased,
-        rss
+        rss,
+        if stopped { "  STOPPED, unfinished" } else { "" }
     );
     if sent.read != min.read
         || sent.write != min.write
@@ -649,7 +695,7 @@ fn offline(binary: &Path) {
         let mut rss = 0.0f64;
         for _ in 0..3 {
             let (status, took, peak, err) =
-                run(binary, &["validate", "-c", "orgsync.yaml"], &[], &dir);
+                run(binary, &["validate", "-c", "orgsync.yaml"], &[], &dir, None);
             if !status.success() {
                 eprintln!("validate failed: {err}");
             }

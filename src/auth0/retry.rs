@@ -188,9 +188,11 @@ impl Client {
         let started = Instant::now();
         let mut failures: u32 = 0;
         loop {
-            // `--timeout` bounds the request including its wait for a rate-limit token.
+            // `--timeout` bounds the request including its wait for a rate-limit token (from
+            // its class's turn: the wait behind earlier requests of its class is not counted)
+            // and for a concurrency slot.
             let budget = self.options.request_timeout;
-            let paced = Instant::now();
+            let mut paced = Instant::now();
             let (slot, in_flight) = match out.bearer {
                 Some(_) => {
                     // The token first, then the concurrency slot: a request waiting for its
@@ -202,6 +204,9 @@ impl Client {
                         .acquire(class, policy.instant, budget)
                         .await
                         .map_err(Failed::Paced)?;
+                    paced = Instant::now()
+                        .checked_sub(ticket.waited())
+                        .unwrap_or_else(Instant::now);
                     let in_flight = InFlight {
                         pacer: &self.pacer,
                         ticket: Some(ticket),

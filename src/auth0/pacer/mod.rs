@@ -1,11 +1,12 @@
 //! Client-side pacing: orgsync spends the tenant's rate-limit budget deliberately instead of
 //! discovering the limit by hitting it.
 //!
-//! Auth0 limits the Management API with token buckets (a tenant-wide one, and tighter ones on
-//! the members endpoints) and describes the bucket that applied on every answer:
-//! `x-ratelimit-limit` (its size), `x-ratelimit-remaining`, `x-ratelimit-reset` (epoch seconds of
-//! the next refill). The reset is whole seconds, too coarse to pace a bucket that refills 16 or
-//! 160 times a second, so the pacer keeps a model of the bucket and learns its refill rate:
+//! Auth0 limits the Management API with token buckets (a tenant-wide one, and on top of it one
+//! per endpoint class: members read, members write, invitation revocation) and describes the
+//! tightest bucket that applied on every answer: `x-ratelimit-limit` (its size),
+//! `x-ratelimit-remaining`, `x-ratelimit-reset` (epoch seconds of the next refill). The reset is
+//! whole seconds, too coarse to pace a bucket that refills 16 or 160 times a second, so the
+//! pacer keeps a model of each bucket and learns its refill rate:
 //!
 //! - **Tokens.** Each answer re-anchors the model: the server had `remaining` tokens after that
 //!   request, and every request still in flight will take one more, so `remaining - in_flight`
@@ -32,12 +33,33 @@
 //!   Auth0 limit (Enterprise: 50 and 16/s; Free: 2 and 2/s). The measurement runs on whatever
 //!   orgsync sends, since refills show in `remaining`.
 //!
-//! One model serves all requests: the tenant-wide bucket is shared by every endpoint, and an
-//! answer always describes the tightest bucket that applied, so the model follows whichever is
-//! binding. When the reported bucket size changes (orgsync moved from member reads to member
-//! writes, say), the rate is measured afresh. `--max-rps` adds a fixed spacing on top, so a
-//! team can keep orgsync well below the tenant's limit. A 429 still answered (another client spent
-//! the budget) sets the model to empty; the client then waits for `Retry-After` or the reset.
+//! **A model per bucket.** The client names each request's [`Class`] (from its method and
+//! path). There is a model of the tenant-wide bucket, which every request takes a token from,
+//! and one per class; a request takes its token from the tenant's model and its class's at
+//! once, or from neither ([`Class::Other`] has only the tenant's). Each answer goes to the
+//! model of the bucket it describes: answers to `Other` requests (organization lookups, which
+//! come first) describe the tenant's bucket and confirm its size; an answer to a class's
+//! request describes the tenant's bucket when it gives that size, else the class's own (before
+//! the tenant's size is confirmed, the largest size a class saw is taken as the tenant's, as on
+//! Enterprise the endpoint buckets are the smaller). So each model keeps learning one bucket,
+//! instead of one model measuring afresh whenever the reported size changes. The other model
+//! learns from the answer too: the request is answered (and took a token there as well, if
+//! accepted), and since servers describe the bucket with the fewest tokens left, the other
+//! bucket had at least the `remaining` reported, less every request the server may have taken
+//! since (sent after it, or in flight when it was sent): a floor of its tokens, whatever order
+//! answers arrive in. While answers describe a class's bucket, the tenant's model also lets one
+//! request at a time through when it counts no token (the tenant's bucket had more left than
+//! the class's): it never holds a class back more than the class's own model.
+//!
+//! **Turns.** Each class has a turn, first come first served: one request of a class waits for
+//! a token at a time, and only that wait counts against its `--timeout`. Requests take the
+//! token before a concurrency slot, so a long queue of DELETEs waiting for the write bucket
+//! holds no slot, and never stalls the next organization's reads while the tenant's bucket has
+//! room; nor do reads starve the DELETEs, which wait in their own turn for their own bucket.
+//!
+//! `--max-rps` adds a fixed spacing on top, so a team can keep orgsync well below the tenant's
+//! limit. A 429 still answered (another client spent the budget) sets the model of the bucket
+//! it describes to empty; the client then waits for `Retry-After` or the reset.
 //!
 //! **What is trusted.** Every number a server sends (`x-ratelimit-limit`, `-remaining`,
 //! `-reset`, `Retry-After`) goes through [`ServerLimits::parse`], and only what it trusts
@@ -48,6 +70,9 @@
 //!
 //! **Every wait ends.** The model never waits on something that may not come:
 //!
+//! - Every rule below holds for each model; a request goes when both its models let it, and
+//!   each rule, once met, stays met until a request is let through or an answer arrives.
+//! - Before any answer, a model lets one request through and waits for its answer.
 //! - When nothing it trusts will bring a token (no refill is credited, no reset is pending,
 //!   nothing is in flight: after an answer without rate-limit headers, say), it probes: one
 //!   request goes [`PROBE_INTERVAL`] (1 s) after the last answer, and its answer re-anchors
@@ -59,7 +84,8 @@
 //!   gets no token within it fails with [`PacingTimeout`], which says what the tenant's last
 //!   answer sent, instead of waiting on. The `--max-rps` spacing comes before it and is
 //!   bounded by itself (at most the concurrency times `1/max_rps`, `--max-rps` being at least
-//!   0.01).
+//!   0.01); so is the wait for the class's turn (each request before it waits at most its own
+//!   budget).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -600,6 +626,16 @@ pub struct Ticket {
     tenant: Mark,
     /// The class's own model's mark (`None` for [`Class::Other`]).
     own: Option<Mark>,
+    /// How long the request waited for its token, from its turn.
+    waited: Duration,
+}
+
+impl Ticket {
+    /// How long the request waited for its token, from its turn (the part of its
+    /// `--timeout` that pacing took).
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
 }
 
 /// The endpoint classes Auth0 gives a bucket of their own, on top of the tenant-wide one:
@@ -677,6 +713,10 @@ struct State {
 pub struct Pacer {
     state: Mutex<State>,
     interval: Option<Duration>,
+    /// Each class's turn, first come first served (tokio's semaphore is fair): one request
+    /// of a class waits for a token at a time, and its `--timeout` runs from its turn, so a
+    /// long queue of one class neither starves a request nor holds up another class.
+    turns: [tokio::sync::Semaphore; CLASSES + 1],
 }
 
 impl Pacer {
@@ -695,6 +735,7 @@ impl Pacer {
             interval: max_rps
                 .filter(|r| r.is_finite() && *r > 0.0)
                 .and_then(|r| Duration::try_from_secs_f64((1.0 / r).min(MAX_SPACING_SECS)).ok()),
+            turns: std::array::from_fn(|_| tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -704,8 +745,9 @@ impl Pacer {
 
     /// Waits until a request of `class` may be sent, and reserves its token in the tenant's
     /// model and in its class's; the ticket goes back to [`Pacer::observe`] with the answer.
-    /// After the `--max-rps` spacing, waiting for a token takes at most `budget`: then it
-    /// fails with [`PacingTimeout`]. `instant` skips the waits (tests).
+    /// After the `--max-rps` spacing and the class's earlier requests (first come, first
+    /// served; each of them waits at most its own `budget`), waiting for a token takes at most
+    /// `budget`: then it fails with [`PacingTimeout`]. `instant` skips the waits (tests).
     pub async fn acquire(
         &self,
         class: Class,
@@ -727,6 +769,9 @@ impl Pacer {
         if !instant && !spacing.is_zero() {
             tokio::time::sleep(spacing).await;
         }
+        // The semaphore is never closed; were it, the request would go without its turn.
+        let turn = class.index().unwrap_or(CLASSES);
+        let _turn = self.turns[turn].acquire().await.ok();
         let started = Instant::now();
         let deadline = started.checked_add(budget);
         loop {
@@ -734,7 +779,12 @@ impl Pacer {
                 let mut s = self.lock();
                 let now = Instant::now();
                 match s.try_take(class, now, SystemTime::now(), instant) {
-                    Ok(ticket) => return Ok(ticket),
+                    Ok(ticket) => {
+                        return Ok(Ticket {
+                            waited: now.saturating_duration_since(started),
+                            ..ticket
+                        });
+                    }
                     Err(wait) => {
                         let left = deadline.map(|d| d.saturating_duration_since(now));
                         if left.is_some_and(|l| l.is_zero()) {
@@ -796,6 +846,7 @@ impl State {
             class,
             tenant: tenant_mark,
             own,
+            waited: Duration::ZERO,
         })
     }
 

@@ -807,3 +807,65 @@ fn classes_share_the_tenant_bucket_when_it_binds() {
         }
     }
 }
+
+/// A request whose class's bucket is empty waits (here until its budget runs out), while a
+/// request of another class, with the tenant's bucket full, goes at once; and a request
+/// queued behind the waiting one gets its own budget from its turn.
+#[tokio::test]
+async fn a_class_waiting_for_its_bucket_does_not_hold_up_another() {
+    let pacer = std::sync::Arc::new(Pacer::new(None));
+    let epoch = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let later = (epoch + 30).to_string();
+    // The tenant's size, from a lookup: 50, 49 left.
+    let t = pacer
+        .acquire(Class::Other, false, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let h = headers(&[
+        ("x-ratelimit-limit", "50"),
+        ("x-ratelimit-remaining", "49"),
+        ("x-ratelimit-reset", &later),
+    ]);
+    pacer.observe(t, &h, false);
+    // The write bucket: empty, the next token in 30 s.
+    let t = pacer
+        .acquire(Class::MembersWrite, false, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let h = headers(&[
+        ("x-ratelimit-limit", "20"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", &later),
+    ]);
+    pacer.observe(t, &h, false);
+    let write = |budget| {
+        let p = pacer.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let r = p.acquire(Class::MembersWrite, false, budget).await;
+            (r.is_err(), started.elapsed())
+        })
+    };
+    let first = write(Duration::from_millis(400));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = write(Duration::from_millis(300));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = Instant::now();
+    let read = pacer
+        .acquire(Class::MembersRead, false, Duration::from_secs(1))
+        .await;
+    assert!(read.is_ok());
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "the read waited {:?}",
+        started.elapsed()
+    );
+    let (failed, waited) = first.await.unwrap();
+    assert!(failed && waited >= Duration::from_millis(400), "{waited:?}");
+    // Behind the first: its 300 ms ran from its turn, after the first's 400 ms.
+    let (failed, waited) = second.await.unwrap();
+    assert!(failed && waited >= Duration::from_millis(650), "{waited:?}");
+}
