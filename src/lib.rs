@@ -144,17 +144,22 @@ fn init_logging(verbose: u8) {
 
 #[cfg(test)]
 mod layout {
-    //! The layout holds: no module of this crate uses, outside its tests, a module that uses it
-    //! back (directly or through others), so each can be read and changed on its own.
+    //! Every arrow points down: at every level of the module tree (the top-level modules of a
+    //! crate, the files of one folder), no module uses, outside its tests, a sibling that uses it
+    //! back, directly or through others; so each can be read and changed on its own. A module's
+    //! use of its own parent (`super::`) or of its own children is not an arrow between
+    //! siblings. Both crates with code of their own are checked: this one and the emulator.
 
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
 
-    /// Top-level module → the top-level modules its non-test code names as `crate::…`.
-    fn edges() -> BTreeMap<String, BTreeSet<String>> {
-        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut stack = vec![root.clone()];
+    type Module = Vec<String>;
+
+    /// Every `.rs` file under `root`, as its module path (`plan/rules.rs` is `plan::rules`,
+    /// `plan/mod.rs` is `plan`, `lib.rs` the crate), with its code outside tests and comments.
+    fn modules(root: &Path) -> BTreeMap<Module, String> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -162,22 +167,24 @@ mod layout {
                     stack.push(path);
                     continue;
                 }
-                let rel = path
-                    .strip_prefix(&root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                let top = rel
-                    .split('/')
-                    .next()
-                    .unwrap()
-                    .trim_end_matches(".rs")
-                    .to_string();
-                if top == "lib" || top == "main" || !rel.ends_with(".rs") {
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let rel = path.strip_prefix(root).unwrap().with_extension("");
+                let mut m: Module = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                if m.last().is_some_and(|l| l == "mod") {
+                    m.pop();
+                }
+                if m == ["lib"] || m == ["main"] {
+                    m.clear();
+                }
+                if m.last().is_some_and(|l| l == "tests") {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap();
-                // Code only: not the tests, not comments.
                 let code: String = text
                     .split("#[cfg(test)]\nmod tests")
                     .next()
@@ -186,39 +193,170 @@ mod layout {
                     .filter(|l| !l.trim_start().starts_with("//"))
                     .collect::<Vec<_>>()
                     .join("\n");
-                for (i, _) in code.match_indices("crate::") {
-                    let name: String = code[i + 7..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect();
-                    if !name.is_empty() && name != top {
-                        edges.entry(top.clone()).or_default().insert(name);
+                out.insert(m, code);
+            }
+        }
+        out
+    }
+
+    /// The identifier path after `at` in `code` (`a::b::c`), as its segments.
+    fn path_after(code: &str, at: usize) -> Vec<String> {
+        let mut segs = Vec::new();
+        let mut rest = &code[at..];
+        loop {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if name.is_empty() {
+                break;
+            }
+            rest = &rest[name.len()..];
+            segs.push(name);
+            match rest.strip_prefix("::") {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
+        segs
+    }
+
+    /// The modules `m`'s code names: `crate::a::b…`, `super::…` (resolved against `m`), and the
+    /// names of a `use super::{…}` group.
+    fn references(m: &Module, code: &str) -> Vec<Module> {
+        let mut refs = Vec::new();
+        for (i, _) in code.match_indices("crate::") {
+            if code[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+                continue;
+            }
+            refs.push(path_after(code, i + "crate::".len()));
+        }
+        for (i, _) in code.match_indices("super::") {
+            if code[..i].ends_with("super::")
+                || code[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            {
+                continue;
+            }
+            let mut at = i;
+            let mut base = m.clone();
+            while code[at..].starts_with("super::") {
+                base.pop();
+                at += "super::".len();
+            }
+            if code[at..].starts_with('{') {
+                let group = &code[at + 1..code[at..].find('}').map_or(at + 1, |e| at + e)];
+                for part in group.split(',') {
+                    let first = part.trim().split("::").next().unwrap_or("").trim();
+                    if !first.is_empty() && first != "self" {
+                        refs.push([base.clone(), vec![first.to_string()]].concat());
                     }
                 }
+            } else {
+                refs.push([base, path_after(code, at)].concat());
+            }
+        }
+        refs
+    }
+
+    /// Sibling → siblings it uses, over the whole tree: each reference from `m` to a module `t`
+    /// that is neither `m`'s ancestor nor its descendant is an arrow between the children of
+    /// their lowest common ancestor.
+    fn arrows(root: &Path) -> BTreeMap<Module, BTreeSet<Module>> {
+        let mods = modules(root);
+        let mut edges: BTreeMap<Module, BTreeSet<Module>> = BTreeMap::new();
+        for (m, code) in &mods {
+            for r in references(m, code) {
+                let Some(t) = (1..=r.len())
+                    .rev()
+                    .map(|k| r[..k].to_vec())
+                    .find(|p| mods.contains_key(p))
+                else {
+                    continue;
+                };
+                let common = m.iter().zip(&t).take_while(|(a, b)| a == b).count();
+                if common == m.len() || common == t.len() {
+                    continue;
+                }
+                edges
+                    .entry(m[..=common].to_vec())
+                    .or_default()
+                    .insert(t[..=common].to_vec());
             }
         }
         edges
     }
 
-    #[test]
-    fn no_module_uses_a_module_that_uses_it_back() {
-        let edges = edges();
-        assert!(
-            edges.contains_key("commands"),
-            "the walk found the modules: {edges:?}"
-        );
-        for start in edges.keys() {
-            let mut seen = BTreeSet::new();
-            let mut stack: Vec<&String> = edges[start].iter().collect();
-            while let Some(m) = stack.pop() {
-                assert_ne!(
-                    m, start,
-                    "`{start}` reaches itself through its imports: {edges:?}"
-                );
-                if seen.insert(m.clone()) {
-                    stack.extend(edges.get(m).into_iter().flatten());
+    /// A cycle of arrows, if there is one.
+    fn cycle(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Option<Vec<String>> {
+        fn visit(
+            u: &Module,
+            edges: &BTreeMap<Module, BTreeSet<Module>>,
+            done: &mut BTreeSet<Module>,
+            path: &mut Vec<Module>,
+        ) -> Option<Vec<String>> {
+            if let Some(at) = path.iter().position(|p| p == u) {
+                let mut c: Vec<String> = path[at..].iter().map(|m| m.join("::")).collect();
+                c.push(u.join("::"));
+                return Some(c);
+            }
+            if !done.insert(u.clone()) {
+                return None;
+            }
+            path.push(u.clone());
+            for v in edges.get(u).into_iter().flatten() {
+                if let Some(c) = visit(v, edges, done, path) {
+                    return Some(c);
                 }
             }
+            path.pop();
+            None
         }
+        let mut done = BTreeSet::new();
+        edges
+            .keys()
+            .find_map(|u| visit(u, edges, &mut done, &mut Vec::new()))
+    }
+
+    #[test]
+    fn no_module_uses_a_sibling_that_uses_it_back() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for root in [here.join("src"), here.join("crates/orgsync-emulator/src")] {
+            let edges = arrows(&root);
+            assert!(
+                edges.len() > 5,
+                "the walk found the modules of {}: {edges:?}",
+                root.display()
+            );
+            assert_eq!(
+                cycle(&edges),
+                None,
+                "a cycle of imports in {}",
+                root.display()
+            );
+        }
+    }
+
+    #[test]
+    fn a_cycle_between_siblings_or_files_is_found() {
+        let dir = std::env::temp_dir().join(format!("orgsync-layout-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("auth0")).unwrap();
+        let write = |p: &str, t: &str| std::fs::write(dir.join(p), t).unwrap();
+        write("lib.rs", "mod auth0;\nmod plan;\n");
+        write("plan.rs", "use crate::auth0::Client;\n");
+        write("auth0/mod.rs", "mod client;\nmod retry;\n");
+        // A file that uses its sibling, and one that uses it back through `super::`.
+        write("auth0/client.rs", "use super::retry::send;\n");
+        write("auth0/retry.rs", "use super::{client::Client, mod_item};\n");
+        let c = cycle(&arrows(&dir)).unwrap();
+        assert!(c.contains(&"auth0::client".to_string()), "{c:?}");
+        // Without the arrow back: none. A use of the parent is no arrow.
+        write("auth0/retry.rs", "use super::mod_item;\n");
+        assert_eq!(cycle(&arrows(&dir)), None);
+        // Top-level modules through `crate::`: plan uses auth0, and auth0 (in a file) uses plan.
+        write("auth0/retry.rs", "use crate::plan::Plan;\n");
+        let c = cycle(&arrows(&dir)).unwrap();
+        assert_eq!(c.first().map(String::as_str), c.last().map(String::as_str));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

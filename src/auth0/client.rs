@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -23,78 +23,27 @@ use super::error::{CallSite, Error, parse_error_body};
 use super::model::{Organization, User, check_org_id, check_org_name};
 use super::pacer::Pacer;
 use super::paging::{Keyed, MEMBER_RECORDS, READ_ATTEMPTS, Refused};
-use super::retry::{Answer, Failed, Outgoing, RetryPolicy};
+use super::retry::{Answer, CallRecord, ClientOptions, Failed, Outgoing, Stats, Transport};
 use super::scrub::Secrets;
 use crate::member::Member;
 
 /// Members per checkpoint page: the API's maximum.
 pub const PAGE_SIZE: usize = 100;
 
-/// Settings of a [`Client`].
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    pub retry: RetryPolicy,
-    /// Time to establish a connection.
-    pub connect_timeout: Duration,
-    /// Time for one whole request and answer.
-    pub request_timeout: Duration,
-    /// Requests in flight at once.
-    pub concurrency: usize,
-    /// A cap on requests per second below the tenant's limit (`--max-rps`).
-    pub max_rps: Option<f64>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            concurrency: 8,
-            max_rps: None,
-        }
-    }
-}
-
-/// Counters of what the client did, for reports, tests and benchmarks.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub requests: AtomicU64,
-    pub retries: AtomicU64,
-    pub rate_limited: AtomicU64,
-    /// Bytes of list answers read (organizations, members, connections, invitations), counted
-    /// against [`RUN_LIST_BYTES`](super::paging::RUN_LIST_BYTES).
-    pub list_bytes: AtomicU64,
-}
-
-/// The result of one mutating call, for the audit log.
-#[derive(Debug, Clone)]
-pub struct CallRecord {
-    pub status: Option<u16>,
-    pub attempts: u32,
-    pub duration: Duration,
-}
-
-/// A Management API client for one tenant.
+/// A Management API client for one tenant: the endpoints orgsync uses, over a [`Transport`]
+/// that sends, retries and paces.
 pub struct Client {
-    pub(super) http: reqwest::Client,
-    pub(super) domain: Domain,
+    pub(super) transport: Transport,
     credentials: Credentials,
     token: tokio::sync::Mutex<Option<Secret>>,
     /// The scopes the token endpoint said it granted (its `scope` field), when it said.
     pub(super) token_scopes: std::sync::Mutex<Option<HashSet<String>>>,
-    pub(super) options: ClientOptions,
-    pub(super) pacer: Pacer,
-    pub(super) slots: Arc<tokio::sync::Semaphore>,
-    /// The client secret and the token, in the forms a server may echo them, for scrubbing.
-    pub(super) secrets: Secrets,
-    pub stats: Stats,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("domain", &self.domain)
+            .field("domain", &self.transport.domain)
             .field("credentials", &self.credentials)
             .finish()
     }
@@ -127,21 +76,23 @@ impl Client {
             Credentials::Client { client_secret, .. } => secrets.add(client_secret),
         }
         Ok(Client {
-            secrets,
-            http,
-            pacer: Pacer::new(options.max_rps),
-            slots: Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1))),
-            domain,
+            transport: Transport {
+                secrets,
+                http,
+                pacer: Pacer::new(options.max_rps),
+                slots: Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1))),
+                domain,
+                options,
+                stats: Stats::default(),
+            },
             credentials,
             token: tokio::sync::Mutex::new(None),
             token_scopes: std::sync::Mutex::new(None),
-            options,
-            stats: Stats::default(),
         })
     }
 
     pub fn domain(&self) -> &Domain {
-        &self.domain
+        &self.transport.domain
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -150,17 +101,17 @@ impl Client {
 
     /// The scrubbed error: every error leaves the client through here.
     pub(super) fn scrub(&self, e: Error) -> Error {
-        self.secrets.scrub(e)
+        self.transport.secrets.scrub(e)
     }
 
     /// Requests sent so far, the token request and retries included.
     pub fn requests_sent(&self) -> u64 {
-        self.stats.requests.load(Ordering::Relaxed)
+        self.transport.stats.requests.load(Ordering::Relaxed)
     }
 
     /// Requests sent again after a 429, a 5xx or a lost connection.
     pub fn retries(&self) -> u64 {
-        self.stats.retries.load(Ordering::Relaxed)
+        self.transport.stats.retries.load(Ordering::Relaxed)
     }
 
     /// The bearer token: the given one, or one fetched once with client credentials.
@@ -189,7 +140,7 @@ impl Client {
                 token
             }
         };
-        self.secrets.add(&token);
+        self.transport.secrets.add(&token);
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -210,7 +161,7 @@ impl Client {
             "grant_type": "client_credentials",
             "client_id": client_id,
             "client_secret": client_secret.expose(),
-            "audience": self.domain.audience(),
+            "audience": self.transport.domain.audience(),
         });
         tracing::info!(
             client_id,
@@ -223,6 +174,7 @@ impl Client {
             bearer: None,
         };
         let (a, _) = self
+            .transport
             .send(&out, &mut 0)
             .await
             .map_err(|failed| match failed {
@@ -319,7 +271,7 @@ impl Client {
             body,
             bearer: Some(token),
         };
-        self.send(&out, attempts).await
+        self.transport.send(&out, attempts).await
     }
 
     /// Forgets `expired` as the bearer token, unless another call has renewed it already, so
@@ -448,7 +400,7 @@ impl Client {
             // `{"<key>": [...], "next": "..."}`, the items under a key that depends on the list.
             let (mut page, bytes): (serde_json::Map<String, Value>, usize) =
                 self.get_json_sized(&q, site).await?;
-            list.count_bytes(bytes, &self.stats.list_bytes)
+            list.count_bytes(bytes, &self.transport.stats.list_bytes)
                 .map_err(refused)?;
             let items = page
                 .remove(key)

@@ -47,7 +47,7 @@ mod reentry;
 mod retry;
 mod scrub;
 
-pub use client::{CallRecord, Client, ClientOptions, PAGE_SIZE, Stats};
+pub use client::{Client, PAGE_SIZE};
 pub use credentials::{Credentials, MissingCredentials, Secret};
 pub use domain::{Domain, DomainError};
 pub use error::{ApiAnswer, CallSite, Cause, Error, one_line};
@@ -55,7 +55,7 @@ pub use model::{Organization, User};
 pub use pacer::{Pacer, PacingTimeout, ServerLimits};
 pub use paging::{LIST_BYTES, MEMBER_RECORDS, OFFSET_RECORDS, RUN_LIST_BYTES, Refused};
 pub use reentry::UserDetails;
-pub use retry::RetryPolicy;
+pub use retry::{CallRecord, ClientOptions, RetryPolicy, Stats};
 
 /// Percent-encodes a path segment or a query value: everything but RFC 3986's unreserved
 /// characters (letters, digits, `-`, `.`, `_`, `~`), so `|` becomes `%7C`, as the live API

@@ -9,11 +9,12 @@ use base64::Engine;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::client::{CallRecord, Client};
+use super::client::Client;
 use super::encode;
 use super::error::{CallSite, Error};
 use super::model::check_org_id;
 use super::paging::{Keyed, OFFSET_RECORDS, READ_ATTEMPTS, Refused};
+use super::retry::CallRecord;
 use crate::reentry::{ApiInvitation, EnabledConnection, is_invitation_id};
 
 /// Records per offset page.
@@ -193,7 +194,7 @@ impl Client {
             let q = format!("{base}?page={page}&per_page={OFFSET_PAGE}&include_totals=true");
             let (mut answer, bytes): (serde_json::Map<String, serde_json::Value>, usize) =
                 self.get_json_sized(&q, site).await?;
-            list.count_bytes(bytes, &self.stats.list_bytes)
+            list.count_bytes(bytes, &self.transport.stats.list_bytes)
                 .map_err(refused)?;
             let items = answer
                 .remove(key)

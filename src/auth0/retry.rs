@@ -1,5 +1,7 @@
-//! Retries: [`RetryPolicy`] and the one loop every request goes through, the token request
-//! included. One attempt is paced (API calls only, each by its endpoint class, see
+//! The transport: [`Transport`] (the HTTP client, its settings, pacer, scrubber and counters),
+//! [`RetryPolicy`] and the one loop every request goes through, the token request included. It
+//! knows requests, not endpoints: the [`Client`](super::Client) owns a `Transport` and builds on
+//! it, and nothing here refers back to the client. One attempt is paced (API calls only, each by its endpoint class, see
 //! [`pacer::Class`]), takes a concurrency slot, is sent, and its answer read within
 //! [`MAX_BODY_BYTES`]; then a 429 waits for `Retry-After` or the reset and goes again while
 //! the call's deadline allows, a 5xx or a lost connection goes again up to `max_attempts`
@@ -11,15 +13,16 @@
 //! sent once, before any API call, and Auth0 limits its Authentication API apart from the
 //! Management API buckets the pacer models, so its rate-limit headers would mislead the model.
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use super::client::{CallRecord, Client};
 use super::credentials::Secret;
+use super::domain::Domain;
 use super::error::Cause;
 use super::pacer::{self, Pacer, PacingTimeout, ServerLimits};
 use super::scrub::Secrets;
@@ -175,7 +178,66 @@ impl Lost {
     }
 }
 
-impl Client {
+/// Settings of a [`Client`](super::Client).
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub retry: RetryPolicy,
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for one whole request and answer.
+    pub request_timeout: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// A cap on requests per second below the tenant's limit (`--max-rps`).
+    pub max_rps: Option<f64>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            concurrency: 8,
+            max_rps: None,
+        }
+    }
+}
+
+/// Counters of what the transport did, for reports, tests and benchmarks.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub rate_limited: AtomicU64,
+    /// Bytes of list answers read (organizations, members, connections, invitations), counted
+    /// against [`RUN_LIST_BYTES`](super::paging::RUN_LIST_BYTES).
+    pub list_bytes: AtomicU64,
+}
+
+/// The result of one mutating call, for the audit log.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub status: Option<u16>,
+    pub attempts: u32,
+    pub duration: Duration,
+}
+
+/// The connection to one tenant's API: the HTTP client and where it points, how requests are
+/// retried and paced, the secrets scrubbed from what comes back, and the counters. The
+/// [`Client`](super::Client) owns one and knows the endpoints; this knows only requests.
+pub(super) struct Transport {
+    pub(super) http: reqwest::Client,
+    pub(super) domain: Domain,
+    pub(super) options: ClientOptions,
+    pub(super) pacer: Pacer,
+    pub(super) slots: Arc<tokio::sync::Semaphore>,
+    /// The client secret and the token, in the forms a server may echo them, for scrubbing.
+    pub(super) secrets: Secrets,
+    pub(super) stats: Stats,
+}
+
+impl Transport {
     /// Sends `out` until it gets a success answer or the policy gives up (see the module
     /// docs); `attempts` counts what was sent, also when it fails (for the audit log).
     pub(super) async fn send(

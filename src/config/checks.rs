@@ -6,7 +6,8 @@
 use serde_saphyr::Spanned;
 
 use super::MaxRemovals;
-use super::diagnostics::{Diagnostic, File, loc, scalar, shown};
+use super::diagnostics::{Diagnostic, File, loc, scalar};
+use super::quote::shown;
 use crate::ids;
 
 /// `provider|id`: both non-empty, no whitespace or control characters, at most 512 bytes

@@ -1,8 +1,8 @@
 //! Config diagnostics: where a problem is ([`Location`], `FILE:LINE:COLUMN`), what it is
 //! ([`Diagnostic`], with a hint where one helps), and every problem of a config together
 //! ([`ConfigError`]). Also turns serde-saphyr's errors into orgsync's words ([`yaml_error`]), and
-//! shows the values a message quotes ([`clip`], [`shown`], [`scalar`]) so a huge or hostile one
-//! cannot flood the terminal.
+//! shows the values a message quotes ([`scalar`]; with `quote`'s `clip` and `shown`) so a huge or
+//! hostile one cannot flood the terminal.
 
 use std::fmt;
 
@@ -239,23 +239,6 @@ fn explain(message: &str) -> (String, Option<String>) {
         );
     }
     (message.to_string(), None)
-}
-
-/// A value shown in a message, cut to 80 characters so a huge one cannot flood the terminal.
-pub(super) fn clip(s: &str) -> String {
-    // Scrubbed before it is cut: a secret across the cut would leave its start behind.
-    let s = &*crate::secrets::scrub(s);
-    if s.chars().count() <= 80 {
-        return s.to_string();
-    }
-    let head: String = s.chars().take(60).collect();
-    format!("{head}… ({} characters)", s.chars().count())
-}
-
-/// A string the user wrote, as a message quotes it: escaped (no control characters reach the
-/// terminal) and [`clip`]ped.
-pub(super) fn shown(s: &str) -> String {
-    clip(&s.escape_debug().to_string())
 }
 
 /// A scalar as it was written: a string without its quotes, anything else as JSON.

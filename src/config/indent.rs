@@ -264,8 +264,8 @@ pub(super) fn misindented(text: &str) -> Option<Misindented> {
 /// an item (its text cut to 40 characters).
 fn label(content: &str) -> String {
     match classify(content) {
-        Line::Key(k, _) => format!("`{}:`", super::diagnostics::clip(k)),
-        _ => format!("`{}`", super::diagnostics::clip(content)),
+        Line::Key(k, _) => format!("`{}:`", super::quote::clip(k)),
+        _ => format!("`{}`", super::quote::clip(content)),
     }
 }
 

@@ -20,6 +20,7 @@ mod checks;
 mod diagnostics;
 mod indent;
 mod parse;
+mod quote;
 mod raw;
 
 use std::fmt;

@@ -155,7 +155,7 @@ impl TenantState {
         }
         let micros = |t: &Option<String>| {
             t.as_deref()
-                .and_then(crate::server::paging::parse_rfc3339_micros)
+                .and_then(orgsync_common::timefmt::parse_rfc3339_micros)
         };
         for (i, org) in tenant.organizations.into_iter().enumerate() {
             let mut o = Org {

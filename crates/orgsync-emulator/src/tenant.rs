@@ -377,7 +377,7 @@ impl Tenant {
                     ));
                 }
                 for t in [&i.created_at, &i.expires_at].into_iter().flatten() {
-                    if crate::server::paging::parse_rfc3339_micros(t).is_none() {
+                    if orgsync_common::timefmt::parse_rfc3339_micros(t).is_none() {
                         return Err(format!(
                             "organization `{}`: invitation time `{t}` is not an RFC 3339 UTC time like 2026-12-03T10:00:00.000Z",
                             org.name

@@ -224,48 +224,9 @@ fn decode_cursor(cursor: &str) -> Option<u64> {
     if id.is_empty() {
         return None;
     }
-    let micros = parse_timestamp_micros(when)?;
+    let micros = timefmt::parse_timestamp_micros(when)?;
     let since = micros.checked_sub(JOIN_EPOCH_MICROS)?;
     Some(since / 1000)
-}
-
-/// Parses an RFC 3339 UTC time as Auth0 writes them (`2026-12-03T10:00:00.000Z`) to
-/// microseconds since the epoch.
-pub(crate) fn parse_rfc3339_micros(s: &str) -> Option<u64> {
-    let s = s.strip_suffix('Z')?;
-    let (date, time) = s.split_once('T')?;
-    parse_timestamp_micros(&format!("{date} {time}"))
-}
-
-/// Parses `YYYY-MM-DD HH:MM:SS.ffffff` to microseconds since the epoch.
-fn parse_timestamp_micros(s: &str) -> Option<u64> {
-    let (date, time) = s.split_once(' ')?;
-    let mut d = date.splitn(3, '-');
-    let (y, m, day): (i64, u32, u32) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.splitn(3, ':');
-    let (hh, mm, ss): (u64, u64, u64) = (
-        t.next()?.parse().ok()?,
-        t.next()?.parse().ok()?,
-        t.next()?.parse().ok()?,
-    );
-    if !(1..=12).contains(&m)
-        || !(1..=31).contains(&day)
-        || hh > 23
-        || mm > 59
-        || ss > 60
-        || frac.len() > 6
-    {
-        return None;
-    }
-    let frac_micros: u64 = format!("{frac:0<6}").parse().ok()?;
-    let days = timefmt::days_from_civil(y, m, day);
-    let secs = u64::try_from(days).ok()? * 86_400 + hh * 3600 + mm * 60 + ss;
-    Some(secs * 1_000_000 + frac_micros)
 }
 
 #[cfg(test)]
