@@ -83,6 +83,7 @@ fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
         Command::Apply(args) => commands::apply::run(&args),
+        Command::Restore(args) => commands::restore::run(&args),
         Command::Export(args) => commands::export::run(&args),
         Command::Schema => commands::schema::run(),
         Command::Completions { shell } => commands::completions::completions(shell),

@@ -16,6 +16,7 @@
 mod interrupt;
 mod ledger;
 mod report;
+pub mod restore;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -376,6 +377,8 @@ async fn run_org(
             user_ids: batch.to_vec(),
             roles,
             invitation: None,
+            group_roles: None,
+            restore: None,
         };
         let sent = send(ledger, info, interrupt, call, || {
             client.remove_members(&w.id, &w.name, batch)
@@ -391,6 +394,8 @@ async fn run_org(
             user_ids: Vec::new(),
             roles: None,
             invitation: Some((id.clone(), email.clone())),
+            group_roles: None,
+            restore: None,
         };
         let sent = send(ledger, info, interrupt, call, || {
             client.revoke_invitation(&w.id, &w.name, id)

@@ -22,5 +22,6 @@ mod plan;
 mod progress;
 mod reentry;
 mod requests;
+mod restore;
 mod schema;
 mod shipping;

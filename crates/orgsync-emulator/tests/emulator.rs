@@ -1000,7 +1000,10 @@ async fn member_roles_effective_roles_and_deleted_roles_and_users() {
     assert!(emu.delete_role(&viewer.id));
     let (s, _) = api.get(&format!("/api/v2/roles/{}", viewer.id)).await;
     assert_eq!(s, 404);
-    assert_eq!(emu.roles_of(org, "auth0|a0000").unwrap(), vec![admin.clone()]);
+    assert_eq!(
+        emu.roles_of(org, "auth0|a0000").unwrap(),
+        vec![admin.clone()]
+    );
     // A deleted user: 404, and cannot be added back.
     emu.delete_user("auth0|a0001");
     let (s, _) = api.get("/api/v2/users/auth0%7Ca0001").await;
