@@ -13,6 +13,7 @@
 //! second apply converges. If the audit log cannot be written, or the run is interrupted, no
 //! further call is sent.
 
+mod group_roles;
 mod interrupt;
 mod ledger;
 mod report;
@@ -22,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use group_roles::{EFFECTIVE_ROLES, record_group_roles};
 pub use interrupt::Interrupt;
 pub use ledger::Ledger;
 use ledger::{Call, CallEnd};
@@ -58,6 +60,8 @@ pub struct OrgWork {
     pub revoke: Vec<(String, String)>,
     /// The roles of the members to remove, when the plan read them (for the audit log).
     pub roles: Option<HashMap<String, Vec<Role>>>,
+    /// Their roles held through a group, when they were read (for the audit log).
+    pub group_roles: Option<HashMap<String, Vec<Role>>>,
 }
 
 impl OrgWork {
@@ -360,7 +364,7 @@ async fn run_org(
 ) {
     for batch in w.remove.chunks(BATCH) {
         // Each member's roles as read; a member the answer gave none for is left out.
-        let roles = w.roles.as_ref().map(|roles| {
+        let of = |roles: &HashMap<String, Vec<Role>>| -> Vec<MemberRoles> {
             batch
                 .iter()
                 .filter_map(|u| {
@@ -370,14 +374,16 @@ async fn run_org(
                     })
                 })
                 .collect()
-        });
+        };
+        let roles = w.roles.as_ref().map(of);
+        let group_roles = w.group_roles.as_ref().map(of);
         let call = Call {
             org_id: w.id.clone(),
             org_name: w.name.clone(),
             user_ids: batch.to_vec(),
             roles,
             invitation: None,
-            group_roles: None,
+            group_roles,
             restore: None,
         };
         let sent = send(ledger, info, interrupt, call, || {

@@ -15,6 +15,9 @@ const ORG: &str = "org_acmeacmeacmeacm1";
 /// `removing` declares.
 fn emulator() -> Emulator {
     let mut tenant = demo_tenant(vec![org_with_members(ORG, "acme", "m", 4)]);
+    tenant.clients[0]
+        .scopes
+        .push("read:organization_member_effective_roles".into());
     tenant.clients.push(client(
         "no-create",
         "no-create-secret",
@@ -90,18 +93,37 @@ fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan
     let emu = emulator();
     let dir = TempDir::new("restore-exact");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
-    apply_audited(&emu, &dir, &[]).success();
+    let applied = apply_audited(&emu, &dir, &[]);
+    applied.success();
+    assert!(
+        !applied.stdout().contains("not recorded"),
+        "{}",
+        applied.show()
+    );
     let mut members = emu.state().organizations[0].members.clone();
     members.sort();
     assert_eq!(members, ["auth0|m0000", "auth0|m0001"]);
     let audit = dir.path().join("audit.jsonl");
-    let run = last_apply_run(&audit_lines(&audit));
+    let lines = audit_lines(&audit);
+    let run = last_apply_run(&lines);
+    // The intent records direct roles and group roles apart.
+    let intent = lines.iter().find(|l| l["event"] == "intent").unwrap();
+    assert_eq!(intent["roles"][1]["user_id"], "auth0|m0003");
+    assert_eq!(intent["roles"][1]["roles"][0]["name"], "viewer");
+    assert_eq!(intent["group_roles"][1]["roles"][0]["name"], "sso");
+    assert_eq!(intent["group_roles"][0]["roles"], serde_json::json!([]));
     emu.clear_requests();
     // Revert the config, then restore.
     dir.write("orgsync.yaml", &config(ALL));
     let r = restore(&emu, &dir, &run, &[]);
     r.success();
     assert!(r.stdout().contains("roles: admin, billing"), "{}", r.show());
+    assert!(
+        r.stdout()
+            .contains("group roles not assigned (they come back with the group): sso"),
+        "{}",
+        r.show()
+    );
     let mut members = emu.state().organizations[0].members.clone();
     members.sort();
     assert_eq!(
@@ -112,6 +134,7 @@ fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan
         names(emu.roles_of(ORG, "auth0|m0002")),
         ["admin", "billing"]
     );
+    // Only direct roles: the group's role is not assigned.
     assert_eq!(names(emu.roles_of(ORG, "auth0|m0003")), ["viewer"]);
     // One POST of the members (at most 10), one per member with roles.
     let p = posts(&emu);
@@ -173,7 +196,24 @@ fn restore_of_a_member_the_config_does_not_declare_refuses_before_sending() {
     let emu = emulator();
     let dir = TempDir::new("restore-undeclared");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
-    apply_audited(&emu, &dir, &[]).success();
+    // A token that may not read effective roles: that is said once, and apply goes on.
+    let applied = OrgSync::at(&emu.url())
+        .env("AUTH0_CLIENT_ID", "no-create")
+        .env("AUTH0_CLIENT_SECRET", "no-create-secret")
+        .args(["apply", "--auto-approve", "--audit-log"])
+        .arg(dir.path().join("audit.jsonl"))
+        .cwd(dir.path())
+        .run();
+    applied.success();
+    assert_eq!(
+        applied
+            .stdout()
+            .matches("the token lacks `read:organization_member_effective_roles`")
+            .count(),
+        1,
+        "{}",
+        applied.show()
+    );
     let audit = dir.path().join("audit.jsonl");
     let run = last_apply_run(&audit_lines(&audit));
     emu.clear_requests();
