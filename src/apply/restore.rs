@@ -254,6 +254,9 @@ pub struct Readd {
     pub group_roles: Vec<Role>,
     /// The run did not record the member's roles.
     pub roles_unknown: bool,
+    /// A member again (an earlier restore added them back): only the roles they lack are
+    /// assigned, nobody is added.
+    pub already_member: bool,
 }
 
 /// What restore does in one organization.
@@ -280,8 +283,13 @@ pub struct RestorePlan {
 }
 
 impl RestorePlan {
+    /// Members to add back.
     pub fn members(&self) -> usize {
-        self.organizations.iter().map(|o| o.add.len()).sum()
+        self.organizations
+            .iter()
+            .flat_map(|o| &o.add)
+            .filter(|a| !a.already_member)
+            .count()
     }
 
     pub fn role_assignments(&self) -> usize {
@@ -374,15 +382,37 @@ pub fn plan(
             continue;
         };
         ro.name = f.name.clone();
-        let current: HashSet<&str> = f.current.iter().map(|m| m.user_id.as_str()).collect();
+        let current: HashMap<&str, &crate::member::Member> =
+            f.current.iter().map(|m| (m.user_id.as_str(), m)).collect();
         let missing: HashSet<&str> = f.missing.iter().map(|m| m.user_id.as_str()).collect();
         let deleted: HashSet<&str> = f.unknown_users.iter().map(|u| u.user_id.as_str()).collect();
         let mut gone: BTreeMap<String, (Role, Vec<String>)> = BTreeMap::new();
         for r in chosen {
             let u = r.user_id.as_str();
-            if current.contains(u) {
-                ro.not_restored
-                    .push((u.to_string(), "already a member again: left as is".into()));
+            if let Some(m) = current.get(u) {
+                // Back already (an earlier restore that could not assign every role): the
+                // recorded roles it lacks, when its roles were read, and nothing else.
+                let lacking: Vec<Role> = match (&m.roles, &r.roles) {
+                    (Some(has), Some(recorded)) => recorded
+                        .iter()
+                        .filter(|x| !has.iter().any(|h| h.id == x.id))
+                        .filter(|x| role_exists(&x.id) != Some(false))
+                        .cloned()
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if lacking.is_empty() {
+                    ro.not_restored
+                        .push((u.to_string(), "already a member again: left as is".into()));
+                } else {
+                    ro.add.push(Readd {
+                        user_id: u.to_string(),
+                        roles: lacking,
+                        group_roles: Vec::new(),
+                        roles_unknown: false,
+                        already_member: true,
+                    });
+                }
             } else if deleted.contains(u) {
                 ro.not_restored.push((
                     u.to_string(),
@@ -412,6 +442,7 @@ pub fn plan(
                     roles,
                     group_roles: r.group_roles.clone().unwrap_or_default(),
                     roles_unknown: r.roles.is_none(),
+                    already_member: false,
                 });
             }
         }
@@ -564,6 +595,7 @@ fn member_ends(o: &RestoreOrg, done: &[(Call, CallEnd)], not_sent: &str) -> Vec<
                 ..MemberEnd::default()
             };
             match added.get(a.user_id.as_str()) {
+                _ if a.already_member => m.added = true,
                 Some(e) if e.outcome == Outcome::Restored => m.added = true,
                 Some(e) => {
                     m.unknown = e.outcome == Outcome::Unknown;
@@ -598,8 +630,14 @@ async fn restore_org(
     ledger: &Mutex<Ledger>,
     interrupt: &Interrupt,
 ) -> bool {
-    let mut back: HashSet<String> = HashSet::new();
-    for batch in o.add.chunks(ADD_BATCH) {
+    let mut back: HashSet<String> = o
+        .add
+        .iter()
+        .filter(|a| a.already_member)
+        .map(|a| a.user_id.clone())
+        .collect();
+    let to_add: Vec<&Readd> = o.add.iter().filter(|a| !a.already_member).collect();
+    for batch in to_add.chunks(ADD_BATCH) {
         let ids: Vec<String> = batch.iter().map(|a| a.user_id.clone()).collect();
         let recorded = |f: fn(&Readd) -> Option<Vec<Role>>| -> Option<Vec<MemberRoles>> {
             let list: Vec<MemberRoles> = batch

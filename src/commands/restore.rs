@@ -110,7 +110,7 @@ pub fn run(args: &RestoreArgs) -> Result<Exit, Failure> {
             return Err(refused);
         }
         let members = plan.members();
-        if members == 0 {
+        if members == 0 && plan.role_assignments() == 0 {
             summary(Some(&digest), &nothing, None)?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "Nothing to restore.")?;
@@ -360,7 +360,13 @@ fn write_plan(
             } else {
                 format!("  roles: {}", role_names(&a.roles))
             };
-            writeln!(out, "    + {who}{roles}")?;
+            let sign = if a.already_member { "~" } else { "+" };
+            let roles = if a.already_member {
+                format!("  a member again, lacking roles: {}", role_names(&a.roles))
+            } else {
+                roles
+            };
+            writeln!(out, "    {sign} {who}{roles}")?;
             if !a.group_roles.is_empty() {
                 writeln!(
                     out,
@@ -476,7 +482,7 @@ async fn lacking_scopes(client: &Client, plan: &RestorePlan) -> Option<Failure> 
         _ => return None,
     };
     let needed = [
-        (true, CREATE_MEMBERS),
+        (plan.members() > 0, CREATE_MEMBERS),
         (plan.role_assignments() > 0, CREATE_MEMBER_ROLES),
     ];
     let lacking: Vec<String> = needed
@@ -511,7 +517,7 @@ fn confirm(auto_approve: bool, plan: &RestorePlan) -> Result<bool, Failure> {
     let mut err = std::io::stderr().lock();
     write!(
         err,
-        "\norgsync will add back {} to {}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
+        "\norgsync will add back {} (and assign their roles) in {}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
         plural(plan.members(), "member", "members"),
         plural(plan.acting(), "organization", "organizations"),
     )?;

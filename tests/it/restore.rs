@@ -309,3 +309,421 @@ fn an_unknown_run_names_the_runs_the_log_has() {
     r.code(1);
     assert!(r.stderr().contains(&run), "{}", r.show());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile: 5xx, 429, an interrupt, a full disk; and a property over random cases.
+// ---------------------------------------------------------------------------------------------
+
+fn encoded(user_id: &str) -> String {
+    user_id.replace('|', "%7C")
+}
+
+/// Applies `config(&ALL[..2])` (m2 and m3 removed), reverts the config, and returns the run.
+fn applied_and_reverted(emu: &Emulator, dir: &TempDir) -> String {
+    dir.write("orgsync.yaml", &config(&ALL[..2]));
+    apply_audited(emu, dir, &[]).success();
+    dir.write("orgsync.yaml", &config(ALL));
+    emu.clear_requests();
+    last_apply_run(&audit_lines(&dir.path().join("audit.jsonl")))
+}
+
+#[test]
+fn transient_429s_and_5xx_are_retried_within_one_recorded_call() {
+    let emu = emulator();
+    let dir = TempDir::new("restore-transient");
+    let run = applied_and_reverted(&emu, &dir);
+    let members = format!("/api/v2/organizations/{ORG}/members");
+    for status in [429, 500] {
+        emu.script_fault(orgsync_emulator::ScriptedFault {
+            method: "POST".into(),
+            path: members.clone(),
+            status,
+            times: 1,
+        });
+    }
+    restore(&emu, &dir, &run, &[]).success();
+    assert_eq!(
+        names(emu.roles_of(ORG, "auth0|m0002")),
+        ["admin", "billing"]
+    );
+    let sent = api_requests(&emu)
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == members)
+        .count();
+    assert_eq!(sent, 3, "two answered 429 and 500, then carried out");
+    let lines = audit_lines(&dir.path().join("audit.jsonl"));
+    let adds: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["action"] == "add_members" && l["event"] == "restore")
+        .collect();
+    assert_eq!(adds.len(), 1);
+    assert_eq!(adds[0]["outcome"], "restored");
+    assert_eq!(adds[0]["attempts"], 3);
+}
+
+#[test]
+fn roles_refused_by_a_5xx_are_reported_and_a_second_restore_assigns_only_them() {
+    let emu = emulator();
+    let dir = TempDir::new("restore-5xx");
+    let run = applied_and_reverted(&emu, &dir);
+    emu.script_fault(orgsync_emulator::ScriptedFault {
+        method: "POST".into(),
+        path: format!(
+            "/api/v2/organizations/{ORG}/members/{}/roles",
+            encoded("auth0|m0002")
+        ),
+        status: 503,
+        times: 50,
+    });
+    let r = restore(&emu, &dir, &run, &[]);
+    r.code(1);
+    assert!(
+        r.stdout()
+            .contains("restored auth0|m0002, roles NOT assigned"),
+        "{}",
+        r.show()
+    );
+    assert!(r.stderr().contains("1 without their roles"), "{}", r.show());
+    assert!(emu.roles_of(ORG, "auth0|m0002").unwrap().is_empty());
+    assert_eq!(names(emu.roles_of(ORG, "auth0|m0003")), ["viewer"]);
+    let lines = audit_lines(&dir.path().join("audit.jsonl"));
+    let failed = lines
+        .iter()
+        .find(|l| l["action"] == "assign_roles" && l["outcome"] == "failed")
+        .expect("the failed assignment is recorded");
+    assert_eq!(failed["status"], 503);
+    assert_eq!(lines.last().unwrap()["success"], false);
+    // The fault is over (what is left of it is used up here); a second restore adds nobody
+    // and assigns m2's roles only.
+    let scripted_left = 50
+        - api_requests(&emu)
+            .iter()
+            .filter(|r| r.path.ends_with("m0002/roles"))
+            .count();
+    for _ in 0..scripted_left {
+        raw_exchange(
+            &emu,
+            "POST",
+            &format!("/api/v2/organizations/{ORG}/members/auth0%7Cm0002/roles"),
+            "{}",
+        );
+    }
+    emu.clear_requests();
+    let again = restore(&emu, &dir, &run, &[]);
+    again.success();
+    assert!(
+        again
+            .stdout()
+            .contains("a member again, lacking roles: admin, billing"),
+        "{}",
+        again.show()
+    );
+    assert_eq!(
+        names(emu.roles_of(ORG, "auth0|m0002")),
+        ["admin", "billing"]
+    );
+    let p = posts(&emu);
+    assert!(p.iter().all(|p| p.ends_with("m0002/roles")), "{p:?}");
+}
+
+#[test]
+fn an_audit_log_that_cannot_be_written_sends_no_post() {
+    use orgsync::apply::restore::{Readd, RestoreOrg, RestorePlan};
+    use orgsync::apply::{Interrupt, Ledger, RunInfo};
+    use orgsync::audit::AuditLog;
+    use orgsync::auth0::{Client, ClientOptions, Credentials, Domain, Secret};
+    let emu = emulator();
+    emu.remove_members(ORG, &["auth0|m0002"]);
+    emu.clear_requests();
+    let client = Client::new(
+        Domain::parse(&emu.url()).unwrap(),
+        Credentials::Client {
+            client_id: "demo".into(),
+            client_secret: Secret::new("demo-secret"),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let plan = RestorePlan {
+        run_id: "r".into(),
+        organizations: vec![RestoreOrg {
+            id: ORG.into(),
+            name: "acme".into(),
+            add: vec![Readd {
+                user_id: "auth0|m0002".into(),
+                roles: vec![],
+                group_roles: vec![],
+                roles_unknown: false,
+                already_member: false,
+            }],
+            ..RestoreOrg::default()
+        }],
+        roles_checked: true,
+    };
+    let log = AuditLog::open(std::path::Path::new("/dev/full")).unwrap();
+    let ledger = std::sync::Arc::new(std::sync::Mutex::new(Ledger::new(Some(log))));
+    let info = std::sync::Arc::new(RunInfo {
+        run_id: "x".into(),
+        domain: "d".into(),
+        plan_sha256: plan.digest(),
+        client_id: None,
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let report = rt.block_on(orgsync::apply::restore::execute(
+        std::sync::Arc::new(client),
+        &plan,
+        info,
+        ledger,
+        Interrupt::new(),
+    ));
+    assert!(report.audit_failed);
+    assert!(!report.success());
+    assert_eq!(report.restored(), 0);
+    assert!(posts(&emu).is_empty(), "a POST went out unrecorded");
+    assert!(
+        !emu.state().organizations[0]
+            .members
+            .contains(&"auth0|m0002".to_string())
+    );
+}
+
+#[test]
+fn sigint_mid_restore_exits_130_and_the_log_accounts_for_every_member_added() {
+    use orgsync_emulator::fixtures::member;
+    // 60 members removed; each POST takes 300 ms.
+    let mut org = org_with_members(ORG, "acme", "m", 0);
+    org.members = (0..60)
+        .map(|i| member(&format!("auth0|m{i:04}"), &format!("m{i}@example.com"), "M"))
+        .collect();
+    let emu = background(
+        demo_tenant(vec![org]),
+        Options {
+            latency: std::time::Duration::from_millis(300),
+            ..Options::default()
+        },
+    );
+    let dir = TempDir::new("restore-sigint");
+    dir.write(
+        "orgsync.yaml",
+        "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n    max_removals: 100%\n",
+    );
+    apply_audited(&emu, &dir, &[]).success();
+    let audit = dir.path().join("audit.jsonl");
+    let run = last_apply_run(&audit_lines(&audit));
+    let all: Vec<String> = (0..60).map(|i| format!("m{i:04}")).collect();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    dir.write("orgsync.yaml", &config(&all));
+    emu.clear_requests();
+    let child = OrgSync::new(&emu)
+        .args(["restore", "--auto-approve", "--run", &run, "--audit-log"])
+        .arg(&audit)
+        .cwd(dir.path())
+        .spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while posts(&emu).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no POST within 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let r = child.wait(std::time::Duration::from_secs(60));
+    let at_end = posts(&emu).len();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    assert_eq!(
+        posts(&emu).len(),
+        at_end,
+        "a POST arrived after the run ended"
+    );
+    r.assert_no_panic();
+    r.code_for(130, "SIGINT must exit 130");
+    let back = emu.state().organizations[0].members.clone();
+    assert!(
+        back.len() < 60,
+        "the interrupt came too late to test anything"
+    );
+    let lines = audit_lines(&audit);
+    for u in &back {
+        let accounted = lines.iter().any(|l| {
+            l["action"] == "add_members"
+                && l["event"] == "restore"
+                && ["restored", "unknown"].contains(&l["outcome"].as_str().unwrap_or(""))
+                && l["user_ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x == u.as_str())
+        });
+        assert!(
+            accounted,
+            "{u} is back but the log does not say so:\n{lines:#?}"
+        );
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["interrupted"], true);
+    assert_eq!(summary["success"], false);
+}
+
+/// Random cases: a tenant, an apply that removes some members, a config changed again (some
+/// of them declared, some not, others added), the tenant changed meanwhile (a user deleted,
+/// a member re-added by someone else), faults on the POSTs. Restore never adds anyone the run
+/// did not remove, never anyone undeclared, sends nothing while any chosen member is
+/// undeclared, and every POST it sends has its intent in the log before it arrived.
+#[test]
+fn property_restore_adds_only_what_the_run_removed_and_the_config_declares() {
+    let mut seed: u64 = 0x5eed_2026;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n.max(1)
+    };
+    let mut refused_cases = 0;
+    let mut restored_cases = 0;
+    for case in 0..12 {
+        let n = 4 + next(20) as usize;
+        let ids: Vec<String> = (0..n).map(|i| format!("m{i:04}")).collect();
+        let emu = background(
+            demo_tenant(vec![org_with_members(ORG, "acme", "m", n)]),
+            Options::default(),
+        );
+        for u in &ids {
+            if next(2) == 0 {
+                emu.set_roles(
+                    ORG,
+                    &format!("auth0|{u}"),
+                    vec![Role::named(&format!("r{}", next(3)))],
+                );
+            }
+        }
+        let kept: Vec<&str> = ids
+            .iter()
+            .filter(|_| next(2) == 0)
+            .map(String::as_str)
+            .collect();
+        let dir = TempDir::new(&format!("restore-prop-{case}"));
+        dir.write("orgsync.yaml", &config(&kept));
+        apply_audited(&emu, &dir, &[]).assert_no_panic();
+        let audit = dir.path().join("audit.jsonl");
+        let lines = audit_lines(&audit);
+        let Some(run) = lines
+            .iter()
+            .rev()
+            .find(|l| l["event"] == "start")
+            .and_then(|l| l["run_id"].as_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let removed: std::collections::BTreeSet<String> = lines
+            .iter()
+            .filter(|l| l["event"] == "delete" && l["outcome"] == "removed")
+            .flat_map(|l| l["user_ids"].as_array().unwrap().clone())
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        // The config now: what was kept, most or all of what was removed, and a newcomer.
+        let mut declared: Vec<String> = kept.iter().map(|s| s.to_string()).collect();
+        let all_back = next(2) == 0;
+        for u in &ids {
+            let uid = format!("auth0|{u}");
+            if removed.contains(&uid) && (all_back || next(3) != 0) {
+                declared.push(u.clone());
+            }
+        }
+        declared.push("newcomer".into());
+        let declared_ref: Vec<&str> = declared.iter().map(String::as_str).collect();
+        dir.write("orgsync.yaml", &config(&declared_ref));
+        let declared: std::collections::BTreeSet<String> =
+            declared.iter().map(|u| format!("auth0|{u}")).collect();
+        // The tenant meanwhile: someone re-added a removed member; a user deleted.
+        if let Some(u) = removed.iter().next()
+            && next(2) == 0
+        {
+            emu.add_members(ORG, &[u]);
+        }
+        if let Some(u) = removed.iter().last()
+            && next(3) == 0
+        {
+            emu.delete_user(u);
+        }
+        if next(2) == 0 {
+            emu.script_fault(orgsync_emulator::ScriptedFault {
+                method: "POST".into(),
+                path: format!("/api/v2/organizations/{ORG}/members"),
+                status: *[429u16, 500, 503, 0].get(next(4) as usize).unwrap(),
+                times: 1 + next(2) as u32,
+            });
+        }
+        let before: std::collections::BTreeSet<String> = emu.state().organizations[0]
+            .members
+            .iter()
+            .cloned()
+            .collect();
+        emu.clear_requests();
+        let r = restore(&emu, &dir, &run, &[]);
+        r.assert_no_panic();
+        let after: std::collections::BTreeSet<String> = emu.state().organizations[0]
+            .members
+            .iter()
+            .cloned()
+            .collect();
+        let added: Vec<&String> = after.difference(&before).collect();
+        for u in &added {
+            assert!(
+                removed.contains(*u),
+                "case {case}: {u} added but the run did not remove them\n{}",
+                r.show()
+            );
+            assert!(
+                declared.contains(*u),
+                "case {case}: {u} added but not declared\n{}",
+                r.show()
+            );
+        }
+        let undeclared_chosen = removed.iter().any(|u| !declared.contains(u));
+        if undeclared_chosen {
+            refused_cases += 1;
+            assert!(
+                posts(&emu).is_empty(),
+                "case {case}: a POST despite an undeclared member\n{}",
+                r.show()
+            );
+            r.code(1);
+        } else if !removed.is_empty() {
+            restored_cases += 1;
+        }
+        // Every POST arrived after an intent for it.
+        let lines = audit_lines(&audit);
+        let intents: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["event"] == "intent" && l["restores_run"] == run.as_str())
+            .collect();
+        for p in api_requests(&emu)
+            .into_iter()
+            .filter(|r| r.method == "POST")
+        {
+            let covered = intents.iter().any(|i| {
+                let about = if p.path.ends_with("/roles") {
+                    i["action"] == "assign_roles"
+                        && p.path
+                            .contains(&encoded(i["user_ids"][0].as_str().unwrap()))
+                } else {
+                    i["action"] == "add_members"
+                };
+                about && i["time"].as_str().unwrap() <= p.time.as_str()
+            });
+            assert!(
+                covered,
+                "case {case}: POST {} at {} has no intent before it:\n{intents:#?}",
+                p.path, p.time
+            );
+        }
+    }
+    assert!(
+        refused_cases > 0 && restored_cases > 0,
+        "the cases cover both: {refused_cases} refused, {restored_cases} restored"
+    );
+}
