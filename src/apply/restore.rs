@@ -384,7 +384,14 @@ pub fn plan(
         ro.name = f.name.clone();
         let current: HashMap<&str, &crate::member::Member> =
             f.current.iter().map(|m| (m.user_id.as_str(), m)).collect();
-        let missing: HashSet<&str> = f.missing.iter().map(|m| m.user_id.as_str()).collect();
+        // Declared and not a member: missing, or invited (a pending invitation does not make
+        // them a member; adding them back does).
+        let missing: HashSet<&str> = f
+            .missing
+            .iter()
+            .map(|m| m.user_id.as_str())
+            .chain(f.invited.iter().filter_map(|i| i.user_id.as_deref()))
+            .collect();
         let deleted: HashSet<&str> = f.unknown_users.iter().map(|u| u.user_id.as_str()).collect();
         let mut gone: BTreeMap<String, (Role, Vec<String>)> = BTreeMap::new();
         for r in chosen {
@@ -756,6 +763,104 @@ mod tests {
         let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
         std::fs::write(&path, text + "not json\n").unwrap();
         (dir, path)
+    }
+
+    fn role(id: &str) -> Role {
+        Role {
+            id: id.into(),
+            name: format!("name-{id}"),
+        }
+    }
+
+    #[test]
+    fn the_plan_adds_only_declared_absent_members_with_roles_that_exist() {
+        use crate::plan::{Member, OrgPlan, UnknownUser};
+        let removed = |u: &str, roles: &[&str]| Removed {
+            user_id: u.into(),
+            roles: Some(roles.iter().map(|r| role(r)).collect()),
+            group_roles: Some(vec![role("rol_g")]),
+        };
+        let run = RunRecord {
+            run_id: "r".into(),
+            organizations: vec![
+                RunOrg {
+                    id: "org_a".into(),
+                    name: "a".into(),
+                    removed: vec![
+                        removed("u1", &["rol_x", "rol_gone"]),
+                        removed("u2", &["rol_x"]),
+                        removed("u3", &[]),
+                        removed("u4", &[]),
+                        removed("u5", &["rol_x"]),
+                    ],
+                },
+                RunOrg {
+                    id: "org_b".into(),
+                    name: "b".into(),
+                    removed: vec![removed("u9", &[])],
+                },
+            ],
+            ..RunRecord::default()
+        };
+        let mut back = Member::id("u2");
+        back.roles = Some(vec![]);
+        let fresh = Plan {
+            format_version: 1,
+            domain: "d".into(),
+            config_sha256: "c".into(),
+            created_at: "t".into(),
+            organizations: vec![OrgPlan {
+                id: "org_a".into(),
+                name: "a".into(),
+                missing: vec![Member::id("u1")],
+                current: vec![back, Member::id("u5")],
+                unknown_users: vec![UnknownUser {
+                    user_id: "u3".into(),
+                    entry: "orgsync.yaml:1:1".into(),
+                    list: "members".into(),
+                    did_you_mean: None,
+                }],
+                ..OrgPlan::default()
+            }],
+            summary: Default::default(),
+            not_checked: vec![],
+            plan_sha256: None,
+        };
+        let exists = |id: &str| Some(id != "rol_gone");
+        let p = plan(&run, &fresh, &Filter::default(), &exists);
+        let a = &p.organizations[0];
+        // u1: added, with the role that exists; the gone one said.
+        assert_eq!(a.add[0].user_id, "u1");
+        assert!(!a.add[0].already_member);
+        assert_eq!(a.add[0].roles, [role("rol_x")]);
+        assert_eq!(a.add[0].group_roles, [role("rol_g")]);
+        assert_eq!(a.roles_gone[0].0, role("rol_gone"));
+        // u2: a member again without its role: only the role.
+        assert_eq!(a.add[1].user_id, "u2");
+        assert!(a.add[1].already_member);
+        // u3 deleted, u5 back (roles not read): not restored; u4 undeclared.
+        let not: Vec<&str> = a.not_restored.iter().map(|(u, _)| u.as_str()).collect();
+        assert_eq!(not, ["u3", "u5"]);
+        assert_eq!(a.undeclared, ["u4"]);
+        // An organization the config does not name: all undeclared.
+        assert_eq!(p.organizations[1].undeclared, ["u9"]);
+        assert_eq!(
+            (p.members(), p.role_assignments(), p.undeclared()),
+            (1, 2, 2)
+        );
+        // Narrowed: only u1, in org a.
+        let only = Filter {
+            orgs: vec!["a".into()],
+            users: vec!["u1".into()],
+        };
+        let p = plan(&run, &fresh, &only, &exists);
+        assert_eq!(p.organizations.len(), 1);
+        assert_eq!(p.undeclared(), 0);
+        assert_eq!(p.members(), 1);
+        // Roles not checkable: assigned as recorded, and said.
+        let p = plan(&run, &fresh, &only, &|_| None);
+        assert!(!p.roles_checked);
+        assert_eq!(p.organizations[0].add[0].roles.len(), 2);
     }
 
     #[test]
