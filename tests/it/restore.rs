@@ -14,6 +14,10 @@ const ORG: &str = "org_acmeacmeacmeacm1";
 /// Four members: m0 and m1 kept, m2 (admin, billing) and m3 (viewer) removed by the config
 /// `removing` declares.
 fn emulator() -> Emulator {
+    emulator_with(Options::default())
+}
+
+fn emulator_with(options: Options) -> Emulator {
     let mut tenant = demo_tenant(vec![org_with_members(ORG, "acme", "m", 4)]);
     tenant.clients[0]
         .scopes
@@ -29,7 +33,7 @@ fn emulator() -> Emulator {
             "read:users",
         ],
     ));
-    let emu = background(tenant, Options::default());
+    let emu = background(tenant, options);
     assert!(emu.set_roles(
         ORG,
         "auth0|m0002",
@@ -726,4 +730,44 @@ fn property_restore_adds_only_what_the_run_removed_and_the_config_declares() {
         refused_cases > 0 && restored_cases > 0,
         "the cases cover both: {refused_cases} refused, {restored_cases} restored"
     );
+}
+
+/// Under a tenant-wide bucket of 3 requests refilled at 10 per second, restore meets real 429s
+/// (with `x-ratelimit-*` headers), waits as they say, and finishes exactly.
+#[test]
+fn restore_under_a_small_rate_limit_waits_out_the_429s_and_finishes() {
+    use orgsync_emulator::{BucketConfig, RateLimits};
+    let emu = emulator_with(Options {
+        rate_limits: RateLimits {
+            global: Some(BucketConfig {
+                size: 3,
+                refill_per_sec: 10.0,
+                every_second: false,
+            }),
+            ..RateLimits::default()
+        },
+        ..Options::default()
+    });
+    let dir = TempDir::new("restore-429");
+    let run = applied_and_reverted(&emu, &dir);
+    let r = OrgSync::new(&emu)
+        .real_waits()
+        .args(["restore", "--auto-approve", "--run", &run, "--audit-log"])
+        .arg(dir.path().join("audit.jsonl"))
+        .cwd(dir.path())
+        .run();
+    r.success();
+    let limited = api_requests(&emu)
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    assert!(limited > 0, "the bucket never ran dry: nothing was tested");
+    let mut members = emu.state().organizations[0].members.clone();
+    members.sort();
+    assert_eq!(members.len(), 4);
+    assert_eq!(
+        names(emu.roles_of(ORG, "auth0|m0002")),
+        ["admin", "billing"]
+    );
+    assert_eq!(names(emu.roles_of(ORG, "auth0|m0003")), ["viewer"]);
 }
