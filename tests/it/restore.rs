@@ -771,3 +771,32 @@ fn restore_under_a_small_rate_limit_waits_out_the_429s_and_finishes() {
     );
     assert_eq!(names(emu.roles_of(ORG, "auth0|m0003")), ["viewer"]);
 }
+
+#[test]
+fn without_a_terminal_or_auto_approve_restore_refuses_and_sends_nothing() {
+    let emu = emulator();
+    let dir = TempDir::new("restore-no-tty");
+    let run = applied_and_reverted(&emu, &dir);
+    let r = OrgSync::new(&emu)
+        .args(["restore", "--run", &run, "--audit-log"])
+        .arg(dir.path().join("audit.jsonl"))
+        .cwd(dir.path())
+        .run();
+    r.code(1);
+    assert!(
+        r.stderr().contains("stdin is not a terminal"),
+        "{}",
+        r.show()
+    );
+    assert!(
+        r.stdout().contains("+ auth0|m0002"),
+        "the restore is shown first: {}",
+        r.show()
+    );
+    assert!(posts(&emu).is_empty());
+    let last = audit_lines(&dir.path().join("audit.jsonl")).pop().unwrap();
+    assert_eq!(
+        (last["event"].as_str(), last["success"].as_bool()),
+        (Some("summary"), Some(false))
+    );
+}
