@@ -91,7 +91,7 @@ impl Failure {
     /// Prints the failure on stderr.
     pub fn print(&self) {
         use std::io::Write;
-        let mut err = std::io::stderr().lock();
+        let mut err = crate::secrets::stderr();
         // Multi-line errors (several config problems) carry their own `error:`/`hint:` lines.
         let _ = writeln!(err, "error: {}", self.error);
         let mut source = self.error.source();

@@ -10,7 +10,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` atomically, through a fresh temporary beside it.
+/// The run's secrets are replaced (`crate::secrets`) before a byte is written.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let bytes = crate::secrets::scrub_bytes(bytes);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -21,7 +23,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .unwrap_or_default();
     let (tmp, mut file) = create_temp(&dir, &name)?;
     let written = file
-        .write_all(bytes)
+        .write_all(&bytes)
         .and_then(|()| file.sync_all())
         .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {

@@ -26,9 +26,11 @@ pub mod member;
 pub mod observe;
 pub mod plan;
 pub mod progress;
+pub mod provenance;
 pub mod reentry;
 pub mod render;
-pub mod saved;
+
+pub mod secrets;
 pub mod tasks;
 pub mod text;
 
@@ -49,14 +51,16 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    secrets::scrub_panics();
+    secrets::register_environment();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            print_clap(&e);
             if e.kind() == clap::error::ErrorKind::UnknownArgument
                 && let Some(hint) = cli::single_dash_hint(&args)
             {
-                eprintln!("hint: {hint}");
+                crate::secrets::errln!("hint: {hint}");
             }
             return if e.use_stderr() {
                 Exit::Error
@@ -68,14 +72,17 @@ where
     };
     init_logging(cli.verbose);
     commands::set_quiet(cli.quiet);
-    match dispatch(cli.command) {
+    let exit = match dispatch(cli.command) {
         Ok(exit) => exit.into(),
         Err(f) if f.is_broken_pipe() => Exit::Success.into(),
         Err(f) => {
             f.print();
             Exit::Error.into()
         }
-    }
+    };
+    // What the scrubbing writers held back (a tail that could have begun a secret).
+    secrets::flush();
+    exit
 }
 
 fn dispatch(command: Command) -> Result<Exit, Failure> {
@@ -85,6 +92,7 @@ fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Apply(args) => commands::apply::run(&args),
         Command::Restore(args) => commands::restore::run(&args),
         Command::Export(args) => commands::export::run(&args),
+        Command::Audit(command) => commands::audit::run(&command),
         Command::Schema => commands::schema::run(),
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man { dir } => commands::completions::man(dir.as_deref()),
@@ -93,18 +101,42 @@ fn dispatch(command: Command) -> Result<Exit, Failure> {
     }
 }
 
-/// Tracing logs on stderr, off unless asked for with `-v` (info) or `-vv` (debug).
+/// clap's message (help, version, or a usage error) as `clap::Error::print` writes it, in
+/// colour on a terminal, through the scrubbing sink like all output.
+fn print_clap(e: &clap::Error) {
+    use std::io::Write;
+    let to_stderr = e.use_stderr();
+    let terminal = if to_stderr {
+        secrets::stderr_is_terminal()
+    } else {
+        secrets::stdout_is_terminal()
+    };
+    let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let styled = e.render();
+    let text = if color {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    };
+    let _ = if to_stderr {
+        secrets::stderr().write_all(text.as_bytes())
+    } else {
+        secrets::stdout().write_all(text.as_bytes())
+    };
+}
+
+/// Tracing logs on stderr (scrubbed, as all output), off unless asked for with `-v` (info) or
+/// `-vv` (debug).
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => return,
         1 => "orgsync=info",
         _ => "orgsync=debug",
     };
-    use std::io::IsTerminal;
-    let ansi = std::io::stderr().is_terminal()
+    let ansi = crate::secrets::stderr_is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(secrets::stderr)
         .with_ansi(ansi)
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_target(false)

@@ -1,8 +1,8 @@
 //! Progress on stderr while a large tenant is read: organizations done out of the total, and
 //! members read so far. Drawn only when stderr is a terminal and `-q` is not given; otherwise
-//! nothing at all, so CI logs and pipes stay clean.
+//! nothing at all, so CI logs and pipes stay clean. It draws on stderr itself, not through
+//! `crate::secrets`: what it draws is counters only, never a text from outside.
 
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -18,7 +18,7 @@ pub struct Bar {
 impl Bar {
     /// A bar on stderr when it is a terminal and `quiet` is off; hidden otherwise.
     pub fn for_stderr(quiet: bool) -> Bar {
-        let target = if !quiet && std::io::stderr().is_terminal() {
+        let target = if !quiet && crate::secrets::stderr_is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()

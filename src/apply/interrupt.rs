@@ -28,12 +28,13 @@ impl Interrupt {
         tokio::spawn(async move {
             while signals.next().await {
                 if this.is_set() {
-                    eprintln!(
+                    crate::secrets::errln!(
                         "interrupted again: exiting now; calls in flight are recorded as intents only"
                     );
+                    crate::secrets::flush();
                     std::process::exit(130);
                 }
-                eprintln!(
+                crate::secrets::errln!(
                     "interrupted: no new DELETE will be sent; waiting for the calls in flight (at most {} s) and recording them",
                     INTERRUPT_GRACE.as_secs()
                 );

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::audit::{AuditError, AuditLog, DeleteRecord, Head, IntentRecord, MemberRoles, Outcome};
+use crate::audit::{
+    AuditError, AuditLog, DeleteRecord, Head, IntentRecord, MemberRoles, Outcome, Person,
+};
 
 use super::RunInfo;
 
@@ -18,6 +20,8 @@ pub(super) struct Call {
     pub(super) user_ids: Vec<String>,
     /// The members' roles, when the plan read them.
     pub(super) roles: Option<Vec<MemberRoles>>,
+    /// The members' emails and names, as read.
+    pub(super) people: Vec<Person>,
     /// An invitation to revoke (id, invitee email) instead of members.
     pub(super) invitation: Option<(String, String)>,
     /// The members' group-sourced roles, when they were read.
@@ -55,6 +59,7 @@ impl Call {
                 .as_ref()
                 .filter(|r| !r.role_ids.is_empty())
                 .map(|r| r.role_ids.as_slice()),
+            members: (!self.people.is_empty()).then_some(self.people.as_slice()),
             invitation_id: self.invitation.as_ref().map(|i| i.0.as_str()),
             invitee_email: self.invitation.as_ref().map(|i| i.1.as_str()),
             plan_sha256: &info.plan_sha256,
@@ -119,6 +124,13 @@ impl Ledger {
     /// record in it is whole).
     pub fn lock(shared: &std::sync::Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
         shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The sha256 of the audit log's last line: the anchor `orgsync audit verify` prints.
+    pub fn last_sha256(&self) -> Option<String> {
+        self.log
+            .as_ref()
+            .and_then(|l| l.last_sha256().map(str::to_string))
     }
 
     /// The first audit failure of the run, if any.
@@ -210,6 +222,7 @@ mod tests {
             org_name: "a".into(),
             user_ids: ids.iter().map(|s| s.to_string()).collect(),
             roles: None,
+            people: vec![],
             invitation: None,
             group_roles: None,
             restore: None,

@@ -29,7 +29,7 @@ pub use ledger::Ledger;
 use ledger::{Call, CallEnd};
 pub use report::{OrgOutcome, Report, write_report, write_work};
 
-use crate::audit::{MemberRoles, Outcome};
+use crate::audit::{MemberRoles, Outcome, Person};
 use crate::auth0::Client;
 use crate::member::Role;
 use crate::plan::{OrgPlan, Plan};
@@ -56,12 +56,15 @@ pub struct OrgWork {
     pub protected: Vec<String>,
     /// The guard that blocks this organization, with its numbers; nothing is removed.
     pub blocked: Option<String>,
-    /// Invitations to revoke (id, invitee email), in the order they go out, after the members.
+    /// Invitations to revoke (id, invitee email), in the order they go out (alongside the
+    /// member removals).
     pub revoke: Vec<(String, String)>,
     /// The roles of the members to remove, when the plan read them (for the audit log).
     pub roles: Option<HashMap<String, Vec<Role>>>,
     /// Their roles held through a group, when they were read (for the audit log).
     pub group_roles: Option<HashMap<String, Vec<Role>>>,
+    /// The email and name of each member to remove, as read (for the audit log and its report).
+    pub people: HashMap<String, Person>,
 }
 
 impl OrgWork {
@@ -91,6 +94,18 @@ impl OrgWork {
                     .filter_map(|r| Some((r.user_id.clone(), r.roles.clone()?)))
                     .collect()
             }),
+            people: o
+                .remove
+                .iter()
+                .map(|r| {
+                    let person = Person {
+                        user_id: r.user_id.clone(),
+                        email: r.email.clone(),
+                        name: r.name.clone(),
+                    };
+                    (r.user_id.clone(), person)
+                })
+                .collect(),
             ..OrgWork::default()
         }
     }
@@ -355,6 +370,9 @@ fn outcome(w: &OrgWork, done: &[(Call, CallEnd)], not_sent: &str) -> OrgOutcome 
     out
 }
 
+/// One organization's calls: its member removals and its invitation revocations go out as two
+/// sequences side by side, since Auth0 limits them with different buckets (members write,
+/// invitations): neither waits for the other's bucket.
 async fn run_org(
     client: &Client,
     w: OrgWork,
@@ -362,54 +380,65 @@ async fn run_org(
     ledger: &Mutex<Ledger>,
     interrupt: &Interrupt,
 ) {
-    for batch in w.remove.chunks(BATCH) {
-        // Each member's roles as read; a member the answer gave none for is left out.
-        let of = |roles: &HashMap<String, Vec<Role>>| -> Vec<MemberRoles> {
-            batch
-                .iter()
-                .filter_map(|u| {
-                    Some(MemberRoles {
-                        user_id: u.clone(),
-                        roles: roles.get(u)?.clone(),
+    let removals = async {
+        for batch in w.remove.chunks(BATCH) {
+            // Each member's roles as read; a member the answer gave none for is left out.
+            let of = |roles: &HashMap<String, Vec<Role>>| -> Vec<MemberRoles> {
+                batch
+                    .iter()
+                    .filter_map(|u| {
+                        Some(MemberRoles {
+                            user_id: u.clone(),
+                            roles: roles.get(u)?.clone(),
+                        })
                     })
-                })
-                .collect()
-        };
-        let roles = w.roles.as_ref().map(of);
-        let group_roles = w.group_roles.as_ref().map(of);
-        let call = Call {
-            org_id: w.id.clone(),
-            org_name: w.name.clone(),
-            user_ids: batch.to_vec(),
-            roles,
-            invitation: None,
-            group_roles,
-            restore: None,
-        };
-        let sent = send(ledger, info, interrupt, call, || {
-            client.remove_members(&w.id, &w.name, batch)
-        });
-        if !sent.await {
-            return;
+                    .collect()
+            };
+            let roles = w.roles.as_ref().map(of);
+            let group_roles = w.group_roles.as_ref().map(of);
+            let people = batch
+                .iter()
+                .filter_map(|u| w.people.get(u).cloned())
+                .collect();
+            let call = Call {
+                org_id: w.id.clone(),
+                org_name: w.name.clone(),
+                user_ids: batch.to_vec(),
+                roles,
+                people,
+                invitation: None,
+                group_roles,
+                restore: None,
+            };
+            let sent = send(ledger, info, interrupt, call, || {
+                client.remove_members(&w.id, &w.name, batch)
+            });
+            if !sent.await {
+                return;
+            }
         }
-    }
-    for (id, email) in &w.revoke {
-        let call = Call {
-            org_id: w.id.clone(),
-            org_name: w.name.clone(),
-            user_ids: Vec::new(),
-            roles: None,
-            invitation: Some((id.clone(), email.clone())),
-            group_roles: None,
-            restore: None,
-        };
-        let sent = send(ledger, info, interrupt, call, || {
-            client.revoke_invitation(&w.id, &w.name, id)
-        });
-        if !sent.await {
-            return;
+    };
+    let revocations = async {
+        for (id, email) in &w.revoke {
+            let call = Call {
+                org_id: w.id.clone(),
+                org_name: w.name.clone(),
+                user_ids: Vec::new(),
+                roles: None,
+                people: Vec::new(),
+                invitation: Some((id.clone(), email.clone())),
+                group_roles: None,
+                restore: None,
+            };
+            let sent = send(ledger, info, interrupt, call, || {
+                client.revoke_invitation(&w.id, &w.name, id)
+            });
+            if !sent.await {
+                return;
+            }
         }
-    }
+    };
+    tokio::join!(removals, revocations);
 }
 
 /// One call through the ledger: its intent recorded (and synced) first, then sent, then its
@@ -536,6 +565,7 @@ mod tests {
             organizations: orgs,
             summary: crate::plan::Summary::default(),
             not_checked: vec![],
+            provenance: None,
             plan_sha256: None,
         }
     }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::ledger::{Call, CallEnd, RestoreCall};
 use super::{INTERRUPT_GRACE, Interrupt, Ledger, RunInfo};
-use crate::audit::{MemberRoles, Outcome};
+use crate::audit::{MemberRoles, Outcome, Person};
 use crate::auth0::{ADD_BATCH, Client};
 use crate::member::Role;
 use crate::plan::Plan;
@@ -37,6 +37,9 @@ pub struct Removed {
     pub roles: Option<Vec<Role>>,
     /// Roles held through a group, when the run read them.
     pub group_roles: Option<Vec<Role>>,
+    /// The member's email and name, as the run read them.
+    pub email: Option<String>,
+    pub name: Option<String>,
 }
 
 /// One organization's removals in a run.
@@ -109,9 +112,20 @@ struct Line {
     #[serde(default)]
     group_roles: Option<Vec<LineRoles>>,
     #[serde(default)]
+    members: Vec<LinePerson>,
+    #[serde(default)]
     outcome: Option<String>,
     #[serde(default)]
     error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LinePerson {
+    user_id: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -210,8 +224,11 @@ pub fn read_run(path: &Path, run: &str) -> Result<RunRecord, ReadRunError> {
         });
         for u in &line.user_ids {
             if listed.insert((line.organization_id.clone(), u.clone())) {
+                let person = line.members.iter().find(|p| p.user_id == *u);
                 org.removed.push(Removed {
                     user_id: u.clone(),
+                    email: person.and_then(|p| p.email.clone()),
+                    name: person.and_then(|p| p.name.clone()),
                     roles: line
                         .roles
                         .as_ref()
@@ -252,6 +269,9 @@ pub struct Readd {
     pub roles: Vec<Role>,
     /// Group roles recorded, not assigned.
     pub group_roles: Vec<Role>,
+    /// Email and name as the run recorded them.
+    pub email: Option<String>,
+    pub name: Option<String>,
     /// The run did not record the member's roles.
     pub roles_unknown: bool,
     /// A member again (an earlier restore added them back): only the roles they lack are
@@ -418,6 +438,8 @@ pub fn plan(
                         group_roles: Vec::new(),
                         roles_unknown: false,
                         already_member: true,
+                        email: r.email.clone(),
+                        name: r.name.clone(),
                     });
                 }
             } else if deleted.contains(u) {
@@ -450,6 +472,8 @@ pub fn plan(
                     group_roles: r.group_roles.clone().unwrap_or_default(),
                     roles_unknown: r.roles.is_none(),
                     already_member: false,
+                    email: r.email.clone(),
+                    name: r.name.clone(),
                 });
             }
         }
@@ -625,6 +649,15 @@ fn member_ends(o: &RestoreOrg, done: &[(Call, CallEnd)], not_sent: &str) -> Vec<
         .collect()
 }
 
+/// A member as the audit line names them.
+fn person(a: &Readd) -> Person {
+    Person {
+        user_id: a.user_id.clone(),
+        email: a.email.clone(),
+        name: a.name.clone(),
+    }
+}
+
 const ADD_MEMBERS: &str = "add_members";
 const ASSIGN_ROLES: &str = "assign_roles";
 
@@ -662,6 +695,7 @@ async fn restore_org(
             org_id: o.id.clone(),
             org_name: o.name.clone(),
             user_ids: ids.clone(),
+            people: batch.iter().map(|a| person(a)).collect(),
             roles: recorded(|a| (!a.roles_unknown).then(|| a.roles.clone())),
             invitation: None,
             group_roles: recorded(|a| (!a.group_roles.is_empty()).then(|| a.group_roles.clone())),
@@ -690,6 +724,7 @@ async fn restore_org(
             org_id: o.id.clone(),
             org_name: o.name.clone(),
             user_ids: vec![a.user_id.clone()],
+            people: vec![person(a)],
             roles: Some(vec![MemberRoles {
                 user_id: a.user_id.clone(),
                 roles: a.roles.clone(),
@@ -779,6 +814,7 @@ mod tests {
             user_id: u.into(),
             roles: Some(roles.iter().map(|r| role(r)).collect()),
             group_roles: Some(vec![role("rol_g")]),
+            ..Removed::default()
         };
         let run = RunRecord {
             run_id: "r".into(),
@@ -824,6 +860,7 @@ mod tests {
             }],
             summary: Default::default(),
             not_checked: vec![],
+            provenance: None,
             plan_sha256: None,
         };
         let exists = |id: &str| Some(id != "rol_gone");

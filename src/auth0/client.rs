@@ -183,6 +183,9 @@ impl Client {
                     let granted = scopes.split_whitespace().map(str::to_string).collect();
                     *self.token_scopes.lock().unwrap_or_else(|e| e.into_inner()) = Some(granted);
                 }
+                // Each token obtained is a secret of the run from now on (a given one was
+                // registered where it was read).
+                crate::secrets::register("the access token from /oauth/token", token.expose());
                 token
             }
         };

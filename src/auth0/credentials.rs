@@ -48,10 +48,17 @@ impl Credentials {
     ) -> Result<Credentials, MissingCredentials> {
         let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         if let Some(t) = non_empty("AUTH0_API_TOKEN").or_else(|| non_empty("AUTH0_ACCESS_TOKEN")) {
+            crate::secrets::register(
+                "the Auth0 token (AUTH0_API_TOKEN or AUTH0_ACCESS_TOKEN)",
+                &t,
+            );
             return Ok(Credentials::Token(Secret::new(t.trim())));
         }
         match (non_empty("AUTH0_CLIENT_ID"), non_empty("AUTH0_CLIENT_SECRET")) {
-            (Some(id), Some(secret)) => Ok(Credentials::Client { client_id: id, client_secret: Secret::new(secret) }),
+            (Some(id), Some(secret)) => {
+                crate::secrets::register("AUTH0_CLIENT_SECRET", &secret);
+                Ok(Credentials::Client { client_id: id, client_secret: Secret::new(secret) })
+            }
             (Some(_), None) => Err(MissingCredentials("AUTH0_CLIENT_ID is set but AUTH0_CLIENT_SECRET is not".into())),
             (None, Some(_)) => Err(MissingCredentials("AUTH0_CLIENT_SECRET is set but AUTH0_CLIENT_ID is not".into())),
             (None, None) => Err(MissingCredentials(

@@ -37,6 +37,8 @@ fn not_an_org_id(id: &str) -> String {
 /// A value from outside for a message: escaped (quotes, control characters) and cut to 60
 /// characters.
 fn escaped(s: &str) -> String {
+    // Scrubbed before it is cut: a secret across the cut would leave its start behind.
+    let s = crate::secrets::scrub(s);
     let cut: String = s.chars().take(60).collect();
     let mut e = format!("{cut:?}");
     if cut.len() < s.len() {
@@ -99,5 +101,16 @@ mod tests {
         assert!(
             serde_json::from_str::<Organization>(r#"{"id":"org_abc123","name":"acme"}"#).is_ok()
         );
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_is_scrubbed_before_it_is_cut() {
+        let secret = "cut-across-secret-4f9a";
+        crate::secrets::register("a test secret", secret);
+        // The cut at 60 characters falls inside the secret.
+        let id = format!("{}{secret}", "z".repeat(52));
+        let shown = escaped(&id);
+        assert!(!shown.contains("cut-a"), "{shown}");
+        assert!(shown.contains("zzz[redact"), "{shown}");
     }
 }

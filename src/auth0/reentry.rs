@@ -124,7 +124,10 @@ impl Client {
                 site,
                 detail: format!(
                     "invitation id {:?} is not an Auth0 invitation id (`uinv_` and letters or digits)",
-                    invitation_id.chars().take(60).collect::<String>()
+                    crate::secrets::scrub(invitation_id)
+                        .chars()
+                        .take(60)
+                        .collect::<String>()
                 ),
             };
             return (Err(self.scrub(e)), unsent);

@@ -1,5 +1,6 @@
 //! Retries: [`RetryPolicy`] and the one loop every request goes through, the token request
-//! included. One attempt is paced (API calls only), sent, and its answer read within
+//! included. One attempt is paced (API calls only, each by its endpoint class, see
+//! [`pacer::Class`]), takes a concurrency slot, is sent, and its answer read within
 //! [`MAX_BODY_BYTES`]; then a 429 waits for `Retry-After` or the reset and goes again while
 //! the call's deadline allows, a 5xx or a lost connection goes again up to `max_attempts`
 //! (within the deadline too), and anything else ends the loop. Waits use only the header
@@ -187,21 +188,30 @@ impl Client {
         let started = Instant::now();
         let mut failures: u32 = 0;
         loop {
-            // `--timeout` bounds the request including its wait for a rate-limit token.
+            // `--timeout` bounds the request including its wait for a rate-limit token (from
+            // its class's turn: the wait behind earlier requests of its class is not counted)
+            // and for a concurrency slot.
             let budget = self.options.request_timeout;
-            let paced = Instant::now();
+            let mut paced = Instant::now();
             let (slot, in_flight) = match out.bearer {
                 Some(_) => {
-                    let slot = self.slots.acquire().await.map_err(|_| Failed::ShutDown)?;
+                    // The token first, then the concurrency slot: a request waiting for its
+                    // class's empty bucket holds no slot that another class's request could
+                    // use (a long DELETE queue must not stall the next organization's reads).
+                    let class = pacer::Class::of(&out.method, out.path);
                     let ticket = self
                         .pacer
-                        .acquire(policy.instant, budget)
+                        .acquire(class, policy.instant, budget)
                         .await
                         .map_err(Failed::Paced)?;
+                    paced = Instant::now()
+                        .checked_sub(ticket.waited())
+                        .unwrap_or_else(Instant::now);
                     let in_flight = InFlight {
                         pacer: &self.pacer,
                         ticket: Some(ticket),
                     };
+                    let slot = self.slots.acquire().await.map_err(|_| Failed::ShutDown)?;
                     (Some(slot), Some(in_flight))
                 }
                 None => (None, None),

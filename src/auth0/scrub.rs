@@ -19,7 +19,9 @@ impl Secrets {
     pub(super) fn add(&self, secret: &Secret) {
         let mut secrets = self.0.write().unwrap_or_else(|e| e.into_inner());
         let s = secret.expose();
-        if s.is_empty() {
+        // Too short to tell from ordinary text (see `crate::secrets::MIN_LEN`): replacing it
+        // would mangle every message.
+        if s.chars().count() < crate::secrets::MIN_LEN {
             return;
         }
         let json = serde_json::to_string(s).unwrap_or_default();
@@ -137,6 +139,14 @@ mod tests {
             assert!(!text.contains(&encode(secret)), "{text}");
             assert!(!needs_redaction || text.contains("[redacted]"), "{text}");
         }
+    }
+
+    #[test]
+    fn a_secret_too_short_to_tell_from_text_leaves_text_alone() {
+        let secrets = Secrets::default();
+        secrets.add(&Secret::new("t"));
+        let text = "GET /api/v2/organizations failed: could not connect";
+        assert_eq!(secrets.scrub_text(text), text);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use orgsync_emulator::{BucketConfig, FaultKind};
+use orgsync_emulator::{BucketConfig, FaultKind, Tier};
 
 use super::whole_in;
 
@@ -40,19 +40,32 @@ pub struct EmulatorArgs {
     /// Address to listen on; port 0 picks any free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// Every bucket as Auth0 publishes it for a plan: `free` (tenant-wide `2/2` only),
+    /// `essentials` and `professional` (tenant-wide `10/150/min`, members read `40/500/min`,
+    /// write `20/200/min`, invitations `20/200/min`), `enterprise` (tenant-wide `50/16`, the
+    /// same endpoint buckets). Where Auth0's tables disagree one is picked: an older page gives
+    /// self-service plans 16/s tenant-wide, and a second "members read" row says `20/200/min`;
+    /// the invitations bucket is published for Enterprise only and assumed for the others. The
+    /// `--*-limit` flags override single buckets.
+    #[arg(long, value_name = "TIER", default_value = "enterprise", value_parser = parse_tier)]
+    pub tier: Tier,
     /// Tenant-wide Management API bucket as BURST/PER_SECOND (refilled continuously), e.g.
     /// `50/16`, or BURST/PER_MINUTE/min (refilled once a second), e.g. `10/150/min`. Default:
-    /// an Enterprise production tenant's documented `50/16`.
+    /// the `--tier`'s (Enterprise: `50/16`).
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub rate_limit: Option<BucketConfig>,
     /// Bucket for reading organization members, as BURST/PER_SECOND or BURST/PER_MINUTE/min.
-    /// Default: Auth0's documented `40/500/min`.
+    /// Default: the `--tier`'s (Enterprise: `40/500/min`).
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub members_read_limit: Option<BucketConfig>,
     /// Bucket for adding and removing organization members, as BURST/PER_SECOND or
-    /// BURST/PER_MINUTE/min. Default: Auth0's documented `20/200/min`.
+    /// BURST/PER_MINUTE/min. Default: the `--tier`'s (Enterprise: `20/200/min`).
     #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
     pub members_write_limit: Option<BucketConfig>,
+    /// Bucket for revoking invitations, as BURST/PER_SECOND or BURST/PER_MINUTE/min. Default:
+    /// the `--tier`'s (Enterprise: `20/200/min`).
+    #[arg(long, value_name = "BURST/RATE", value_parser = parse_bucket)]
+    pub invitations_limit: Option<BucketConfig>,
     /// Announce the limits in the `x-ratelimit-*` headers of every answer, but never refuse a
     /// request with 429 (for tests and demos that need raw speed).
     #[arg(long)]
@@ -111,6 +124,12 @@ fn parse_bucket(s: &str) -> Result<BucketConfig, String> {
         size,
         refill_per_sec: if per_minute { rate / 60.0 } else { rate },
         every_second: per_minute,
+    })
+}
+
+fn parse_tier(s: &str) -> Result<Tier, String> {
+    Tier::parse(s).ok_or_else(|| {
+        format!("unknown tier `{s}`: use `free`, `essentials`, `professional` or `enterprise`")
     })
 }
 
@@ -210,6 +229,8 @@ mod tests {
             "3600000",
             "--rate-limit",
             "4/0",
+            "--tier",
+            "free",
         ])
         .unwrap()
         .command
@@ -220,5 +241,14 @@ mod tests {
             (e.token_ttl, e.latency_ms, e.removal_delay_ms),
             (2_592_000, 60_000, 3_600_000)
         );
+        assert_eq!(e.tier, Tier::Free);
+    }
+
+    #[test]
+    fn an_unknown_tier_is_refused() {
+        let e = parse(&["emulator", "--tenant", "t.yaml", "--tier", "gold"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown tier `gold`"), "{e}");
     }
 }

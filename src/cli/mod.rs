@@ -43,6 +43,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Write an orgsync.yaml that reproduces the tenant's current membership (to adopt orgsync).
     Export(ExportArgs),
+    /// Check an audit log (`verify`) or turn it into evidence for an auditor (`report`).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the JSON Schema of orgsync.yaml.
     Schema,
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
@@ -171,6 +174,67 @@ pub fn single_dash_hint(args: &[std::ffi::OsString]) -> Option<String> {
             .contains(&name)
             .then(|| format!("long flags take two dashes: did you mean `-{a}`?"))
     })
+}
+
+/// `orgsync audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the log's chain (each line holds the sha256 of the line before it), that every line
+    /// parses, that every intent has its outcome (or its run counts it unknown) and every run a
+    /// summary. Names the first line that fails and exits 1; prints the last line's sha256, to
+    /// keep outside the log as its anchor.
+    Verify {
+        /// The audit log (`apply --audit-log`).
+        #[arg(value_name = "LOG")]
+        log: PathBuf,
+    },
+    /// The log as evidence, per run: when, which tenant, which change (commit, pull request, CI
+    /// run), who was removed from which organization with the roles they held, invitations
+    /// revoked, what failed or is unknown, whether removals were verified, and the chain's
+    /// verdict.
+    Report {
+        /// The audit log (`apply --audit-log`).
+        #[arg(value_name = "LOG")]
+        log: PathBuf,
+        /// Only this run (its `run_id`); repeatable.
+        #[arg(long = "run", value_name = "ID")]
+        runs: Vec<String>,
+        /// Only runs started on or after this date (`YYYY-MM-DD`, or an RFC 3339 UTC time).
+        #[arg(long, value_name = "DATE", value_parser = parse_since)]
+        since: Option<String>,
+        /// `markdown` for a ticket or a pull request, `json` for a GRC tool.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
+    },
+}
+
+/// How `audit report` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
+}
+
+/// `--since`: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS…Z`, as the log writes times.
+fn parse_since(s: &str) -> Result<String, String> {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    let date = b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10);
+    let rest_ok = b.len() == 10 || (b.get(10) == Some(&b'T') && s.ends_with('Z') && s.is_ascii());
+    if date && rest_ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{}` is not a date: write YYYY-MM-DD (or an RFC 3339 UTC time such as 2026-12-04T09:00:00Z)",
+            crate::text::clean(s)
+        ))
+    }
 }
 
 /// How `plan` prints the plan on stdout.

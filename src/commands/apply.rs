@@ -14,8 +14,8 @@ use crate::cli::ApplyArgs;
 use crate::config::DesiredState;
 use crate::error::{Exit, Failure};
 use crate::plan::Plan;
+use crate::plan::saved::read_saved_plan;
 use crate::render;
-use crate::saved::read_saved_plan;
 
 /// Asks for `yes` on a terminal; without one, refuses unless `--auto-approve`.
 fn confirm(
@@ -35,7 +35,7 @@ fn confirm(
             hint: Some("review what is listed above, then run again with `--auto-approve`".into()),
         });
     }
-    let mut err = std::io::stderr().lock();
+    let mut err = crate::secrets::stderr();
     write!(
         err,
         "\norgsync will remove {}{} from {}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",
@@ -96,7 +96,7 @@ async fn prepare_apply(
         None => desired,
     };
     let fresh = make_plan(conn, desired).await?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::secrets::stdout();
     let prepared = match saved {
         None => {
             render::text(
@@ -238,7 +238,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         });
         if removals + invitations == 0 && !reportable {
             summary(Some(&plan_sha256), Ok(&apply::Report::default()))?;
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = crate::secrets::stdout();
             writeln!(stdout, "Nothing to remove: the tenant already matches the plan.")?;
             stdout.flush()?;
             return Ok(Exit::Success);
@@ -253,7 +253,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         // direct ones); where they cannot be, that is said once.
         let mut work = work;
         if let Some(note) = apply::record_group_roles(&conn.client, &mut work).await {
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = crate::secrets::stdout();
             writeln!(stdout, "note: {note}")?;
             stdout.flush()?;
         }
@@ -274,11 +274,17 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
                 hint: None,
             };
             summary(Some(&plan_sha256), Err(&cancelled))?;
-            eprintln!("Apply cancelled: nothing was removed.");
+            crate::secrets::errln!("Apply cancelled: nothing was removed.");
             return Ok(Exit::Error);
         }
         info.plan_sha256 = plan_sha256;
         if removals + invitations > 0 {
+            let provenance = crate::provenance::Provenance::gather(&config_path);
+            let plan_file = args
+                .plan
+                .as_deref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned());
             let start = audit::StartRecord {
                 head: Head::now(&info.run_id, "start", &info.domain),
                 plan_sha256: &info.plan_sha256,
@@ -287,6 +293,9 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
                 organizations: orgs,
                 removals,
                 invitations,
+                provenance: provenance.as_ref(),
+                plan_file: plan_file.as_deref(),
+                plan_provenance: saved.as_ref().and_then(|p| p.provenance.as_ref()),
             };
             if let Err(e) = Ledger::lock(&ledger).write_synced(&start) {
                 return Err(Failure {
@@ -325,23 +334,32 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             &conn.client,
             Ok(&report),
         );
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::secrets::stdout();
         writeln!(stdout)?;
         apply::write_report(&report, &mut stdout)?;
         stdout.flush()?;
         // `--comment`: the report as a new comment; a failure to post it is printed here and
         // makes an apply that otherwise succeeded exit 1.
+        let anchor = args.audit_log.as_ref().map(|log| crate::comment::AuditAnchor {
+            log: log
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            run_id: info.run_id.clone(),
+            last_sha256: Ledger::lock(&ledger).last_sha256(),
+        });
         let on_success = crate::comment::after_apply(
             &args.comment,
             &config_path,
             &info.domain,
             &report,
+            anchor.as_ref(),
             super::quiet(),
             args.connection.timeout_duration(),
         )
         .await;
         if report.interrupted {
-            eprintln!("error: apply was interrupted; the report above is exact, and running apply again converges");
+            crate::secrets::errln!("error: apply was interrupted; the report above is exact, and running apply again converges");
             return Ok(Exit::Interrupted);
         }
         if let Some(e) = audit_error {
@@ -528,6 +546,11 @@ fn write_summary(
         requests: client.requests_sent(),
         retries: client.retries(),
         interrupted: report.interrupted,
+        visible: report
+            .organizations
+            .iter()
+            .filter_map(|o| o.converged)
+            .reduce(|a, b| a && b),
         success: error.is_none() && report.success(),
         error,
     })?;

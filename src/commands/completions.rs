@@ -62,7 +62,7 @@ fn page(cmd: clap::Command) -> clap_mangen::Man {
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<Exit, Failure> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::secrets::stdout();
     out.write_all(bytes)?;
     out.flush()?;
     Ok(Exit::Success)

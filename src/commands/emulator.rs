@@ -13,12 +13,13 @@ pub fn run(args: EmulatorArgs) -> Result<Exit, Failure> {
         error: Box::new(e),
         hint: Some("see the README's \"Emulator\" section for the tenant file format".into()),
     })?;
-    let documented = RateLimits::enterprise();
+    let documented = RateLimits::tier(args.tier);
     let options = emulator::Options {
         rate_limits: RateLimits {
             global: args.rate_limit.or(documented.global),
             members_read: args.members_read_limit.or(documented.members_read),
             members_write: args.members_write_limit.or(documented.members_write),
+            invitations: args.invitations_limit.or(documented.invitations),
         },
         enforce_rate_limits: !args.no_rate_limit,
         latency: Duration::from_millis(args.latency_ms),

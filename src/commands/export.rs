@@ -110,13 +110,13 @@ pub fn run(args: &ExportArgs) -> Result<Exit, Failure> {
     match output {
         Some(path) => {
             crate::files::write_atomically(path, yaml.as_bytes())
-                .map_err(|e| crate::saved::cannot_write("", path, e))?;
+                .map_err(|e| crate::plan::saved::cannot_write("", path, e))?;
             if !quiet() {
-                eprintln!("wrote {}", path.display());
+                crate::secrets::errln!("wrote {}", path.display());
             }
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::secrets::stdout();
             out.write_all(yaml.as_bytes())?;
             out.flush()?;
         }

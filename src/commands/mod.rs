@@ -3,6 +3,7 @@
 //! the connection to a tenant (or the `--sandbox` emulator) and planning against it.
 
 pub mod apply;
+pub mod audit;
 pub mod completions;
 #[cfg(feature = "emulator")]
 pub mod emulator;
@@ -12,7 +13,6 @@ pub mod restore;
 pub mod schema;
 pub mod validate;
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +57,7 @@ pub fn load_config(path: &Path) -> Result<DesiredState, Failure> {
             let looks_like_config =
                 name.is_some_and(|n| n.ends_with(".yaml") || n.ends_with(".yml"));
             if looks_like_config && !quiet() {
-                eprintln!(
+                crate::secrets::errln!(
                     "warning: skipped `{}`: {why}",
                     render::clean(&f.display().to_string())
                 );
@@ -217,6 +217,7 @@ async fn sandbox(tenant_path: &Path, options: ClientOptions) -> Result<Connectio
     })?;
     let emu = Emulator::start(tenant, orgsync_emulator::Options::default()).await?;
     let domain = Domain::parse(&emu.url())?;
+    crate::secrets::register_quietly(&client.client_secret);
     let credentials = Credentials::Client {
         client_id: client.client_id,
         client_secret: crate::auth0::Secret::new(client.client_secret),
@@ -328,12 +329,14 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.
 pub fn stdout_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    crate::secrets::stdout_is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Colour on stderr: a terminal, and NO_COLOR unset or empty.
 fn stderr_color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    crate::secrets::stderr_is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// `-` given as a file to write (`plan --out -`, `export -o -`): stdout.

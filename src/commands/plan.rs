@@ -6,8 +6,8 @@ use super::{connect, is_stdout, load_config, make_plan, runtime, select_orgs, st
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::comment;
 use crate::error::{Exit, Failure};
+use crate::plan::saved::write_plan_file;
 use crate::render;
-use crate::saved::write_plan_file;
 
 /// `orgsync plan`.
 pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
@@ -17,22 +17,23 @@ pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
         let conn = connect(&args.connection, None).await?;
         make_plan(&conn, &desired).await
     })?;
+    let plan = plan.with_provenance(crate::provenance::Provenance::gather(&args.config));
     // `--out -`: the JSON plan is stdout's; the plan as `--format` says goes to stderr.
     let to_stdout = args.out.as_deref().is_some_and(is_stdout);
     if let Some(out) = args.out.as_deref().filter(|o| !is_stdout(o)) {
         write_plan_file(out, &plan)?;
     }
     if to_stdout {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::secrets::stdout();
         render::json(&plan, &mut stdout)?;
         stdout.flush()?;
     }
     let shown_on_stderr = to_stdout && args.format != OutputFormat::Json && !super::quiet();
     if !to_stdout || shown_on_stderr {
         let mut out: Box<dyn Write> = if to_stdout {
-            Box::new(std::io::stderr().lock())
+            Box::new(crate::secrets::stderr())
         } else {
-            Box::new(std::io::stdout().lock())
+            Box::new(crate::secrets::stdout())
         };
         let color = if to_stdout {
             super::stderr_color()

@@ -112,7 +112,7 @@ pub fn run(args: &RestoreArgs) -> Result<Exit, Failure> {
         let members = plan.members();
         if members == 0 && plan.role_assignments() == 0 {
             summary(Some(&digest), &nothing, None)?;
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::secrets::stdout();
             writeln!(out, "Nothing to restore.")?;
             out.flush()?;
             return Ok(Exit::Success);
@@ -129,7 +129,7 @@ pub fn run(args: &RestoreArgs) -> Result<Exit, Failure> {
                     hint: None,
                 };
                 summary(Some(&digest), &nothing, Some(&cancelled))?;
-                eprintln!("Restore cancelled: nothing was sent.");
+                crate::secrets::errln!("Restore cancelled: nothing was sent.");
                 return Ok(Exit::Error);
             }
             Err(refused) => {
@@ -176,12 +176,12 @@ pub fn run(args: &RestoreArgs) -> Result<Exit, Failure> {
             &report,
             None,
         );
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::secrets::stdout();
         writeln!(out)?;
         write_report(&report, &plan, &mut out)?;
         out.flush()?;
         if report.interrupted {
-            eprintln!(
+            crate::secrets::errln!(
                 "error: restore was interrupted; the account above is exact, and running restore again finishes it"
             );
             return Ok(Exit::Interrupted);
@@ -260,6 +260,7 @@ async fn prepare(
             organizations: vec![],
             summary: Default::default(),
             not_checked: vec![],
+            provenance: None,
             plan_sha256: None,
         }
     } else {
@@ -271,7 +272,7 @@ async fn prepare(
     };
     let exists = role_existence(&conn.client, record, &filter).await;
     let plan = restore::plan(record, &fresh, &filter, &|id| exists.get(id).copied());
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::secrets::stdout();
     write_plan(record, &plan, &fresh, &mut out)?;
     out.flush()?;
     Ok(plan)
@@ -349,10 +350,17 @@ fn write_plan(
     for o in &plan.organizations {
         writeln!(out, "\n  {} ({})", clean(&o.name), clean(&o.id))?;
         for a in &o.add {
+            // As the tenant has them now, else as the run recorded them.
+            let recorded = crate::member::Member {
+                user_id: a.user_id.clone(),
+                email: a.email.clone(),
+                name: a.name.clone(),
+                roles: None,
+            };
             let who = people
                 .get(&(o.id.as_str(), a.user_id.as_str()))
-                .map(|m| render::describe(m))
-                .unwrap_or_else(|| clean(&a.user_id));
+                .filter(|m| m.email.is_some() || m.name.is_some())
+                .map_or_else(|| render::describe(&recorded), |m| render::describe(m));
             let roles = if a.roles_unknown {
                 "  (roles not recorded by the run: added without roles)".to_string()
             } else if a.roles.is_empty() {
@@ -514,7 +522,7 @@ fn confirm(auto_approve: bool, plan: &RestorePlan) -> Result<bool, Failure> {
             hint: Some("review what is listed above, then run again with `--auto-approve`".into()),
         });
     }
-    let mut err = std::io::stderr().lock();
+    let mut err = crate::secrets::stderr();
     write!(
         err,
         "\norgsync will add back {} (and assign their roles) in {}.\nOnly `yes` will be accepted to approve.\n\n  Enter a value: ",

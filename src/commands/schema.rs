@@ -7,7 +7,7 @@ use crate::error::{Exit, Failure};
 
 /// `orgsync schema`: the JSON Schema of orgsync.yaml.
 pub fn run() -> Result<Exit, Failure> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::secrets::stdout();
     out.write_all(config::schema_json().as_bytes())?;
     out.flush()?;
     Ok(Exit::Success)

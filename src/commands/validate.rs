@@ -11,7 +11,7 @@ use crate::render::plural;
 pub fn run(args: &ValidateArgs) -> Result<Exit, Failure> {
     let desired = load_config(&args.config)?;
     let members: usize = desired.organizations.iter().map(|o| o.members.len()).sum();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::secrets::stdout();
     writeln!(
         out,
         "{}: valid: {}, {} declared",

@@ -324,11 +324,7 @@ fn event_number() -> Result<Option<u64>, Failure> {
 }
 
 fn number_in_event(event: &serde_json::Value) -> Option<u64> {
-    let n = |v: Option<&serde_json::Value>| v.and_then(serde_json::Value::as_u64);
-    n(event.pointer("/pull_request/number"))
-        .or(n(event.get("number")))
-        .or(n(event.pointer("/issue/number")))
-        .filter(|&n| n > 0)
+    crate::provenance::pull_request_in_event(event)
 }
 
 #[cfg(test)]

@@ -185,6 +185,7 @@ impl Http {
             .map_err(|_| format!("{var} holds characters a header cannot carry"))?;
         value.set_sensitive(true);
         headers.insert(auth.0, value);
+        crate::secrets::register(var, token);
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("orgsync/", env!("CARGO_PKG_VERSION")))
             // Never follow a redirect: the token stays with the configured API.
@@ -222,7 +223,7 @@ impl Http {
 
     /// Text from the API, made safe to print: the token replaced, control characters escaped.
     fn scrub(&self, text: &str) -> String {
-        let text = if self.token.is_empty() {
+        let text = if self.token.chars().count() < crate::secrets::MIN_LEN {
             text.to_string()
         } else {
             text.replace(&self.token, "[redacted]")
@@ -289,7 +290,8 @@ impl Http {
             .headers(self.headers.clone())
             .timeout(REQUEST_TIMEOUT.min(remaining));
         if let Some(b) = body {
-            request = request.json(&serde_json::json!({ "body": b }));
+            // The one place a body goes to the forge: the run's secrets are replaced first.
+            request = request.json(&serde_json::json!({ "body": crate::secrets::scrub(b) }));
         }
         tracing::info!("{method} {}", self.scrub(url));
         let sent = tokio::time::timeout_at(self.deadline.at, request.send()).await;
@@ -365,7 +367,8 @@ impl Http {
                     .unwrap_or_default()
             )
         } else {
-            api_message(&text)
+            // Scrubbed before `api_message` cuts it to an excerpt.
+            api_message(&crate::secrets::scrub(&text))
         };
         Err(fail(Some(status), self.scrub(&message), rate_limited))
     }

@@ -282,7 +282,7 @@ pub async fn after_plan(
         part: None,
     };
     match post_plan(forge, args, &marker, &md, http::Deadline::after(timeout)).await {
-        Ok(done) if !quiet => eprintln!("{done}"),
+        Ok(done) if !quiet => crate::secrets::errln!("{done}"),
         Ok(_) => {}
         Err(f) => {
             f.print();
@@ -300,6 +300,7 @@ pub async fn after_apply(
     config: &Path,
     domain: &str,
     report: &Report,
+    audit: Option<&AuditAnchor>,
     quiet: bool,
     timeout: Duration,
 ) -> Exit {
@@ -316,7 +317,7 @@ pub async fn after_apply(
     let posted = within(deadline, async {
         let api = Api::from_env(forge, args.pr, true, deadline).await?;
         let limit = args.comment_limit.unwrap_or(usize::MAX).min(api.limit());
-        let body = apply_markdown(&marker, domain, report, limit);
+        let body = apply_markdown(&marker, domain, report, audit, limit);
         api.create(&body).await?;
         Ok::<_, Failure>(format!("Apply result posted to {}.", api.place()))
     })
@@ -324,7 +325,7 @@ pub async fn after_apply(
     match posted {
         Ok(done) => {
             if !quiet {
-                eprintln!("{done}");
+                crate::secrets::errln!("{done}");
             }
             Exit::Success
         }
@@ -361,7 +362,7 @@ fn append_step_summary(md: &str) -> Result<(), Failure> {
         .create(true)
         .open(&path)
         .and_then(|mut f| {
-            f.write_all(md.as_bytes())?;
+            f.write_all(crate::secrets::scrub(md).as_bytes())?;
             f.write_all(b"\n")?;
             f.flush()
         });
@@ -401,7 +402,8 @@ fn plan_bodies(marker: &Marker, md: &str, limit: usize) -> Result<Vec<String>, F
             Some("use a shorter config path"),
         ));
     }
-    let parts = split::split(md, budget);
+    // Scrubbed before it is cut into parts: a secret across a cut would be in neither whole.
+    let parts = split::split(&crate::secrets::scrub(md), budget);
     let n = parts.len();
     Ok(parts
         .into_iter()
@@ -474,7 +476,7 @@ async fn sync(
 ) -> Result<String, Failure> {
     let (steps, synced, foreign) = sync_steps(marker, notes, bodies, me);
     for note in foreign {
-        eprintln!("{}", foreign_warning(note, me));
+        crate::secrets::errln!("{}", foreign_warning(note, me));
     }
     for step in steps {
         match step {
@@ -586,9 +588,26 @@ fn sync_steps<'a>(
     (steps, synced, foreign)
 }
 
+/// Where a run's audit record is, for the apply comment: a reviewer can check the log against
+/// the anchor and ask for the evidence.
+#[derive(Debug, Clone)]
+pub struct AuditAnchor {
+    /// The log's file name.
+    pub log: String,
+    pub run_id: String,
+    /// The sha256 of the log's last line after the run.
+    pub last_sha256: Option<String>,
+}
+
 /// The apply report as a comment: its marker, a heading saying whether it completed, the
-/// counts, and the account as printed, cut to `limit` bytes.
-fn apply_markdown(marker: &Marker, domain: &str, report: &Report, limit: usize) -> String {
+/// counts, where its audit record is, and the account as printed, cut to `limit` bytes.
+fn apply_markdown(
+    marker: &Marker,
+    domain: &str,
+    report: &Report,
+    audit: Option<&AuditAnchor>,
+    limit: usize,
+) -> String {
     let status = if report.interrupted {
         "interrupted"
     } else if report.success() {
@@ -613,10 +632,23 @@ fn apply_markdown(marker: &Marker, domain: &str, report: &Report, limit: usize) 
         report.revoked(),
         report.not_revoked()
     ));
+    if let Some(a) = audit {
+        let tick = |s: &str| crate::text::clean(s).replace('`', "'");
+        head.push_str(&format!(
+            "Audit log `{}`, run `{}`{}. Evidence: `orgsync audit report {0} --run {1}`; check: `orgsync audit verify {0}`.\n\n",
+            tick(&a.log),
+            tick(&a.run_id),
+            a.last_sha256
+                .as_deref()
+                .map(|h| format!("; its last line's sha256 (the anchor) is `{}`", tick(h)))
+                .unwrap_or_default()
+        ));
+    }
     let mut account = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = write_report(report, &mut account);
-    let account = String::from_utf8_lossy(&account).replace("```", "'''");
+    // Scrubbed before it is cut to fit.
+    let account = crate::secrets::scrub(&String::from_utf8_lossy(&account)).replace("```", "'''");
     let open = "<details><summary>The account</summary>\n\n```text\n";
     let close = "```\n\n</details>\n";
     const CUT_NOTE: &str = "… (cut to fit the comment; the run's log has the whole account)\n";
@@ -838,7 +870,7 @@ mod tests {
             }],
             ..Report::default()
         };
-        let md = apply_markdown(&m, "t.auth0.com", &report, 65_536);
+        let md = apply_markdown(&m, "t.auth0.com", &report, None, 65_536);
         assert!(md.starts_with("<!-- orgsync:apply config=orgsync.yaml domain=t.auth0.com -->\n"));
         assert!(md.contains(": done\n"), "{md}");
         assert!(md.contains("| 2 | 0 | 0 | 0 | 0 | 0 |"), "{md}");
@@ -846,7 +878,7 @@ mod tests {
         report.organizations[0].failed = (0..200)
             .map(|i| (format!("auth0|f{i}"), "```403```".to_string()))
             .collect();
-        let md = apply_markdown(&m, "t.auth0.com", &report, 2_000);
+        let md = apply_markdown(&m, "t.auth0.com", &report, None, 2_000);
         assert!(md.len() <= 2_000, "{}", md.len());
         assert!(md.contains(": did not complete\n"), "{md}");
         assert!(md.contains("cut to fit"), "{md}");

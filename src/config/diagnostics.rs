@@ -243,6 +243,8 @@ fn explain(message: &str) -> (String, Option<String>) {
 
 /// A value shown in a message, cut to 80 characters so a huge one cannot flood the terminal.
 pub(super) fn clip(s: &str) -> String {
+    // Scrubbed before it is cut: a secret across the cut would leave its start behind.
+    let s = &*crate::secrets::scrub(s);
     if s.chars().count() <= 80 {
         return s.to_string();
     }

@@ -577,6 +577,56 @@ fn apply_posts_its_result_to_the_merged_pull_request() {
     assert!(body.contains("Apply: 2 removed"), "{body}");
     token_kept(&gh, &[&run]);
 
+    // With an audit log, the comment says where the run's record is, and its anchor: the
+    // sha256 of the log's last line, as `audit verify` prints it.
+    dir.write(
+        "orgsync.yaml",
+        &std::fs::read_to_string(example_config()).unwrap().replace(
+            "  - name: initech\n",
+            "  - name: initech\n    max_removals: 100%\n",
+        ),
+    );
+    let run = run_with(
+        &gh,
+        &dir,
+        &[
+            "apply",
+            "--auto-approve",
+            "--pr",
+            "7",
+            "--audit-log",
+            "audit.jsonl",
+        ],
+        &[],
+    );
+    run.success();
+    let body = gh.comments().pop().unwrap().1;
+    let run_id = crate::support::audit_lines(&dir.path().join("audit.jsonl"))[0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let verified = OrgSync::bare()
+        .args(["audit", "verify", "audit.jsonl"])
+        .cwd(dir.path())
+        .run();
+    let anchor = verified
+        .stdout()
+        .split("last line sha256: ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{}", verified.show()))
+        .to_string();
+    assert!(
+        body.contains(&format!("Audit log `audit.jsonl`, run `{run_id}`; its last line's sha256 (the anchor) is `{anchor}`.")),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "`orgsync audit report audit.jsonl --run {run_id}`"
+        )),
+        "{body}"
+    );
+
     // The demo's blocked organization makes apply exit 1; its comment says so, exit stays 1.
     dir.write(
         "orgsync.yaml",

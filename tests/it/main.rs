@@ -4,7 +4,9 @@
 mod support;
 
 mod apply;
+mod audits;
 mod bad_configs;
+mod canary;
 mod ci_examples;
 mod comment;
 mod config_errors;

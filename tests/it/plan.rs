@@ -13,7 +13,11 @@ use serde_json::Value;
 fn the_example_plan_as_text_and_json() {
     let emu = background(example_tenant(), Options::default());
     let dir = TempDir::new("plan-example");
-    let config = example_config();
+    // A copy outside any Git work tree: the plan's provenance would name this checkout's commit.
+    let config = dir.write(
+        "orgsync.yaml",
+        &std::fs::read_to_string(example_config()).unwrap(),
+    );
     let config = config.to_str().unwrap();
 
     let text = OrgSync::new(&emu)

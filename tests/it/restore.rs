@@ -177,6 +177,12 @@ fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan
     assert_eq!(restore_lines[2]["outcome"], "restored");
     assert_eq!(restore_lines[1]["action"], "add_members");
     assert_eq!(restore_lines[7]["success"], true);
+    // The log, with the restore's lines in it, still verifies as one chain.
+    OrgSync::bare()
+        .args(["audit", "verify"])
+        .arg(&audit)
+        .run()
+        .success();
     // The next plan shows no change.
     OrgSync::new(&emu)
         .args(["plan", "-c", "orgsync.yaml", "--detailed-exitcode"])
@@ -459,6 +465,8 @@ fn an_audit_log_that_cannot_be_written_sends_no_post() {
                 group_roles: vec![],
                 roles_unknown: false,
                 already_member: false,
+                email: None,
+                name: None,
             }],
             ..RestoreOrg::default()
         }],

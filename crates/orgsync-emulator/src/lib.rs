@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-pub use ratelimit::{BucketConfig, RateLimits};
+pub use ratelimit::{BucketConfig, RateLimits, Tier};
 pub use tenant::{Tenant, TenantError};
 
 /// Behaviours of the emulator that are assumptions rather than documented Auth0 behaviour.
@@ -43,7 +43,8 @@ pub const ASSUMPTIONS: &[&str] = &[
     "the invitation list includes expired invitations until they are revoked or accepted",
     "revoking an invitation that does not exist answers 404 \"The invitation does not exist\" (errorCode inexistent_invitation)",
     "GET /users/{id} for an unknown user answers 404 \"The user does not exist.\" (errorCode inexistent_user)",
-    "enabled connections and invitations draw only from the tenant-wide bucket",
+    "listing enabled connections or invitations draws only from the tenant-wide bucket; revoking an invitation also from the invitations bucket",
+    "the invitations bucket (published for Enterprise: burst 20, 200/min) is the same on Essentials and Professional",
     "a connection's strategy is `auth0` for Username-Password-Authentication, the name for a social connection, else `samlp`, unless the tenant file says",
     "a per-minute bucket adds its tokens at each whole second of the wall clock, and its x-ratelimit-reset is the second at which the next whole token comes",
 ];

@@ -1,5 +1,6 @@
 //! Token buckets as Auth0 applies them: a tenant-wide Management API bucket checked first,
-//! then the endpoint's own bucket (members read, members write).
+//! then the endpoint's own bucket (members read, members write, invitation revocation), each
+//! plan's sizes as Auth0 publishes them ([`Tier`]).
 //!
 //! Per-second buckets refill continuously at `refill_per_sec`; per-minute buckets refill once a
 //! second, at each whole second of the wall clock, with a sixtieth of their per-minute rate (as
@@ -31,29 +32,99 @@ pub struct RateLimits {
     pub global: Option<BucketConfig>,
     pub members_read: Option<BucketConfig>,
     pub members_write: Option<BucketConfig>,
+    /// `DELETE /organizations/{id}/invitations/{invitation_id}`.
+    pub invitations: Option<BucketConfig>,
+}
+
+/// An Auth0 plan, for its published Management API limits (`--tier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Free,
+    Essentials,
+    Professional,
+    Enterprise,
+}
+
+impl Tier {
+    /// `free`, `essentials`, `professional` or `enterprise`.
+    pub fn parse(s: &str) -> Option<Tier> {
+        match s {
+            "free" => Some(Tier::Free),
+            "essentials" => Some(Tier::Essentials),
+            "professional" => Some(Tier::Professional),
+            "enterprise" => Some(Tier::Enterprise),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Free => "free",
+            Tier::Essentials => "essentials",
+            Tier::Professional => "professional",
+            Tier::Enterprise => "enterprise",
+        }
+    }
+
+    /// Every bucket as Auth0 publishes it for this plan (see [`RateLimits::tier`]).
+    pub fn limits(self) -> RateLimits {
+        RateLimits::tier(self)
+    }
+}
+
+const fn per_second(size: u32, rate: f64) -> Option<BucketConfig> {
+    Some(BucketConfig {
+        size,
+        refill_per_sec: rate,
+        every_second: false,
+    })
+}
+
+const fn per_minute(size: u32, per_min: f64) -> Option<BucketConfig> {
+    Some(BucketConfig {
+        size,
+        refill_per_sec: per_min / 60.0,
+        every_second: true,
+    })
 }
 
 impl RateLimits {
     /// A production tenant on an Enterprise plan, as Auth0 documents it: the tenant-wide
     /// Management API bucket, burst 50 at 16 requests per second; reading organization
-    /// members, burst 40 at 500 per minute; adding or removing them, burst 20 at 200 per minute.
+    /// members, burst 40 at 500 per minute; adding or removing them, burst 20 at 200 per minute;
+    /// revoking invitations, burst 20 at 200 per minute.
     pub fn enterprise() -> RateLimits {
-        RateLimits {
-            global: Some(BucketConfig {
-                size: 50,
-                refill_per_sec: 16.0,
-                every_second: false,
-            }),
-            members_read: Some(BucketConfig {
-                size: 40,
-                refill_per_sec: 500.0 / 60.0,
-                every_second: true,
-            }),
-            members_write: Some(BucketConfig {
-                size: 20,
-                refill_per_sec: 200.0 / 60.0,
-                every_second: true,
-            }),
+        RateLimits::tier(Tier::Enterprise)
+    }
+
+    /// What Auth0 publishes for each plan (its Management API rate-limit tables):
+    ///
+    /// - Free: the tenant-wide bucket only, burst 2 at 2 per second.
+    /// - Essentials and Professional: tenant-wide burst 10 at 150 per minute (an older page
+    ///   says 16 per second sustained for self-service plans; the newer table is used); members
+    ///   read burst 40 at 500 per minute (a second row with the same label says 20 at 200 per
+    ///   minute; 40/500 is used); members write 20 at 200 per minute; invitations 20 at 200 per
+    ///   minute (published for Enterprise only, assumed the same).
+    /// - Enterprise (production): tenant-wide burst 50 at 16 per second; members read 40 at
+    ///   500 per minute; members write 20 at 200 per minute; invitations 20 at 200 per minute.
+    pub fn tier(tier: Tier) -> RateLimits {
+        match tier {
+            Tier::Free => RateLimits {
+                global: per_second(2, 2.0),
+                ..RateLimits::default()
+            },
+            Tier::Essentials | Tier::Professional => RateLimits {
+                global: per_minute(10, 150.0),
+                members_read: per_minute(40, 500.0),
+                members_write: per_minute(20, 200.0),
+                invitations: per_minute(20, 200.0),
+            },
+            Tier::Enterprise => RateLimits {
+                global: per_second(50, 16.0),
+                members_read: per_minute(40, 500.0),
+                members_write: per_minute(20, 200.0),
+                invitations: per_minute(20, 200.0),
+            },
         }
     }
 }
@@ -63,6 +134,8 @@ impl RateLimits {
 pub enum Endpoint {
     MembersRead,
     MembersWrite,
+    /// Revoking an invitation.
+    Invitations,
     Other,
 }
 
@@ -150,6 +223,7 @@ pub struct Limiter {
     global: Option<Bucket>,
     members_read: Option<Bucket>,
     members_write: Option<Bucket>,
+    invitations: Option<Bucket>,
     /// Off: the headers are still sent, describing full buckets, and nothing is refused.
     enforce: bool,
 }
@@ -165,6 +239,7 @@ impl Limiter {
             global: cfg.global.map(|c| Bucket::new(c, now, wall)),
             members_read: cfg.members_read.map(|c| Bucket::new(c, now, wall)),
             members_write: cfg.members_write.map(|c| Bucket::new(c, now, wall)),
+            invitations: cfg.invitations.map(|c| Bucket::new(c, now, wall)),
             enforce: true,
         }
     }
@@ -197,11 +272,13 @@ impl Limiter {
             global,
             members_read,
             members_write,
+            invitations,
             enforce,
         } = self;
         let specific = match endpoint {
             Endpoint::MembersRead => members_read.as_mut(),
             Endpoint::MembersWrite => members_write.as_mut(),
+            Endpoint::Invitations => invitations.as_mut(),
             Endpoint::Other => None,
         };
         let mut buckets: Vec<(&mut Bucket, bool)> = Vec::with_capacity(2);
@@ -359,6 +436,81 @@ mod tests {
         assert!(
             matches!(l.check(Endpoint::Other, now, wall), Decision::Allowed(Some(h)) if h.remaining == 8)
         );
+    }
+
+    #[test]
+    fn each_tier_has_the_published_buckets() {
+        let free = RateLimits::tier(Tier::Free);
+        assert_eq!(
+            free.global.map(|g| (g.size, g.refill_per_sec)),
+            Some((2, 2.0))
+        );
+        assert_eq!(
+            (free.members_read, free.members_write, free.invitations),
+            (None, None, None)
+        );
+        for t in [Tier::Essentials, Tier::Professional] {
+            let l = RateLimits::tier(t);
+            assert_eq!(l.global.map(|g| (g.size, g.every_second)), Some((10, true)));
+            assert_eq!(l.global.map(|g| g.refill_per_sec * 60.0), Some(150.0));
+        }
+        let e = RateLimits::enterprise();
+        assert_eq!(e, RateLimits::tier(Tier::Enterprise));
+        assert_eq!(
+            e.global.map(|g| (g.size, g.refill_per_sec)),
+            Some((50, 16.0))
+        );
+        for (b, size, per_min) in [
+            (e.members_read, 40, 500.0),
+            (e.members_write, 20, 200.0),
+            (e.invitations, 20, 200.0),
+        ] {
+            let b = b.unwrap();
+            assert_eq!((b.size, b.every_second), (size, true));
+            assert!((b.refill_per_sec * 60.0 - per_min).abs() < 1e-9);
+        }
+        for t in [
+            Tier::Free,
+            Tier::Essentials,
+            Tier::Professional,
+            Tier::Enterprise,
+        ] {
+            assert_eq!(Tier::parse(t.name()), Some(t));
+        }
+        assert_eq!(Tier::parse("gold"), None);
+    }
+
+    #[test]
+    fn revoking_invitations_draws_from_its_own_bucket() {
+        let mut l = Limiter::new(RateLimits {
+            global: Some(BucketConfig {
+                size: 10,
+                refill_per_sec: 0.0,
+                every_second: false,
+            }),
+            invitations: Some(BucketConfig {
+                size: 2,
+                refill_per_sec: 0.0,
+                every_second: false,
+            }),
+            ..RateLimits::default()
+        });
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        for remaining in [1, 0] {
+            assert!(matches!(
+                l.check(Endpoint::Invitations, now, wall),
+                Decision::Allowed(Some(h)) if h.remaining == remaining && h.limit == 2
+            ));
+        }
+        assert!(matches!(
+            l.check(Endpoint::Invitations, now, wall),
+            Decision::Limited { global: false, headers } if headers.limit == 2
+        ));
+        // Member removals do not draw from it: the tenant-wide bucket has 8 left, then 7.
+        assert!(matches!(
+            l.check(Endpoint::MembersWrite, now, wall),
+            Decision::Allowed(Some(h)) if h.remaining == 7 && h.limit == 10
+        ));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Client-side pacing: orgsync spends the tenant's rate-limit budget deliberately instead of
 //! discovering the limit by hitting it.
 //!
-//! Auth0 limits the Management API with token buckets (a tenant-wide one, and tighter ones on
-//! the members endpoints) and describes the bucket that applied on every answer:
-//! `x-ratelimit-limit` (its size), `x-ratelimit-remaining`, `x-ratelimit-reset` (epoch seconds of
-//! the next refill). The reset is whole seconds, too coarse to pace a bucket that refills 16 or
-//! 160 times a second, so the pacer keeps a model of the bucket and learns its refill rate:
+//! Auth0 limits the Management API with token buckets (a tenant-wide one, and on top of it one
+//! per endpoint class: members read, members write, invitation revocation) and describes the
+//! tightest bucket that applied on every answer: `x-ratelimit-limit` (its size),
+//! `x-ratelimit-remaining`, `x-ratelimit-reset` (epoch seconds of the next refill). The reset is
+//! whole seconds, too coarse to pace a bucket that refills 16 or 160 times a second, so the
+//! pacer keeps a model of each bucket and learns its refill rate:
 //!
 //! - **Tokens.** Each answer re-anchors the model: the server had `remaining` tokens after that
 //!   request, and every request still in flight will take one more, so `remaining - in_flight`
@@ -32,12 +33,33 @@
 //!   Auth0 limit (Enterprise: 50 and 16/s; Free: 2 and 2/s). The measurement runs on whatever
 //!   orgsync sends, since refills show in `remaining`.
 //!
-//! One model serves all requests: the tenant-wide bucket is shared by every endpoint, and an
-//! answer always describes the tightest bucket that applied, so the model follows whichever is
-//! binding. When the reported bucket size changes (orgsync moved from member reads to member
-//! writes, say), the rate is measured afresh. `--max-rps` adds a fixed spacing on top, so a
-//! team can keep orgsync well below the tenant's limit. A 429 still answered (another client spent
-//! the budget) sets the model to empty; the client then waits for `Retry-After` or the reset.
+//! **A model per bucket.** The client names each request's [`Class`] (from its method and
+//! path). There is a model of the tenant-wide bucket, which every request takes a token from,
+//! and one per class; a request takes its token from the tenant's model and its class's at
+//! once, or from neither ([`Class::Other`] has only the tenant's). Each answer goes to the
+//! model of the bucket it describes: answers to `Other` requests (organization lookups, which
+//! come first) describe the tenant's bucket and confirm its size; an answer to a class's
+//! request describes the tenant's bucket when it gives that size, else the class's own (before
+//! the tenant's size is confirmed, the largest size a class saw is taken as the tenant's, as on
+//! Enterprise the endpoint buckets are the smaller). So each model keeps learning one bucket,
+//! instead of one model measuring afresh whenever the reported size changes. The other model
+//! learns from the answer too: the request is answered (and took a token there as well, if
+//! accepted), and since servers describe the bucket with the fewest tokens left, the other
+//! bucket had at least the `remaining` reported, less every request the server may have taken
+//! since (sent after it, or in flight when it was sent): a floor of its tokens, whatever order
+//! answers arrive in. While answers describe a class's bucket, the tenant's model also lets one
+//! request at a time through when it counts no token (the tenant's bucket had more left than
+//! the class's): it never holds a class back more than the class's own model.
+//!
+//! **Turns.** Each class has a turn, first come first served: one request of a class waits for
+//! a token at a time, and only that wait counts against its `--timeout`. Requests take the
+//! token before a concurrency slot, so a long queue of DELETEs waiting for the write bucket
+//! holds no slot, and never stalls the next organization's reads while the tenant's bucket has
+//! room; nor do reads starve the DELETEs, which wait in their own turn for their own bucket.
+//!
+//! `--max-rps` adds a fixed spacing on top, so a team can keep orgsync well below the tenant's
+//! limit. A 429 still answered (another client spent the budget) sets the model of the bucket
+//! it describes to empty; the client then waits for `Retry-After` or the reset.
 //!
 //! **What is trusted.** Every number a server sends (`x-ratelimit-limit`, `-remaining`,
 //! `-reset`, `Retry-After`) goes through [`ServerLimits::parse`], and only what it trusts
@@ -48,6 +70,9 @@
 //!
 //! **Every wait ends.** The model never waits on something that may not come:
 //!
+//! - Every rule below holds for each model; a request goes when both its models let it, and
+//!   each rule, once met, stays met until a request is let through or an answer arrives.
+//! - Before any answer, a model lets one request through and waits for its answer.
 //! - When nothing it trusts will bring a token (no refill is credited, no reset is pending,
 //!   nothing is in flight: after an answer without rate-limit headers, say), it probes: one
 //!   request goes [`PROBE_INTERVAL`] (1 s) after the last answer, and its answer re-anchors
@@ -59,7 +84,8 @@
 //!   gets no token within it fails with [`PacingTimeout`], which says what the tenant's last
 //!   answer sent, instead of waiting on. The `--max-rps` spacing comes before it and is
 //!   bounded by itself (at most the concurrency times `1/max_rps`, `--max-rps` being at least
-//!   0.01).
+//!   0.01); so is the wait for the class's turn (each request before it waits at most its own
+//!   budget).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -139,7 +165,7 @@ fn describe(headers: &HeaderMap, trusted: &ServerLimits) -> String {
     let raw = |name: &str| {
         headers.get(name).map(|v| {
             let text = String::from_utf8_lossy(v.as_bytes());
-            let cut: String = text.chars().take(40).collect();
+            let cut: String = crate::secrets::scrub(&text).chars().take(40).collect();
             format!("{cut:?}")
         })
     };
@@ -208,6 +234,17 @@ const PROBE_SPACING: Duration = Duration::from_millis(5);
 /// Single requests in one announced period, at most (5 + 10 + 20 + 40 ms apart).
 const PROBES_PER_PERIOD: u32 = 4;
 
+/// Which rule of [`Bucket::admit`] lets a request have a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admit {
+    /// A token the model counts (or no limit known, or a probe of last resort).
+    Take,
+    /// One of the single requests, a little apart, that watch for a refill.
+    Probe,
+    /// The token the announced reset added.
+    SpendReset,
+}
+
 #[derive(Debug)]
 struct Bucket {
     /// Bucket size, once an answer said it.
@@ -244,6 +281,10 @@ struct Bucket {
     probes: u32,
     /// When the last answer arrived.
     last_answer: Option<Instant>,
+    /// Whether the last answer described another bucket (the tighter one then).
+    blind: bool,
+    /// Requests let through, ever.
+    taken: u64,
 }
 
 impl Bucket {
@@ -265,6 +306,52 @@ impl Bucket {
             period: None,
             probes: 0,
             last_answer: None,
+            blind: false,
+            taken: 0,
+        }
+    }
+
+    /// Starts over, as if no answer had described this bucket: its model had learned another
+    /// bucket's answers (the tenant's, before the tenant's size was known). Requests in flight
+    /// and answers counted stay.
+    fn forget(&mut self, now: Instant) {
+        *self = Bucket {
+            in_flight: self.in_flight,
+            answered: self.answered,
+            taken: self.taken,
+            last_answer: self.last_answer,
+            ..Bucket::new(now)
+        };
+    }
+
+    /// Learns from an answer that described another bucket (the one tighter then): the
+    /// request is no longer in flight, and took a token here too if it was accepted. Servers
+    /// describe the bucket with the fewest tokens left, so when the server took this request
+    /// this one had at least the `remaining` the answer reported; since then, the server may
+    /// have taken every request sent after it and every one in flight when it was sent (in
+    /// whatever order answers arrive): what is left of the floor after those is a floor of the
+    /// tokens now. `blind`: the tenant's model, which then lets one request at a time through
+    /// while the class's model (the tighter bucket's) lets it (see [`Bucket::admit`]).
+    fn learn_blind(
+        &mut self,
+        now: Instant,
+        mark: Mark,
+        accepted: bool,
+        floor: Option<f64>,
+        blind: bool,
+    ) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.last_answer = Some(now);
+        if accepted {
+            self.answered += 1;
+        }
+        self.blind = blind && accepted;
+        self.refill(now);
+        if let (Some(limit), Some(floor), true) = (self.limit, floor, accepted) {
+            let since = self.taken.saturating_sub(mark.taken) as f64;
+            let before = f64::from(mark.in_flight.saturating_sub(1));
+            let floor = (floor - since - before).min(limit);
+            self.tokens = self.tokens.max(floor);
         }
     }
 
@@ -287,12 +374,27 @@ impl Bucket {
 
     /// Reserves a token, or says how long to wait before asking again. `wall` is the time of
     /// day, for the announced resets.
+    #[cfg(test)]
     fn try_take(&mut self, now: Instant, wall: SystemTime) -> Result<(), Duration> {
+        let admit = self.admit(now, wall)?;
+        self.commit(admit);
+        Ok(())
+    }
+
+    /// Whether a request may have a token now, and which rule lets it (for [`Bucket::commit`]),
+    /// or how long to wait before asking again. Changes nothing but the refill, so a request
+    /// that must also pass another bucket's model can ask both before it takes from either.
+    fn admit(&mut self, now: Instant, wall: SystemTime) -> Result<Admit, Duration> {
         self.refill(now);
         let Some(limit) = self.limit else {
-            self.take();
-            return Ok(());
+            // Nothing known: the first request goes alone, and its answer says what the
+            // bucket is (an answer without rate-limit headers: no pacing).
+            if self.last_answer.is_none() && self.in_flight > 0 {
+                return Err(POLL);
+            }
+            return Ok(Admit::Take);
         };
+        let mut probe = false;
         if self.tokens >= 1.0 && !self.refills_continuously() && self.probes < PROBES_PER_PERIOD {
             let reserve = (limit / 2.0).clamp(1.0, PROBE_RESERVE);
             if self.tokens < reserve + 1.0 {
@@ -305,12 +407,17 @@ impl Bucket {
                 if due > now {
                     return Err(due - now);
                 }
-                self.probes += 1;
+                probe = true;
             }
         }
         if self.tokens >= 1.0 {
-            self.take();
-            return Ok(());
+            return Ok(if probe { Admit::Probe } else { Admit::Take });
+        }
+        // The tenant's model, when the last answer described a class's bucket, the tighter one
+        // then: the tenant's had more left. Until an answer describes it again, one request
+        // at a time may go, as the class's model lets it, and its answer raises the floor.
+        if self.blind && self.in_flight == 0 {
+            return Ok(Admit::Take);
         }
         // Whatever the model says, nothing waits without end: with nothing in flight, one
         // request goes at most MAX_TOKEN_WAIT after the last answer; and when nothing the
@@ -326,8 +433,7 @@ impl Bucket {
             let due = self.last_answer.map_or(now, |at| at + bound);
             if due <= now {
                 tracing::debug!(?bound, "pacer: probing with one request");
-                self.take();
-                return Ok(());
+                return Ok(Admit::Take);
             }
             if bound == PROBE_INTERVAL {
                 return Err((due - now).min(MAX_WAIT));
@@ -345,34 +451,43 @@ impl Bucket {
             Some(reset) => match reset.duration_since(wall) {
                 Ok(until) => Err(modelled.min(until.max(Duration::from_millis(1)))),
                 // The announced token has been added: one request may have it.
-                Err(_) if self.in_flight == 0 => {
-                    self.spent_reset = self.reset.take();
-                    self.take();
-                    Ok(())
-                }
+                Err(_) if self.in_flight == 0 => Ok(Admit::SpendReset),
                 Err(_) => Err(modelled.min(POLL)),
             },
             None => Err(modelled),
         }
     }
 
+    /// Takes the token [`Bucket::admit`] granted.
+    fn commit(&mut self, admit: Admit) {
+        match admit {
+            Admit::Take => {}
+            Admit::Probe => self.probes += 1,
+            Admit::SpendReset => self.spent_reset = self.reset.take(),
+        }
+        self.take();
+    }
+
     fn take(&mut self) {
         self.tokens -= 1.0;
         self.in_flight += 1;
+        self.taken += 1;
     }
 
     /// What [`Bucket::learn`] needs to know about a request it let through.
-    fn ticket(&self, sent: Instant) -> Ticket {
-        Ticket {
+    fn ticket(&self, sent: Instant) -> Mark {
+        Mark {
             sent,
             answered: self.answered,
+            taken: self.taken,
+            in_flight: self.in_flight,
         }
     }
 
     fn learn(
         &mut self,
         now: Instant,
-        ticket: Ticket,
+        ticket: Mark,
         remaining: Option<f64>,
         limit: Option<f64>,
         reset: Option<SystemTime>,
@@ -390,6 +505,7 @@ impl Bucket {
         let (Some(remaining), Some(limit)) = (remaining, limit) else {
             return;
         };
+        self.blind = false;
         // A refused request took no token: only accepted ones count against the refills.
         if !limited {
             self.answered += 1;
@@ -491,16 +607,101 @@ impl Bucket {
     }
 }
 
-/// A request the pacer let through: when, and how many answers had arrived by then.
+/// What one bucket's model knew when it let a request through: when, and how many answers
+/// had arrived by then.
 #[derive(Debug, Clone, Copy)]
-pub struct Ticket {
+struct Mark {
     sent: Instant,
     answered: u64,
+    /// Requests the model had let through, this one included.
+    taken: u64,
+    /// Requests in flight, this one included.
+    in_flight: u32,
 }
+
+/// A request the pacer let through: its class, and what the models it passed knew then.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    class: Class,
+    tenant: Mark,
+    /// The class's own model's mark (`None` for [`Class::Other`]).
+    own: Option<Mark>,
+    /// How long the request waited for its token, from its turn.
+    waited: Duration,
+}
+
+impl Ticket {
+    /// How long the request waited for its token, from its turn (the part of its
+    /// `--timeout` that pacing took).
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
+}
+
+/// The endpoint classes Auth0 gives a bucket of their own, on top of the tenant-wide one:
+/// the client names each request's class (see [`Class::of`]), and the pacer keeps a model per
+/// class besides the tenant's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// `GET /organizations/{id}/members`.
+    MembersRead,
+    /// `POST`/`DELETE /organizations/{id}/members`.
+    MembersWrite,
+    /// `DELETE /organizations/{id}/invitations/{invitation_id}`.
+    Invitations,
+    /// Everything else: only the tenant-wide bucket is modelled.
+    Other,
+}
+
+impl Class {
+    /// The class of a Management API request, from its method and its path (the query, if
+    /// any, is not looked at).
+    pub fn of(method: &reqwest::Method, path_and_query: &str) -> Class {
+        let path = path_and_query
+            .split_once('?')
+            .map_or(path_and_query, |(p, _)| p);
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match parts.as_slice() {
+            // `organizations/name/{name}` is an organization by name, never a list.
+            ["api", "v2", "organizations", org, "members"] if !org.is_empty() && *org != "name" => {
+                if *method == reqwest::Method::GET {
+                    Class::MembersRead
+                } else {
+                    Class::MembersWrite
+                }
+            }
+            ["api", "v2", "organizations", org, "invitations", id]
+                if !org.is_empty() && !id.is_empty() && *method == reqwest::Method::DELETE =>
+            {
+                Class::Invitations
+            }
+            _ => Class::Other,
+        }
+    }
+
+    /// The index of the class's own model; `None` for [`Class::Other`].
+    fn index(self) -> Option<usize> {
+        match self {
+            Class::MembersRead => Some(0),
+            Class::MembersWrite => Some(1),
+            Class::Invitations => Some(2),
+            Class::Other => None,
+        }
+    }
+}
+
+/// Classes with a model of their own.
+const CLASSES: usize = 3;
 
 #[derive(Debug)]
 struct State {
-    bucket: Bucket,
+    /// The tenant-wide bucket: every request takes a token from it.
+    tenant: Bucket,
+    /// Each class's own bucket, by [`Class::index`].
+    classes: [Bucket; CLASSES],
+    /// Whether an answer to a [`Class::Other`] request (which only the tenant's bucket
+    /// limits) gave the tenant's size.
+    tenant_confirmed: bool,
     /// Earliest start of the next request under `--max-rps`.
     next_slot: Instant,
     /// What the last answer's rate-limit headers said, for [`PacingTimeout`].
@@ -512,21 +713,29 @@ struct State {
 pub struct Pacer {
     state: Mutex<State>,
     interval: Option<Duration>,
+    /// Each class's turn, first come first served (tokio's semaphore is fair): one request
+    /// of a class waits for a token at a time, and its `--timeout` runs from its turn, so a
+    /// long queue of one class neither starves a request nor holds up another class.
+    turns: [tokio::sync::Semaphore; CLASSES + 1],
 }
 
 impl Pacer {
     /// `max_rps` (`--max-rps`) spaces requests `1/max_rps` apart, at most 100 s; a value that
     /// is not a positive number means no spacing.
     pub fn new(max_rps: Option<f64>) -> Pacer {
+        let now = Instant::now();
         Pacer {
             state: Mutex::new(State {
-                bucket: Bucket::new(Instant::now()),
-                next_slot: Instant::now(),
+                tenant: Bucket::new(now),
+                classes: std::array::from_fn(|_| Bucket::new(now)),
+                tenant_confirmed: false,
+                next_slot: now,
                 last_answer: "no answer has come yet".into(),
             }),
             interval: max_rps
                 .filter(|r| r.is_finite() && *r > 0.0)
                 .and_then(|r| Duration::try_from_secs_f64((1.0 / r).min(MAX_SPACING_SECS)).ok()),
+            turns: std::array::from_fn(|_| tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -534,11 +743,17 @@ impl Pacer {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits until a request may be sent, and reserves its token; the ticket goes back to
-    /// [`Pacer::observe`] with the answer. After the `--max-rps` spacing, waiting for a token
-    /// takes at most `budget`: then it fails with [`PacingTimeout`]. `instant` skips the waits
-    /// (tests).
-    pub async fn acquire(&self, instant: bool, budget: Duration) -> Result<Ticket, PacingTimeout> {
+    /// Waits until a request of `class` may be sent, and reserves its token in the tenant's
+    /// model and in its class's; the ticket goes back to [`Pacer::observe`] with the answer.
+    /// After the `--max-rps` spacing and the class's earlier requests (first come, first
+    /// served; each of them waits at most its own `budget`), waiting for a token takes at most
+    /// `budget`: then it fails with [`PacingTimeout`]. `instant` skips the waits (tests).
+    pub async fn acquire(
+        &self,
+        class: Class,
+        instant: bool,
+        budget: Duration,
+    ) -> Result<Ticket, PacingTimeout> {
         let spacing = {
             let mut s = self.lock();
             match self.interval {
@@ -554,18 +769,21 @@ impl Pacer {
         if !instant && !spacing.is_zero() {
             tokio::time::sleep(spacing).await;
         }
+        // The semaphore is never closed; were it, the request would go without its turn.
+        let turn = class.index().unwrap_or(CLASSES);
+        let _turn = self.turns[turn].acquire().await.ok();
         let started = Instant::now();
         let deadline = started.checked_add(budget);
         loop {
             let wait = {
                 let mut s = self.lock();
                 let now = Instant::now();
-                let bucket = &mut s.bucket;
-                match bucket.try_take(now, SystemTime::now()) {
-                    Ok(()) => return Ok(bucket.ticket(now)),
-                    Err(_) if instant => {
-                        bucket.take();
-                        return Ok(bucket.ticket(now));
+                match s.try_take(class, now, SystemTime::now(), instant) {
+                    Ok(ticket) => {
+                        return Ok(Ticket {
+                            waited: now.saturating_duration_since(started),
+                            ..ticket
+                        });
                     }
                     Err(wait) => {
                         let left = deadline.map(|d| d.saturating_duration_since(now));
@@ -588,16 +806,95 @@ impl Pacer {
     pub fn observe(&self, ticket: Ticket, headers: &HeaderMap, limited: bool) {
         let trusted = ServerLimits::parse(headers, SystemTime::now(), Duration::ZERO);
         let mut s = self.lock();
-        let now = Instant::now();
         s.last_answer = describe(headers, &trusted);
-        s.bucket.learn(
-            now,
-            ticket,
-            trusted.remaining,
-            trusted.limit,
-            trusted.reset,
-            limited,
-        );
+        s.learn(ticket, &trusted, limited, Instant::now());
+    }
+}
+
+impl State {
+    /// A token from the tenant's model and the class's, taken from both or from neither; or
+    /// how long to wait before asking again (the longer of the two models' waits). `instant`
+    /// takes them whatever the models say.
+    fn try_take(
+        &mut self,
+        class: Class,
+        now: Instant,
+        wall: SystemTime,
+        instant: bool,
+    ) -> Result<Ticket, Duration> {
+        let State {
+            tenant, classes, ..
+        } = self;
+        let mut own = class.index().map(|i| &mut classes[i]);
+        let own_admit = own.as_deref_mut().map(|b| b.admit(now, wall));
+        let tenant_admit = tenant.admit(now, wall);
+        let wait = [own_admit, Some(tenant_admit)]
+            .into_iter()
+            .flatten()
+            .filter_map(Result::err)
+            .max();
+        if let (Some(wait), false) = (wait, instant) {
+            return Err(wait);
+        }
+        tenant.commit(tenant_admit.unwrap_or(Admit::Take));
+        let tenant_mark = tenant.ticket(now);
+        let own = own.map(|b| {
+            b.commit(own_admit.and_then(Result::ok).unwrap_or(Admit::Take));
+            b.ticket(now)
+        });
+        Ok(Ticket {
+            class,
+            tenant: tenant_mark,
+            own,
+            waited: Duration::ZERO,
+        })
+    }
+
+    /// Feeds an answer to the model of the bucket it describes, and tells the other model
+    /// what it can learn from it. Answers to [`Class::Other`] describe the tenant's bucket
+    /// and confirm its size; an answer to a class's request describes the tenant's bucket
+    /// when it gives that size, else the class's own. Until an answer to another request
+    /// confirmed the tenant's size, the largest size a class's answers gave is taken as the
+    /// tenant's (Auth0's endpoint buckets are smaller than the tenant's on the plans that
+    /// have them, Enterprise; orgsync's first requests, which look the organizations up,
+    /// confirm it early).
+    fn learn(&mut self, ticket: Ticket, trusted: &ServerLimits, limited: bool, now: Instant) {
+        let ServerLimits {
+            limit,
+            remaining,
+            reset,
+            ..
+        } = *trusted;
+        let State {
+            tenant,
+            classes,
+            tenant_confirmed,
+            ..
+        } = self;
+        let (Some(i), Some(own_mark)) = (ticket.class.index(), ticket.own) else {
+            tenant.learn(now, ticket.tenant, remaining, limit, reset, limited);
+            *tenant_confirmed |= limit.is_some();
+            return;
+        };
+        let own = &mut classes[i];
+        let accepted = !limited && limit.is_some() && remaining.is_some();
+        let tenants = match (limit, tenant.limit) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(l), Some(t)) if *tenant_confirmed => l == t,
+            (Some(l), Some(t)) => l >= t,
+        };
+        if tenants {
+            if own.limit == limit {
+                // It had learned the tenant's answers, before the tenant's size was known.
+                own.forget(now);
+            }
+            tenant.learn(now, ticket.tenant, remaining, limit, reset, limited);
+            own.learn_blind(now, own_mark, accepted, remaining, false);
+        } else {
+            own.learn(now, own_mark, remaining, limit, reset, limited);
+            tenant.learn_blind(now, ticket.tenant, accepted, remaining, true);
+        }
     }
 }
 

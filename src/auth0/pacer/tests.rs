@@ -362,7 +362,7 @@ fn time_to_token(
 }
 
 /// Feeds an answer with these headers into the model, as `Pacer::observe` does.
-fn answer(b: &mut Bucket, ticket: Ticket, now: Instant, wall: SystemTime, h: &HeaderMap) {
+fn answer(b: &mut Bucket, ticket: Mark, now: Instant, wall: SystemTime, h: &HeaderMap) {
     let l = ServerLimits::parse(h, wall, Duration::ZERO);
     b.learn(now, ticket, l.remaining, l.limit, l.reset, false);
 }
@@ -488,7 +488,10 @@ fn an_answer_without_headers_after_resets_does_not_stall_the_model() {
 #[tokio::test]
 async fn acquire_fails_after_its_budget_instead_of_waiting_on() {
     let pacer = Pacer::new(None);
-    let first = pacer.acquire(false, Duration::from_secs(1)).await.unwrap();
+    let first = pacer
+        .acquire(Class::Other, false, Duration::from_secs(1))
+        .await
+        .unwrap();
     let reset = (SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
@@ -503,7 +506,7 @@ async fn acquire_fails_after_its_budget_instead_of_waiting_on() {
     pacer.observe(first, &h, false);
     let started = Instant::now();
     let err = pacer
-        .acquire(false, Duration::from_millis(300))
+        .acquire(Class::Other, false, Duration::from_millis(300))
         .await
         .unwrap_err();
     assert!(
@@ -518,11 +521,16 @@ async fn acquire_fails_after_its_budget_instead_of_waiting_on() {
     // An untrusted limit is named as such.
     let h = headers(&[("x-ratelimit-limit", "0"), ("x-ratelimit-remaining", "0")]);
     let p = Pacer::new(None);
-    let t = p.acquire(false, Duration::from_secs(1)).await.unwrap();
+    let t = p
+        .acquire(Class::Other, false, Duration::from_secs(1))
+        .await
+        .unwrap();
     p.observe(t, &h, false);
     assert!(p.lock().last_answer.contains("not trusted"));
     // Nothing bounds a limit of 0: the next request goes at once.
-    p.acquire(false, Duration::from_millis(300)).await.unwrap();
+    p.acquire(Class::Other, false, Duration::from_millis(300))
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -547,4 +555,313 @@ fn max_rps_never_reaches_a_panicking_constructor() {
         Pacer::new(Some(4.0)).interval,
         Some(Duration::from_millis(250))
     );
+}
+
+#[test]
+fn requests_are_classed_by_endpoint() {
+    use reqwest::Method;
+    let c = |m: Method, p: &str| Class::of(&m, p);
+    let members = "/api/v2/organizations/org_1/members";
+    assert_eq!(c(Method::GET, members), Class::MembersRead);
+    assert_eq!(
+        c(Method::GET, &format!("{members}?from=abc&take=100")),
+        Class::MembersRead
+    );
+    assert_eq!(c(Method::DELETE, members), Class::MembersWrite);
+    assert_eq!(c(Method::POST, members), Class::MembersWrite);
+    let inv = "/api/v2/organizations/org_1/invitations/uinv_1";
+    assert_eq!(c(Method::DELETE, inv), Class::Invitations);
+    assert_eq!(c(Method::GET, inv), Class::Other);
+    for other in [
+        "/api/v2/organizations",
+        "/api/v2/organizations/org_1",
+        "/api/v2/organizations/name/members",
+        "/api/v2/organizations/org_1/invitations",
+        "/api/v2/organizations/org_1/members/auth0%7C1/roles",
+        "/api/v2/organizations//members",
+        "/api/v2/users-by-email?email=a%2Fmembers",
+    ] {
+        assert_eq!(c(Method::GET, other), Class::Other, "{other}");
+        assert_eq!(c(Method::DELETE, other), Class::Other, "{other}");
+    }
+}
+
+/// What [`simulate_classes`] saw, per class in the order given.
+struct ClassOutcome {
+    accepted: Vec<u32>,
+    refused: u32,
+}
+
+/// Groups of workers (class, workers, the most requests the group sends), each sending
+/// requests of its class through the pacer's state for `secs` simulated seconds against the
+/// emulator's limiter with `limits`; the server takes each request 0-3 ms after it is sent and
+/// answers 0-15 ms later (seeded). Time starts 300 ms into a second; the first group's first
+/// request is sent first.
+fn simulate_classes(
+    seed: u64,
+    limits: RateLimits,
+    workers: &[(Class, usize, u32)],
+    secs: u64,
+) -> ClassOutcome {
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, HashMap};
+
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Event {
+        Ready(usize),
+        Process(u64, usize),
+        Answer(u64, usize, u32, u32, bool, u64),
+    }
+    let endpoint = |c: Class| match c {
+        Class::MembersRead => Endpoint::MembersRead,
+        Class::MembersWrite => Endpoint::MembersWrite,
+        Class::Invitations => Endpoint::Invitations,
+        Class::Other => Endpoint::Other,
+    };
+    let mut rng = seed;
+    let mut random_ms = |max: u64| {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        Duration::from_millis((rng >> 33) % (max + 1))
+    };
+    let t0 = Instant::now();
+    let wall = |at: Duration| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000) + Duration::from_millis(300) + at
+    };
+    let mut limiter = Limiter::new_at(limits, t0, wall(Duration::ZERO));
+    let pacer = Pacer::new(None);
+    let mut state = pacer.lock();
+    let mut tickets = HashMap::new();
+    let mut events = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut sent = vec![0u32; workers.len()];
+    for (k, (_, n, _)) in workers.iter().enumerate() {
+        for _ in 0..*n {
+            events.push(Reverse((Duration::ZERO, seq, Event::Ready(k))));
+            seq += 1;
+        }
+    }
+    let mut out = ClassOutcome {
+        accepted: vec![0; workers.len()],
+        refused: 0,
+    };
+    while let Some(Reverse((at, _, event))) = events.pop() {
+        if at > Duration::from_secs(secs) {
+            break;
+        }
+        let now = t0 + at;
+        seq += 1;
+        match event {
+            Event::Ready(k) if sent[k] >= workers[k].2 => {}
+            Event::Ready(k) => match state.try_take(workers[k].0, now, wall(at), false) {
+                Err(wait) => {
+                    assert!(!wait.is_zero() && wait <= MAX_WAIT, "a wait of {wait:?}");
+                    events.push(Reverse((at + wait, seq, Event::Ready(k))))
+                }
+                Ok(ticket) => {
+                    sent[k] += 1;
+                    tickets.insert(seq, ticket);
+                    events.push(Reverse((at + random_ms(3), seq, Event::Process(seq, k))));
+                }
+            },
+            Event::Process(id, k) => {
+                let (h, ok) = match limiter.check(endpoint(workers[k].0), now, wall(at)) {
+                    Decision::Allowed(Some(h)) => (h, true),
+                    Decision::Limited { headers, .. } => (headers, false),
+                    Decision::Allowed(None) => unreachable!("a bucket is configured"),
+                };
+                if ok {
+                    out.accepted[k] += 1;
+                } else {
+                    out.refused += 1;
+                }
+                let answer = Event::Answer(id, k, h.limit, h.remaining, !ok, h.reset);
+                events.push(Reverse((at + random_ms(15), seq, answer)));
+            }
+            Event::Answer(id, k, limit, remaining, limited, reset) => {
+                let ticket = tickets.remove(&id).unwrap();
+                let trusted = ServerLimits {
+                    limit: Some(f64::from(limit)),
+                    remaining: Some(f64::from(remaining)),
+                    reset: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(reset)),
+                    ..ServerLimits::default()
+                };
+                state.learn(ticket, &trusted, limited, now);
+                events.push(Reverse((at, seq, Event::Ready(k))));
+            }
+        }
+    }
+    out
+}
+
+/// The observation: reads and deletes of different organizations interleave, and each
+/// answer describes a different bucket. With a model per bucket, no request is refused, and
+/// each class spends its own bucket at its own pace: the deletes do not slow the reads, nor
+/// the reads the deletes, nor a few lookups either.
+#[test]
+fn each_class_is_paced_by_its_own_bucket_under_the_enterprise_limits() {
+    let secs = 10;
+    for seed in 1..=10u64 {
+        let out = simulate_classes(
+            seed,
+            RateLimits::tier(orgsync_emulator::Tier::Enterprise),
+            &[
+                (Class::Other, 1, 20),
+                (Class::MembersRead, 4, u32::MAX),
+                (Class::MembersWrite, 4, u32::MAX),
+            ],
+            secs,
+        );
+        assert_eq!(out.refused, 0, "seed {seed}: no request was refused");
+        // Each bucket's burst and its refills over 9 whole seconds at least (of 10).
+        let least = |burst: f64, per_min: f64| (burst + per_min / 60.0 * 9.0) as u32;
+        let [other, read, write] = out.accepted[..] else {
+            unreachable!()
+        };
+        assert_eq!(other, 20, "seed {seed}");
+        assert!(read >= least(40.0, 500.0), "seed {seed}: {read} reads");
+        assert!(write >= least(20.0, 200.0), "seed {seed}: {write} writes");
+    }
+}
+
+/// Reads, deletes and revocations at once need more than the tenant-wide bucket gives (50,
+/// 16/s): it binds, without a refusal, and every class gets a share.
+#[test]
+fn the_tenant_bucket_limits_all_classes_together() {
+    let secs = 10;
+    for seed in 1..=10u64 {
+        let out = simulate_classes(
+            seed,
+            RateLimits::tier(orgsync_emulator::Tier::Enterprise),
+            &[
+                (Class::Other, 1, 5),
+                (Class::MembersRead, 4, u32::MAX),
+                (Class::MembersWrite, 4, u32::MAX),
+                (Class::Invitations, 2, u32::MAX),
+            ],
+            secs,
+        );
+        assert_eq!(out.refused, 0, "seed {seed}: no request was refused");
+        let total: u32 = out.accepted.iter().sum();
+        let possible = 50.0 + 16.0 * secs as f64;
+        assert!(
+            f64::from(total) >= possible * 0.9,
+            "seed {seed}: {total} of {possible}"
+        );
+        // At least the burst of each class's own bucket.
+        let [_, read, write, inv] = out.accepted[..] else {
+            unreachable!()
+        };
+        assert!(
+            read >= 40 && write >= 20 && inv >= 20,
+            "seed {seed}: {:?}",
+            out.accepted
+        );
+    }
+}
+
+/// On the free tier only the tenant-wide bucket applies, and on Essentials it is the tightest
+/// (10, 150/min): every class's answers describe it, and the classes share it without a
+/// refusal.
+#[test]
+fn classes_share_the_tenant_bucket_when_it_binds() {
+    for tier in [
+        orgsync_emulator::Tier::Free,
+        orgsync_emulator::Tier::Essentials,
+    ] {
+        for seed in 1..=10u64 {
+            let limits = RateLimits::tier(tier);
+            let out = simulate_classes(
+                seed,
+                limits,
+                &[
+                    (Class::Other, 1, 3),
+                    (Class::MembersRead, 3, u32::MAX),
+                    (Class::MembersWrite, 3, u32::MAX),
+                ],
+                10,
+            );
+            assert_eq!(
+                out.refused, 0,
+                "{tier:?} seed {seed}: no request was refused"
+            );
+            let total: u32 = out.accepted.iter().sum();
+            let g = limits.global.unwrap();
+            // Free: 2 + 2/s x 10 s; Essentials: 10 + 2.5 at each of 10 whole seconds.
+            let possible = f64::from(g.size) + g.refill_per_sec * 10.0;
+            // The first second or so goes to learning the rate (one model did as well).
+            assert!(
+                f64::from(total) >= possible * 0.75,
+                "{tier:?} seed {seed}: {total} of {possible} possible"
+            );
+            assert!(
+                out.accepted.iter().all(|a| *a > 0),
+                "{tier:?} seed {seed}: every class got requests through: {:?}",
+                out.accepted
+            );
+        }
+    }
+}
+
+/// A request whose class's bucket is empty waits (here until its budget runs out), while a
+/// request of another class, with the tenant's bucket full, goes at once; and a request
+/// queued behind the waiting one gets its own budget from its turn.
+#[tokio::test]
+async fn a_class_waiting_for_its_bucket_does_not_hold_up_another() {
+    let pacer = std::sync::Arc::new(Pacer::new(None));
+    let epoch = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let later = (epoch + 30).to_string();
+    // The tenant's size, from a lookup: 50, 49 left.
+    let t = pacer
+        .acquire(Class::Other, false, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let h = headers(&[
+        ("x-ratelimit-limit", "50"),
+        ("x-ratelimit-remaining", "49"),
+        ("x-ratelimit-reset", &later),
+    ]);
+    pacer.observe(t, &h, false);
+    // The write bucket: empty, the next token in 30 s.
+    let t = pacer
+        .acquire(Class::MembersWrite, false, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let h = headers(&[
+        ("x-ratelimit-limit", "20"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", &later),
+    ]);
+    pacer.observe(t, &h, false);
+    let write = |budget| {
+        let p = pacer.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let r = p.acquire(Class::MembersWrite, false, budget).await;
+            (r.is_err(), started.elapsed())
+        })
+    };
+    let first = write(Duration::from_millis(400));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = write(Duration::from_millis(300));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = Instant::now();
+    let read = pacer
+        .acquire(Class::MembersRead, false, Duration::from_secs(1))
+        .await;
+    assert!(read.is_ok());
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "the read waited {:?}",
+        started.elapsed()
+    );
+    let (failed, waited) = first.await.unwrap();
+    assert!(failed && waited >= Duration::from_millis(400), "{waited:?}");
+    // Behind the first: its 300 ms ran from its turn, after the first's 400 ms.
+    let (failed, waited) = second.await.unwrap();
+    assert!(failed && waited >= Duration::from_millis(650), "{waited:?}");
 }

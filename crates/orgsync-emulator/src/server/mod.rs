@@ -242,17 +242,19 @@ async fn gate(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Respon
     resp
 }
 
-/// The buckets an /api/v2 request draws from: the members list's read or write bucket, or
-/// only the tenant-wide one.
+/// The buckets an /api/v2 request draws from: the members list's read or write bucket, the
+/// invitation revocation bucket, or only the tenant-wide one.
 fn rate_endpoint(method: &Method, path: &str) -> Endpoint {
-    if path.ends_with("/members") && path.starts_with("/api/v2/organizations/") {
-        if method == Method::GET {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["api", "v2", "organizations", _, "members"] if method == Method::GET => {
             Endpoint::MembersRead
-        } else {
-            Endpoint::MembersWrite
         }
-    } else {
-        Endpoint::Other
+        ["api", "v2", "organizations", _, "members"] => Endpoint::MembersWrite,
+        ["api", "v2", "organizations", _, "invitations", _] if method == Method::DELETE => {
+            Endpoint::Invitations
+        }
+        _ => Endpoint::Other,
     }
 }
 
@@ -281,4 +283,51 @@ fn with_client(mut r: Response, client_id: &str) -> Response {
         client_id: Some(client_id.to_string()),
     });
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_draw_from_their_endpoint_bucket() {
+        let org = "/api/v2/organizations/org_1";
+        for (method, path, endpoint) in [
+            (Method::GET, format!("{org}/members"), Endpoint::MembersRead),
+            (
+                Method::DELETE,
+                format!("{org}/members"),
+                Endpoint::MembersWrite,
+            ),
+            (
+                Method::POST,
+                format!("{org}/members"),
+                Endpoint::MembersWrite,
+            ),
+            (
+                Method::DELETE,
+                format!("{org}/invitations/uinv_1"),
+                Endpoint::Invitations,
+            ),
+            (
+                Method::GET,
+                format!("{org}/invitations/uinv_1"),
+                Endpoint::Other,
+            ),
+            (Method::GET, format!("{org}/invitations"), Endpoint::Other),
+            (
+                Method::GET,
+                format!("{org}/enabled_connections"),
+                Endpoint::Other,
+            ),
+            (
+                Method::GET,
+                format!("{org}/members/auth0%7C1/roles"),
+                Endpoint::Other,
+            ),
+            (Method::GET, org.to_string(), Endpoint::Other),
+        ] {
+            assert_eq!(rate_endpoint(&method, &path), endpoint, "{method} {path}");
+        }
+    }
 }

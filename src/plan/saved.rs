@@ -9,25 +9,31 @@ use std::path::Path;
 
 use crate::error::Failure;
 use crate::plan::{self, Plan};
-use crate::render;
 
 /// Writes the JSON plan to a file, whole or not at all, never through an existing file.
 pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), Failure> {
     let mut bytes = Vec::new();
-    render::json(plan, &mut bytes)?;
+    plan::write_json(plan, &mut bytes)?;
+    if crate::secrets::scrub_bytes(&bytes) != bytes.as_slice() {
+        // Written scrubbed (as every file is), so its digest no longer matches its content.
+        crate::secrets::errln!(
+            "warning: the plan holds a secret of this run (a server sent it back); `{}` is written with it replaced by [redacted], so `apply` will refuse that file",
+            crate::text::clean(&path.display().to_string())
+        );
+    }
     crate::files::write_atomically(path, &bytes).map_err(|e| cannot_write("the plan to ", path, e))
 }
 
 /// A failed write of `path`, naming the file (never the temporary file beside it) and, when
 /// that is the problem, its directory.
 pub fn cannot_write(what: &str, path: &Path, e: std::io::Error) -> Failure {
-    let shown = render::clean(&path.display().to_string());
+    let shown = crate::text::clean(&path.display().to_string());
     let dir = match path.parent() {
         Some(d) if d.as_os_str().is_empty() => Path::new("."),
         Some(d) => d,
         None => Path::new("."),
     };
-    let dir_shown = render::clean(&dir.display().to_string());
+    let dir_shown = crate::text::clean(&dir.display().to_string());
     let (why, hint) = if !dir.exists() {
         (
             format!("its directory `{dir_shown}` does not exist"),

@@ -13,7 +13,18 @@
 //! (with its `action`) before it is sent and a `restore` line with its outcome after.
 //!
 //! Each line goes out in a single `write` on a file opened for appending, so a crash leaves
-//! whole lines only; tokens and secrets are never part of a record.
+//! whole lines only; tokens and secrets are never part of a record (each line is scrubbed by
+//! `crate::secrets` before it is chained and written).
+//!
+//! **A chain.** Every line starts with `prev_sha256`: the sha256 (hex) of the previous line of
+//! the file, its bytes without the newline; `null` on the first line of a file (a new log, or a
+//! rotated one). Editing or deleting a line breaks the chain at the next one, which
+//! `orgsync audit verify` names. A file replaced whole is not detected by the chain itself: the
+//! sha256 of the last line ([`AuditLog::last_sha256`], printed by `audit verify` and in the
+//! apply comment) anchors it outside the file.
+
+pub mod report;
+pub mod verify;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -44,6 +55,16 @@ pub enum Outcome {
 pub struct MemberRoles {
     pub user_id: String,
     pub roles: Vec<crate::member::Role>,
+}
+
+/// A removed member as the plan showed them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Person {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// What every line of a run starts with.
@@ -81,6 +102,15 @@ pub struct StartRecord<'a> {
     pub removals: usize,
     /// Invitations to revoke.
     pub invitations: usize,
+    /// Where the change came from: the config's commit, the CI run and its pull request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<&'a crate::provenance::Provenance>,
+    /// The saved plan applied, by file name (its digest is `plan_sha256`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_file: Option<&'a str>,
+    /// The provenance of the saved plan's own `plan` run, as the plan carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_provenance: Option<&'a crate::provenance::Provenance>,
 }
 
 /// A DELETE about to be sent.
@@ -111,6 +141,9 @@ pub struct IntentRecord<'a> {
     /// The role ids an `assign_roles` call assigns (to the one member in `user_ids`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role_ids: Option<&'a [String]>,
+    /// Each member's email and name as the plan read them, for the report an auditor reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<&'a [Person]>,
     /// The invitation revoked by the call (`DELETE …/invitations/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitation_id: Option<&'a str>,
@@ -165,6 +198,9 @@ pub struct SummaryRecord<'a> {
     pub retries: u64,
     /// SIGINT or SIGTERM stopped the run.
     pub interrupted: bool,
+    /// With `--wait`: whether every removal was seen gone from the tenant in time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visible: Option<bool>,
     pub success: bool,
     /// Why the run stopped before removing anything, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -176,6 +212,54 @@ pub struct SummaryRecord<'a> {
 pub struct AuditLog {
     file: File,
     path: PathBuf,
+    /// The sha256 of the last line of the file (hex), `None` while the file has none.
+    last: Option<String>,
+}
+
+/// The longest line the chain reads back from an existing log (lines orgsync writes are a few
+/// KiB at most).
+const LONGEST_LINE: u64 = 1024 * 1024;
+
+/// The sha256 (hex) of a line, without its newline: what the next line's `prev_sha256` holds.
+pub fn line_sha256(line: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(line)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The last line of `file` (read from its end, at most [`LONGEST_LINE`] bytes back) and whether
+/// the file ends with a newline. `None` for an empty file.
+fn last_line(file: &mut File) -> std::io::Result<Option<(Vec<u8>, bool)>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.seek(SeekFrom::End(0))?;
+    if len == 0 {
+        return Ok(None);
+    }
+    let from = len.saturating_sub(LONGEST_LINE + 1);
+    file.seek(SeekFrom::Start(from))?;
+    let mut tail = Vec::new();
+    Read::by_ref(file)
+        .take(LONGEST_LINE + 1)
+        .read_to_end(&mut tail)?;
+    let ends_whole = tail.last() == Some(&b'\n');
+    let body = if ends_whole {
+        &tail[..tail.len() - 1]
+    } else {
+        &tail[..]
+    };
+    let start = match body.iter().rposition(|&b| b == b'\n') {
+        Some(i) => i + 1,
+        None if from == 0 => 0,
+        None => {
+            return Err(std::io::Error::other(format!(
+                "its last line is longer than {} MiB",
+                LONGEST_LINE >> 20
+            )));
+        }
+    };
+    Ok(Some((body[start..].to_vec(), ends_whole)))
 }
 
 /// The audit log could not be opened or written: apply stops rather than act unrecorded.
@@ -197,6 +281,7 @@ impl AuditLog {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(path)
             .map_err(fail)?;
         // A regular file is locked for the run; a device (`/dev/stderr`) cannot be shared anyway.
@@ -210,21 +295,72 @@ impl AuditLog {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
         }
-        Ok(AuditLog {
+        let mut file = file;
+        // The chain goes on from the file's last line; a device (`/dev/stderr`) has none.
+        let (last, torn) = if regular {
+            match last_line(&mut file).map_err(fail)? {
+                Some((line, whole)) => (Some(line_sha256(&line)), !whole),
+                None => (None, false),
+            }
+        } else {
+            (None, false)
+        };
+        let mut log = AuditLog {
             file,
             path: path.to_path_buf(),
-        })
+            last,
+        };
+        // A line torn by a crash is ended, so this run's lines stay whole; the torn one stays
+        // for `audit verify` to name (it does not parse), and the chain goes on from it.
+        if torn {
+            log.file
+                .write_all(b"\n")
+                .and_then(|()| log.file.flush())
+                .map_err(|e| log.error(e))?;
+        }
+        Ok(log)
     }
 
-    /// Appends one record as a line, in one write, and flushes it to the OS.
+    /// Appends one record as a line, in one write, and flushes it to the OS. The line starts
+    /// with `prev_sha256`, the previous line's sha256 (`null` for the file's first line).
     pub fn append<T: Serialize>(&mut self, record: &T) -> Result<(), AuditError> {
-        let mut line =
-            serde_json::to_vec(record).map_err(|e| self.error(std::io::Error::other(e)))?;
+        let body = serde_json::to_vec(record).map_err(|e| self.error(std::io::Error::other(e)))?;
+        // Secrets replaced before the line is chained and written (a record may carry a
+        // server's text): the chain covers the bytes on disk.
+        let body = crate::secrets::scrub_bytes(&body);
+        let prev = match &self.last {
+            Some(h) => format!("\"{h}\""),
+            None => "null".to_string(),
+        };
+        let mut line = Vec::with_capacity(body.len() + 90);
+        line.extend_from_slice(format!("{{\"prev_sha256\":{prev}").as_bytes());
+        match body.as_ref() {
+            // An empty object: just the chain.
+            [b'{', b'}'] => line.push(b'}'),
+            [b'{', rest @ ..] => {
+                line.push(b',');
+                line.extend_from_slice(rest);
+            }
+            _ => {
+                return Err(self.error(std::io::Error::other(
+                    "an audit record must be a JSON object",
+                )));
+            }
+        }
+        let sha = line_sha256(&line);
         line.push(b'\n');
         self.file
             .write_all(&line)
             .and_then(|()| self.file.flush())
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))?;
+        self.last = Some(sha);
+        Ok(())
+    }
+
+    /// The sha256 of the log's last line (hex): the anchor of the chain, to keep outside the
+    /// file (a CI artifact, the apply comment). `None` while the log has no line.
+    pub fn last_sha256(&self) -> Option<&str> {
+        self.last.as_deref()
     }
 
     /// Appends one record and syncs it to disk: for lines that must exist before a call is sent.
@@ -287,6 +423,7 @@ mod tests {
                 action: None,
                 restores_run: None,
                 role_ids: None,
+                members: None,
                 invitation_id: None,
                 invitee_email: None,
                 plan_sha256: "abc",
