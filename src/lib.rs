@@ -90,6 +90,7 @@ fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
         Command::Apply(args) => commands::apply::run(&args),
+        Command::Restore(args) => commands::restore::run(&args),
         Command::Export(args) => commands::export::run(&args),
         Command::Audit(command) => commands::audit::run(&command),
         Command::Schema => commands::schema::run(),

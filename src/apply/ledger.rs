@@ -24,6 +24,21 @@ pub(super) struct Call {
     pub(super) people: Vec<Person>,
     /// An invitation to revoke (id, invitee email) instead of members.
     pub(super) invitation: Option<(String, String)>,
+    /// The members' group-sourced roles, when they were read.
+    pub(super) group_roles: Option<Vec<MemberRoles>>,
+    /// A restore `POST` instead of a DELETE.
+    pub(super) restore: Option<RestoreCall>,
+}
+
+/// What a restore call does.
+#[derive(Debug, Clone)]
+pub(super) struct RestoreCall {
+    /// The run it undoes.
+    pub(super) run: String,
+    /// `add_members` or `assign_roles`.
+    pub(super) action: &'static str,
+    /// For `assign_roles`: the role ids.
+    pub(super) role_ids: Vec<String>,
 }
 
 impl Call {
@@ -36,6 +51,14 @@ impl Call {
             organization_name: &self.org_name,
             user_ids: &self.user_ids,
             roles: self.roles.as_deref(),
+            group_roles: self.group_roles.as_deref(),
+            action: self.restore.as_ref().map(|r| r.action),
+            restores_run: self.restore.as_ref().map(|r| r.run.as_str()),
+            role_ids: self
+                .restore
+                .as_ref()
+                .filter(|r| !r.role_ids.is_empty())
+                .map(|r| r.role_ids.as_slice()),
             members: (!self.people.is_empty()).then_some(self.people.as_slice()),
             invitation_id: self.invitation.as_ref().map(|i| i.0.as_str()),
             invitee_email: self.invitation.as_ref().map(|i| i.1.as_str()),
@@ -138,8 +161,13 @@ impl Ledger {
             return;
         };
         if let Some(log) = self.log.as_mut() {
+            let event = if call.restore.is_some() {
+                "restore"
+            } else {
+                "delete"
+            };
             let record = DeleteRecord {
-                call: call.record(info, n, "delete"),
+                call: call.record(info, n, event),
                 outcome: end.outcome,
                 status: end.status,
                 attempts: end.attempts,
@@ -196,6 +224,8 @@ mod tests {
             roles: None,
             people: vec![],
             invitation: None,
+            group_roles: None,
+            restore: None,
         };
         let sent = ledger.intend(&info, call(&["a|1"])).unwrap();
         let answered = ledger.intend(&info, call(&["a|2"])).unwrap();

@@ -13,14 +13,17 @@
 //! second apply converges. If the audit log cannot be written, or the run is interrupted, no
 //! further call is sent.
 
+mod group_roles;
 mod interrupt;
 mod ledger;
 mod report;
+pub mod restore;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use group_roles::{EFFECTIVE_ROLES, record_group_roles};
 pub use interrupt::Interrupt;
 pub use ledger::Ledger;
 use ledger::{Call, CallEnd};
@@ -58,6 +61,8 @@ pub struct OrgWork {
     pub revoke: Vec<(String, String)>,
     /// The roles of the members to remove, when the plan read them (for the audit log).
     pub roles: Option<HashMap<String, Vec<Role>>>,
+    /// Their roles held through a group, when they were read (for the audit log).
+    pub group_roles: Option<HashMap<String, Vec<Role>>>,
     /// The email and name of each member to remove, as read (for the audit log and its report).
     pub people: HashMap<String, Person>,
 }
@@ -378,7 +383,7 @@ async fn run_org(
     let removals = async {
         for batch in w.remove.chunks(BATCH) {
             // Each member's roles as read; a member the answer gave none for is left out.
-            let roles = w.roles.as_ref().map(|roles| {
+            let of = |roles: &HashMap<String, Vec<Role>>| -> Vec<MemberRoles> {
                 batch
                     .iter()
                     .filter_map(|u| {
@@ -388,7 +393,9 @@ async fn run_org(
                         })
                     })
                     .collect()
-            });
+            };
+            let roles = w.roles.as_ref().map(of);
+            let group_roles = w.group_roles.as_ref().map(of);
             let people = batch
                 .iter()
                 .filter_map(|u| w.people.get(u).cloned())
@@ -400,6 +407,8 @@ async fn run_org(
                 roles,
                 people,
                 invitation: None,
+                group_roles,
+                restore: None,
             };
             let sent = send(ledger, info, interrupt, call, || {
                 client.remove_members(&w.id, &w.name, batch)
@@ -418,6 +427,8 @@ async fn run_org(
                 roles: None,
                 people: Vec::new(),
                 invitation: Some((id.clone(), email.clone())),
+                group_roles: None,
+                restore: None,
             };
             let sent = send(ledger, info, interrupt, call, || {
                 client.revoke_invitation(&w.id, &w.name, id)

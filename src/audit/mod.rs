@@ -8,6 +8,10 @@
 //! carries the run's `run_id`, so concurrent or successive runs on one log stay apart, and the
 //! log is locked for the run (a second apply on the same log is refused).
 //!
+//! `orgsync restore` writes to the same log through the same ledger: its `start` and
+//! `summary` lines carry `command: "restore"` and `restores_run`, each `POST` an `intent` line
+//! (with its `action`) before it is sent and a `restore` line with its outcome after.
+//!
 //! Each line goes out in a single `write` on a file opened for appending, so a crash leaves
 //! whole lines only; tokens and secrets are never part of a record (each line is scrubbed by
 //! `crate::secrets` before it is chained and written).
@@ -42,6 +46,8 @@ pub enum Outcome {
     Unknown,
     /// An invitation to revoke no longer existed (404: accepted, revoked or expired away).
     Gone,
+    /// A restore call (`POST`) was answered 2xx: the members are back, or the roles assigned.
+    Restored,
 }
 
 /// A member's roles, recorded before the removal (Auth0 does not keep them).
@@ -121,6 +127,20 @@ pub struct IntentRecord<'a> {
     /// Each member's roles, when the plan read them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<&'a [MemberRoles]>,
+    /// Group-sourced roles of each member, kept apart (read from the member's effective roles
+    /// when the token may): restore does not assign them, they come back with the group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_roles: Option<&'a [MemberRoles]>,
+    /// A restore call: `add_members` (`POST …/members`) or `assign_roles` (`POST
+    /// …/members/{user_id}/roles`); absent for a DELETE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
+    /// The run a restore call undoes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restores_run: Option<&'a str>,
+    /// The role ids an `assign_roles` call assigns (to the one member in `user_ids`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_ids: Option<&'a [String]>,
     /// Each member's email and name as the plan read them, for the report an auditor reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<&'a [Person]>,
@@ -399,6 +419,10 @@ mod tests {
                 organization_name: "acme",
                 user_ids: ids,
                 roles: None,
+                group_roles: None,
+                action: None,
+                restores_run: None,
+                role_ids: None,
                 members: None,
                 invitation_id: None,
                 invitee_email: None,

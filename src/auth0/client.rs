@@ -355,7 +355,7 @@ impl Client {
     /// the records and bytes against its caps: an id seen twice or a cap passed ends the walk
     /// with [`Error::List`] before `on_page` sees the page.
     #[allow(clippy::too_many_arguments)]
-    async fn paginate<T: DeserializeOwned>(
+    pub(super) async fn paginate<T: DeserializeOwned>(
         &self,
         base: &str,
         key: &str,

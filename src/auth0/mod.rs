@@ -32,6 +32,8 @@
 //! - `paging.rs`: lists read over pages as sets keyed by id, and their caps;
 //! - `reentry.rs`: enabled connections and invitations (offset paging), users by id,
 //!   invitation revocation, and the token's scopes;
+//! - `roles.rs`: what restore needs: members added back, roles assigned, a member's
+//!   effective roles (direct or from a group), a role by id;
 //! - `model.rs`: what answers decode into ([`Organization`], [`User`]) and the id checks;
 //! - `error.rs`: [`Error`], its causes and hints;
 //! - `pacer/`: the rate-limit model ([`Pacer`], [`ServerLimits`]).
@@ -45,6 +47,7 @@ mod pacer;
 mod paging;
 mod reentry;
 mod retry;
+mod roles;
 mod scrub;
 
 pub use client::{Client, PAGE_SIZE};
@@ -56,6 +59,7 @@ pub use pacer::{Pacer, PacingTimeout, ServerLimits};
 pub use paging::{LIST_BYTES, MEMBER_RECORDS, OFFSET_RECORDS, RUN_LIST_BYTES, Refused};
 pub use reentry::UserDetails;
 pub use retry::{CallRecord, ClientOptions, RetryPolicy, Stats};
+pub use roles::{ADD_BATCH, EffectiveRole, is_role_id};
 
 /// Percent-encodes a path segment or a query value: everything but RFC 3986's unreserved
 /// characters (letters, digits, `-`, `.`, `_`, `~`), so `|` becomes `%7C`, as the live API

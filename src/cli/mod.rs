@@ -37,6 +37,10 @@ pub enum Command {
     /// Remove the members the plan says should go: plans, shows the plan, asks for `yes`.
     /// With a saved plan (`orgsync apply PLAN.json`), removes only members listed in it.
     Apply(ApplyArgs),
+    /// Undo one apply run's removals: re-add the members it removed (those the config still
+    /// declares and the tenant does not have) with the direct roles they held, as its audit log
+    /// recorded them; shows the restore, asks for `yes`, records each call in the same log.
+    Restore(RestoreArgs),
     /// Write an orgsync.yaml that reproduces the tenant's current membership (to adopt orgsync).
     Export(ExportArgs),
     /// Check an audit log (`verify`) or turn it into evidence for an auditor (`report`).
@@ -272,6 +276,32 @@ pub struct ApplyArgs {
     pub audit_log: Option<PathBuf>,
     #[command(flatten)]
     pub comment: CommentArgs,
+}
+
+/// `orgsync restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The audit log the run wrote; restore reads the run from it and appends its own lines
+    /// (a start line, an intent before each POST and its outcome after, a summary).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: PathBuf,
+    /// The run to undo: its `run_id` in the audit log.
+    #[arg(long, value_name = "ID")]
+    pub run: String,
+    /// Restore only in this organization (name or id; repeatable).
+    #[arg(long = "org", value_name = "NAME")]
+    pub orgs: Vec<String>,
+    /// Restore only this member (user_id; repeatable).
+    #[arg(long = "user", value_name = "USER_ID")]
+    pub users: Vec<String>,
+    /// Config file or directory (default `orgsync.yaml`): only members it declares are restored.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 /// Where `--comment` posts: a GitHub pull request or a GitLab merge request.

@@ -249,6 +249,14 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             summary(Some(&plan_sha256), Err(&refused))?;
             return Err(refused);
         }
+        // Roles held through a group are recorded apart, for restore (which assigns only
+        // direct ones); where they cannot be, that is said once.
+        let mut work = work;
+        if let Some(note) = apply::record_group_roles(&conn.client, &mut work).await {
+            let mut stdout = crate::secrets::stdout();
+            writeln!(stdout, "note: {note}")?;
+            stdout.flush()?;
+        }
         let sends = removals + invitations > 0;
         let approved = match sends.then(|| confirm(args.auto_approve, removals, invitations, orgs)) {
             None => true,

@@ -9,6 +9,7 @@ pub mod completions;
 pub mod emulator;
 pub mod export;
 pub mod plan;
+pub mod restore;
 pub mod schema;
 pub mod validate;
 

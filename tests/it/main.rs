@@ -24,5 +24,6 @@ mod plan;
 mod progress;
 mod reentry;
 mod requests;
+mod restore;
 mod schema;
 mod shipping;

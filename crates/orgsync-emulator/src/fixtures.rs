@@ -12,6 +12,8 @@ pub const ALL_SCOPES: &[&str] = &[
     "create:organization_members",
     "delete:organization_members",
     "read:users",
+    "create:organization_member_roles",
+    "read:roles",
 ];
 
 pub fn client(id: &str, secret: &str, scopes: &[&str]) -> Client {

@@ -276,9 +276,42 @@ impl Emulator {
         lock(&self.shared.state).delete_organization(org_id)
     }
 
-    /// Removes a user from every organization, as deleting the user in Auth0 does (test hook).
+    /// Deletes a user, as Auth0 does: out of every organization, `GET /users/{id}` answers
+    /// 404 and adding them back is refused (test hook).
     pub fn delete_user(&self, user_id: &str) {
-        lock(&self.shared.state).delete_user_memberships(user_id, std::time::Instant::now());
+        lock(&self.shared.state).delete_user(user_id, std::time::Instant::now());
+    }
+
+    /// Deletes a role from the tenant, and from every member that held it (test hook).
+    pub fn delete_role(&self, role_id: &str) -> bool {
+        lock(&self.shared.state).delete_role(role_id)
+    }
+
+    /// Sets the roles a member holds through an enterprise group (test hook); false when the
+    /// user is not a member.
+    pub fn set_group_roles(&self, org_id: &str, user_id: &str, roles: Vec<tenant::Role>) -> bool {
+        let mut st = lock(&self.shared.state);
+        let Some(&o) = st.org_by_id.get(org_id) else {
+            return false;
+        };
+        for r in &roles {
+            st.roles.entry(r.id.clone()).or_insert_with(|| r.clone());
+        }
+        match st.membership_mut(o, user_id) {
+            Some(m) => {
+                m.group_roles = (!roles.is_empty()).then(|| roles.into_boxed_slice());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A member's direct roles in an organization, None when not a member (test hook).
+    pub fn roles_of(&self, org_id: &str, user_id: &str) -> Option<Vec<tenant::Role>> {
+        let mut st = lock(&self.shared.state);
+        let o = *st.org_by_id.get(org_id)?;
+        st.membership_mut(o, user_id)
+            .map(|m| m.roles.as_deref().unwrap_or(&[]).to_vec())
     }
 
     /// Sets a member's roles in an organization (test hook: orgsync never assigns roles).

@@ -6,7 +6,7 @@
 //! Users are interned once and referred to by index, which keeps a million memberships in a few
 //! hundred megabytes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,8 @@ pub const INVITATION_TTL_MICROS: u64 = 604_800 * 1_000_000;
 pub struct Membership {
     pub user: u32,
     pub roles: Option<Box<[Role]>>,
+    /// Roles held through an enterprise group (not assignable, not listed as the member's).
+    pub group_roles: Option<Box<[Role]>>,
     /// Set when the membership was removed but is still listed (eventual consistency).
     pub hidden_after: Option<Instant>,
 }
@@ -135,6 +137,11 @@ pub struct TenantState {
     pub orgs: Vec<Org>,
     pub org_by_id: HashMap<String, usize>,
     pub org_by_name: HashMap<String, usize>,
+    /// The tenant's roles by id: those the tenant file names on members and invitations, and
+    /// those test hooks set; a deleted role is gone from here.
+    pub roles: BTreeMap<String, Role>,
+    /// Users deleted (`GET /users/{id}` answers 404; they cannot be added back).
+    pub deleted_users: HashSet<String>,
     next_seq: u64,
 }
 
@@ -153,6 +160,7 @@ impl TenantState {
         for u in tenant.users {
             state.intern_owned(u.user_id, u.email, u.name);
         }
+
         let micros = |t: &Option<String>| {
             t.as_deref()
                 .and_then(orgsync_common::timefmt::parse_rfc3339_micros)
@@ -183,6 +191,10 @@ impl TenantState {
                     expires_at: micros(&i.expires_at).unwrap_or(created_at + INVITATION_TTL_MICROS),
                     roles: i.roles.iter().map(|r| Role::named(r)).collect(),
                 });
+                for r in &i.roles {
+                    let r = Role::named(r);
+                    state.roles.entry(r.id.clone()).or_insert(r);
+                }
             }
             o.invitations
                 .sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
@@ -194,12 +206,16 @@ impl TenantState {
                     u.connection = connection;
                 }
                 state.next_seq += 1;
+                for r in &m.roles {
+                    state.roles.entry(r.id.clone()).or_insert_with(|| r.clone());
+                }
                 let roles = (!m.roles.is_empty()).then(|| m.roles.into_boxed_slice());
                 o.members.insert(
                     state.next_seq,
                     Membership {
                         user,
                         roles,
+                        group_roles: None,
                         hidden_after: None,
                     },
                 );
@@ -293,8 +309,81 @@ impl TenantState {
         }
     }
 
+    /// Deletes a user: out of every organization, and unknown from then on.
+    pub fn delete_user(&mut self, user_id: &str, now: Instant) {
+        self.delete_user_memberships(user_id, now);
+        self.deleted_users.insert(user_id.to_string());
+    }
+
+    /// Whether a user exists (known, and not deleted).
+    pub fn user_exists(&self, user_id: &str) -> bool {
+        self.user_index.contains_key(user_id) && !self.deleted_users.contains(user_id)
+    }
+
+    /// Deletes a role: gone from the tenant and from every member that held it, directly or
+    /// through a group. False when there was no such role.
+    pub fn delete_role(&mut self, role_id: &str) -> bool {
+        if self.roles.remove(role_id).is_none() {
+            return false;
+        }
+        let strip = |roles: &mut Option<Box<[Role]>>| {
+            if let Some(list) = roles.as_ref() {
+                let kept: Vec<Role> = list.iter().filter(|r| r.id != role_id).cloned().collect();
+                *roles = (!kept.is_empty()).then(|| kept.into_boxed_slice());
+            }
+        };
+        for o in &mut self.orgs {
+            for m in o.members.values_mut() {
+                strip(&mut m.roles);
+                strip(&mut m.group_roles);
+            }
+        }
+        true
+    }
+
+    /// The membership of `user_id` in organization `org` (not one whose removal is in flight).
+    pub fn membership_mut(&mut self, org: usize, user_id: &str) -> Option<&mut Membership> {
+        let u = *self.user_index.get(user_id)?;
+        let o = &mut self.orgs[org];
+        let seq = *o.seq_of.get(&u)?;
+        o.members.get_mut(&seq)
+    }
+
+    /// Assigns roles (by id) to a member, keeping those it has; every id must be a role of
+    /// the tenant. `Err` names what is wrong.
+    pub fn assign_roles(
+        &mut self,
+        org: usize,
+        user_id: &str,
+        role_ids: &[String],
+    ) -> Result<(), AssignError> {
+        let mut add = Vec::with_capacity(role_ids.len());
+        for id in role_ids {
+            add.push(
+                self.roles
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| AssignError::NoSuchRole(id.clone()))?,
+            );
+        }
+        let m = self
+            .membership_mut(org, user_id)
+            .ok_or(AssignError::NotAMember)?;
+        let mut roles: Vec<Role> = m.roles.as_deref().unwrap_or(&[]).to_vec();
+        for r in add {
+            if !roles.iter().any(|x| x.id == r.id) {
+                roles.push(r);
+            }
+        }
+        m.roles = (!roles.is_empty()).then(|| roles.into_boxed_slice());
+        Ok(())
+    }
+
     /// Sets a member's organization roles; false when the user is not a member.
     pub fn set_roles(&mut self, org_id: &str, user_id: &str, roles: Vec<Role>) -> bool {
+        for r in &roles {
+            self.roles.entry(r.id.clone()).or_insert_with(|| r.clone());
+        }
         let (Some(&o), Some(&u)) = (self.org_by_id.get(org_id), self.user_index.get(user_id))
         else {
             return false;
@@ -334,6 +423,7 @@ impl TenantState {
                 Membership {
                     user,
                     roles: None,
+                    group_roles: None,
                     hidden_after: None,
                 },
             );
@@ -454,6 +544,15 @@ impl TenantState {
             }
         }
     }
+}
+
+/// Why roles could not be assigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignError {
+    /// No role of the tenant has this id (never did, or it was deleted).
+    NoSuchRole(String),
+    /// The user is not a member of the organization.
+    NotAMember,
 }
 
 /// Which rule a login met (`POST /__emulator/login`).

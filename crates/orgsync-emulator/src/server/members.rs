@@ -268,6 +268,14 @@ fn change_members(
     let ids = parse_members_body(body, verb)?;
     let mut st = lock(&sh.state);
     let idx = *st.org_by_id.get(id).ok_or_else(ApiError::org_not_found)?;
+    if let (Change::Add, Some(gone)) = (
+        change,
+        ids.iter().find(|u| st.deleted_users.contains(u.as_str())),
+    ) {
+        return Err(ApiError::bad_body(format!(
+            "One or more users do not exist: {gone}"
+        )));
+    }
     match change {
         Change::Add => st.add_members(idx, &ids, Instant::now()),
         Change::Remove => st.remove_members(idx, &ids, Instant::now(), sh.options.removal_delay),

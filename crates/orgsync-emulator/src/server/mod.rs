@@ -3,7 +3,8 @@
 //! rate limits with their `x-ratelimit-*` headers, and the request log), and the few
 //! response helpers the handlers share. Beside it, one file per concern: `auth` (token
 //! endpoint, bearer checks), `organizations`, `members`, `users`, `admin` (the
-//! `/__emulator/*` routes and test hooks), `faults` (latency and fault injection), `paging`
+//! `/__emulator/*` routes and test hooks), `roles` (member roles, effective roles, a role by
+//! id), `faults` (latency and fault injection), `paging`
 //! (query strings, offset and checkpoint pages, cursors) and `errors` (Auth0's error bodies).
 
 mod admin;
@@ -14,6 +15,7 @@ mod members;
 mod organizations;
 pub(crate) mod paging;
 mod reentry;
+mod roles;
 mod users;
 
 use std::net::SocketAddr;
@@ -98,6 +100,15 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
                 .post(members::add_members)
                 .delete(members::remove_members),
         )
+        .route(
+            "/api/v2/organizations/{id}/members/{user_id}/roles",
+            get(roles::list_member_roles).post(roles::assign_member_roles),
+        )
+        .route(
+            "/api/v2/organizations/{id}/members/{user_id}/effective-roles",
+            get(roles::list_effective_roles),
+        )
+        .route("/api/v2/roles/{id}", get(roles::get_role))
         .route(
             "/api/v2/organizations/{id}/enabled_connections",
             get(reentry::list_enabled_connections),

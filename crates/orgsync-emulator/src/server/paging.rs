@@ -25,11 +25,11 @@ const JOIN_EPOCH_MICROS: u64 = 1_767_225_600_000_000;
 /// Parsed and range-checked paging parameters.
 #[derive(Debug, Default)]
 pub(super) struct Paging {
-    page: Option<u64>,
-    per_page: Option<u64>,
-    include_totals: bool,
-    from: Option<String>,
-    take: Option<u64>,
+    pub(super) page: Option<u64>,
+    pub(super) per_page: Option<u64>,
+    pub(super) include_totals: bool,
+    pub(super) from: Option<String>,
+    pub(super) take: Option<u64>,
     pub(super) fields: Option<String>,
     pub(super) include_fields: bool,
 }

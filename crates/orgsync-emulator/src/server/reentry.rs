@@ -184,6 +184,7 @@ pub(super) async fn get_user(
     let user = st
         .user_index
         .get(&id)
+        .filter(|_| !st.deleted_users.contains(&id))
         .map(|&i| user_json(&st.users[i as usize]))
         .ok_or_else(|| {
             ApiError::new(
