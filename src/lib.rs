@@ -4,12 +4,59 @@
 //! membership from the Auth0 Management API, computes the difference, shows a plan, and on
 //! apply removes exactly the members the reviewed plan says should go.
 //!
-//! The binary is a thin shell over [`run`]; every piece is a module here so it can be tested.
-//! The pipeline: `config` (the desired-state file) → `observe` (read the tenant through the
-//! `auth0` client) → `plan` (the pure diff) → `render` (text, JSON, Markdown) → `apply` (the
-//! removals, recorded by `audit`). `commands` has one file per subcommand; `cli` turns arguments
-//! into settings; `error` prints failures and names the exit codes. The emulator is the
-//! `orgsync-emulator` crate, behind the default `emulator` feature.
+//! # The code map
+//!
+//! This is the one map of the code; `cargo doc --no-deps --document-private-items --open`
+//! renders it with every link live, and `.ci/run` builds it with warnings denied, so a rename
+//! breaks the build rather than the map. The binary ([`main`](../orgsync/index.html)) is a thin
+//! shell over [`run`]; every piece is a module here so it can be tested.
+//!
+//! **The pipeline**, one folder a stage, each using only the stages before it:
+//!
+//! 1. [`config`]: the desired-state file, loaded ([`config::load`]) apart from parsed
+//!    ([`config::from_str`]), every mistake as `FILE:LINE:COLUMN`; its JSON Schema.
+//! 2. [`observe`]: reads the tenant, completely or not at all, through [`auth0`]: organizations
+//!    resolved ([`observe::lookup`]), members read, emails and users resolved
+//!    ([`observe::users`]), every failure worded ([`observe::error`]).
+//! 3. [`plan`]: the pure decisions. Its [`model`](plan::model), the JSON
+//!    [`format`](plan::format) with its digest, the [`input`](plan::input) (the join of config and
+//!    tenant by key), the [`rules`](plan::rules), and [`saved`](plan::saved) plans on disk.
+//! 4. [`render`]: the plan as [`text`](mod@render::text), [`markdown`](mod@render::markdown) or
+//!    [`json`](mod@render::json), around the membership [`diff`](render::diff); to any `Write`.
+//! 5. [`apply`]: the removals (and revocations) through the write-ahead
+//!    [`ledger`](apply::ledger), their [`report`](apply::report), interrupts
+//!    ([`interrupt`](apply::interrupt)), group roles recorded before removal
+//!    ([`group_roles`](apply::group_roles)), and the exact undo ([`restore`](apply::restore)).
+//! 6. [`audit`]: the audit log's lines and their chain, [`verify`](audit::verify) and the
+//!    evidence [`report`](audit::report).
+//!
+//! **The Auth0 client**, [`auth0`]: the [`Client`](auth0::Client) and its endpoints
+//! ([`client`](auth0::client), [`reentry`](auth0::reentry), [`roles`](auth0::roles)) over one
+//! [`retry`](auth0::retry) transport that paces by bucket ([`pacer`](auth0::pacer)); paged
+//! lists kept as sets keyed by id ([`paging`](auth0::paging)); [`domain`](auth0::domain),
+//! [`credentials`](auth0::credentials), [`error`](auth0::error), [`model`](auth0::model), and
+//! the client's own [`scrub`](auth0::scrub) of echoed secrets.
+//!
+//! **Pull-request comments**, [`comment`]: the GitHub and GitLab clients over one
+//! [`http`](comment::http) layer and one comment [`list`](comment::list) reader, and the
+//! [`split`](comment::split) of a long plan into parts.
+//!
+//! **The edges**, where text and bytes cross the process boundary: [`bounded`] (the one reader
+//! with a byte cap for answers, files and pipes), [`secrets`] (the one sink that scrubs every
+//! secret from stdout, stderr, logs, files and comment bodies), [`files`] (written whole or not
+//! at all), [`provenance`] (where a change came from: Git and CI).
+//!
+//! **The commands**: [`cli`] turns arguments into settings (clap), [`commands`] has one file a
+//! subcommand and the glue between stages, [`error`] prints a failure once and names the exit
+//! codes, [`progress`] draws the progress bar.
+//!
+//! **Shared small parts**: [`member`] (a member and their roles), [`reentry`] (the doors back
+//! in: auto-membership, signup, invitations), [`export`] (a tenant as `orgsync.yaml`), [`tasks`]
+//! (tasks joined by key, each ending in a value), [`text`] (counted nouns, text made safe for a
+//! terminal, edit distance), and from `orgsync-common` the identifier grammar ([`ids`]) and time
+//! formats ([`timefmt`]).
+//!
+//! The emulator is the `orgsync-emulator` crate, behind the default `emulator` feature.
 
 pub mod apply;
 pub mod audit;
@@ -29,7 +76,6 @@ pub mod progress;
 pub mod provenance;
 pub mod reentry;
 pub mod render;
-
 pub mod secrets;
 pub mod tasks;
 pub mod text;

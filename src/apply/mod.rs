@@ -13,10 +13,10 @@
 //! second apply converges. If the audit log cannot be written, or the run is interrupted, no
 //! further call is sent.
 
-mod group_roles;
-mod interrupt;
-mod ledger;
-mod report;
+pub(crate) mod group_roles;
+pub(crate) mod interrupt;
+pub(crate) mod ledger;
+pub(crate) mod report;
 pub mod restore;
 
 use std::collections::{HashMap, HashSet};

@@ -3,8 +3,8 @@
 //! fetched again once when Auth0 refuses it as expired),
 //! and the endpoints: an organization by id or name, the organization list, an organization's
 //! members (checkpoint paging), users by email, and member removal. Every error it returns has
-//! gone through the secret scrubbing. About 600 lines: one short method per endpoint, each with
-//! its call site for errors, which read best together.
+//! gone through the secret scrubbing. One short method per endpoint, each with its call site for
+//! errors, which read best together.
 
 use std::collections::HashSet;
 use std::sync::Arc;

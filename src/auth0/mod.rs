@@ -20,35 +20,19 @@
 //! ([`crate::ids::is_org_id`]), every name one of [`crate::ids::is_org_name`], else the call
 //! fails unsent; organizations in answers with a malformed id are a decode error.
 //!
-//! The files, by concern:
-//!
-//! - `domain.rs`: [`Domain`] (which URLs are accepted, loopback) and [`DomainError`];
-//! - `credentials.rs`: [`Secret`], [`Credentials`], [`MissingCredentials`];
-//! - `scrub.rs`: the secrets' echoed forms and their removal from errors;
-//! - `retry.rs`: [`RetryPolicy`] and the one retry loop every request goes through, the token
-//!   request included;
-//! - `client.rs`: the [`Client`] and its endpoints (organizations, members, users by email,
-//!   member removal, checkpoint paging);
-//! - `paging.rs`: lists read over pages as sets keyed by id, and their caps;
-//! - `reentry.rs`: enabled connections and invitations (offset paging), users by id,
-//!   invitation revocation, and the token's scopes;
-//! - `roles.rs`: what restore needs: members added back, roles assigned, a member's
-//!   effective roles (direct or from a group), a role by id;
-//! - `model.rs`: what answers decode into ([`Organization`], [`User`]) and the id checks;
-//! - `error.rs`: [`Error`], its causes and hints;
-//! - `pacer/`: the rate-limit model ([`Pacer`], [`ServerLimits`]).
+//! Its files are in the code map (the crate's front page).
 
-mod client;
-mod credentials;
-mod domain;
-mod error;
-mod model;
-mod pacer;
-mod paging;
-mod reentry;
-mod retry;
-mod roles;
-mod scrub;
+pub(crate) mod client;
+pub(crate) mod credentials;
+pub(crate) mod domain;
+pub(crate) mod error;
+pub(crate) mod model;
+pub(crate) mod pacer;
+pub(crate) mod paging;
+pub(crate) mod reentry;
+pub(crate) mod retry;
+pub(crate) mod roles;
+pub(crate) mod scrub;
 
 pub use client::{Client, PAGE_SIZE};
 pub use credentials::{Credentials, MissingCredentials, Secret};

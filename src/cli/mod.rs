@@ -308,7 +308,7 @@ pub struct RestoreArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Forge {
     /// A pull request comment: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL (default
-    /// https://api.github.com), the number from GITHUB_EVENT_PATH or `--pr`.
+    /// `https://api.github.com`), the number from GITHUB_EVENT_PATH or `--pr`.
     Github,
     /// A merge request note: GITLAB_TOKEN, CI_API_V4_URL, CI_PROJECT_ID, the IID from
     /// CI_MERGE_REQUEST_IID or `--pr`.

@@ -21,8 +21,8 @@
 
 mod github;
 mod gitlab;
-mod http;
-mod list;
+pub(crate) mod http;
+pub(crate) mod list;
 pub mod split;
 
 use std::io::Write;

@@ -12,9 +12,9 @@
 //! to every file, so what `defaults.protect` protects is protected everywhere. An entry named
 //! like a config file that cannot be read as one fails the load: a config is never read in part.
 //!
-//! The module is split by concern: `raw` is the file as written (serde types, JSON Schema),
-//! `parse` turns it into the model below, `checks` judges single values, `diagnostics` words
-//! every problem. This file holds the model and the loading of files and directories.
+//! The file as written (serde types, the JSON Schema) is read apart from the model below,
+//! single values are judged apart from whole files, and every problem is worded in one place;
+//! this file holds the model and the loading of files and directories.
 
 mod checks;
 mod diagnostics;

@@ -5,13 +5,12 @@
 //! removal tool must never act on. Then every organization's members are read in full, several
 //! organizations at a time within the client's concurrency and pacing.
 //!
-//! The files: this one reads organizations and their members; `lookup` resolves the config's
-//! organizations against the tenant's list; `users` resolves emails and reads users for the
-//! plan's checks; `error` words every failure with its place in the config.
+//! This file reads organizations and their members; resolving the organizations, reading users
+//! and wording failures have files of their own (see the code map).
 
-mod error;
-mod lookup;
-mod users;
+pub(crate) mod error;
+pub(crate) mod lookup;
+pub(crate) mod users;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

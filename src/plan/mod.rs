@@ -8,15 +8,12 @@
 //! input. A plan also carries a digest of its own content, so a saved plan that was edited by
 //! accident is refused by `apply`.
 //!
-//! The files, by concern: `model` (what a plan holds), `format` (its JSON, as `--out` writes it
-//! and `apply` reads it back, with its digest), `input` (the planner's input, and `plan_from`,
-//! the join of the config with what was read), `rules` (the decisions), `saved` (saved plans on
-//! disk). The unit tests of every rule sit in `tests`.
+//! The unit tests of every rule sit in `tests`, beside the rules.
 
-mod format;
-mod input;
-mod model;
-mod rules;
+pub(crate) mod format;
+pub(crate) mod input;
+pub(crate) mod model;
+pub(crate) mod rules;
 pub mod saved;
 #[cfg(test)]
 mod tests;

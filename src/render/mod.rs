@@ -11,7 +11,7 @@
 //! (a terminal, and NO_COLOR unset) and never carries meaning on its own: the markers are always
 //! there.
 
-mod diff;
+pub(crate) mod diff;
 pub mod json;
 pub mod markdown;
 #[cfg(test)]
