@@ -16,6 +16,7 @@
 pub(crate) mod group_roles;
 pub(crate) mod interrupt;
 pub(crate) mod ledger;
+pub mod markdown;
 pub(crate) mod report;
 pub mod restore;
 

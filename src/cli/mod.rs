@@ -304,16 +304,7 @@ pub struct RestoreArgs {
     pub auto_approve: bool,
 }
 
-/// Where `--comment` posts: a GitHub pull request or a GitLab merge request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Forge {
-    /// A pull request comment: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL (default
-    /// `https://api.github.com`), the number from GITHUB_EVENT_PATH or `--pr`.
-    Github,
-    /// A merge request note: GITLAB_TOKEN, CI_API_V4_URL, CI_PROJECT_ID, the IID from
-    /// CI_MERGE_REQUEST_IID or `--pr`.
-    Gitlab,
-}
+pub use crate::comment::Forge;
 
 /// `--comment` and what goes with it, on `plan` and `apply`.
 #[derive(Debug, Args)]

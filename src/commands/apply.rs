@@ -340,7 +340,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         stdout.flush()?;
         // `--comment`: the report as a new comment; a failure to post it is printed here and
         // makes an apply that otherwise succeeded exit 1.
-        let anchor = args.audit_log.as_ref().map(|log| crate::comment::AuditAnchor {
+        let anchor = args.audit_log.as_ref().map(|log| crate::apply::markdown::AuditAnchor {
             log: log
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -348,7 +348,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             run_id: info.run_id.clone(),
             last_sha256: Ledger::lock(&ledger).last_sha256(),
         });
-        let on_success = crate::comment::after_apply(
+        let on_success = super::comment::after_apply(
             &args.comment,
             &config_path,
             &info.domain,

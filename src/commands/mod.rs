@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod comment;
 pub mod completions;
 #[cfg(feature = "emulator")]
 pub mod emulator;

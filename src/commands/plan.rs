@@ -4,7 +4,6 @@ use std::io::Write;
 
 use super::{connect, is_stdout, load_config, make_plan, runtime, select_orgs, stdout_color};
 use crate::cli::{OutputFormat, PlanArgs};
-use crate::comment;
 use crate::error::{Exit, Failure};
 use crate::plan::saved::write_plan_file;
 use crate::render;
@@ -56,7 +55,7 @@ pub fn run(args: &PlanArgs) -> Result<Exit, Failure> {
         Exit::Success
     };
     // Posting the plan (`--comment`) never hides the plan's own exit code.
-    Ok(rt.block_on(comment::after_plan(
+    Ok(rt.block_on(super::comment::after_plan(
         &args.comment,
         &args.config,
         &plan,

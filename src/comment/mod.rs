@@ -25,15 +25,22 @@ pub(crate) mod http;
 pub(crate) mod list;
 pub mod split;
 
+/// Where `--comment` posts: a GitHub pull request or a GitLab merge request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Forge {
+    /// A pull request comment: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL (default
+    /// `https://api.github.com`), the number from GITHUB_EVENT_PATH or `--pr`.
+    Github,
+    /// A merge request note: GITLAB_TOKEN, CI_API_V4_URL, CI_PROJECT_ID, the IID from
+    /// CI_MERGE_REQUEST_IID or `--pr`.
+    Gitlab,
+}
+
 use std::io::Write;
 use std::path::{Component, Path};
 use std::time::Duration;
 
-use crate::apply::{Report, write_report};
-use crate::cli::{CommentArgs, Forge};
-use crate::error::{Exit, Failure};
-use crate::plan::Plan;
-use crate::render;
+use crate::error::Failure;
 use crate::text::{clean, plural};
 
 /// An environment variable, None when unset or empty.
@@ -232,110 +239,6 @@ fn config_name(path: &Path) -> String {
     if name.is_empty() { ".".into() } else { name }
 }
 
-/// The exit code after commenting: the run's own when that is not success; 1 when commenting
-/// failed after a success.
-fn keep(exit: Exit, failed: bool) -> Exit {
-    if failed && exit == Exit::Success {
-        Exit::Error
-    } else {
-        exit
-    }
-}
-
-/// After `plan` printed the plan: posts it (`--comment`) within `timeout` (`--timeout`), and
-/// appends it to GITHUB_STEP_SUMMARY. Failures are printed here; returns the exit code to end
-/// with.
-pub async fn after_plan(
-    args: &CommentArgs,
-    config: &Path,
-    plan: &Plan,
-    exit: Exit,
-    quiet: bool,
-    timeout: Duration,
-) -> Exit {
-    let Some(forge) = args.comment else {
-        return exit;
-    };
-    let mut md = Vec::new();
-    if let Err(e) = render::markdown(plan, usize::MAX, &mut md) {
-        Failure::from(e).print();
-        return keep(exit, true);
-    }
-    let md = String::from_utf8_lossy(&md);
-    // The comment's own marker (below) names the config and domain: the renderer's generic
-    // first line is left out.
-    let md = md
-        .strip_prefix(render::MARKDOWN_MARKER)
-        .map_or(&*md, |rest| rest.trim_start_matches('\n'))
-        .to_string();
-    let mut failed = false;
-    if forge == Forge::Github
-        && let Err(f) = append_step_summary(&md)
-    {
-        f.print();
-        failed = true;
-    }
-    let marker = Marker {
-        kind: "plan".into(),
-        config: config_name(config),
-        domain: plan.domain.clone(),
-        part: None,
-    };
-    match post_plan(forge, args, &marker, &md, http::Deadline::after(timeout)).await {
-        Ok(done) if !quiet => crate::secrets::errln!("{done}"),
-        Ok(_) => {}
-        Err(f) => {
-            f.print();
-            failed = true;
-        }
-    }
-    keep(exit, failed)
-}
-
-/// After `apply` printed its report: posts it as a new comment (`--comment`) within `timeout`
-/// (`--timeout`). Failures are printed here; returns the exit code for an apply that otherwise
-/// succeeded.
-pub async fn after_apply(
-    args: &CommentArgs,
-    config: &Path,
-    domain: &str,
-    report: &Report,
-    audit: Option<&AuditAnchor>,
-    quiet: bool,
-    timeout: Duration,
-) -> Exit {
-    let Some(forge) = args.comment else {
-        return Exit::Success;
-    };
-    let marker = Marker {
-        kind: "apply".into(),
-        config: config_name(config),
-        domain: domain.to_string(),
-        part: None,
-    };
-    let deadline = http::Deadline::after(timeout);
-    let posted = within(deadline, async {
-        let api = Api::from_env(forge, args.pr, true, deadline).await?;
-        let limit = args.comment_limit.unwrap_or(usize::MAX).min(api.limit());
-        let body = apply_markdown(&marker, domain, report, audit, limit);
-        api.create(&body).await?;
-        Ok::<_, Failure>(format!("Apply result posted to {}.", api.place()))
-    })
-    .await;
-    match posted {
-        Ok(done) => {
-            if !quiet {
-                crate::secrets::errln!("{done}");
-            }
-            Exit::Success
-        }
-        Err(f) => {
-            f.print();
-            Exit::Error
-        }
-    }
-}
-
 /// `work`, ended at `deadline` if it has not ended by then (each call ends by it already; this
 /// bounds the phase as a whole).
 async fn within<T>(
@@ -353,7 +256,7 @@ async fn within<T>(
 }
 
 /// Appends the plan to the file GITHUB_STEP_SUMMARY names (when it is set).
-fn append_step_summary(md: &str) -> Result<(), Failure> {
+pub fn append_step_summary(md: &str) -> Result<(), Failure> {
     let Some(path) = env("GITHUB_STEP_SUMMARY") else {
         return Ok(());
     };
@@ -370,7 +273,7 @@ fn append_step_summary(md: &str) -> Result<(), Failure> {
         Failure::new(
             format!(
                 "could not append the plan to GITHUB_STEP_SUMMARY `{}`: {e}",
-                render::clean(&path)
+                clean(&path)
             ),
             None,
         )
@@ -435,20 +338,65 @@ struct Synced {
 /// Posts the plan: finds the token's user, lists the comments, updates the plan's own parts
 /// in place, creates the missing ones, deletes the extra ones, leaves every other author's
 /// comment alone (with a warning for one that carries this plan's marker); says what it did.
-async fn post_plan(
-    forge: Forge,
-    args: &CommentArgs,
-    marker: &Marker,
+/// Where a comment goes: the forge, the pull or merge request (else found from the CI
+/// environment), and the most bytes a comment may hold (a test knob; never more than the forge
+/// allows).
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub forge: Forge,
+    pub pr: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+/// Posts the plan's Markdown `md` as one comment (a series when it is long), or updates the
+/// comment an earlier run posted, within `timeout`; says where it went.
+pub async fn post_plan(
+    target: Target,
+    config: &Path,
+    domain: &str,
     md: &str,
-    deadline: http::Deadline,
+    timeout: Duration,
 ) -> Result<String, Failure> {
+    let marker = Marker {
+        kind: "plan".into(),
+        config: config_name(config),
+        domain: domain.to_string(),
+        part: None,
+    };
+    let deadline = http::Deadline::after(timeout);
     within(deadline, async {
-        let api = Api::from_env(forge, args.pr, false, deadline).await?;
-        let limit = args.comment_limit.unwrap_or(usize::MAX).min(api.limit());
-        let bodies = plan_bodies(marker, md, limit)?;
+        let api = Api::from_env(target.forge, target.pr, false, deadline).await?;
+        let limit = target.limit.unwrap_or(usize::MAX).min(api.limit());
+        let bodies = plan_bodies(&marker, md, limit)?;
         let me = api.me().await?;
         let notes = api.list().await?;
-        sync(&api, &me, marker, &notes, &bodies).await
+        sync(&api, &me, &marker, &notes, &bodies).await
+    })
+    .await
+}
+
+/// Posts an apply's result as a new comment, within `timeout`: `body` gets the comment's
+/// marker line and is cut to what the forge allows (`body(marker_line, limit)`); says where it
+/// went.
+pub async fn post_apply(
+    target: Target,
+    config: &Path,
+    domain: &str,
+    body: impl FnOnce(&str, usize) -> String,
+    timeout: Duration,
+) -> Result<String, Failure> {
+    let marker = Marker {
+        kind: "apply".into(),
+        config: config_name(config),
+        domain: domain.to_string(),
+        part: None,
+    };
+    let deadline = http::Deadline::after(timeout);
+    within(deadline, async {
+        let api = Api::from_env(target.forge, target.pr, true, deadline).await?;
+        let limit = target.limit.unwrap_or(usize::MAX).min(api.limit());
+        api.create(&body(&marker.line(), limit)).await?;
+        Ok::<_, Failure>(format!("Apply result posted to {}.", api.place()))
     })
     .await
 }
@@ -588,90 +536,9 @@ fn sync_steps<'a>(
     (steps, synced, foreign)
 }
 
-/// Where a run's audit record is, for the apply comment: a reviewer can check the log against
-/// the anchor and ask for the evidence.
-#[derive(Debug, Clone)]
-pub struct AuditAnchor {
-    /// The log's file name.
-    pub log: String,
-    pub run_id: String,
-    /// The sha256 of the log's last line after the run.
-    pub last_sha256: Option<String>,
-}
-
-/// The apply report as a comment: its marker, a heading saying whether it completed, the
-/// counts, where its audit record is, and the account as printed, cut to `limit` bytes.
-fn apply_markdown(
-    marker: &Marker,
-    domain: &str,
-    report: &Report,
-    audit: Option<&AuditAnchor>,
-    limit: usize,
-) -> String {
-    let status = if report.interrupted {
-        "interrupted"
-    } else if report.success() {
-        "done"
-    } else {
-        "did not complete"
-    };
-    let mut head = format!(
-        "{}\n### orgsync apply to `{}`: {status}\n\n",
-        marker.line(),
-        domain.replace('`', "'")
-    );
-    head.push_str("| removed | not removed | outcome unknown | already gone | skipped | organizations blocked | invitations revoked | not revoked |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    head.push_str(&format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} |\n\n",
-        report.removed(),
-        report.not_removed(),
-        report.unknown(),
-        report.already_gone(),
-        report.skipped(),
-        report.blocked(),
-        report.revoked(),
-        report.not_revoked()
-    ));
-    if let Some(a) = audit {
-        let tick = |s: &str| crate::text::clean(s).replace('`', "'");
-        head.push_str(&format!(
-            "Audit log `{}`, run `{}`{}. Evidence: `orgsync audit report {0} --run {1}`; check: `orgsync audit verify {0}`.\n\n",
-            tick(&a.log),
-            tick(&a.run_id),
-            a.last_sha256
-                .as_deref()
-                .map(|h| format!("; its last line's sha256 (the anchor) is `{}`", tick(h)))
-                .unwrap_or_default()
-        ));
-    }
-    let mut account = Vec::new();
-    // Writing to a Vec cannot fail.
-    let _ = write_report(report, &mut account);
-    // Scrubbed before it is cut to fit.
-    let account = crate::secrets::scrub(&String::from_utf8_lossy(&account)).replace("```", "'''");
-    let open = "<details><summary>The account</summary>\n\n```text\n";
-    let close = "```\n\n</details>\n";
-    const CUT_NOTE: &str = "… (cut to fit the comment; the run's log has the whole account)\n";
-    let room = limit.saturating_sub(head.len() + open.len() + close.len() + CUT_NOTE.len());
-    let mut body = String::new();
-    let mut cut = false;
-    for line in account.split_inclusive('\n') {
-        if body.len() + line.len() > room {
-            cut = true;
-            break;
-        }
-        body.push_str(line);
-    }
-    if cut {
-        body.push_str(CUT_NOTE);
-    }
-    format!("{head}{open}{body}{close}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::OrgOutcome;
 
     fn marker(config: &str, domain: &str) -> Marker {
         Marker {
@@ -853,35 +720,5 @@ mod tests {
         assert_eq!(plan_bodies(&m, "short\n", 65_536).unwrap().len(), 1);
         assert!(!plan_bodies(&m, "short\n", 65_536).unwrap()[0].contains("part 1 of"));
         assert!(plan_bodies(&marker(&"x".repeat(900), "t"), "x\n", 1_000).is_err());
-    }
-
-    #[test]
-    fn the_apply_comment_tells_the_outcome_and_fits() {
-        let m = Marker {
-            kind: "apply".into(),
-            ..marker("orgsync.yaml", "t.auth0.com")
-        };
-        let mut report = Report {
-            organizations: vec![OrgOutcome {
-                id: "org_1".into(),
-                name: "acme".into(),
-                removed: vec!["auth0|1".into(), "auth0|2".into()],
-                ..OrgOutcome::default()
-            }],
-            ..Report::default()
-        };
-        let md = apply_markdown(&m, "t.auth0.com", &report, None, 65_536);
-        assert!(md.starts_with("<!-- orgsync:apply config=orgsync.yaml domain=t.auth0.com -->\n"));
-        assert!(md.contains(": done\n"), "{md}");
-        assert!(md.contains("| 2 | 0 | 0 | 0 | 0 | 0 |"), "{md}");
-        assert!(md.contains("Apply: 2 removed"), "{md}");
-        report.organizations[0].failed = (0..200)
-            .map(|i| (format!("auth0|f{i}"), "```403```".to_string()))
-            .collect();
-        let md = apply_markdown(&m, "t.auth0.com", &report, None, 2_000);
-        assert!(md.len() <= 2_000, "{}", md.len());
-        assert!(md.contains(": did not complete\n"), "{md}");
-        assert!(md.contains("cut to fit"), "{md}");
-        assert_eq!(md.matches("```").count(), 2, "the fence stays whole: {md}");
     }
 }
