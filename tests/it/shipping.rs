@@ -479,7 +479,9 @@ fn the_action_installs_a_release_only_when_its_sha256_matches() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("`latest` is not accepted"));
     let (out, _) = install("0.2.0", "missing");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("could not download"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("could not download"), "{said}");
+    assert!(said.contains("`version: source`"), "{said}");
 }
 
 /// `version: source`: the action builds its own checkout (`GITHUB_ACTION_PATH`) with cargo, the
