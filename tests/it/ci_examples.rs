@@ -574,3 +574,31 @@ fn the_recipes_and_the_docs_name_the_two_clients() {
     assert!(root().join("docs/security-model.md").is_file());
     assert!(root().join("docs/ci.md").is_file());
 }
+
+/// README's Install leads with what works from a clone, and offers what a release brings (the
+/// downloads, the image, the action's release install) only as available from the first
+/// published release, never as a release that exists.
+#[test]
+fn install_leads_with_what_works_without_a_release() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("\n## Install\n").expect("an Install section");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let first_block = section.split("```").nth(1).expect("a code block");
+    assert!(
+        first_block.contains("cargo install --locked --path ."),
+        "{first_block}"
+    );
+    assert!(first_block.contains("docker build"), "{first_block}");
+    let promise = section
+        .find("available from the first published release")
+        .expect("the release downloads marked as such");
+    for released in ["releases/download", "ghcr.io/", "orgsync/orgsync@v"] {
+        if let Some(at) = section.find(released) {
+            assert!(at > promise, "`{released}` before the release is promised");
+        }
+    }
+    for claim in ["The current release is", "cargo install --locked --git"] {
+        assert!(!readme.contains(claim), "README: `{claim}`");
+    }
+}
