@@ -1,7 +1,8 @@
 //! The CI recipes in examples/ parse as YAML with the keys their CI needs, use the orgsync
-//! action (pinned to this release, with inputs it has) or the checked release binary, never
-//! `cargo install`, and every orgsync command in them and in the README parses with the
-//! current CLI.
+//! action (built from its source until a release is published, with inputs it has) or the checked
+//! release binary, never `cargo install` from a registry, give the delete-capable client only to
+//! the apply job in the protected environment, and every orgsync command in them and in the
+//! README parses with the current CLI.
 
 use std::path::{Path, PathBuf};
 
@@ -99,7 +100,9 @@ fn github_workflows_are_valid_and_their_commands_parse() {
     );
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let action = yaml(&root().join("action.yml"));
-    let action_ref = format!("orgsync/orgsync@v{}", env!("CARGO_PKG_VERSION"));
+    // Nothing is released yet: the recipes use the action at a commit (`main` stands for the
+    // one a team pins), built from that commit's source.
+    let action_ref = "orgsync/orgsync@main";
     let mut action_steps = 0;
     for name in &names {
         let wf = yaml(&dir.join(name));
@@ -126,7 +129,11 @@ fn github_workflows_are_valid_and_their_commands_parse() {
                 if let Some(uses) = s["uses"].as_str()
                     && uses.starts_with("orgsync/")
                 {
-                    assert_eq!(uses, action_ref, "{name}/{job}: the action at this release");
+                    assert_eq!(uses, action_ref, "{name}/{job}: the action at a commit");
+                    assert_eq!(
+                        s["with"]["version"], "source",
+                        "{name}/{job}: no release is published, so the action builds its source"
+                    );
                     all.push(action_command(
                         &action,
                         &s["with"],
@@ -134,15 +141,20 @@ fn github_workflows_are_valid_and_their_commands_parse() {
                     ));
                     action_steps += 1;
                 }
-                // Credentials only ever come from secrets, into the documented variables.
+                // Credentials only ever come from secrets, into the documented variables: the
+                // client's from the read-only or the apply client's secrets.
                 if let Some(env) = s["env"].as_object() {
                     for (k, v) in env {
                         if k.starts_with("AUTH0_") {
-                            assert_eq!(
-                                v.as_str(),
-                                Some(format!("${{{{ secrets.{k} }}}}").as_str()),
-                                "{name}: {k}"
-                            );
+                            let v = v.as_str().unwrap_or_default();
+                            let allowed: Vec<String> = match k.strip_prefix("AUTH0_CLIENT_") {
+                                Some(rest) => ["READ", "APPLY"]
+                                    .iter()
+                                    .map(|c| format!("${{{{ secrets.AUTH0_{c}_CLIENT_{rest} }}}}"))
+                                    .collect(),
+                                None => vec![format!("${{{{ secrets.{k} }}}}")],
+                            };
+                            assert!(allowed.iter().any(|a| a == v), "{name}: {k}: {v}");
                         } else {
                             assert!(!v.to_string().contains("secrets."), "{name}: {k}");
                         }
@@ -371,4 +383,222 @@ fn every_command_in_the_readme_parses() {
         "cargo run --release -- plan -c examples/orgsync.yaml --sandbox examples/tenant.yaml"
     ));
     assert!(first_block[1].starts_with("cargo test --locked"));
+}
+
+/// The protected environment the delete-capable client's secrets belong to.
+const PROTECTED: &str = "auth0-production";
+
+/// A GitHub job's environment name (`environment: NAME` or `environment: {name: NAME}`).
+fn environment_of(job: &Value) -> Option<&str> {
+    job["environment"]
+        .as_str()
+        .or_else(|| job["environment"]["name"].as_str())
+}
+
+/// Whether a GitHub job runs `orgsync apply` (through the action or in a script).
+fn runs_apply(job: &Value) -> bool {
+    job["steps"].as_array().into_iter().flatten().any(|s| {
+        let by_action = s["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("orgsync/"))
+            && s["with"]["command"] == "apply";
+        let in_script = s["run"]
+            .as_str()
+            .is_some_and(|r| commands_in(r).iter().any(|c| c[1] == "apply"));
+        by_action || in_script
+    })
+}
+
+/// Least privilege, in every GitHub workflow here (the examples and this repository's own): the
+/// delete-capable client's secrets (`AUTH0_APPLY_*`) appear only in jobs that run in the
+/// protected environment, whose environment secrets they are; every job that applies runs in
+/// it, with that client; every other job that talks to Auth0 has the read-only client; nothing
+/// runs on `pull_request_target`; no secret is set for a whole workflow.
+#[test]
+fn only_the_apply_job_in_the_protected_environment_gets_the_delete_capable_client() {
+    let mut files = Vec::new();
+    for dir in ["examples/github-actions", ".github/workflows"] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    files.sort();
+    let (mut apply_jobs, mut read_jobs) = (0, 0);
+    for path in &files {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).unwrap();
+        let wf = yaml(path);
+        // pull_request_target runs with the base repository's secrets and a write token on a
+        // pull request anyone may open: never (docs/security-model.md).
+        assert!(
+            !text.contains("pull_request_target") && wf["on"].get("pull_request_target").is_none(),
+            "{name}: pull_request_target"
+        );
+        assert!(
+            !wf["env"].to_string().contains("secrets."),
+            "{name}: a secret in the workflow's env reaches every job"
+        );
+        for (job, j) in wf["jobs"].as_object().unwrap() {
+            let at = format!("{name}/{job}");
+            let body = j.to_string();
+            let env = environment_of(j);
+            if body.contains("AUTH0_APPLY_") {
+                assert_eq!(
+                    env,
+                    Some(PROTECTED),
+                    "{at}: the delete-capable client outside {PROTECTED}"
+                );
+            }
+            if runs_apply(j) {
+                apply_jobs += 1;
+                assert_eq!(env, Some(PROTECTED), "{at}: apply outside {PROTECTED}");
+                assert!(
+                    body.contains("secrets.AUTH0_APPLY_CLIENT_ID")
+                        && body.contains("secrets.AUTH0_APPLY_CLIENT_SECRET"),
+                    "{at}: apply with the apply client"
+                );
+                assert!(!body.contains("AUTH0_READ_"), "{at}: one client per job");
+            } else if body.contains("AUTH0_CLIENT_") {
+                read_jobs += 1;
+                assert!(
+                    body.contains("secrets.AUTH0_READ_CLIENT_ID")
+                        && body.contains("secrets.AUTH0_READ_CLIENT_SECRET"),
+                    "{at}: plan and drift with the read-only client"
+                );
+                assert_eq!(
+                    env, None,
+                    "{at}: only apply needs the protected environment"
+                );
+            }
+        }
+    }
+    // apply.yml and orgsync.yml apply; plan.yml, drift.yml, shell.yml and the two plan jobs read.
+    assert_eq!(apply_jobs, 2, "apply jobs");
+    assert_eq!(read_jobs, 5, "read-only jobs");
+}
+
+/// The same for GitLab: the apply job alone runs in the protected environment and alone maps the
+/// apply client's (protected, environment-scoped) variables; the others map the read-only ones;
+/// nothing global carries a client.
+#[test]
+fn gitlab_gives_the_delete_capable_client_only_to_the_apply_job() {
+    let ci = yaml(&root().join("examples/gitlab-ci.yml"));
+    for global in ["variables", "default"] {
+        let text = ci[global].to_string();
+        assert!(
+            !text.contains("AUTH0_READ_") && !text.contains("AUTH0_APPLY_"),
+            "{global}: a client for every job"
+        );
+    }
+    for job in ["orgsync-plan", "orgsync-apply", "orgsync-drift"] {
+        let j = &ci[job];
+        let mut scripts = Vec::new();
+        strings(&j["script"], &mut scripts);
+        let applies = scripts
+            .iter()
+            .any(|s| commands_in(s).iter().any(|c| c[1] == "apply"));
+        let vars = &j["variables"];
+        let body = j.to_string();
+        if applies {
+            assert_eq!(j["environment"]["name"], PROTECTED, "{job}");
+            assert_eq!(vars["AUTH0_CLIENT_ID"], "$AUTH0_APPLY_CLIENT_ID", "{job}");
+            assert_eq!(
+                vars["AUTH0_CLIENT_SECRET"], "$AUTH0_APPLY_CLIENT_SECRET",
+                "{job}"
+            );
+            // By hand, from the default branch only.
+            let rules = j["rules"].as_array().unwrap();
+            assert!(!rules.is_empty());
+            for r in rules {
+                assert_eq!(r["when"], "manual", "{job}");
+                assert!(
+                    r["if"]
+                        .as_str()
+                        .unwrap()
+                        .contains("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"),
+                    "{job}"
+                );
+            }
+        } else {
+            assert!(
+                !body.contains("AUTH0_APPLY_"),
+                "{job}: the delete-capable client"
+            );
+            assert!(j.get("environment").is_none(), "{job}");
+            assert_eq!(vars["AUTH0_CLIENT_ID"], "$AUTH0_READ_CLIENT_ID", "{job}");
+            assert_eq!(
+                vars["AUTH0_CLIENT_SECRET"], "$AUTH0_READ_CLIENT_SECRET",
+                "{job}"
+            );
+        }
+    }
+}
+
+/// Every recipe, the action and the docs say which client goes where, and the pages they point
+/// to exist.
+#[test]
+fn the_recipes_and_the_docs_name_the_two_clients() {
+    let read =
+        |p: &str| std::fs::read_to_string(root().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    for page in ["README.md", "docs/ci.md", "docs/security-model.md"] {
+        let text = read(page);
+        for want in [
+            "AUTH0_READ_CLIENT_ID",
+            "AUTH0_APPLY_CLIENT_ID",
+            PROTECTED,
+            "delete:organization_members",
+            "pull_request_target",
+        ] {
+            assert!(text.contains(want), "{page}: no `{want}`");
+        }
+    }
+    let mut recipes = vec!["examples/gitlab-ci.yml".to_string()];
+    for entry in std::fs::read_dir(root().join("examples/github-actions")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        recipes.push(format!("examples/github-actions/{name}"));
+    }
+    for recipe in recipes.iter().map(String::as_str).chain(["action.yml"]) {
+        let text = read(recipe);
+        assert!(
+            text.contains("docs/security-model.md"),
+            "{recipe}: no pointer to docs/security-model.md"
+        );
+        assert!(text.contains("read-only"), "{recipe}: the read-only client");
+        if text.contains("AUTH0_APPLY_") {
+            assert!(
+                text.contains("environment secrets") || text.contains("protected"),
+                "{recipe}: where the apply client's credentials live"
+            );
+        }
+    }
+    assert!(root().join("docs/security-model.md").is_file());
+    assert!(root().join("docs/ci.md").is_file());
+}
+
+/// README's Install leads with what works from a clone, and offers what a release brings (the
+/// downloads, the image, the action's release install) only as available from the first
+/// published release, never as a release that exists.
+#[test]
+fn install_leads_with_what_works_without_a_release() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("\n## Install\n").expect("an Install section");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let first_block = section.split("```").nth(1).expect("a code block");
+    assert!(
+        first_block.contains("cargo install --locked --path ."),
+        "{first_block}"
+    );
+    assert!(first_block.contains("docker build"), "{first_block}");
+    let promise = section
+        .find("available from the first published release")
+        .expect("the release downloads marked as such");
+    for released in ["releases/download", "ghcr.io/", "orgsync/orgsync@v"] {
+        if let Some(at) = section.find(released) {
+            assert!(at > promise, "`{released}` before the release is promised");
+        }
+    }
+    for claim in ["The current release is", "cargo install --locked --git"] {
+        assert!(!readme.contains(claim), "README: `{claim}`");
+    }
 }

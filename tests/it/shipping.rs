@@ -233,9 +233,16 @@ fn the_action_declares_what_it_uses_and_uses_what_it_declares() {
         .filter_map(|s| Some((s["id"].as_str()?, s)))
         .collect();
     for step in steps {
+        // The one step that is not a script: the cache of `version: source`'s build, which
+        // runs only for that version.
+        if let Some(uses) = step["uses"].as_str() {
+            assert!(uses.starts_with("actions/cache@v"), "{step}");
+            assert_eq!(step["if"], "inputs.version == 'source'", "{step}");
+            continue;
+        }
         let run = step["run"]
             .as_str()
-            .expect("a composite step here runs a script");
+            .expect("a composite step here runs a script or restores the cache");
         assert_eq!(step["shell"], "bash", "{step}");
         // Inputs reach scripts through `env:` only: an expression inside a script would be
         // pasted into it as code (script injection).
@@ -472,7 +479,220 @@ fn the_action_installs_a_release_only_when_its_sha256_matches() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("`latest` is not accepted"));
     let (out, _) = install("0.2.0", "missing");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("could not download"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("could not download"), "{said}");
+    assert!(said.contains("`version: source`"), "{said}");
+}
+
+/// `version: source`: the action builds its own checkout (`GITHUB_ACTION_PATH`) with cargo, the
+/// build's cache keyed on the toolchain, Cargo.lock and the sources. A stub `cargo` (and `rustc`)
+/// on PATH records its arguments and leaves the binary under test where cargo would, so nothing
+/// is compiled or downloaded; a release install is skipped.
+#[test]
+fn the_action_builds_its_own_source_with_version_source() {
+    let Some((os, arch, _)) = runner_platform() else {
+        eprintln!("the install drill runs on Linux only");
+        return;
+    };
+    let action = action();
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let step = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap().clone();
+    // Which steps run for `source` and which for a release.
+    assert_eq!(step("install")["if"], "inputs.version != 'source'");
+    for id in ["source", "build"] {
+        assert_eq!(step(id)["if"], "inputs.version == 'source'", "{id}");
+    }
+    // The cache restores the directory the build step builds in, under the key the source step
+    // computes (and, when the sources moved, the newest cache of the same dependencies).
+    let cache = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache@"))
+        })
+        .expect("a cache step");
+    let cache_paths: Vec<&str> = cache["with"]["path"].as_str().unwrap().lines().collect();
+    assert!(
+        cache_paths.contains(&"~/.cache/orgsync-source/target"),
+        "{cache_paths:?}"
+    );
+    assert!(
+        cache_paths.contains(&"~/.cargo/registry/cache"),
+        "{cache_paths:?}"
+    );
+    assert_eq!(
+        cache["with"]["key"],
+        "${{ steps.source.outputs.cache-key }}"
+    );
+    assert_eq!(
+        cache["with"]["restore-keys"],
+        "${{ steps.source.outputs.cache-prefix }}"
+    );
+    let position = |id: &str| steps.iter().position(|s| s["id"] == id).unwrap();
+    let cache_at = steps.iter().position(|s| s == cache).unwrap();
+    assert!(position("source") < cache_at && cache_at < position("build"));
+    assert!(position("build") < position("run"));
+
+    let dir = TempDir::new("action-source");
+    // The action's checkout, as GitHub unpacks it under _actions/OWNER/REPO/REF.
+    let checkout = dir.path().join("_actions/acme/orgsync/0123abc");
+    std::fs::create_dir_all(checkout.join("src")).unwrap();
+    std::fs::write(
+        checkout.join("Cargo.toml"),
+        "[package]\nname = \"orgsync\"\n",
+    )
+    .unwrap();
+    std::fs::write(checkout.join("Cargo.lock"), "version = 4\n").unwrap();
+    std::fs::write(checkout.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    // The stubs: cargo records its arguments, then puts the binary under test in
+    // TARGET_DIR/release, or fails when told to.
+    let stubs = dir.path().join("stubs");
+    std::fs::create_dir_all(&stubs).unwrap();
+    let recorded = dir.path().join("cargo-args");
+    let fail_flag = dir.path().join("cargo-fails");
+    let stub = |name: &str, body: String| {
+        let path = stubs.join(name);
+        std::fs::write(&path, body).unwrap();
+        let status = Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+        assert!(status.success());
+    };
+    stub(
+        "cargo",
+        format!(
+            "#!/usr/bin/env bash\nset -eu\n{{ pwd; printf '%s\\n' \"$@\"; }} > '{}'\n\
+             if [ -e '{}' ]; then echo 'error: could not compile `orgsync`' >&2; exit 101; fi\n\
+             t=''\nwhile [ $# -gt 0 ]; do if [ \"$1\" = --target-dir ]; then t=$2; fi; shift; done\n\
+             mkdir -p \"$t/release\"\ncp '{}' \"$t/release/orgsync\"\n",
+            recorded.display(),
+            fail_flag.display(),
+            bin().display()
+        ),
+    );
+    stub(
+        "rustc",
+        "#!/usr/bin/env bash\necho 'rustc 1.89.0 (stub)'\n".to_string(),
+    );
+    let path = std::env::join_paths(std::iter::once(stubs.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let runner = |id: &str, tag: &str, path: &std::ffi::OsStr| {
+        let temp = dir.path().join(format!("runner-{tag}"));
+        std::fs::create_dir_all(&temp).unwrap();
+        let (path_file, out_file) = (temp.join("path"), temp.join("output"));
+        let out = run_step(
+            id,
+            &[("version", "source")],
+            &[],
+            &[
+                ("PATH", &OsStrOrPath(PathBuf::from(path))),
+                ("HOME", &OsStrOrPath(home.clone())),
+                ("RUNNER_OS", &OsStrOrPath(os.into())),
+                ("RUNNER_ARCH", &OsStrOrPath(arch.into())),
+                ("RUNNER_TEMP", &OsStrOrPath(temp.clone())),
+                ("GITHUB_ACTION_PATH", &OsStrOrPath(checkout.clone())),
+                ("GITHUB_PATH", &OsStrOrPath(path_file.clone())),
+                ("GITHUB_OUTPUT", &OsStrOrPath(out_file.clone())),
+            ],
+            dir.path(),
+        );
+        let added = std::fs::read_to_string(&path_file).unwrap_or_default();
+        (out, added, key_values(&out_file))
+    };
+
+    // The cache key: runner, toolchain and Cargo.lock in the prefix, the sources after it.
+    let (out, _, first) = runner("source", "key-1", &path);
+    assert!(out.status.success());
+    let prefix = &first["cache-prefix"];
+    assert!(
+        prefix.starts_with(&format!("orgsync-source-{os}-{arch}-")) && prefix.ends_with('-'),
+        "{first:?}"
+    );
+    assert!(first["cache-key"].starts_with(prefix.as_str()), "{first:?}");
+    assert!(first["cache-key"].len() > prefix.len(), "{first:?}");
+    let (_, _, again) = runner("source", "key-2", &path);
+    assert_eq!(again, first, "the same checkout, the same key");
+    std::fs::write(checkout.join("src/main.rs"), "fn main() { }\n").unwrap();
+    let (_, _, edited) = runner("source", "key-3", &path);
+    assert_eq!(
+        edited["cache-prefix"], *prefix,
+        "the dependencies did not change"
+    );
+    assert_ne!(edited["cache-key"], first["cache-key"], "a source changed");
+    std::fs::write(checkout.join("Cargo.lock"), "version = 4\n# bumped\n").unwrap();
+    let (_, _, bumped) = runner("source", "key-4", &path);
+    assert_ne!(bumped["cache-prefix"], *prefix, "Cargo.lock changed");
+
+    // The build: cargo as the step runs it, and the binary it built on PATH.
+    let (out, added, _) = runner("build", "build", &path);
+    assert!(out.status.success());
+    let mut args: Vec<String> = std::fs::read_to_string(&recorded)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // In the action's checkout: cargo reads .cargo/config.toml from where it runs, and the
+    // workspace (a pull request's files) must not configure the build.
+    let cwd = args.remove(0);
+    assert_eq!(PathBuf::from(cwd), checkout);
+    let target_dir = home.join(".cache/orgsync-source/target");
+    assert_eq!(
+        args,
+        [
+            "build".to_string(),
+            "--locked".into(),
+            "--release".into(),
+            "--bin".into(),
+            "orgsync".into(),
+            "--manifest-path".into(),
+            checkout.join("Cargo.toml").display().to_string(),
+            "--target-dir".into(),
+            target_dir.display().to_string(),
+        ]
+    );
+    let bin_dir = PathBuf::from(added.trim());
+    assert!(
+        bin_dir.starts_with(dir.path().join("runner-build")),
+        "{added}"
+    );
+    let version = Command::new(bin_dir.join("orgsync"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let want = format!("orgsync {}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), want);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&want));
+
+    // A build that fails: the step fails saying so, nothing on PATH.
+    std::fs::write(&fail_flag, "").unwrap();
+    let (out, added, _) = runner("build", "build-fails", &path);
+    assert!(!out.status.success());
+    assert!(added.is_empty(), "{added}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("::error") && said.contains("cargo build of"),
+        "{said}"
+    );
+
+    // No cargo on the runner, or a checkout without its Cargo.lock: refused, each saying why.
+    let bare = dir.path().join("bare-path");
+    std::fs::create_dir_all(&bare).unwrap();
+    let bash = Command::new("bash")
+        .args(["-c", "command -v bash"])
+        .output()
+        .unwrap();
+    let bash = PathBuf::from(String::from_utf8_lossy(&bash.stdout).trim());
+    std::os::unix::fs::symlink(&bash, bare.join("bash")).unwrap();
+    let (out, _, outputs) = runner("source", "no-cargo", bare.as_os_str());
+    assert!(!out.status.success() && outputs.is_empty(), "{outputs:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("needs cargo on the runner"));
+    std::fs::remove_file(checkout.join("Cargo.lock")).unwrap();
+    let (out, _, outputs) = runner("source", "no-lock", &path);
+    assert!(!out.status.success() && outputs.is_empty(), "{outputs:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("holds no Cargo.toml and Cargo.lock"));
 }
 
 #[test]
