@@ -153,23 +153,9 @@ async fn prepare_apply(
 /// entry by name to the plan's name, one by id to its id). One the plan does not hold is left
 /// out; one the plan holds that the config no longer names is reported by `apply::narrow`.
 fn only_planned(desired: &DesiredState, plan: &Plan) -> DesiredState {
-    use crate::config::OrgRef;
     let names: HashSet<&str> = plan.organizations.iter().map(|o| o.name.as_str()).collect();
     let ids: HashSet<&str> = plan.organizations.iter().map(|o| o.id.as_str()).collect();
-    DesiredState {
-        organizations: desired
-            .organizations
-            .iter()
-            .filter(|o| match &o.org {
-                OrgRef::Name(n) => names.contains(n.as_str()),
-                OrgRef::Id(i) => ids.contains(i.as_str()),
-            })
-            .cloned()
-            .collect(),
-        sha256: desired.sha256.clone(),
-        sources: desired.sources.clone(),
-        skipped: desired.skipped.clone(),
-    }
+    desired.only(&names, &ids)
 }
 
 /// `orgsync apply [PLAN.json]`.

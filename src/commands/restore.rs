@@ -13,7 +13,7 @@ use crate::apply::{Interrupt, Ledger, RunInfo};
 use crate::audit::{self, AuditLog, Head};
 use crate::auth0::Client;
 use crate::cli::RestoreArgs;
-use crate::config::{DesiredState, OrgRef};
+use crate::config::DesiredState;
 use crate::error::{Exit, Failure};
 use crate::plan::Plan;
 use crate::render::{self, clean, plural};
@@ -237,20 +237,7 @@ async fn prepare(
         .map(|o| o.name.as_str())
         .collect();
     let ids: HashSet<&str> = record.organizations.iter().map(|o| o.id.as_str()).collect();
-    let narrowed = DesiredState {
-        organizations: desired
-            .organizations
-            .iter()
-            .filter(|o| match &o.org {
-                OrgRef::Name(n) => names.contains(n.as_str()),
-                OrgRef::Id(i) => ids.contains(i.as_str()),
-            })
-            .cloned()
-            .collect(),
-        sha256: desired.sha256.clone(),
-        sources: desired.sources.clone(),
-        skipped: desired.skipped.clone(),
-    };
+    let narrowed = desired.only(&names, &ids);
     let fresh: Plan = if narrowed.organizations.is_empty() {
         Plan {
             format_version: 1,

@@ -222,6 +222,31 @@ pub struct DesiredState {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
+impl DesiredState {
+    /// The same config with only the organizations it names among `names` (an entry by name)
+    /// or `ids` (an entry by id): what a saved plan or an audited run holds.
+    pub fn only(
+        &self,
+        names: &std::collections::HashSet<&str>,
+        ids: &std::collections::HashSet<&str>,
+    ) -> DesiredState {
+        DesiredState {
+            organizations: self
+                .organizations
+                .iter()
+                .filter(|o| match &o.org {
+                    OrgRef::Name(n) => names.contains(n.as_str()),
+                    OrgRef::Id(i) => ids.contains(i.as_str()),
+                })
+                .cloned()
+                .collect(),
+            sha256: self.sha256.clone(),
+            sources: self.sources.clone(),
+            skipped: self.skipped.clone(),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Loading
 
