@@ -24,8 +24,23 @@ pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), Failure> {
     crate::files::write_atomically(path, &bytes).map_err(|e| cannot_write("the plan to ", path, e))
 }
 
-/// A failed write of `path`, naming the file (never the temporary file beside it) and, when
-/// that is the problem, its directory.
+/// A file orgsync could not write: which file (never the temporary file beside it), why in
+/// words when the directory is the problem, and the I/O error itself as the cause, so
+/// `caused by:` prints it whatever the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {what}`{path}`{}", why.as_deref().map(|w| format!(": {w}")).unwrap_or_default())]
+pub struct WriteError {
+    /// What was written: "the plan to ", "".
+    pub what: String,
+    /// The path, made safe for a terminal.
+    pub path: String,
+    /// The directory's problem, when that is what failed.
+    pub why: Option<String>,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// A failed write of `path`, naming the file and, when that is the problem, its directory.
 pub fn cannot_write(what: &str, path: &Path, e: std::io::Error) -> Failure {
     let shown = crate::text::clean(&path.display().to_string());
     let dir = match path.parent() {
@@ -36,21 +51,26 @@ pub fn cannot_write(what: &str, path: &Path, e: std::io::Error) -> Failure {
     let dir_shown = crate::text::clean(&dir.display().to_string());
     let (why, hint) = if !dir.exists() {
         (
-            format!("its directory `{dir_shown}` does not exist"),
+            Some(format!("its directory `{dir_shown}` does not exist")),
             Some("create the directory first, or write to a path in an existing one".to_string()),
         )
     } else if !dir.is_dir() {
-        (format!("`{dir_shown}` is not a directory"), None)
+        (Some(format!("`{dir_shown}` is not a directory")), None)
     } else if e.kind() == std::io::ErrorKind::PermissionDenied {
         (
-            format!("permission denied in its directory `{dir_shown}`"),
+            Some(format!("permission denied in its directory `{dir_shown}`")),
             Some("write to a directory you can write to".to_string()),
         )
     } else {
-        (e.to_string(), None)
+        (None, None)
     };
     Failure {
-        error: format!("cannot write {what}`{shown}`: {why}").into(),
+        error: Box::new(WriteError {
+            what: what.to_string(),
+            path: shown,
+            why,
+            source: e,
+        }),
         hint,
     }
 }

@@ -856,3 +856,30 @@ fn a_reader_that_closes_early_is_a_quiet_success() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("rror") && !err.contains("panicked"), "{err}");
 }
+
+/// A write that fails for another reason than its directory (here: the path is a directory)
+/// keeps the I/O error as its cause, printed on a `caused by:` line.
+#[test]
+fn a_failed_write_keeps_its_io_error_as_the_cause() {
+    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
+    let dir = TempDir::new("out-is-a-dir");
+    std::fs::create_dir(dir.path().join("plan.json")).unwrap();
+    let out = OrgSync::bare()
+        .arg("plan")
+        .arg("-c")
+        .arg(example_config())
+        .arg("--sandbox")
+        .arg(&tenant)
+        .args(["--out", "plan.json"])
+        .cwd(dir.path())
+        .run();
+    out.failure();
+    let err = out.stderr();
+    assert!(
+        err.contains("error: cannot write the plan to `plan.json`\n")
+            && err.contains("caused by: ")
+            && !err.contains(".tmp"),
+        "{}",
+        out.show()
+    );
+}
