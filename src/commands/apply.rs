@@ -111,7 +111,13 @@ async fn prepare_apply(
                 work: fresh
                     .organizations
                     .iter()
-                    .filter(|o| !o.remove.is_empty() || !o.invitations_to_revoke().is_empty())
+                    // An organization whose config names a user_id of nobody is an error
+                    // even with nothing to remove: it is reported as blocked, and apply fails.
+                    .filter(|o| {
+                        !o.remove.is_empty()
+                            || !o.invitations_to_revoke().is_empty()
+                            || !o.unknown_users.is_empty()
+                    })
                     .map(OrgWork::from_plan)
                     .collect(),
             }
