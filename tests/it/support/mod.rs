@@ -2,6 +2,9 @@
 
 pub mod forge;
 pub mod http;
+pub mod scenario;
+
+pub(crate) use scenario::{Scenario, assert_run};
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
@@ -21,8 +24,8 @@ pub fn bin() -> PathBuf {
 pub const LIMIT: Duration = Duration::from_secs(60);
 
 /// One run of the real binary, built up and then [`run`](OrgSync::run) (bounded: killed and
-/// failed past its limit) or [`spawn`](OrgSync::spawn)ed. The environment is clean: only the
-/// variables given here reach it ([`ENV_REMOVED`] never do).
+/// failed past its limit) or [`spawn`](OrgSync::spawn)ed. The environment is cleared: only
+/// [`ENV_KEPT`] from the test's own environment and the variables given here reach it.
 #[derive(Debug, Clone)]
 pub struct OrgSync {
     args: Vec<OsString>,
@@ -126,8 +129,11 @@ impl OrgSync {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for v in ENV_REMOVED {
-            cmd.env_remove(v);
+        cmd.env_clear();
+        for key in ENV_KEPT {
+            if let Some(value) = std::env::var_os(key) {
+                cmd.env(key, value);
+            }
         }
         for (k, v) in &self.envs {
             cmd.env(k, v);
@@ -379,23 +385,10 @@ pub struct Running {
     started: Instant,
 }
 
-/// Variables a developer's shell may hold that would change a run: removed from every run.
-pub const ENV_REMOVED: &[&str] = &[
-    "AUTH0_DOMAIN",
-    "AUTH0_CLIENT_ID",
-    "AUTH0_CLIENT_SECRET",
-    "AUTH0_API_TOKEN",
-    "AUTH0_ACCESS_TOKEN",
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "NO_COLOR",
-];
+/// What a run keeps of the test's own environment: where programs and home are, where
+/// temporary files go. Everything else is cleared (a developer's `AUTH0_*`, proxies, `GITHUB_*`,
+/// colours) and set explicitly per run.
+pub const ENV_KEPT: &[&str] = &["PATH", "HOME", "TMPDIR"];
 
 impl Running {
     pub fn pid(&self) -> u32 {
