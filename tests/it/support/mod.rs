@@ -4,7 +4,7 @@ pub mod forge;
 pub mod http;
 pub mod scenario;
 
-pub(crate) use scenario::{Scenario, assert_run};
+pub(crate) use scenario::{Scenario, assert_run, assert_stderr};
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
@@ -331,6 +331,16 @@ impl Run {
             self.stdout,
             self.stderr
         )
+    }
+
+    /// The run as [`snapshot`](Run::snapshot) records it, stdout left out (a long plan before a
+    /// message on stderr).
+    pub fn stderr_snapshot(&self) -> String {
+        let whole = self.snapshot();
+        let (head, _) = whole
+            .split_once("----- stdout -----")
+            .unwrap_or((&whole, ""));
+        format!("{head}----- stderr -----\n{}", self.stderr)
     }
 
     pub fn stdout(&self) -> &str {

@@ -159,6 +159,17 @@ macro_rules! assert_run {
 }
 pub(crate) use assert_run;
 
+/// [`assert_run!`] with stdout left out: `assert_stderr!(run, @"…")`.
+macro_rules! assert_stderr {
+    ($run:expr, @$snap:literal $(,)?) => {{
+        let run: &$crate::support::Run = &$run;
+        $crate::support::insta_settings().bind(|| {
+            insta::assert_snapshot!(run.stderr_snapshot(), @$snap);
+        });
+    }};
+}
+pub(crate) use assert_stderr;
+
 #[test]
 fn unindent_removes_the_common_indentation() {
     let text = "
