@@ -8,43 +8,10 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::http::{Answer as Reply, Request, json_answer as json, serve};
+use crate::support::fake_auth0::Fake;
+use crate::support::http::{Answer as Reply, json_answer as json};
 use crate::support::*;
 use orgsync_emulator::{Options, ScriptedFault};
-
-/// What the fake server answers for a request path and its number: the connection's number
-/// for a connection's first request, plus 1000 for each earlier request on it.
-type Responder = dyn Fn(&str, usize) -> Reply + Send + Sync;
-
-/// A fake server on loopback: records each request's line and headers, answers with
-/// `respond(path, nth)`.
-struct Fake {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl Fake {
-    fn start(ip: &str, respond: Arc<Responder>) -> Fake {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let url = serve(
-            ip,
-            Arc::new(move |r: &Request| {
-                log.lock().unwrap().push(r.head.clone());
-                respond(&r.path, r.conn + 1000 * r.seq)
-            }),
-        );
-        Fake { url, seen }
-    }
-
-    fn url(&self) -> String {
-        self.url.clone()
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
-}
 
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.secret-token-payload.sig-9f8e7d";
 const CONFIG: &str =
@@ -90,7 +57,7 @@ fn assert_clean_failure(out: &Run, wants: &str) {
 
 #[test]
 fn malformed_json_is_a_clear_error() {
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(|p: &str, _| {
             org(p).unwrap_or_else(|| json(200, "{\"members\": [ {\"user_id\": "))
@@ -102,7 +69,7 @@ fn malformed_json_is_a_clear_error() {
 
 #[test]
 fn a_200_of_the_wrong_shape_is_a_clear_error() {
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(|p: &str, _| org(p).unwrap_or_else(|| json(200, r#"{"users": []}"#))),
     );
@@ -117,7 +84,7 @@ fn a_10_mb_page_is_refused_unread() {
         vec![r#"{"user_id":"auth0|x"}"#; 500_000].join(",")
     );
     assert!(big.len() > 10_000_000);
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(move |p: &str, _| org(p).unwrap_or_else(|| json(200, &big))),
     );
@@ -134,7 +101,7 @@ fn an_endless_cursor_is_an_error_not_a_loop() {
             .collect::<Vec<_>>()
             .join(",")
     );
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(move |p: &str, _| org(p).unwrap_or_else(|| json(200, &page))),
     );
@@ -142,7 +109,7 @@ fn an_endless_cursor_is_an_error_not_a_loop() {
     assert_clean_failure(&out, "the same `next` cursor twice");
     // The first page, the page from the cursor, and no more.
     assert_eq!(
-        fake.requests()
+        fake.heads()
             .iter()
             .filter(|r| r.contains("/members"))
             .count(),
@@ -152,9 +119,9 @@ fn an_endless_cursor_is_an_error_not_a_loop() {
 
 #[test]
 fn a_redirect_to_another_host_is_not_followed_and_gets_no_authorization() {
-    let elsewhere = Fake::start("127.0.0.2", Arc::new(|_: &str, _| json(200, "[]")));
+    let elsewhere = Fake::responder("127.0.0.2", Arc::new(|_: &str, _| json(200, "[]")));
     let target = format!("{}/api/v2/organizations/name/acme", elsewhere.url());
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(move |_: &str, _| {
             Reply::Http(302, vec![("location".into(), target.clone())], vec![])
@@ -163,13 +130,13 @@ fn a_redirect_to_another_host_is_not_followed_and_gets_no_authorization() {
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "redirect");
     assert!(
-        elsewhere.requests().is_empty(),
+        elsewhere.heads().is_empty(),
         "nothing reached the other host: {:?}",
-        elsewhere.requests()
+        elsewhere.heads()
     );
     // The configured host did get the token, as it should.
     assert!(
-        fake.requests()[0]
+        fake.heads()[0]
             .to_ascii_lowercase()
             .contains("authorization: bearer")
     );
@@ -177,7 +144,7 @@ fn a_redirect_to_another_host_is_not_followed_and_gets_no_authorization() {
 
 #[test]
 fn a_server_that_never_answers_times_out_with_a_clear_error() {
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(|_: &str, _| Reply::Silence(Duration::from_secs(30))),
     );
@@ -189,7 +156,7 @@ fn a_server_that_never_answers_times_out_with_a_clear_error() {
 
 #[test]
 fn a_429_without_rate_limit_headers_is_backed_off_and_the_plan_completes() {
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(|p: &str, nth| {
             if nth <= 2 {
@@ -379,7 +346,7 @@ fn plan_bounded(url: &str, extra: &[&str], limit: Duration) -> (Run, Duration) {
 
 /// Every answer carries these rate-limit headers: the organization, then an empty member list.
 fn fake_with_rate_headers(headers: Vec<(String, String)>) -> Fake {
-    Fake::start(
+    Fake::responder(
         "127.0.0.1",
         Arc::new(move |p: &str, _| {
             let Reply::Http(status, mut h, body) =
@@ -431,7 +398,7 @@ fn untrusted_rate_limit_numbers_neither_panic_nor_hang() {
 
 #[test]
 fn a_retry_after_of_nan_on_a_429_does_not_panic() {
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(|p: &str, nth| {
             if nth == 2 {
@@ -597,7 +564,7 @@ fn loopback_never_goes_through_a_proxy_from_the_environment() {
 #[test]
 fn a_token_endpoint_echoing_the_secret_leaks_nothing() {
     const SECRET: &str = "client-secret-e4c8b1f0\"/+ x";
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(|p: &str, _| {
             let form = SECRET
@@ -667,7 +634,7 @@ fn a_token_endpoint_echoing_the_secret_leaks_nothing() {
 /// An organization id `..` in an answer once made orgsync call `/api/v2/members`.
 #[test]
 fn an_organization_id_of_dot_dot_is_refused_and_nothing_is_sent_with_it() {
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(|p: &str, _| {
             if p.starts_with("/api/v2/organizations/name/acme") {
@@ -679,7 +646,7 @@ fn an_organization_id_of_dot_dot_is_refused_and_nothing_is_sent_with_it() {
     );
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, r#"organization id "..""#);
-    let requests = fake.requests();
+    let requests = fake.heads();
     assert_eq!(
         requests.len(),
         1,
@@ -692,7 +659,7 @@ fn an_organization_id_of_dot_dot_is_refused_and_nothing_is_sent_with_it() {
 /// it neither hangs nor plans over a list it could not read whole.
 #[test]
 fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(|p: &str, _| {
             // Every page full of records never seen before.
@@ -733,7 +700,7 @@ fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
     assert_clean_failure(&out, "offset paging cannot read them all");
     assert!(took < Duration::from_secs(60), "{took:?}");
     let pages = fake
-        .requests()
+        .heads()
         .iter()
         .filter(|p| p.contains("/invitations?"))
         .count();
@@ -746,7 +713,7 @@ fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
 #[test]
 fn an_endless_member_list_of_fresh_cursors_stops_at_its_byte_cap() {
     let name = "n".repeat(70_000);
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(move |p: &str, nth| {
             org(p).unwrap_or_else(|| {
@@ -763,7 +730,7 @@ fn an_endless_member_list_of_fresh_cursors_stops_at_its_byte_cap() {
     let (out, took) = plan_bounded(&fake.url(), &[], Duration::from_secs(120));
     assert_clean_failure(&out, "the list's answers add up to more than 512 MiB");
     let pages = fake
-        .requests()
+        .heads()
         .iter()
         .filter(|r| r.contains("/members"))
         .count();
@@ -779,7 +746,7 @@ fn an_endless_member_list_of_fresh_cursors_stops_at_its_byte_cap() {
 fn invitations_that_shift_between_pages_are_read_again_and_revoked_once() {
     let reads = Arc::new(Mutex::new(0usize));
     let r2 = reads.clone();
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(move |p: &str, _| {
             if p.starts_with("/api/v2/organizations/name/acme") {
@@ -842,7 +809,7 @@ fn invitations_that_shift_between_pages_are_read_again_and_revoked_once() {
         .run();
     out.assert_no_panic();
     let revoked: Vec<String> = fake
-        .requests()
+        .heads()
         .iter()
         .filter(|r| r.starts_with("DELETE") && r.contains("/invitations/uinv_"))
         .cloned()
@@ -872,7 +839,7 @@ fn invitations_that_shift_between_pages_are_read_again_and_revoked_once() {
 /// twice is never removed twice, nor planned from a list that moved).
 #[test]
 fn a_member_on_two_pages_at_every_reading_fails_the_run_unacted() {
-    let fake = Fake::start(
+    let fake = Fake::responder(
         "127.0.0.1",
         Arc::new(|p: &str, _| {
             org(p).unwrap_or_else(|| {
@@ -900,7 +867,7 @@ fn a_member_on_two_pages_at_every_reading_fails_the_run_unacted() {
         .cwd(dir.path())
         .run();
     assert_clean_failure(&out, "`auth0|99` was listed twice");
-    let requests = fake.requests();
+    let requests = fake.heads();
     assert!(
         !requests.iter().any(|r| r.starts_with("DELETE")),
         "{requests:?}"

@@ -1,5 +1,6 @@
 //! Shared helpers for integration tests: tenants, emulators, and running the real binary.
 
+pub mod fake_auth0;
 pub mod forge;
 pub mod http;
 pub mod scenario;
