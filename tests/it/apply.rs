@@ -7,22 +7,9 @@ use crate::support::*;
 use orgsync_emulator::{Emulator, Options, ScriptedFault};
 use serde_json::Value;
 
-/// A scenario with the example config, with the guard on initech lifted, the missing new hire
-/// taken out and undeclared invitations revoked, so that one apply brings the tenant to exactly
-/// the declared state.
+/// A scenario with the example config made to converge.
 fn convergent(tag: &str) -> Scenario {
-    let text = std::fs::read_to_string(example_config()).unwrap();
-    let text = text
-        .replace(
-            "  - name: initech\n",
-            "  - name: initech\n    max_removals: 100%\n",
-        )
-        .replace("defaults:\n", "defaults:\n  invitations: revoke\n")
-        .lines()
-        .filter(|l| !l.contains("auth0|64b0c0ffee0000000000abcd"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    Scenario::new(tag).config(&format!("{text}\n"))
+    Scenario::new(tag).convergent_example_config()
 }
 
 /// Declared members plus protected members present in the tenant, per organization name.

@@ -77,15 +77,37 @@ impl Scenario {
         self
     }
 
+    /// Writes the example config made to converge as `orgsync.yaml`: initech's guard lifted,
+    /// undeclared invitations revoked, the declared non-member (the new hire) taken out, so
+    /// that one apply brings the tenant to exactly the declared state.
+    pub fn convergent_example_config(self) -> Scenario {
+        let path = super::example_config();
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let text = text
+            .replace(
+                "  - name: initech\n",
+                "  - name: initech\n    max_removals: 100%\n",
+            )
+            .replace("defaults:\n", "defaults:\n  invitations: revoke\n")
+            .lines()
+            .filter(|l| !l.contains("auth0|64b0c0ffee0000000000abcd"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.dir.write("orgsync.yaml", &format!("{text}\n"));
+        self
+    }
+
     /// Writes `name` in the scenario's directory, unindented.
     pub fn file(self, name: &str, text: &str) -> Scenario {
         self.dir.write(name, &unindent(text));
         self
     }
 
-    /// Writes `name` now (on a built scenario), unindented; returns its path.
+    /// Writes `name` now (on a built scenario), byte for byte (a plan, an export); returns its
+    /// path.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        self.dir.write(name, &unindent(text))
+        self.dir.write(name, text)
     }
 
     /// The scenario's directory, where every run starts.
