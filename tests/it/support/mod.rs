@@ -5,7 +5,7 @@ pub mod forge;
 pub mod http;
 pub mod scenario;
 
-pub(crate) use scenario::{Scenario, assert_run, assert_stderr};
+pub(crate) use scenario::{Scenario, assert_run, assert_stderr, unindent};
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
