@@ -84,22 +84,14 @@ fn apply_then_plan_shows_no_changes() {
     let expected = expected_state(&s);
     let out = s.run(APPLY);
     out.success();
-    assert!(
-        out.stdout().contains("Apply: 9 removed, 0 not removed"),
-        "{}",
-        out.show()
-    );
+    out.stdout_has("Apply: 9 removed, 0 not removed");
     assert_eq!(state_sets(s.emu()), expected);
     s.run(["plan", "--detailed-exitcode"]).success();
     // A second apply has nothing to do and sends no DELETE.
     let before = deletes(s.emu()).len();
     let second = s.run(APPLY);
     second.success();
-    assert!(
-        second.stdout().contains("Nothing to remove"),
-        "{}",
-        second.show()
-    );
+    second.stdout_has("Nothing to remove");
     assert_eq!(deletes(s.emu()).len(), before);
 }
 
@@ -359,11 +351,7 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
     s.write("edited.json", &edited);
     let out = s.run(["apply", "edited.json", "--auto-approve"]);
     out.failure();
-    assert!(
-        out.stderr().contains("was edited after it was made"),
-        "{}",
-        out.show()
-    );
+    out.stderr_has("was edited after it was made");
 
     s.write(
         "v2.json",
@@ -371,7 +359,7 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
     );
     let out = s.run(["apply", "v2.json", "--auto-approve"]);
     out.failure();
-    assert!(out.stderr().contains("format_version 2"), "{}", out.show());
+    out.stderr_has("format_version 2");
 
     let config = std::fs::read_to_string(s.join("orgsync.yaml")).unwrap();
     s.write(
@@ -381,7 +369,7 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
     let out = s.run(["apply", "plan.json", "--auto-approve", "-c", "other.yaml"]);
     out.failure();
     let wants = "differs from the plan's config_sha256";
-    assert!(out.stderr().contains(wants), "{}", out.show());
+    out.stderr_has(wants);
 
     // The same plan against another tenant (another emulator: another domain).
     let other = background(example_tenant(), Options::default());
@@ -390,11 +378,7 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
         .cwd(s.path())
         .run();
     out.failure();
-    assert!(
-        out.stderr().contains("the plan was made for"),
-        "{}",
-        out.show()
-    );
+    out.stderr_has("the plan was made for");
 
     let none = deletes(s.emu()).is_empty() && deletes(&other).is_empty();
     assert!(none, "no refused plan removed anyone");
@@ -595,10 +579,10 @@ fn a_plan_saved_against_a_sandbox_applies_against_the_same_sandbox() {
     let no_sandbox = s.run_bare(["apply", "plan.json", "--auto-approve"]);
     no_sandbox.failure();
     let wants = "pass `--sandbox TENANT.yaml`";
-    assert!(no_sandbox.stderr().contains(wants), "{}", no_sandbox.show());
+    no_sandbox.stderr_has(wants);
     let out = s.run_bare(["apply", "plan.json", "--auto-approve", "--sandbox", SANDBOX]);
     out.success();
-    assert!(out.stdout().contains("Apply: 9 removed"), "{}", out.show());
+    out.stdout_has("Apply: 9 removed");
 }
 
 #[test]
@@ -633,11 +617,7 @@ fn a_plans_domain_is_not_trusted_with_credentials_and_a_config_given_as_the_plan
     // Another domain is still refused.
     let other = creds.args(["--domain", "travel0.us.auth0.com"]).run();
     other.failure();
-    assert!(
-        other.stderr().contains("the plan was made for"),
-        "{}",
-        other.show()
-    );
+    other.stderr_has("the plan was made for");
     // The config passed where the plan goes.
     assert_run!(s.run_bare(["apply", "orgsync.yaml"]), @r"
         success: false
@@ -672,14 +652,10 @@ fn wait_waits_the_full_time_and_fails_when_removals_never_show() {
     });
     let out = s.run(["apply", "--auto-approve", "--wait=5"]);
     out.code(1);
-    assert!(
-        out.stdout().contains("removals NOT yet visible"),
-        "{}",
-        out.show()
-    );
+    out.stdout_has("removals NOT yet visible");
     let wants = "error: apply did not complete: removals not yet visible after --wait=5 s";
-    assert!(out.stderr().contains(wants), "{}", out.show());
-    assert!(out.stderr().contains("hint: "), "{}", out.show());
+    out.stderr_has(wants);
+    out.stderr_has("hint: ");
     assert!(
         out.took >= Duration::from_secs(5),
         "{:?}\n{}",

@@ -146,12 +146,7 @@ fn a_file_over_64_mib_is_refused_unread() {
         .cwd(dir.path())
         .run();
     out.failure();
-    assert!(
-        out.stderr()
-            .contains("orgsync.yaml: the file is larger than 64 MiB"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("orgsync.yaml: the file is larger than 64 MiB");
     assert!(emu.requests().is_empty());
 }
 
@@ -169,12 +164,8 @@ fn an_alias_bomb_is_refused_quickly() {
         .cwd(dir.path())
         .run();
     out.failure();
-    assert!(
-        out.stderr().contains("error: orgsync.yaml:"),
-        "{}",
-        out.stderr()
-    );
-    assert!(out.stderr().contains("aliases"), "{}", out.stderr());
+    out.stderr_has("error: orgsync.yaml:");
+    out.stderr_has("aliases");
 }
 
 #[test]

@@ -281,5 +281,5 @@ fn a_missing_member_comes_with_the_next_step() {
     let r = s.run(["plan"]);
     r.success();
     let next = "  ! to add the missing: Auth0 Dashboard > Organizations > acme > Members > Add Members, or `POST /api/v2/organizations/org_driftdriftdrift1/members` (orgsync never adds anyone)\n";
-    assert!(r.stdout().contains(next), "{}", r.show());
+    r.stdout_has(next);
 }

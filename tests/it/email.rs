@@ -57,12 +57,7 @@ fn one_match_resolves_and_the_plan_shows_it() {
         serde_json::json!({"user_id": "auth0|64b0c0ffee0000000000abcd", "email": "new.hire@acme.example"})
     );
     let text = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
-    assert!(
-        text.stdout()
-            .contains("  email chris@umbrella.example is auth0|64b0c0ffee0000000000001f\n"),
-        "{}",
-        text.stdout()
-    );
+    text.stdout_has("  email chris@umbrella.example is auth0|64b0c0ffee0000000000001f\n");
     let lookups = emu
         .requests()
         .iter()
@@ -105,11 +100,7 @@ fn a_user_named_by_id_and_by_email_in_one_organization_is_refused() {
     );
     let out = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
     out.failure();
-    assert!(
-        out.stderr().contains("orgsync.yaml:8:9: this member is `auth0|64b0c0ffee0000000000001f`, already listed at orgsync.yaml:6:9"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("orgsync.yaml:8:9: this member is `auth0|64b0c0ffee0000000000001f`, already listed at orgsync.yaml:6:9");
 }
 
 #[test]
@@ -128,9 +119,5 @@ fn email_lookup_needs_read_users() {
         .cwd(dir.path())
         .run();
     out.failure();
-    assert!(
-        out.stderr().contains("grant the scope `read:users`"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("grant the scope `read:users`");
 }

@@ -68,13 +68,8 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
     read_only(&["export", "-o", "members-only.yaml"]).success();
     let members_only = read_only(&["plan", "-c", "members-only.yaml", "--detailed-exitcode"]);
     members_only.success();
-    assert!(
-        members_only
-            .stdout()
-            .contains("No changes: the membership of 4 organizations matches the configuration."),
-        "{}",
-        members_only.show()
-    );
+    members_only
+        .stdout_has("No changes: the membership of 4 organizations matches the configuration.");
 
     // It refuses to overwrite without --force.
     let again = OrgSync::new(&emu)
@@ -82,11 +77,7 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
         .cwd(dir.path())
         .run();
     again.failure();
-    assert!(
-        again.stderr().contains("already exists") && again.stderr().contains("--force"),
-        "{}",
-        again.stderr()
-    );
+    again.stderr_has("already exists").stderr_has("--force");
     let forced = OrgSync::new(&emu)
         .args([
             "export",
@@ -142,11 +133,7 @@ fn exporting_an_unknown_organization_fails_and_writes_nothing() {
         .cwd(dir.path())
         .run();
     out.failure();
-    assert!(
-        out.stderr().contains("organization `nope`"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("organization `nope`");
     assert!(!dir.path().join("x.yaml").exists());
 }
 
@@ -188,10 +175,5 @@ fn a_refused_organization_list_names_the_scope_to_grant() {
     let dir = TempDir::new("export-scope");
     let out = OrgSync::new(&emu).arg("export").cwd(dir.path()).run();
     out.failure();
-    assert!(
-        out.stderr()
-            .contains("hint: grant the scope `read:organizations`"),
-        "{}",
-        out.show()
-    );
+    out.stderr_has("hint: grant the scope `read:organizations`");
 }

@@ -165,11 +165,7 @@ fn a_refused_apply_without_a_terminal_writes_its_audit_summary() {
     // stdin is not a terminal and there is no --auto-approve.
     let out = s.run(["apply", "--audit-log", "audit.jsonl"]);
     out.failure();
-    assert!(
-        out.stderr().contains("stdin is not a terminal"),
-        "{}",
-        out.show()
-    );
+    out.stderr_has("stdin is not a terminal");
     let lines = audit_lines(&s.join("audit.jsonl"));
     assert_eq!(lines.len(), 1, "only the summary: {lines:?}");
     let summary = &lines[0];
@@ -222,11 +218,7 @@ fn a_dash_for_out_or_o_means_stdout_not_a_file_named_dash() {
     let s = Scenario::new("dash");
     let export = s.run(["export", "-o", "-"]);
     export.success();
-    assert!(
-        export.stdout().contains("\norganizations:\n"),
-        "{}",
-        export.show()
-    );
+    export.stdout_has("\norganizations:\n");
     assert!(!s.join("-").exists(), "no file named `-`");
     s.write("orgsync.yaml", export.stdout());
 
@@ -238,11 +230,7 @@ fn a_dash_for_out_or_o_means_stdout_not_a_file_named_dash() {
     let v: Value = serde_json::from_str(plan.stdout())
         .unwrap_or_else(|e| panic!("stdout is not the JSON plan ({e}):\n{}", plan.show()));
     assert_eq!(v["format_version"], 1);
-    assert!(
-        plan.stderr().contains("\nPlan: 3 to remove"),
-        "{}",
-        plan.show()
-    );
+    plan.stderr_has("\nPlan: 3 to remove");
     // What stdout holds applies as a saved plan.
     s.write("plan.json", plan.stdout());
     let check = s.cmd(["apply", "plan.json", "-c"]).arg(&config).run();

@@ -119,13 +119,7 @@ fn the_sandbox_demo_needs_no_credentials() {
     let s = Scenario::new("plan-sandbox").example_config();
     let out = s.run_bare(["plan", "--sandbox", &example_tenant_file()]);
     out.success();
-    assert!(
-        out.stdout().contains(
-            "Plan: 3 to remove, 6 blocked, 0 missing, 1 invited, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations."
-        ),
-        "{}",
-        out.show()
-    );
+    out.stdout_has("Plan: 3 to remove, 6 blocked, 0 missing, 1 invited, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations.");
 }
 
 #[test]
@@ -149,7 +143,7 @@ fn detailed_exitcode_is_0_2_or_1() {
         .env("AUTH0_CLIENT_SECRET", "read-only-secret")
         .run();
     none.success();
-    assert!(none.stdout().contains("No changes"), "{}", none.show());
+    none.stdout_has("No changes");
 
     s.write(
         "unknown.yaml",
@@ -434,7 +428,7 @@ fn sandbox_wins_over_auth0_domain_from_the_environment_but_not_over_the_flag() {
         .run();
     out.success();
     let wants = "--sandbox given: AUTH0_DOMAIN (travel0.us.auth0.com) is not used";
-    assert!(out.stderr().contains(wants), "{}", out.show());
+    out.stderr_has(wants);
     let both = OrgSync::bare()
         .args(["plan", "--domain", "travel0.us.auth0.com", "--sandbox"])
         .arg(&tenant)

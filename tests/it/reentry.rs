@@ -121,12 +121,8 @@ fn the_door_end_to_end_a_removed_member_logs_back_in_as_the_plan_said() {
     // The text plan marks the removal.
     let text = OrgSync::new(&emu).arg("plan").cwd(dir.path()).run();
     text.success();
-    assert!(
-        text.stdout().contains(
-            "  ^ can rejoin: logging in through `corp` makes them a member again (auto-membership)"
-        ),
-        "{}",
-        text.show()
+    text.stdout_has(
+        "  ^ can rejoin: logging in through `corp` makes them a member again (auto-membership)",
     );
 
     let applied = OrgSync::new(&emu)
@@ -177,7 +173,7 @@ fn rejoin_block_blocks_the_organization_and_apply_removes_no_one() {
         .cwd(dir.path())
         .run();
     r.code(1);
-    assert!(r.stdout().contains("blocked"), "{}", r.show());
+    r.stdout_has("blocked");
     assert!(
         emu.requests().iter().all(|q| q.method != "DELETE"),
         "a DELETE was sent"
@@ -222,7 +218,7 @@ fn invitations_are_declared_state_and_apply_revokes_only_the_undeclared() {
         .cwd(dir.path())
         .run();
     r.success();
-    assert!(r.stdout().contains("1 invitation revoked"), "{}", r.show());
+    r.stdout_has("1 invitation revoked");
     let deletes: Vec<String> = api_requests(&emu)
         .into_iter()
         .filter(|q| q.method == "DELETE")
@@ -289,17 +285,8 @@ fn with_invitations_keep_nothing_is_revoked_but_the_invitation_is_drift() {
         .cwd(dir.path())
         .run();
     r.code(2);
-    assert!(
-        r.stdout()
-            .contains("? invitation uinv_undeclared00001 for eve@elsewhere.example"),
-        "{}",
-        r.show()
-    );
-    assert!(
-        r.stdout().contains("1 undeclared invitation (kept)"),
-        "{}",
-        r.show()
-    );
+    r.stdout_has("? invitation uinv_undeclared00001 for eve@elsewhere.example");
+    r.stdout_has("1 undeclared invitation (kept)");
     let r = OrgSync::new(&emu)
         .args(["apply", "--auto-approve"])
         .cwd(dir.path())
@@ -409,12 +396,7 @@ fn a_saved_plan_revokes_only_invitations_both_plans_revoke() {
         .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
         .cwd(dir.path())
         .run();
-    assert!(
-        r.stdout()
-            .contains("skipped: invitation uinv_undeclared00001"),
-        "{}",
-        r.show()
-    );
+    r.stdout_has("skipped: invitation uinv_undeclared00001");
     assert!(emu.requests().iter().all(|q| q.method != "DELETE"));
 }
 

@@ -255,11 +255,7 @@ fn an_endless_plan_pipe_fails_at_the_cap_and_removes_nobody() {
     let sent = writer.join().unwrap();
     r.assert_no_panic();
     r.failure();
-    assert!(
-        r.stderr().contains("plan.pipe` is larger than 64 MiB"),
-        "{}",
-        r.show()
-    );
+    r.stderr_has("plan.pipe` is larger than 64 MiB");
     assert!(
         sent < 128 << 20,
         "the reader went on past the cap: {sent} bytes"
@@ -292,12 +288,7 @@ fn a_dangling_defaults_file_fails_the_load_and_removes_nobody() {
         .run();
     r.assert_no_panic();
     r.code(1);
-    assert!(
-        r.stderr()
-            .contains("conf/_defaults.yaml: cannot read this config entry"),
-        "{}",
-        r.show()
-    );
+    r.stderr_has("conf/_defaults.yaml: cannot read this config entry");
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     assert_eq!(emu.state(), before);
 }

@@ -193,6 +193,11 @@ impl Fake {
         }
     }
 
+    /// [`responder`](Fake::responder) on 127.0.0.1.
+    pub fn answering(respond: impl Fn(&str, usize) -> Answer + Send + Sync + 'static) -> Fake {
+        Fake::responder("127.0.0.1", Arc::new(respond))
+    }
+
     pub fn url(&self) -> String {
         self.url.clone()
     }

@@ -379,6 +379,30 @@ impl Run {
         self
     }
 
+    /// Asserts that stdout holds `text`; else fails showing the whole run.
+    #[track_caller]
+    pub fn stdout_has(&self, text: impl AsRef<str>) -> &Run {
+        let text = text.as_ref();
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.show()
+        );
+        self
+    }
+
+    /// Asserts that stderr holds `text`; else fails showing the whole run.
+    #[track_caller]
+    pub fn stderr_has(&self, text: impl AsRef<str>) -> &Run {
+        let text = text.as_ref();
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.show()
+        );
+        self
+    }
+
     pub fn assert_no_panic(&self) {
         assert!(
             !self.stderr.contains("panicked"),
