@@ -167,12 +167,13 @@ impl OrgSync {
 }
 
 /// Insta settings for every snapshot of a run: what changes from run to run is filtered out.
-/// Loopback URLs (an emulator's or a fake's port), temporary directories, timestamps,
+/// Loopback URLs (an emulator's or a fake's port, `localhost` too), temporary directories, timestamps,
 /// durations and content hashes.
 pub fn insta_settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.add_filter(r"http://127\.0\.0\.1:\d+", "http://[EMULATOR]");
     s.add_filter(r"\b127\.0\.0\.\d+:\d+\b", "[LOOPBACK]");
+    s.add_filter(r"http://localhost:\d+", "http://localhost:[PORT]");
     let tmp = std::env::temp_dir();
     let tmp = regex_escape(
         tmp.to_str()
