@@ -3,6 +3,7 @@
 
 use super::saved_plans::{SAVED_CONFIG, resealed_plan, saved_plan_emulator};
 use super::*;
+use crate::support::Scenario;
 
 #[test]
 fn proxy_variables_are_never_used_for_the_tenant() {
@@ -31,55 +32,49 @@ fn proxy_variables_are_never_used_for_the_tenant() {
 #[test]
 fn a_token_endpoint_echoing_the_request_does_not_leak_the_secret() {
     let fake = Fake::start(vec![forg("org_alpha0000000001", "alpha", &[])], vec![]);
-    fake.rule(
-        "POST",
-        "/oauth/token",
-        true,
-        None,
-        Act {
-            status: Some(401),
-            echo_request: true,
-            ..Act::default()
-        },
-    );
-    let dir = TempDir::new("echo");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: alpha\n    members: []\n    allow_empty: true\n",
-    );
-    let audit = dir.path().join("audit.jsonl");
-    let r = creds(&fake.url())
-        .args([
-            "apply",
-            "--auto-approve",
-            "-vv",
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ])
-        .cwd(dir.path())
-        .run();
-    assert!(
-        fake.requests().iter().any(|q| q.path == "/oauth/token"),
-        "the token endpoint was asked"
-    );
+    let echo = Act {
+        status: Some(401),
+        echo_request: true,
+        ..Act::default()
+    };
+    fake.rule("POST", "/oauth/token", true, None, echo);
+    let s = Scenario::new("echo").config(ALPHA_EMPTY);
+    let apply = [
+        "apply",
+        "--auto-approve",
+        "-vv",
+        "--audit-log",
+        "audit.jsonl",
+    ];
+    let r = creds(&fake.url()).args(apply).cwd(s.path()).run();
+    let asked = fake.requests().iter().any(|q| q.path == "/oauth/token");
+    assert!(asked, "the token endpoint was asked");
     r.failure();
-    let log = std::fs::read_to_string(&audit).unwrap_or_default();
+    let log = std::fs::read_to_string(s.join("audit.jsonl")).unwrap_or_default();
     assert!(!r.all().contains(SECRET), "the secret leaked to the output");
     assert!(!log.contains(SECRET), "the secret leaked to the audit log");
 }
 
+/// `alpha`, declared empty and allowed to be.
+const ALPHA_EMPTY: &str = "
+    version: 1
+    organizations:
+      - name: alpha
+        members: []
+        allow_empty: true
+";
+
 #[test]
 fn credentials_in_the_domain_are_not_echoed() {
-    let dir = TempDir::new("domain-creds");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: alpha\n    members: []\n",
-    );
+    let s = Scenario::new("domain-creds")
+        .config("version: 1\norganizations:\n  - name: alpha\n    members: []\n");
     let r = OrgSync::at("https://ops-admin:hunter2-in-the-url@example.com")
-        .env("AUTH0_CLIENT_ID", CLIENT_ID)
-        .env("AUTH0_CLIENT_SECRET", SECRET)
+        .envs(&[
+            ("AUTH0_CLIENT_ID", CLIENT_ID),
+            ("AUTH0_CLIENT_SECRET", SECRET),
+        ])
         .arg("plan")
-        .cwd(dir.path())
+        .cwd(s.path())
         .run();
     r.failure();
     let all = r.all();
