@@ -37,6 +37,15 @@ fn creds(url: &str) -> OrgSync {
         .env("AUTH0_CLIENT_SECRET", SECRET)
 }
 
+/// `orgsync ARGS` with [`creds`] for `url`, in `dir`.
+fn run_in<I: IntoIterator<Item = A>, A: AsRef<std::ffi::OsStr>>(
+    url: &str,
+    dir: &std::path::Path,
+    args: I,
+) -> Run {
+    creds(url).args(args).cwd(dir).run()
+}
+
 /// The same, with real waits (the "every wait ends" tests).
 fn creds_real_waits(url: &str) -> OrgSync {
     creds(url).real_waits()
