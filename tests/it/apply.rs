@@ -1,6 +1,4 @@
 //! `orgsync apply`: the real binary against the emulator over loopback.
-//!
-//! Long because it is one area's tests, each standing alone with its own tenant and config.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -9,31 +7,16 @@ use crate::support::*;
 use orgsync_emulator::{Emulator, Options, ScriptedFault};
 use serde_json::Value;
 
-/// The example config, with the guard on initech lifted, the missing new hire taken out and
-/// undeclared invitations revoked, so that one apply brings the tenant to exactly the declared
-/// state.
-fn convergent_example_config(dir: &TempDir) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(example_config()).unwrap();
-    let text = text
-        .replace(
-            "  - name: initech\n",
-            "  - name: initech\n    max_removals: 100%\n",
-        )
-        .replace("defaults:\n", "defaults:\n  invitations: revoke\n")
-        .lines()
-        .filter(|l| !l.contains("auth0|64b0c0ffee0000000000abcd"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    dir.write("orgsync.yaml", &format!("{text}\n"))
+/// A scenario with the example config made to converge.
+fn convergent(tag: &str) -> Scenario {
+    Scenario::new(tag).convergent_example_config()
 }
 
 /// Declared members plus protected members present in the tenant, per organization name.
-fn expected_state(
-    emu_before: &orgsync_emulator::StateView,
-    config: &std::path::Path,
-) -> Vec<(String, BTreeSet<String>)> {
-    let desired = orgsync::config::load(config).unwrap();
-    emu_before
+fn expected_state(s: &Scenario) -> Vec<(String, BTreeSet<String>)> {
+    let desired = orgsync::config::load(&s.join("orgsync.yaml")).unwrap();
+    s.emu()
+        .state()
         .organizations
         .iter()
         .map(|o| {
@@ -69,6 +52,12 @@ fn state_sets(emu: &Emulator) -> Vec<(String, BTreeSet<String>)> {
         .collect()
 }
 
+/// The members of organization `name` in the emulator now.
+fn members_of(emu: &Emulator, name: &str) -> Vec<String> {
+    let orgs = emu.state().organizations;
+    orgs.into_iter().find(|o| o.name == name).unwrap().members
+}
+
 /// The member removals the tenant received (invitation revocations aside).
 fn deletes(emu: &Emulator) -> Vec<orgsync_emulator::RequestRecord> {
     emu.requests()
@@ -77,43 +66,33 @@ fn deletes(emu: &Emulator) -> Vec<orgsync_emulator::RequestRecord> {
         .collect()
 }
 
+/// A fault: `times` answers of `status` to DELETEs of organization `org`'s members.
+fn delete_fault(org: &str, status: u16, times: u32) -> ScriptedFault {
+    ScriptedFault {
+        method: "DELETE".into(),
+        path: format!("/api/v2/organizations/{org}/members"),
+        status,
+        times,
+    }
+}
+
+const APPLY: [&str; 2] = ["apply", "--auto-approve"];
+
 #[test]
 fn apply_then_plan_shows_no_changes() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-idem");
-    let config = convergent_example_config(&dir);
-    let expected = expected_state(&emu.state(), &config);
-
-    let out = OrgSync::new(&emu)
-        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let s = convergent("apply-idem");
+    let expected = expected_state(&s);
+    let out = s.run(APPLY);
     out.success();
-    assert!(
-        out.stdout().contains("Apply: 9 removed, 0 not removed"),
-        "{}",
-        out.stdout()
-    );
-    assert_eq!(state_sets(&emu), expected);
-
-    let again = OrgSync::new(&emu)
-        .args(["plan", "-c", "orgsync.yaml", "--detailed-exitcode"])
-        .cwd(dir.path())
-        .run();
-    again.success();
+    out.stdout_has("Apply: 9 removed, 0 not removed");
+    assert_eq!(state_sets(s.emu()), expected);
+    s.run(["plan", "--detailed-exitcode"]).success();
     // A second apply has nothing to do and sends no DELETE.
-    let before = deletes(&emu).len();
-    let second = OrgSync::new(&emu)
-        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let before = deletes(s.emu()).len();
+    let second = s.run(APPLY);
     second.success();
-    assert!(
-        second.stdout().contains("Nothing to remove"),
-        "{}",
-        second.stdout()
-    );
-    assert_eq!(deletes(&emu).len(), before);
+    second.stdout_has("Nothing to remove");
+    assert_eq!(deletes(s.emu()).len(), before);
 }
 
 #[test]
@@ -122,120 +101,127 @@ fn thirty_seven_removals_go_out_as_10_10_10_7() {
         org_with_members("org_manymanymanyman1", "many", "u", 40),
         org_with_members("org_otherotherothe2", "other", "o", 2),
     ]);
-    let emu = background(tenant, Options::default());
-    let dir = TempDir::new("apply-37");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: many\n    members: [\"auth0|u0000\", \"auth0|u0017\", \"auth0|u0039\"]\n  - name: other\n    members: [\"auth0|o0000\", \"auth0|o0001\"]\n",
+    let kept = ["auth0|u0000", "auth0|u0017", "auth0|u0039"];
+    let s = Scenario::new("apply-37").tenant(tenant).config(
+        r#"
+        version: 1
+        defaults:
+          max_removals: 100%
+        organizations:
+          - name: many
+            members: ["auth0|u0000", "auth0|u0017", "auth0|u0039"]
+          - name: other
+            members: ["auth0|o0000", "auth0|o0001"]
+        "#,
     );
-    let out = OrgSync::new(&emu)
-        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    let calls = deletes(&emu);
+    s.run(APPLY).success();
+    let calls = deletes(s.emu());
     let sizes: Vec<usize> = calls
         .iter()
         .map(|r| r.members.as_ref().unwrap().len())
         .collect();
     assert_eq!(sizes, [10, 10, 10, 7]);
-    assert!(calls.iter().all(
-        |r| r.path == "/api/v2/organizations/org_manymanymanyman1/members" && r.status == 204
-    ));
+    let many = "/api/v2/organizations/org_manymanymanyman1/members";
+    assert!(calls.iter().all(|r| r.path == many && r.status == 204));
     // Stable order: sorted by user_id, each id once.
     let sent: Vec<String> = calls
         .iter()
         .flat_map(|r| r.members.clone().unwrap())
         .collect();
-    let mut sorted = sent.clone();
-    sorted.sort();
-    sorted.dedup();
+    let sorted: Vec<String> = sent
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     assert_eq!(sent, sorted);
     assert_eq!(sent.len(), 37);
-    assert!(
-        !sent
-            .iter()
-            .any(|u| ["auth0|u0000", "auth0|u0017", "auth0|u0039"].contains(&u.as_str()))
-    );
+    assert!(!sent.iter().any(|u| kept.contains(&u.as_str())));
     // No other mutating call reached the tenant.
+    let api = api_requests(s.emu());
     assert!(
-        emu.requests()
-            .iter()
-            .filter(|r| r.path.starts_with("/api/v2/"))
+        api.iter()
             .all(|r| r.method == "GET" || r.method == "DELETE")
     );
-    assert_eq!(
-        emu.state().organizations[0].members,
-        ["auth0|u0000", "auth0|u0017", "auth0|u0039"]
-    );
+    assert_eq!(s.emu().state().organizations[0].members, kept);
 }
 
 #[test]
 fn a_blocked_organization_is_untouched_and_the_others_proceed() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-guard");
-    let before = emu.state();
-    let out = OrgSync::new(&emu)
-        .args([
-            "apply",
-            "-c",
-            example_config().to_str().unwrap(),
-            "--auto-approve",
-        ])
-        .cwd(dir.path())
-        .run();
-    out.failure();
+    let s = Scenario::new("apply-guard").example_config();
+    let before = s.emu().state();
     // The blocked guard reaches stderr too, with a hint (`apply > log` still shows it).
-    assert!(
-        out.stderr()
-            .contains("error: apply did not complete: 1 organization blocked by a guard")
-            && out.stderr().contains("hint: "),
-        "{}",
-        out.show()
+    assert_run!(s.run(APPLY), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+        organization acme (org_3hbVAMF8F3wVIcEJ): 2 to remove, 0 missing, 1 invited, 1 protected kept, 1 undeclared invitation
+         … 8 unchanged members not shown
+         auth0|64b0c0ffee00000000000009  frances@acme.example  (Frances Allen)
+         auth0|64b0c0ffee0000000000000a  ken@acme.example  (Ken Thompson)
+         auth0|64b0c0ffee0000000000000b  margaret@acme.example  (Margaret Hamilton)
+        -auth0|64b0c0ffee0000000000000c  dennis@acme.example  (Dennis Ritchie)
+          ^ can rejoin: logging in through `Username-Password-Authentication` makes them a member again (auto-membership)
+        -auth0|64b0c0ffee0000000000000d  john@acme.example  (John Backus)
+          ^ can rejoin: logging in through `Username-Password-Authentication` makes them a member again (auto-membership)
+          auto-membership on login: `Username-Password-Authentication`
+          ~ auth0|64b0c0ffee0000000000abcd  new.hire@acme.example  [invited: uinv_QgvJkBqqSEpJOkhG, expires 2036-11-27; a member once they accept]
+          ? invitation uinv_Thi6GHLTtKPq6iLo for contractor@elsewhere.example, by Dennis Ritchie, sent 2026-11-28, expires 2036-11-28  [undeclared: kept (`invitations: keep`)]
+            invitation uinv_QgvJkBqqSEpJOkhG for new.hire@acme.example, by Grace Hopper, sent 2026-11-27, expires 2036-11-27  [declared]
+
+        organization initech (org_SST1yp2pazgSiMYi): 0 to remove (6 blocked), 0 missing, 1 protected kept
+          blocked by max_removals: 6 removals exceed the limit of 2 (max_removals: 25% of 11 current members, rounded down); nothing will be removed here
+         … 2 unchanged members not shown
+         auth0|64b0c0ffee00000000000015  samir@initech.example  (Samir Nagheenanajar)
+         auth0|64b0c0ffee00000000000016  michael@initech.example  (Michael Bolton)
+         auth0|64b0c0ffee00000000000017  joanna@initech.example  (Joanna Smith)
+        -auth0|64b0c0ffee00000000000018  bill@initech.example  (Bill Lumbergh)
+        -auth0|64b0c0ffee00000000000019  milton@initech.example  (Milton Waddams)
+        -auth0|64b0c0ffee0000000000001a  tom@initech.example  (Tom Smykowski)
+        -auth0|64b0c0ffee0000000000001b  nina@initech.example  (Nina Wells)
+        -auth0|64b0c0ffee0000000000001c  bob@initech.example  (Bob Porter)
+        -auth0|64b0c0ffee0000000000001d  bobs@initech.example  (Bob Slydell)
+
+        organization umbrella (org_cGR0immZcgIoQziO): 1 to remove, 0 missing
+         auth0|64b0c0ffee0000000000001e  jill@umbrella.example  (Jill Valentine)
+         auth0|64b0c0ffee0000000000001f  chris@umbrella.example  (Chris Redfield)
+        -auth0|64b0c0ffee00000000000020  albert@umbrella.example  (Albert Wesker)
+         auth0|64b0c0ffee00000000000021  claire@umbrella.example  (Claire Redfield)
+
+        1 organization unchanged.
+        Plan: 3 to remove, 6 blocked, 0 missing, 1 invited, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations.
+        Re-entry: 2 removals could be undone by the member on their own (the `^ can rejoin` lines); removing them does not keep them out.
+        Blocked: 1 organization exceeds a guard; its 6 removals will not be applied.
+        Legend: `-` removed by apply (unless blocked); `~` declared and invited: a member once they accept (no drift); `?` pending invitation for someone the config does not declare; `^` how the removed member above could rejoin on their own.
+
+        organization acme (org_3hbVAMF8F3wVIcEJ): removed 2
+        organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed the limit of 2 (max_removals: 25% of 11 current members, rounded down)
+        organization umbrella (org_cGR0immZcgIoQziO): removed 1
+        Apply: 3 removed, 0 not removed, 0 already gone, in 2 DELETE calls; 1 organization blocked by a guard.
+
+        ----- stderr -----
+        error: apply did not complete: 1 organization blocked by a guard
+        hint: the account above names each guard; review the removals, then raise `max_removals`, set `allow_empty: true` or `rejoin: warn` in the config if they are meant
+        ");
+    assert_eq!(
+        members_of(s.emu(), "initech"),
+        members_of_view(&before, "initech")
     );
-    let text = out.stdout();
-    assert!(
-        text.contains("organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed the limit of 2 (max_removals: 25% of 11 current members, rounded down)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("organization acme (org_3hbVAMF8F3wVIcEJ): removed 2"),
-        "{text}"
-    );
-    assert!(
-        text.contains("organization umbrella (org_cGR0immZcgIoQziO): removed 1"),
-        "{text}"
-    );
-    let after = emu.state();
-    let initech = |s: &orgsync_emulator::StateView| {
-        s.organizations
-            .iter()
-            .find(|o| o.name == "initech")
-            .unwrap()
-            .members
-            .clone()
-    };
-    assert_eq!(initech(&after), initech(&before));
-    assert!(
-        deletes(&emu)
-            .iter()
-            .all(|r| !r.path.contains("org_SST1yp2pazgSiMYi"))
-    );
+    let initech = "org_SST1yp2pazgSiMYi";
+    assert!(deletes(s.emu()).iter().all(|r| !r.path.contains(initech)));
     // The break-glass account is still in every organization it was in.
-    for o in &after.organizations {
+    let breakglass = "auth0|64b0c0ffee00000000000001".to_string();
+    for o in &s.emu().state().organizations {
         let was = before.organizations.iter().find(|b| b.id == o.id).unwrap();
-        if was
-            .members
-            .contains(&"auth0|64b0c0ffee00000000000001".to_string())
-        {
-            assert!(
-                o.members
-                    .contains(&"auth0|64b0c0ffee00000000000001".to_string()),
-                "{}",
-                o.name
-            );
+        if was.members.contains(&breakglass) {
+            assert!(o.members.contains(&breakglass), "{}", o.name);
         }
     }
+}
+
+fn members_of_view(view: &orgsync_emulator::StateView, name: &str) -> Vec<String> {
+    let org = view.organizations.iter().find(|o| o.name == name).unwrap();
+    org.members.clone()
 }
 
 #[test]
@@ -244,72 +230,83 @@ fn allow_empty_guard_blocks_emptying() {
         org_with_members("org_emptyemptyempt1", "empty-me", "e", 3),
         org_with_members("org_fineinefinefin2", "fine", "f", 3),
     ]);
-    let emu = background(tenant, Options::default());
-    let dir = TempDir::new("apply-empty");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: empty-me\n    members: []\n  - name: fine\n    members: [\"auth0|f0000\", \"auth0|f0001\"]\n",
+    let s = Scenario::new("apply-empty").tenant(tenant).config(
+        r#"
+        version: 1
+        defaults:
+          max_removals: 100%
+        organizations:
+          - name: empty-me
+            members: []
+          - name: fine
+            members: ["auth0|f0000", "auth0|f0001"]
+        "#,
     );
-    let out = OrgSync::new(&emu)
-        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    assert!(
-        out.stdout().contains(
-            "blocked, nothing removed: removing all 3 members would empty the organization"
-        ),
-        "{}",
-        out.stdout()
+    assert_run!(s.run(APPLY), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+        organization empty-me (org_emptyemptyempt1): 0 to remove (3 blocked), 0 missing
+          blocked by allow_empty: removing all 3 members would empty the organization; set `allow_empty: true` to allow it; nothing will be removed here
+        -auth0|e0000  e0@example.com  (User e0)
+        -auth0|e0001  e1@example.com  (User e1)
+        -auth0|e0002  e2@example.com  (User e2)
+
+        organization fine (org_fineinefinefin2): 1 to remove, 0 missing
+         auth0|f0000  f0@example.com  (User f0)
+         auth0|f0001  f1@example.com  (User f1)
+        -auth0|f0002  f2@example.com  (User f2)
+
+        Plan: 1 to remove, 3 blocked, 0 missing, 0 protected kept, in 2 of 2 organizations.
+        Not checked: whether removed members can rejoin through auto-membership or signup (the token lacks `read:organization_connections`).
+        Not checked: pending invitations (the token lacks `read:organization_invitations`).
+        Blocked: 1 organization exceeds a guard; its 3 removals will not be applied.
+
+        organization empty-me (org_emptyemptyempt1): blocked, nothing removed: removing all 3 members would empty the organization; set `allow_empty: true` to allow it
+        organization fine (org_fineinefinefin2): removed 1
+        Apply: 1 removed, 0 not removed, 0 already gone, in 1 DELETE call; 1 organization blocked by a guard.
+
+        ----- stderr -----
+        error: apply did not complete: 1 organization blocked by a guard
+        hint: the account above names each guard; review the removals, then raise `max_removals`, set `allow_empty: true` or `rejoin: warn` in the config if they are meant
+        ");
+    let state = s.emu().state();
+    assert_eq!(state.organizations[0].members.len(), 3);
+    assert_eq!(
+        state.organizations[1].members,
+        ["auth0|f0000", "auth0|f0001"]
     );
-    let s = emu.state();
-    assert_eq!(s.organizations[0].members.len(), 3);
-    assert_eq!(s.organizations[1].members, ["auth0|f0000", "auth0|f0001"]);
 }
 
 #[test]
 fn without_a_terminal_apply_refuses_unless_auto_approved() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-tty");
-    let out = OrgSync::new(&emu)
-        .args(["apply", "-c", example_config().to_str().unwrap()])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    assert!(
-        out.stderr().contains("stdin is not a terminal"),
-        "{}",
-        out.stderr()
-    );
-    assert!(out.stderr().contains("--auto-approve"), "{}", out.stderr());
-    assert!(deletes(&emu).is_empty());
+    let s = Scenario::new("apply-tty").example_config();
+    assert_stderr!(s.run(["apply"]), @r"
+        success: false
+        exit_code: 1
+        ----- stderr -----
+        error: refusing to remove members without confirmation: stdin is not a terminal
+        hint: review what is listed above, then run again with `--auto-approve`
+        ");
+    assert!(deletes(s.emu()).is_empty());
 }
 
-fn saved_plan(emu: &Emulator, dir: &TempDir, config: &str) -> std::path::PathBuf {
-    let plan = dir.path().join("plan.json");
-    let out = OrgSync::new(emu)
-        .args(["plan", "-c", config, "--out", plan.to_str().unwrap()])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    plan
+/// `orgsync plan --out plan.json` in the scenario: the plan's path.
+fn saved_plan(s: &Scenario) -> std::path::PathBuf {
+    s.run(["plan", "--out", "plan.json"]).success();
+    s.join("plan.json")
 }
 
 #[test]
 fn a_saved_plan_removes_only_what_it_lists_and_reports_members_already_gone() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-saved");
-    let config = convergent_example_config(&dir);
-    let plan = saved_plan(&emu, &dir, config.to_str().unwrap());
-
+    let s = convergent("apply-saved");
+    let plan = saved_plan(&s);
     // After the plan: someone joins acme (not in the plan), someone listed goes on their own.
-    emu.add_members("org_3hbVAMF8F3wVIcEJ", &["auth0|64b0c0ffee0000000000abcd"]);
-    emu.remove_members("org_cGR0immZcgIoQziO", &["auth0|64b0c0ffee00000000000020"]);
-
-    let out = OrgSync::new(&emu)
-        .args(["apply", plan.to_str().unwrap(), "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    s.emu()
+        .add_members("org_3hbVAMF8F3wVIcEJ", &["auth0|64b0c0ffee0000000000abcd"]);
+    s.emu()
+        .remove_members("org_cGR0immZcgIoQziO", &["auth0|64b0c0ffee00000000000020"]);
+    let out = s.run(["apply", "plan.json", "--auto-approve"]);
     out.success();
     let text = out.stdout();
     assert!(
@@ -320,176 +317,100 @@ fn a_saved_plan_removes_only_what_it_lists_and_reports_members_already_gone() {
         text.contains("Apply: 8 removed, 0 not removed, 1 already gone"),
         "{text}"
     );
-    let acme = emu
-        .state()
-        .organizations
-        .into_iter()
-        .find(|o| o.name == "acme")
-        .unwrap();
+    let acme = members_of(s.emu(), "acme");
+    let joined = "auth0|64b0c0ffee0000000000abcd".to_string();
     assert!(
-        acme.members
-            .contains(&"auth0|64b0c0ffee0000000000abcd".to_string()),
+        acme.contains(&joined),
         "a member added after the plan stays"
     );
     // Every DELETE carried only user_ids the plan listed.
-    let listed: BTreeSet<String> = serde_json::from_str::<Value>(
-        &std::fs::read_to_string(&plan).unwrap(),
-    )
-    .unwrap()["organizations"]
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let listed: BTreeSet<&str> = plan["organizations"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|o| {
-            o["remove"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["user_id"].as_str().unwrap().to_string())
-        })
+        .flat_map(|o| o["remove"].as_array().unwrap())
+        .map(|m| m["user_id"].as_str().unwrap())
         .collect();
-    for r in deletes(&emu) {
-        for u in r.members.unwrap() {
-            assert!(listed.contains(&u), "{u} was not in the plan");
-        }
+    for u in deletes(s.emu())
+        .into_iter()
+        .flat_map(|r| r.members.unwrap())
+    {
+        assert!(listed.contains(u.as_str()), "{u} was not in the plan");
     }
 }
 
 #[test]
 fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-refuse");
-    let config = convergent_example_config(&dir);
-    let plan = saved_plan(&emu, &dir, config.to_str().unwrap());
-    let text = std::fs::read_to_string(&plan).unwrap();
-    let run = |file: &str, extra: &[&str]| {
-        let mut args = vec!["apply", file, "--auto-approve"];
-        args.extend_from_slice(extra);
-        OrgSync::new(&emu).args(&args).cwd(dir.path()).run()
-    };
-
-    let edited = dir.write(
-        "edited.json",
-        &text.replace(
-            "auth0|64b0c0ffee0000000000000c",
-            "auth0|64b0c0ffee00000000000002",
-        ),
+    let s = convergent("apply-refuse");
+    let plan = std::fs::read_to_string(saved_plan(&s)).unwrap();
+    let edited = plan.replace(
+        "auth0|64b0c0ffee0000000000000c",
+        "auth0|64b0c0ffee00000000000002",
     );
-    let out = run(edited.to_str().unwrap(), &[]);
+    s.write("edited.json", &edited);
+    let out = s.run(["apply", "edited.json", "--auto-approve"]);
     out.failure();
-    assert!(
-        out.stderr().contains("was edited after it was made"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("was edited after it was made");
 
-    let v2 = dir.write(
+    s.write(
         "v2.json",
-        &text.replace("\"format_version\": 1", "\"format_version\": 2"),
+        &plan.replace("\"format_version\": 1", "\"format_version\": 2"),
     );
-    let out = run(v2.to_str().unwrap(), &[]);
+    let out = s.run(["apply", "v2.json", "--auto-approve"]);
     out.failure();
-    assert!(
-        out.stderr().contains("format_version 2"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("format_version 2");
 
-    let other_config = dir.write(
+    let config = std::fs::read_to_string(s.join("orgsync.yaml")).unwrap();
+    s.write(
         "other.yaml",
-        &std::fs::read_to_string(&config)
-            .unwrap()
-            .replace("max_removals: 25%", "max_removals: 30%"),
+        &config.replace("max_removals: 25%", "max_removals: 30%"),
     );
-    let out = run(
-        plan.to_str().unwrap(),
-        &["-c", other_config.to_str().unwrap()],
-    );
+    let out = s.run(["apply", "plan.json", "--auto-approve", "-c", "other.yaml"]);
     out.failure();
-    assert!(
-        out.stderr()
-            .contains("differs from the plan's config_sha256"),
-        "{}",
-        out.stderr()
-    );
+    let wants = "differs from the plan's config_sha256";
+    out.stderr_has(wants);
 
     // The same plan against another tenant (another emulator: another domain).
     let other = background(example_tenant(), Options::default());
     let out = OrgSync::new(&other)
-        .args(["apply", plan.to_str().unwrap(), "--auto-approve"])
-        .cwd(dir.path())
+        .args(["apply", "plan.json", "--auto-approve"])
+        .cwd(s.path())
         .run();
     out.failure();
-    assert!(
-        out.stderr().contains("the plan was made for"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("the plan was made for");
 
-    assert!(
-        deletes(&emu).is_empty() && deletes(&other).is_empty(),
-        "no refused plan removed anyone"
-    );
+    let none = deletes(s.emu()).is_empty() && deletes(&other).is_empty();
+    assert!(none, "no refused plan removed anyone");
     // With the matching config, the plan applies.
-    let out = run(plan.to_str().unwrap(), &["-c", config.to_str().unwrap()]);
-    out.success();
+    s.run(["apply", "plan.json", "--auto-approve", "-c", "orgsync.yaml"])
+        .success();
 }
 
 #[test]
 fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-partial");
-    let config = convergent_example_config(&dir);
-    let expected = expected_state(&emu.state(), &config);
-    emu.script_fault(ScriptedFault {
-        method: "DELETE".into(),
-        path: "/api/v2/organizations/org_SST1yp2pazgSiMYi/members".into(),
-        status: 500,
-        times: 3,
-    });
-    let audit = dir.path().join("audit.jsonl");
-    let out = apply_audited(&emu, &dir, &["-c", "orgsync.yaml"]);
+    let s = convergent("apply-partial");
+    let expected = expected_state(&s);
+    s.emu()
+        .script_fault(delete_fault("org_SST1yp2pazgSiMYi", 500, 3));
+    let out = s.run(["apply", "--auto-approve", "--audit-log", "audit.jsonl"]);
     out.failure();
     let text = out.stdout();
-    assert!(
-        text.contains("organization initech (org_SST1yp2pazgSiMYi): removed 0, NOT removed 6"),
-        "{text}"
-    );
+    let wants = "organization initech (org_SST1yp2pazgSiMYi): removed 0, NOT removed 6";
+    assert!(text.contains(wants), "{text}");
     assert!(text.contains("Apply: 3 removed, 6 not removed"), "{text}");
     for u in ["18", "19", "1a", "1b", "1c", "1d"] {
-        assert!(
-            text.contains(&format!("not removed: auth0|64b0c0ffee000000000000{u}: ")),
-            "{u}: {text}"
-        );
+        let wants = format!("not removed: auth0|64b0c0ffee000000000000{u}: ");
+        assert!(text.contains(&wants), "{u}: {text}");
     }
-    let s = emu.state();
-    assert_eq!(
-        s.organizations
-            .iter()
-            .find(|o| o.name == "initech")
-            .unwrap()
-            .members
-            .len(),
-        11
-    );
-    assert_eq!(
-        s.organizations
-            .iter()
-            .find(|o| o.name == "acme")
-            .map(|o| o.members.len()),
-        expected
-            .iter()
-            .find(|(n, _)| n == "acme")
-            .map(|(_, m)| m.len())
-    );
+    assert_eq!(members_of(s.emu(), "initech").len(), 11);
+    let acme = expected.iter().find(|(n, _)| n == "acme").unwrap();
+    assert_eq!(members_of(s.emu(), "acme").len(), acme.1.len());
 
-    let rerun = OrgSync::new(&emu)
-        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
-    rerun.success();
-    assert_eq!(state_sets(&emu), expected);
+    s.run(APPLY).success();
+    assert_eq!(state_sets(s.emu()), expected);
     // The audit log recorded the failed call with its status and attempts.
-    let lines = audit_lines(&audit);
+    let lines = audit_lines(&s.join("audit.jsonl"));
     let failed: Vec<&Value> = lines
         .iter()
         .filter(|l| l["event"] == "delete" && l["status"] == 500)
@@ -502,23 +423,22 @@ fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
 
 #[test]
 fn wait_reports_convergence_under_a_removal_delay() {
-    let options = Options {
-        removal_delay: Duration::from_millis(3000),
+    let removal_delay = Duration::from_millis(3000);
+    let s = convergent("apply-wait").options(Options {
+        removal_delay,
         ..Options::default()
-    };
-    let emu = background(example_tenant(), options);
-    let dir = TempDir::new("apply-wait");
-    convergent_example_config(&dir);
-    let out = OrgSync::new(&emu)
-        .args(["apply", "-c", "orgsync.yaml", "--auto-approve", "--wait=20"])
-        .cwd(dir.path())
-        .run();
+    });
+    let out = s.run(["apply", "--auto-approve", "--wait=20"]);
     out.success();
-    let text = out.stdout();
-    assert_eq!(text.matches("removals visible").count(), 3, "{text}");
+    assert_eq!(
+        out.stdout().matches("removals visible").count(),
+        3,
+        "{}",
+        out.show()
+    );
     // After the last DELETE, the wait re-read some organization more than once: the removals
     // were still listed at first (3 changed organizations, so more than 3 reads).
-    let log = emu.requests();
+    let log = s.emu().requests();
     let last_delete = log.iter().rposition(|r| r.method == "DELETE").unwrap();
     let reads = log[last_delete..]
         .iter()
@@ -529,10 +449,8 @@ fn wait_reports_convergence_under_a_removal_delay() {
 
 #[test]
 fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-audit");
-    convergent_example_config(&dir);
-    let audit = dir.path().join("audit.jsonl");
+    let s = convergent("apply-audit");
+    let emu = s.emu();
     let token = emu.token_for("demo").unwrap();
     let url = emu.url();
     let out = OrgSync::bare()
@@ -542,46 +460,32 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
         ])
         .args([
             "apply",
-            "-c",
-            "orgsync.yaml",
             "--auto-approve",
             "--audit-log",
-            audit.to_str().unwrap(),
+            "audit.jsonl",
             "-vv",
         ])
-        .cwd(dir.path())
+        .cwd(s.path())
         .run();
     out.success();
-    let log = std::fs::read_to_string(&audit).unwrap();
-    assert!(
-        !log.contains(&token) && !out.stdout().contains(&token) && !out.stderr().contains(&token)
-    );
-    let lines: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let log = std::fs::read_to_string(s.join("audit.jsonl")).unwrap();
+    assert!(!log.contains(&token) && !out.all().contains(&token));
+    let lines = audit_lines(&s.join("audit.jsonl"));
     let calls: Vec<&Value> = lines
         .iter()
         .filter(|l| l["event"] == "delete" && l["invitation_id"].is_null())
         .collect();
-    let tenant_calls: Vec<_> = deletes(&emu)
+    let tenant_calls: Vec<_> = deletes(emu)
         .into_iter()
         .filter(|r| r.status == 204)
         .collect();
     assert_eq!(calls.len(), tenant_calls.len());
     for a in &calls {
-        let ids: Vec<String> = a["user_ids"]
-            .as_array()
-            .unwrap()
+        let ids: Vec<String> = serde_json::from_value(a["user_ids"].clone()).unwrap();
+        let sent = tenant_calls
             .iter()
-            .map(|u| u.as_str().unwrap().to_string())
-            .collect();
-        assert!(
-            tenant_calls
-                .iter()
-                .any(|t| t.members.as_ref() == Some(&ids)),
-            "{ids:?}"
-        );
+            .any(|t| t.members.as_ref() == Some(&ids));
+        assert!(sent, "{ids:?}");
         assert_eq!(a["status"], 204);
         assert_eq!(a["domain"], url);
         assert!(a["organization_id"].as_str().unwrap().starts_with("org_"));
@@ -597,48 +501,28 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
     // Every request of the run is counted, reads included; none was sent twice.
     assert_eq!(summary["requests"], emu.requests().len());
     assert_eq!(summary["retries"], 0);
+}
 
-    // With client credentials, the client id is recorded and the secret is not.
-    let dir2 = TempDir::new("apply-audit-cc");
-    let cfg = convergent_example_config(&dir2);
-    let emu2 = background(example_tenant(), Options::default());
-    let audit2 = dir2.path().join("audit.jsonl");
-    let out = OrgSync::new(&emu2)
-        .args([
-            "apply",
-            "-c",
-            cfg.to_str().unwrap(),
-            "--auto-approve",
-            "--audit-log",
-            audit2.to_str().unwrap(),
-        ])
-        .cwd(dir2.path())
-        .run();
-    out.success();
-    let log2 = std::fs::read_to_string(&audit2).unwrap();
-    assert!(!log2.contains("demo-secret"));
-    assert!(
-        log2.lines()
-            .all(|l| serde_json::from_str::<Value>(l).unwrap()["client_id"] == "demo")
-    );
+#[test]
+fn with_client_credentials_the_audit_log_records_the_client_id_and_not_the_secret() {
+    let s = convergent("apply-audit-cc");
+    s.run(["apply", "--auto-approve", "--audit-log", "audit.jsonl"])
+        .success();
+    let log = std::fs::read_to_string(s.join("audit.jsonl")).unwrap();
+    assert!(!log.contains("demo-secret"));
+    let lines = audit_lines(&s.join("audit.jsonl"));
+    assert!(!lines.is_empty() && lines.iter().all(|l| l["client_id"] == "demo"));
 }
 
 #[test]
 fn the_audit_log_counts_the_attempts_of_a_call_that_is_not_retried() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-attempts");
-    convergent_example_config(&dir);
+    let s = convergent("apply-attempts");
     // A 404 is final: one attempt, recorded as one.
-    emu.script_fault(ScriptedFault {
-        method: "DELETE".into(),
-        path: "/api/v2/organizations/org_cGR0immZcgIoQziO/members".into(),
-        status: 404,
-        times: 1,
-    });
-    let audit = dir.path().join("audit.jsonl");
-    let out = apply_audited(&emu, &dir, &[]);
-    out.failure();
-    let lines = audit_lines(&audit);
+    s.emu()
+        .script_fault(delete_fault("org_cGR0immZcgIoQziO", 404, 1));
+    s.run(["apply", "--auto-approve", "--audit-log", "audit.jsonl"])
+        .failure();
+    let lines = audit_lines(&s.join("audit.jsonl"));
     let failed: Vec<&Value> = lines
         .iter()
         .filter(|l| l["event"] == "delete" && l["status"] == 404)
@@ -650,16 +534,18 @@ fn the_audit_log_counts_the_attempts_of_a_call_that_is_not_retried() {
 
 #[test]
 fn a_run_that_cannot_read_the_tenant_still_leaves_a_summary() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-read-fails");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: no-such-org\n    members: []\n    allow_empty: true\n",
+    let s = Scenario::new("apply-read-fails").config(
+        "
+        version: 1
+        organizations:
+          - name: no-such-org
+            members: []
+            allow_empty: true
+        ",
     );
-    let audit = dir.path().join("audit.jsonl");
-    let out = apply_audited(&emu, &dir, &[]);
-    out.failure();
-    let lines = audit_lines(&audit);
+    s.run(["apply", "--auto-approve", "--audit-log", "audit.jsonl"])
+        .failure();
+    let lines = audit_lines(&s.join("audit.jsonl"));
     assert_eq!(lines.len(), 1, "{lines:?}");
     let summary = &lines[0];
     assert_eq!(summary["event"], "summary");
@@ -668,195 +554,108 @@ fn a_run_that_cannot_read_the_tenant_still_leaves_a_summary() {
     assert_eq!(summary["plan_sha256"], Value::Null);
     assert_eq!(summary["client_id"], "demo");
     // The lookup and the token request.
-    assert_eq!(summary["requests"], emu.requests().len());
-    assert!(
-        summary["error"].as_str().unwrap().contains("no-such-org"),
-        "{summary}"
-    );
-    assert!(deletes(&emu).is_empty());
+    assert_eq!(summary["requests"], s.emu().requests().len());
+    let error = summary["error"].as_str().unwrap();
+    assert!(error.contains("no-such-org"), "{summary}");
+    assert!(deletes(s.emu()).is_empty());
 }
 
-fn example_tenant_file() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml")
-}
+const SANDBOX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tenant.yaml");
 
 #[test]
 fn a_plan_saved_against_a_sandbox_applies_against_the_same_sandbox() {
-    let dir = TempDir::new("apply-sandbox-saved");
-    convergent_example_config(&dir);
-    let tenant = example_tenant_file();
-    let tenant = tenant.to_str().unwrap();
-    OrgSync::bare()
-        .args([
-            "plan",
-            "-c",
-            "orgsync.yaml",
-            "--sandbox",
-            tenant,
-            "--out",
-            "plan.json",
-        ])
-        .cwd(dir.path())
-        .run()
+    let s = convergent("apply-sandbox-saved");
+    s.run_bare(["plan", "--sandbox", SANDBOX, "--out", "plan.json"])
         .success();
     let plan: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(s.join("plan.json")).unwrap()).unwrap();
     let domain = plan["domain"].as_str().unwrap();
     assert!(domain.starts_with("sandbox:"), "{domain}");
     // A second plan of the same tenant file names the same sandbox.
-    let again = OrgSync::bare()
-        .args([
-            "plan",
-            "-c",
-            "orgsync.yaml",
-            "--sandbox",
-            tenant,
-            "--format",
-            "json",
-        ])
-        .cwd(dir.path())
-        .run();
+    let again = s.run_bare(["plan", "--sandbox", SANDBOX, "--format", "json"]);
     let again: Value = serde_json::from_str(again.success().stdout()).unwrap();
     assert_eq!(again["domain"], domain);
     // Without --sandbox, the plan's sandbox domain says what to pass.
-    let no_sandbox = OrgSync::bare()
-        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let no_sandbox = s.run_bare(["apply", "plan.json", "--auto-approve"]);
     no_sandbox.failure();
-    assert!(
-        no_sandbox.stderr().contains("pass `--sandbox TENANT.yaml`"),
-        "{}",
-        no_sandbox.show()
-    );
-    let out = OrgSync::bare()
-        .args([
-            "apply",
-            "plan.json",
-            "-c",
-            "orgsync.yaml",
-            "--auto-approve",
-            "--sandbox",
-            tenant,
-        ])
-        .cwd(dir.path())
-        .run();
+    let wants = "pass `--sandbox TENANT.yaml`";
+    no_sandbox.stderr_has(wants);
+    let out = s.run_bare(["apply", "plan.json", "--auto-approve", "--sandbox", SANDBOX]);
     out.success();
-    assert!(out.stdout().contains("Apply: 9 removed"), "{}", out.show());
+    out.stdout_has("Apply: 9 removed");
 }
 
 #[test]
 fn a_plans_domain_is_not_trusted_with_credentials_and_a_config_given_as_the_plan_gets_a_hint() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-plan-domain");
-    convergent_example_config(&dir);
-    saved_plan(&emu, &dir, "orgsync.yaml");
+    let s = convergent("apply-plan-domain");
+    saved_plan(&s);
     // No --domain, no AUTH0_DOMAIN: a plan file is not trusted with where credentials go.
     // Only Auth0's own domains are taken from it; this one (the emulator) gets nothing, not
     // even the token request.
-    let before = emu.requests().len();
-    let out = OrgSync::bare()
+    let before = s.emu().requests().len();
+    let creds = OrgSync::bare()
         .envs(&[
             ("AUTH0_CLIENT_ID", "demo"),
             ("AUTH0_CLIENT_SECRET", "demo-secret"),
         ])
-        .no_retry_delay()
-        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    assert!(
-        out.stderr()
-            .contains("the plan was made for `http://127.0.0.1:")
-            && out
-                .stderr()
-                .contains("hint: orgsync sends credentials only to a domain you name")
-            && out.stderr().contains("pass `--domain http://127.0.0.1:"),
-        "{}",
-        out.show()
-    );
-    assert_eq!(emu.requests().len(), before, "{}", out.show());
+        .args(["apply", "plan.json", "--auto-approve"])
+        .cwd(s.path());
+    assert_run!(creds.clone().no_retry_delay().run(), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: the plan was made for `http://[EMULATOR]`, and no --domain or AUTH0_DOMAIN was given
+        hint: orgsync sends credentials only to a domain you name or to Auth0's own (`TENANT.REGION.auth0.com`): pass `--domain http://[EMULATOR]` if that is the tenant
+        ");
+    assert_eq!(s.emu().requests().len(), before);
     // Named, it applies.
-    let out = OrgSync::new(&emu)
-        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let out = s.run(["apply", "plan.json", "--auto-approve"]);
     out.success();
-    assert!(!deletes(&emu).is_empty(), "{}", out.show());
+    assert!(!deletes(s.emu()).is_empty(), "{}", out.show());
     // Another domain is still refused.
-    let other = OrgSync::bare()
-        .envs(&[
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ])
-        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
-        .args(["--domain", "travel0.us.auth0.com"])
-        .cwd(dir.path())
-        .run();
+    let other = creds.args(["--domain", "travel0.us.auth0.com"]).run();
     other.failure();
-    assert!(
-        other.stderr().contains("the plan was made for"),
-        "{}",
-        other.show()
-    );
+    other.stderr_has("the plan was made for");
     // The config passed where the plan goes.
-    let mistaken = OrgSync::bare()
-        .args(["apply", "orgsync.yaml"])
-        .cwd(dir.path())
-        .run();
-    mistaken.failure();
-    assert!(
-        mistaken.stderr().contains("not a JSON plan")
-            && mistaken.stderr().contains(
-                "hint: `orgsync.yaml` looks like a config: pass it with `-c orgsync.yaml`"
-            ),
-        "{}",
-        mistaken.show()
-    );
+    assert_run!(s.run_bare(["apply", "orgsync.yaml"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: `orgsync.yaml` is not a JSON plan: expected value at line 1 column 1
+        hint: `orgsync.yaml` looks like a config: pass it with `-c orgsync.yaml` (`orgsync apply -c orgsync.yaml`), and a saved plan (from `orgsync plan --out PLAN.json`) as the argument
+        ");
 }
 
 #[test]
 fn wait_never_takes_the_next_argument_as_its_value() {
-    let dir = TempDir::new("apply-wait-arg");
-    let out = OrgSync::bare()
-        .args(["apply", "--wait", "stale.json"])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    assert!(
-        out.stderr().contains("cannot read the plan `stale.json`"),
-        "{}",
-        out.show()
-    );
+    let s = Scenario::new("apply-wait-arg");
+    assert_run!(s.run_bare(["apply", "--wait", "stale.json"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: cannot read the plan `stale.json`: No such file or directory (os error 2)
+        ");
 }
 
 #[test]
 fn wait_waits_the_full_time_and_fails_when_removals_never_show() {
-    let options = Options {
-        removal_delay: Duration::from_millis(30_000),
+    let removal_delay = Duration::from_millis(30_000);
+    let s = convergent("apply-wait-timeout").options(Options {
+        removal_delay,
         ..Options::default()
-    };
-    let emu = background(example_tenant(), options);
-    let dir = TempDir::new("apply-wait-timeout");
-    convergent_example_config(&dir);
-    let out = OrgSync::new(&emu)
-        .args(["apply", "-c", "orgsync.yaml", "--auto-approve", "--wait=5"])
-        .cwd(dir.path())
-        .run();
+    });
+    let out = s.run(["apply", "--auto-approve", "--wait=5"]);
     out.code(1);
-    assert!(
-        out.stdout().contains("removals NOT yet visible"),
-        "{}",
-        out.show()
-    );
-    assert!(
-        out.stderr()
-            .contains("error: apply did not complete: removals not yet visible after --wait=5 s"),
-        "{}",
-        out.show()
-    );
-    assert!(out.stderr().contains("hint: "), "{}", out.show());
+    out.stdout_has("removals NOT yet visible");
+    let wants = "error: apply did not complete: removals not yet visible after --wait=5 s";
+    out.stderr_has(wants);
+    out.stderr_has("hint: ");
     assert!(
         out.took >= Duration::from_secs(5),
         "{:?}\n{}",
@@ -867,34 +666,23 @@ fn wait_waits_the_full_time_and_fails_when_removals_never_show() {
 
 #[test]
 fn a_forbidden_delete_reaches_stderr_with_the_scope_to_grant() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("apply-403");
-    convergent_example_config(&dir);
-    let out = OrgSync::at(&emu.url())
+    let s = convergent("apply-403");
+    let out = s
+        .cmd(APPLY)
         .envs(&[
             ("AUTH0_CLIENT_ID", "read-only"),
             ("AUTH0_CLIENT_SECRET", "read-only-secret"),
         ])
-        .args(["apply", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
         .run();
-    out.code(1);
-    let err = out.stderr();
     // The token's granted scopes are known before anything is sent: refused then, not by a
     // 403 per DELETE.
-    assert!(
-        err.contains("error: refusing to apply: the token lacks `delete:organization_members`"),
-        "{}",
-        out.show()
-    );
-    assert!(
-        err.lines()
-            .any(|l| l.starts_with("hint: ") && l.contains("delete:organization_members")),
-        "{}",
-        out.show()
-    );
-    assert!(
-        api_requests(&emu).iter().all(|r| r.method == "GET"),
-        "nothing is sent"
-    );
+    assert_stderr!(out, @r"
+        success: false
+        exit_code: 1
+        ----- stderr -----
+        error: refusing to apply: the token lacks `delete:organization_members` (apply needs `delete:organization_members` to remove members); nothing was sent
+        hint: grant `delete:organization_members` to the application `read-only` in the Auth0 Dashboard (Applications > APIs > Auth0 Management API > Machine to Machine Applications), then run apply again
+        ");
+    let api = api_requests(s.emu());
+    assert!(api.iter().all(|r| r.method == "GET"), "nothing is sent");
 }

@@ -90,8 +90,8 @@ fn apply_records_its_change_verify_checks_the_chain_and_report_renders_the_evide
         .cwd(dir.path())
         .run();
     v.success();
-    assert!(v.stdout().contains("the chain holds"), "{}", v.show());
-    assert!(v.stdout().contains("last line sha256: "), "{}", v.show());
+    v.stdout_has("the chain holds");
+    v.stdout_has("last line sha256: ");
 
     // The report: the pull request, the members removed with their roles.
     let report = OrgSync::bare()
@@ -144,23 +144,15 @@ fn apply_records_its_change_verify_checks_the_chain_and_report_renders_the_evide
         .cwd(dir.path())
         .run();
     v.code(1);
-    assert!(
-        v.stderr().contains(&format!(
-            "line {}: breaks the chain: its prev_sha256 is not the sha256 of line {edited_line}",
-            edited_line + 1
-        )),
-        "{}",
-        v.show()
-    );
+    v.stderr_has(format!(
+        "line {}: breaks the chain: its prev_sha256 is not the sha256 of line {edited_line}",
+        edited_line + 1
+    ));
     let report = OrgSync::bare()
         .args(["audit", "report", "audit.jsonl"])
         .cwd(dir.path())
         .run();
-    assert!(
-        report.stdout().contains("**Chain: BROKEN**"),
-        "{}",
-        report.show()
-    );
+    report.stdout_has("**Chain: BROKEN**");
 }
 
 #[test]
@@ -171,16 +163,11 @@ fn report_filters_runs_and_refuses_a_date_it_cannot_read() {
         .cwd(dir.path())
         .run();
     r.code(1);
-    assert!(r.stderr().contains("is not a date"), "{}", r.show());
+    r.stderr_has("is not a date");
     let r = OrgSync::bare()
         .args(["audit", "verify", "missing.jsonl"])
         .cwd(dir.path())
         .run();
     r.code(1);
-    assert!(
-        r.stderr()
-            .contains("cannot read the audit log `missing.jsonl`"),
-        "{}",
-        r.show()
-    );
+    r.stderr_has("cannot read the audit log `missing.jsonl`");
 }

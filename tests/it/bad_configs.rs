@@ -1,8 +1,9 @@
 //! The bad-input corpus: every file in tests/fixtures/bad-configs/ is refused with exactly the
-//! error in its `.expected` file (FILE:LINE:COLUMN, message, hint), exit 1, and no request.
+//! error in its snapshot (`snapshots/every_bad_config_is_refused_with_its_expected_error_and_no_request@NAME.yaml.snap`:
+//! FILE:LINE:COLUMN, message, hint), exit 1, nothing on stdout, and no request.
 //!
-//! After an intended change of wording, `ORGSYNC_BLESS=1 cargo test --test it bad_configs::` rewrites
-//! the `.expected` files; review them with `git diff`.
+//! After an intended change of wording, `INSTA_UPDATE=always cargo test --test it bad_configs::`
+//! (or `cargo insta review`) rewrites the snapshots; review them with `git diff`.
 
 use std::path::PathBuf;
 
@@ -12,47 +13,32 @@ use orgsync_emulator::Options;
 #[test]
 fn every_bad_config_is_refused_with_its_expected_error_and_no_request() {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures.join("bad-configs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 40, "{} files", files.len());
-    let bless = std::env::var_os("ORGSYNC_BLESS").is_some();
     let emu = background(example_tenant(), Options::default());
-    let mut failures = Vec::new();
-    for f in &files {
-        let name = format!("bad-configs/{}", f.file_name().unwrap().to_string_lossy());
-        let out = OrgSync::new(&emu)
-            .args(["plan", "-c", &name])
-            .cwd(&fixtures)
-            .run();
-        let err = out.stderr();
-        let expected_path = f.with_extension("expected");
-        if bless {
-            std::fs::write(&expected_path, err).unwrap();
-        }
-        let expected = std::fs::read_to_string(&expected_path)
-            .unwrap_or_else(|_| format!("(no {})", expected_path.display()));
-        if out.code != Some(1) || !out.stdout.is_empty() || err != expected {
-            failures.push(format!(
-                "{name}: exit {:?}\n--- expected\n{expected}--- got\n{err}",
-                out.code
-            ));
-        }
-        if !err
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .starts_with(&format!("error: {name}:"))
-        {
-            failures.push(format!(
-                "{name}: the first line does not name the file: {err}"
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let mut seen = 0;
+    insta_settings().bind(|| {
+        insta::glob!(
+            "../fixtures",
+            "bad-configs/*.yaml",
+            |path: &std::path::Path| {
+                let name = format!(
+                    "bad-configs/{}",
+                    path.file_name().unwrap().to_string_lossy()
+                );
+                let out = OrgSync::new(&emu)
+                    .args(["plan", "-c", &name])
+                    .cwd(&fixtures)
+                    .run();
+                let first = out.stderr().lines().next().unwrap_or_default().to_string();
+                assert!(
+                    first.starts_with(&format!("error: {name}:")),
+                    "the first line names the file: {first}"
+                );
+                insta::assert_snapshot!(out.snapshot());
+                seen += 1;
+            }
+        );
+    });
+    assert!(seen >= 40, "{seen} files");
     assert!(
         emu.requests().is_empty(),
         "requests reached the tenant: {:?}",

@@ -422,12 +422,7 @@ fn no_secret_leaves_orgsync_whatever_the_servers_echo() {
         runs += 1;
         check.run(&args.join(" "), &run);
         if args.contains(&"secret-plan.json") {
-            assert!(
-                run.stderr()
-                    .contains("warning: the plan holds a secret of this run"),
-                "{}",
-                run.show()
-            );
+            run.stderr_has("warning: the plan holds a secret of this run");
         }
     }
     // A saved plan that held secrets was written scrubbed (with a warning): its digest no
@@ -437,11 +432,7 @@ fn no_secret_leaves_orgsync_whatever_the_servers_echo() {
         .run();
     runs += 1;
     refused.failure();
-    assert!(
-        refused.stderr().contains("plan_sha256 does not match"),
-        "{}",
-        refused.show()
-    );
+    refused.stderr_has("plan_sha256 does not match");
     check.run("apply secret-plan.json", &refused);
     // Secrets everywhere but in the members: the saved plan is whole, and applied (its DELETE
     // refused with every secret in the error, which the report and the audit log carry).
@@ -661,19 +652,8 @@ fn a_secret_too_short_to_match_is_reported_and_text_is_left_alone() {
         .args(["plan"])
         .run();
     run.success();
-    assert!(
-        run.stderr().contains(
-            "warning: AUTH0_CLIENT_SECRET is shorter than 8 characters, so orgsync cannot tell it from ordinary text"
-        ),
-        "{}",
-        run.show()
-    );
-    assert!(
-        run.stdout()
-            .contains("organization acme (org_acme000000000001)"),
-        "{}",
-        run.show()
-    );
+    run.stderr_has("warning: AUTH0_CLIENT_SECRET is shorter than 8 characters, so orgsync cannot tell it from ordinary text");
+    run.stdout_has("organization acme (org_acme000000000001)");
 }
 
 /// A secret pasted where an argument goes: clap's usage error quotes it, scrubbed.
@@ -684,11 +664,7 @@ fn a_secret_in_the_arguments_is_not_echoed_by_the_usage_error() {
         .args(["plan", CLIENT_SECRET])
         .run();
     run.failure();
-    assert!(
-        run.stderr().contains("unexpected argument '[redacted]'"),
-        "{}",
-        run.show()
-    );
+    run.stderr_has("unexpected argument '[redacted]'");
     let mut check = Check::default();
     check.run("plan SECRET", &run);
     assert!(check.leaks.is_empty(), "{}", check.leaks.join("\n"));

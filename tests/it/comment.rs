@@ -111,13 +111,8 @@ fn the_first_run_creates_the_comment_and_the_next_updates_it() {
         "the plan is printed as always: {}",
         first.show()
     );
-    assert!(
-        first.stderr().contains(
-            "Plan posted to pull request #7 of `acme/org-config` as 1 comment: 1 created."
-        ),
-        "{}",
-        first.show()
-    );
+    first
+        .stderr_has("Plan posted to pull request #7 of `acme/org-config` as 1 comment: 1 created.");
     let comments = gh.comments();
     assert_eq!(comments.len(), 2, "{comments:#?}");
     let (id, body) = &comments[1];
@@ -135,11 +130,7 @@ fn the_first_run_creates_the_comment_and_the_next_updates_it() {
     gh.clear_requests();
     let second = plan(&gh, &dir, &[]);
     second.success();
-    assert!(
-        second.stderr().contains("as 1 comment: 1 updated."),
-        "{}",
-        second.show()
-    );
+    second.stderr_has("as 1 comment: 1 updated.");
     let after = gh.comments();
     assert_eq!(after.len(), 2, "{after:#?}");
     assert_eq!(
@@ -170,7 +161,7 @@ fn the_first_run_creates_the_comment_and_the_next_updates_it() {
     gh.clear_requests();
     let third = plan(&gh, &dir, &[]);
     third.success();
-    assert!(third.stderr().contains("1 unchanged"), "{}", third.show());
+    third.stderr_has("1 unchanged");
     let sent: Vec<String> = gh
         .requests()
         .iter()
@@ -340,13 +331,8 @@ fn missing_settings_are_clear_errors_and_the_plan_still_prints() {
     dir.write("orgsync.yaml", &first_orgs(1));
     let run = run_with(&gh, &dir, &["plan"], &[("GITHUB_TOKEN", "")]);
     run.failure();
-    assert!(run.stdout().contains("Plan:"), "{}", run.show());
-    assert!(
-        run.stderr()
-            .contains("error: `--comment github` needs GITHUB_TOKEN"),
-        "{}",
-        run.show()
-    );
+    run.stdout_has("Plan:");
+    run.stderr_has("error: `--comment github` needs GITHUB_TOKEN");
     let push = dir.write("push.json", r#"{"ref":"refs/heads/main"}"#);
     let run = run_with(
         &gh,
@@ -355,7 +341,7 @@ fn missing_settings_are_clear_errors_and_the_plan_still_prints() {
         &[("GITHUB_EVENT_PATH", &push.to_string_lossy())],
     );
     run.failure();
-    assert!(run.stderr().contains("--pr N"), "{}", run.show());
+    run.stderr_has("--pr N");
     let run = run_with(
         &gh,
         &dir,
@@ -363,16 +349,12 @@ fn missing_settings_are_clear_errors_and_the_plan_still_prints() {
         &[("GITHUB_API_URL", "http://api.github.example")],
     );
     run.failure();
-    assert!(
-        run.stderr().contains("plain http only for loopback"),
-        "{}",
-        run.show()
-    );
+    run.stderr_has("plain http only for loopback");
     assert!(gh.requests().is_empty());
     // `--pr` wins over the event.
     let run = run_with(&gh, &dir, &["plan", "--pr", "8"], &[]);
     run.failure();
-    assert!(run.stderr().contains("pull request #8"), "{}", run.show());
+    run.stderr_has("pull request #8");
 }
 
 #[test]
@@ -425,11 +407,7 @@ fn a_long_plan_is_a_numbered_series_kept_in_step() {
         assert_eq!(*id, parts[i].0, "part {} kept its comment", i + 1);
         assert!(body.contains(&format!(" part={}/{m} -->", i + 1)), "{body}");
     }
-    assert!(
-        second.stderr().contains(&format!("{} deleted", n - m)),
-        "{}",
-        second.show()
-    );
+    second.stderr_has(format!("{} deleted", n - m));
     token_kept(&gh, &[&first, &second]);
 }
 
@@ -472,13 +450,7 @@ fn gitlab_notes_are_created_then_updated() {
     );
     let first = plan(&gl, &dir, &[]);
     first.success();
-    assert!(
-        first
-            .stderr()
-            .contains("Plan posted to merge request !7 of project `42` as 1 comment: 1 created."),
-        "{}",
-        first.show()
-    );
+    first.stderr_has("Plan posted to merge request !7 of project `42` as 1 comment: 1 created.");
     let notes = gl.comments();
     assert_eq!(notes.len(), 121);
     let id = notes[120].0;
@@ -525,18 +497,8 @@ fn gitlab_notes_are_created_then_updated() {
     dir.write("orgsync.yaml", &first_orgs(2));
     let refused = plan(&gl, &dir, &[]);
     refused.failure();
-    assert!(
-        refused.stderr().contains("answered 403: 403 Forbidden"),
-        "{}",
-        refused.show()
-    );
-    assert!(
-        refused
-            .stderr()
-            .contains("hint: the token may not write notes"),
-        "{}",
-        refused.show()
-    );
+    refused.stderr_has("answered 403: 403 Forbidden");
+    refused.stderr_has("hint: the token may not write notes");
 }
 
 #[test]
@@ -557,13 +519,8 @@ fn apply_posts_its_result_to_the_merged_pull_request() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let run = run_with(&gh, &dir, &["apply", "--auto-approve"], &env);
     run.success();
-    assert!(run.stdout().contains("Apply: 2 removed"), "{}", run.show());
-    assert!(
-        run.stderr()
-            .contains("Apply result posted to pull request #7"),
-        "{}",
-        run.show()
-    );
+    run.stdout_has("Apply: 2 removed");
+    run.stderr_has("Apply result posted to pull request #7");
     let comments = gh.comments();
     assert_eq!(comments.len(), 2, "a new comment, the plan's kept");
     assert_eq!(comments[0], plan_comment);
@@ -647,11 +604,7 @@ fn apply_posts_its_result_to_the_merged_pull_request() {
     dir.write("orgsync.yaml", &first_orgs(1));
     let run = run_with(&gh, &dir, &["apply", "--auto-approve", "--pr", "7"], &[]);
     run.failure();
-    assert!(run.stdout().contains("Apply:"), "{}", run.show());
-    assert!(
-        run.stderr().contains("pull-requests: write"),
-        "{}",
-        run.show()
-    );
+    run.stdout_has("Apply:");
+    run.stderr_has("pull-requests: write");
     token_kept(&gh, &[&run]);
 }

@@ -137,78 +137,72 @@ fn each_config_error_has_its_place_and_no_request_is_made() {
 
 #[test]
 fn a_file_over_64_mib_is_refused_unread() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("config-big");
-    let f = std::fs::File::create(dir.path().join("orgsync.yaml")).unwrap();
+    let s = Scenario::new("config-big");
+    let f = std::fs::File::create(s.join("orgsync.yaml")).unwrap();
     f.set_len(64 * 1024 * 1024 + 1).unwrap();
-    let out = OrgSync::new(&emu)
-        .args(["plan", "-c", "orgsync.yaml"])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    assert!(
-        out.stderr()
-            .contains("orgsync.yaml: the file is larger than 64 MiB"),
-        "{}",
-        out.stderr()
-    );
-    assert!(emu.requests().is_empty());
+    assert_run!(s.run(["plan"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: orgsync.yaml: the file is larger than 64 MiB
+        hint: split the config into several files in a directory and pass the directory with `-c`
+        ");
+    assert!(s.emu().requests().is_empty());
 }
 
 #[test]
 fn an_alias_bomb_is_refused_quickly() {
-    let dir = TempDir::new("config-bomb");
     let mut y = String::from(
         "version: 1\norganizations:\n  - name: x\n    members: [&m \"a|1\"]\n  - name: y\n    members: [",
     );
     y.push_str(&vec!["*m"; 100_000].join(", "));
     y.push_str("]\n");
-    dir.write("orgsync.yaml", &y);
-    let out = OrgSync::bare()
-        .args(["validate", "-c", "orgsync.yaml"])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    assert!(
-        out.stderr().contains("error: orgsync.yaml:"),
-        "{}",
-        out.stderr()
-    );
-    assert!(out.stderr().contains("aliases"), "{}", out.stderr());
+    let s = Scenario::new("config-bomb");
+    s.write("orgsync.yaml", &y);
+    assert_run!(s.run_bare(["validate"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: orgsync.yaml:6:4015: too many YAML aliases (`*name`): more than 1,000
+        hint: orgsync refuses YAML that expands aliases or nests beyond reasonable limits; write the members out
+        ");
 }
 
 #[test]
 fn a_directory_is_merged_and_a_cross_file_duplicate_names_both_places() {
-    let dir = TempDir::new("config-dir");
-    std::fs::create_dir(dir.path().join("conf")).unwrap();
-    dir.write(
+    let s = Scenario::new("config-dir");
+    std::fs::create_dir(s.join("conf")).unwrap();
+    s.write(
         "conf/a.yaml",
         "version: 1\norganizations:\n  - name: acme\n    members: []\n",
     );
-    dir.write(
+    s.write(
         "conf/b.yml",
         "version: 1\norganizations:\n  - name: globex\n    members: []\n",
     );
-    let out = OrgSync::bare()
-        .args(["validate", "-c", "conf"])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    assert!(out.stdout().contains("valid: 2 organizations"));
-    dir.write(
+    assert_run!(s.run_bare(["validate", "-c", "conf"]), @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        conf: valid: 2 organizations, 0 members declared
+
+        ----- stderr -----
+        ");
+    s.write(
         "conf/c.yaml",
         "version: 1\norganizations:\n  - name: acme\n    members: []\n",
     );
-    let out = OrgSync::bare()
-        .args(["validate", "-c", "conf"])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    let err = out.stderr();
-    assert!(
-        err.contains(
-            "conf/c.yaml:3:11: organization name `acme` is listed twice (first at conf/a.yaml:3:11)"
-        ),
-        "{err}"
-    );
+    assert_run!(s.run_bare(["validate", "-c", "conf"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: conf/c.yaml:3:11: organization name `acme` is listed twice (first at conf/a.yaml:3:11)
+        hint: declare each organization once
+        ");
 }

@@ -3,75 +3,61 @@
 //! entry and whom it probably meant.
 
 use crate::support::*;
-use orgsync_emulator::{Emulator, Options};
+use orgsync_emulator::Emulator;
+use serde_json::{Value, json};
 
 const CLAIRE: &str = "auth0|64b0c0ffee00000000000021";
 /// Claire's user_id with a letter l for the last 1.
 const TYPO: &str = "auth0|64b0c0ffee0000000000002l";
 
-/// The example config, with `edit` applied, in a fresh directory.
-fn example_with(tag: &str, edit: impl Fn(String) -> String) -> TempDir {
-    let dir = TempDir::new(tag);
+/// A scenario with the example config, `edit` applied.
+fn example_with(tag: &str, edit: impl Fn(String) -> String) -> Scenario {
     let text = std::fs::read_to_string(example_config()).unwrap();
     let edited = edit(text.clone());
     assert_ne!(edited, text, "the edit changed the config");
-    dir.write("orgsync.yaml", &edited);
-    dir
+    let s = Scenario::new(tag);
+    s.write("orgsync.yaml", &edited);
+    s
 }
 
 fn deletes_of(emu: &Emulator, user: &str) -> usize {
-    api_requests(emu)
-        .iter()
-        .filter(|r| {
-            r.method == "DELETE"
-                && r.members
-                    .as_ref()
-                    .is_some_and(|m| m.iter().any(|u| u == user))
-        })
+    let has = |m: &Vec<String>| m.iter().any(|u| u == user);
+    let api = api_requests(emu);
+    api.iter()
+        .filter(|r| r.method == "DELETE" && r.members.as_ref().is_some_and(has))
         .count()
+}
+
+/// The plan's JSON, whatever the exit code.
+fn plan_json(r: &Run) -> Value {
+    serde_json::from_str(r.stdout()).unwrap_or_else(|e| panic!("{e}\n{}", r.show()))
 }
 
 #[test]
 fn a_typo_in_a_declared_user_id_blocks_its_organization_and_names_the_member_it_meant() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = example_with("typo-member", |t| t.replace(CLAIRE, TYPO));
-    let r = OrgSync::new(&emu)
-        .args(["apply", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let s = example_with("typo-member", |t| t.replace(CLAIRE, TYPO));
+    let r = s.run(["apply", "--auto-approve"]);
     r.assert_no_panic();
-    assert_eq!(deletes_of(&emu, CLAIRE), 0, "{}", r.show());
-    let out = r.all();
-    assert!(
-        out.contains(&format!(
-            "orgsync.yaml:43:9: `{TYPO}` (members) is no user of this tenant; did you mean `{CLAIRE}` (Claire Redfield), whom this plan would remove?"
-        )),
-        "{}",
-        r.show()
+    assert_eq!(deletes_of(s.emu(), CLAIRE), 0, "{}", r.show());
+    let wants = format!(
+        "orgsync.yaml:43:9: `{TYPO}` (members) is no user of this tenant; did you mean `{CLAIRE}` (Claire Redfield), whom this plan would remove?"
     );
+    assert!(r.all().contains(&wants), "{}", r.show());
     // The other organizations are applied as planned; umbrella's guard fails the run.
     r.code(1);
     assert!(
-        !out.contains(&format!("! {TYPO}")),
-        "not shown as missing: {out}"
+        !r.all().contains(&format!("! {TYPO}")),
+        "not shown as missing: {}",
+        r.show()
     );
 }
 
 #[test]
 fn the_plan_json_names_the_unknown_user_and_its_entry() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = example_with("typo-json", |t| t.replace(CLAIRE, TYPO));
-    let r = OrgSync::new(&emu)
-        .args(["plan", "--format", "json"])
-        .cwd(dir.path())
-        .run();
-    let plan: serde_json::Value = serde_json::from_str(r.stdout()).unwrap();
-    let umbrella = plan["organizations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["name"] == "umbrella")
-        .unwrap();
+    let s = example_with("typo-json", |t| t.replace(CLAIRE, TYPO));
+    let plan = plan_json(&s.run(["plan", "--format", "json"]));
+    let orgs = plan["organizations"].as_array().unwrap();
+    let umbrella = orgs.iter().find(|o| o["name"] == "umbrella").unwrap();
     assert_eq!(umbrella["blocked"]["guard"], "unknown_user");
     assert_eq!(umbrella["unknown_users"][0]["user_id"], TYPO);
     assert_eq!(umbrella["unknown_users"][0]["entry"], "orgsync.yaml:43:9");
@@ -87,204 +73,175 @@ fn the_plan_json_names_the_unknown_user_and_its_entry() {
 
 #[test]
 fn a_typo_in_a_protected_user_id_blocks_every_organization_it_protects() {
-    let emu = background(example_tenant(), Options::default());
     let breakglass = "auth0|64b0c0ffee00000000000001";
-    let dir = example_with("typo-protect", |t| {
+    let s = example_with("typo-protect", |t| {
         t.replacen(breakglass, "auth0|64b0c0ffee0000000000000l", 1)
     });
-    let r = OrgSync::new(&emu)
-        .args(["plan", "--format", "json"])
-        .cwd(dir.path())
-        .run();
-    let plan: serde_json::Value = serde_json::from_str(r.stdout()).unwrap();
-    let blocked: Vec<&str> = plan["organizations"]
-        .as_array()
-        .unwrap()
+    let r = s.run(["plan", "--format", "json"]);
+    let plan = plan_json(&r);
+    let orgs = plan["organizations"].as_array().unwrap();
+    let blocked: Vec<&Value> = orgs
         .iter()
         .filter(|o| o["blocked"]["guard"] == "unknown_user")
-        .map(|o| o["name"].as_str().unwrap())
         .collect();
     assert!(!blocked.is_empty(), "{}", r.show());
-    for o in plan["organizations"].as_array().unwrap() {
-        if o["blocked"]["guard"] == "unknown_user" {
-            assert_eq!(o["unknown_users"][0]["list"], "protect", "{o}");
-        }
+    for o in blocked {
+        assert_eq!(o["unknown_users"][0]["list"], "protect", "{o}");
     }
 }
 
 #[test]
 fn without_read_users_the_plan_says_once_that_declared_ids_were_not_checked() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = example_with("typo-noscope", |t| t.replace(CLAIRE, TYPO));
-    let r = OrgSync::at(&emu.url())
-        .env("AUTH0_CLIENT_ID", "read-only")
-        .env("AUTH0_CLIENT_SECRET", "read-only-secret")
-        .args(["plan"])
-        .cwd(dir.path())
+    let s = example_with("typo-noscope", |t| t.replace(CLAIRE, TYPO));
+    let r = s
+        .cmd(["plan"])
+        .envs(&[
+            ("AUTH0_CLIENT_ID", "read-only"),
+            ("AUTH0_CLIENT_SECRET", "read-only-secret"),
+        ])
         .run();
     r.success();
     let note = "whether declared user_ids that are not members exist in the tenant";
     assert_eq!(r.stdout().matches(note).count(), 1, "{}", r.show());
-    assert!(
-        !api_requests(&emu)
-            .iter()
-            .any(|q| q.path.starts_with("/api/v2/users/")),
-        "no user read without the scope"
-    );
+    let users_read = api_requests(s.emu())
+        .iter()
+        .any(|q| q.path.starts_with("/api/v2/users/"));
+    assert!(!users_read, "no user read without the scope");
 }
 
 #[test]
 fn a_user_id_declared_by_email_in_protect_is_protected() {
-    let emu = background(example_tenant(), Options::default());
     let breakglass = "\"auth0|64b0c0ffee00000000000001\"";
-    let dir = example_with("protect-email", |t| {
+    let s = example_with("protect-email", |t| {
         t.replacen(breakglass, "{email: breakglass@acme.example}", 1)
     });
-    let r = OrgSync::new(&emu)
-        .args(["plan", "--format", "json"])
-        .cwd(dir.path())
-        .run();
+    let r = s.run(["plan", "--format", "json"]);
     r.success();
-    let plan: serde_json::Value = serde_json::from_str(r.stdout()).unwrap();
+    let plan = plan_json(&r);
     let acme = &plan["organizations"][0];
     assert_eq!(acme["name"], "acme");
-    let kept: Vec<&str> = acme["protected_kept"]
-        .as_array()
-        .unwrap()
+    let kept = acme["protected_kept"].as_array().unwrap();
+    let kept = kept
         .iter()
-        .map(|m| m["user_id"].as_str().unwrap())
-        .collect();
-    assert!(
-        kept.contains(&"auth0|64b0c0ffee00000000000001"),
-        "{}",
-        r.show()
-    );
+        .any(|m| m["user_id"] == "auth0|64b0c0ffee00000000000001");
+    assert!(kept, "{}", r.show());
 }
 
 /// One organization: member `auth0|ada`; users `auth0|bob` (not a member, invited) and
 /// `auth0|cy` (not a member, not invited); invitations for Bob, for `New@Hire.example` (no user
 /// yet) and for eve (nobody declares her).
 fn drift_tenant() -> orgsync_emulator::Tenant {
-    orgsync_emulator::Tenant::from_yaml(
+    orgsync_emulator::Tenant::from_yaml(&unindent(
         r#"
-clients:
-  - client_id: demo
-    client_secret: demo-secret
-    scopes: [read:organizations, read:organization_members, read:users, read:organization_invitations, read:organization_connections, read:organization_member_roles]
-organizations:
-  - id: org_driftdriftdrift1
-    name: acme
-    invitations:
-      - id: uinv_bobbobbobbobbob1
-        invitee_email: bob@acme.example
-      - id: uinv_newhirenewhire1
-        invitee_email: New@Hire.example
-      - id: uinv_eveeveeveeveeve1
-        invitee_email: eve@elsewhere.example
-    members:
-      - user_id: "auth0|ada"
-        email: ada@acme.example
-users:
-  - user_id: "auth0|bob"
-    email: bob@acme.example
-  - user_id: "auth0|cy"
-    email: cy@acme.example
-"#,
-    )
+        clients:
+          - client_id: demo
+            client_secret: demo-secret
+            scopes: [read:organizations, read:organization_members, read:users, read:organization_invitations, read:organization_connections, read:organization_member_roles]
+        organizations:
+          - id: org_driftdriftdrift1
+            name: acme
+            invitations:
+              - id: uinv_bobbobbobbobbob1
+                invitee_email: bob@acme.example
+              - id: uinv_newhirenewhire1
+                invitee_email: New@Hire.example
+              - id: uinv_eveeveeveeveeve1
+                invitee_email: eve@elsewhere.example
+            members:
+              - user_id: "auth0|ada"
+                email: ada@acme.example
+        users:
+          - user_id: "auth0|bob"
+            email: bob@acme.example
+          - user_id: "auth0|cy"
+            email: cy@acme.example
+        "#,
+    ))
     .expect("tenant")
 }
 
-fn plan_with(emu: &Emulator, dir: &TempDir, config: &str) -> Run {
-    dir.write("orgsync.yaml", config);
-    OrgSync::new(emu)
-        .args(["plan", "--detailed-exitcode", "--format", "json"])
-        .cwd(dir.path())
-        .run()
+/// A scenario on [`drift_tenant`] with `config`.
+fn drift(tag: &str, config: &str) -> Scenario {
+    Scenario::new(tag).tenant(drift_tenant()).config(config)
 }
 
-fn json(r: &Run) -> serde_json::Value {
-    serde_json::from_str(r.stdout()).unwrap_or_else(|e| panic!("{e}\n{}", r.show()))
-}
+const PLAN: [&str; 4] = ["plan", "--detailed-exitcode", "--format", "json"];
 
 /// Bob (a user) and a new hire who is no user yet are declared; both have pending invitations:
 /// they are invited, not missing, and nothing is drift but eve's undeclared invitation.
 #[test]
 fn declared_members_with_pending_invitations_are_invited_not_missing() {
-    let emu = background(drift_tenant(), Options::default());
-    let dir = TempDir::new("drift-invited");
-    let r = plan_with(
-        &emu,
-        &dir,
-        "version: 1\norganizations:\n  - name: acme\n    members:\n      - \"auth0|ada\"\n      - \"auth0|bob\"\n      - {email: new@hire.example}\n",
+    let s = drift(
+        "drift-invited",
+        r#"
+        version: 1
+        organizations:
+          - name: acme
+            members:
+              - "auth0|ada"
+              - "auth0|bob"
+              - {email: new@hire.example}
+        "#,
     );
+    let r = s.run(PLAN);
     r.code(2);
-    let v = json(&r);
+    let v = plan_json(&r);
     let acme = &v["organizations"][0];
-    assert_eq!(acme["missing"], serde_json::json!([]), "{acme:#}");
-    let invited: Vec<(serde_json::Value, &str)> = acme["invited"]
+    assert_eq!(acme["missing"], json!([]), "{acme:#}");
+    let invited: Vec<(Value, &str)> = acme["invited"]
         .as_array()
         .unwrap()
         .iter()
         .map(|i| (i["user_id"].clone(), i["invitation"].as_str().unwrap()))
         .collect();
-    assert_eq!(
-        invited,
-        [
-            (serde_json::json!("auth0|bob"), "uinv_bobbobbobbobbob1"),
-            (serde_json::Value::Null, "uinv_newhirenewhire1"),
-        ]
-    );
+    let want = [
+        (json!("auth0|bob"), "uinv_bobbobbobbobbob1"),
+        (Value::Null, "uinv_newhirenewhire1"),
+    ];
+    assert_eq!(invited, want);
     assert_eq!(v["summary"]["invited"], 2);
     assert_eq!(v["summary"]["undeclared_invitations"], 1, "only eve's");
     // Declaring eve too leaves nothing: exit 0.
-    let r = plan_with(
-        &emu,
-        &dir,
-        "version: 1\norganizations:\n  - name: acme\n    members:\n      - \"auth0|ada\"\n      - \"auth0|bob\"\n      - {email: new@hire.example}\n      - {email: eve@elsewhere.example}\n",
+    let config = std::fs::read_to_string(s.join("orgsync.yaml")).unwrap();
+    s.write(
+        "orgsync.yaml",
+        &format!("{config}      - {{email: eve@elsewhere.example}}\n"),
     );
-    r.code(0);
+    s.run(PLAN).code(0);
 }
 
 /// An `{email: …}` that no user has and no pending invitation explains still fails the plan,
 /// naming the entry (a typo'd email never plans).
 #[test]
 fn an_email_of_nobody_without_an_invitation_fails_the_plan() {
-    let emu = background(drift_tenant(), Options::default());
-    let dir = TempDir::new("drift-nobody");
-    let r = plan_with(
-        &emu,
-        &dir,
-        "version: 1\norganizations:\n  - name: acme\n    members:\n      - \"auth0|ada\"\n      - {email: nobdy@hire.example}\n",
+    let s = drift(
+        "drift-nobody",
+        r#"
+        version: 1
+        organizations:
+          - name: acme
+            members:
+              - "auth0|ada"
+              - {email: nobdy@hire.example}
+        "#,
     );
-    r.code(1);
-    assert!(
-        r.stderr().contains("orgsync.yaml:6:9") && r.stderr().contains("nobdy@hire.example"),
-        "{}",
-        r.show()
-    );
+    assert_run!(s.run(PLAN), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: 1 member named by email could not be resolved; nothing was planned
+          orgsync.yaml:6:9: no user has the email `nobdy@hire.example`
+        hint: name the member by user_id instead (`orgsync export` lists them)
+        ");
 }
 
 /// What drift counts is one setting: `all` (default) counts eve's kept invitation and Cy (a
 /// missing member); `members` only Cy; `apply` neither (apply would change nothing).
 #[test]
 fn the_drift_setting_decides_what_exit_2_counts() {
-    let emu = background(drift_tenant(), Options::default());
-    let dir = TempDir::new("drift-setting");
-    let with = |setting: &str, cy: bool| {
-        let drift = if setting.is_empty() {
-            String::new()
-        } else {
-            format!("defaults:\n  drift: {setting}\n")
-        };
-        let cy = if cy { "      - \"auth0|cy\"\n" } else { "" };
-        plan_with(
-            &emu,
-            &dir,
-            &format!(
-                "version: 1\n{drift}organizations:\n  - name: acme\n    members:\n      - \"auth0|ada\"\n      - \"auth0|bob\"\n{cy}"
-            ),
-        )
-    };
+    let s = Scenario::new("drift-setting").tenant(drift_tenant());
     for (setting, cy, exit) in [
         ("", true, 2),
         ("", false, 2),
@@ -293,26 +250,36 @@ fn the_drift_setting_decides_what_exit_2_counts() {
         ("members", false, 0),
         ("apply", true, 0),
     ] {
-        let r = with(setting, cy);
+        let drift = match setting {
+            "" => String::new(),
+            _ => format!("defaults:\n  drift: {setting}\n"),
+        };
+        let cy = if cy { "      - \"auth0|cy\"\n" } else { "" };
+        s.write(
+            "orgsync.yaml",
+            &format!("version: 1\n{drift}organizations:\n  - name: acme\n    members:\n      - \"auth0|ada\"\n      - \"auth0|bob\"\n{cy}"),
+        );
+        let r = s.run(PLAN);
         r.code_for(exit, format!("drift: {setting:?}, cy declared: {cy}"));
-        assert_eq!(json(&r)["summary"]["drift"], exit == 2, "{}", r.show());
+        assert_eq!(plan_json(&r)["summary"]["drift"], exit == 2, "{}", r.show());
     }
 }
 
 /// A missing member's plan says who can add them and how: orgsync never adds.
 #[test]
 fn a_missing_member_comes_with_the_next_step() {
-    let emu = background(drift_tenant(), Options::default());
-    let dir = TempDir::new("drift-next-step");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: acme\n    members: [\"auth0|ada\", \"auth0|cy\"]\n",
+    let s = drift(
+        "drift-next-step",
+        r#"
+        version: 1
+        organizations:
+          - name: acme
+            members: ["auth0|ada", "auth0|cy"]
+        "#,
     );
-    let r = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
+    // Not a snapshot: the emulator dates its invitations today.
+    let r = s.run(["plan"]);
     r.success();
-    assert!(
-        r.stdout().contains("to add the missing: Auth0 Dashboard > Organizations > acme > Members > Add Members, or `POST /api/v2/organizations/org_driftdriftdrift1/members`"),
-        "{}",
-        r.show()
-    );
+    let next = "  ! to add the missing: Auth0 Dashboard > Organizations > acme > Members > Add Members, or `POST /api/v2/organizations/org_driftdriftdrift1/members` (orgsync never adds anyone)\n";
+    r.stdout_has(next);
 }

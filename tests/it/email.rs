@@ -1,7 +1,6 @@
 //! Members named by email: resolved with GET /users-by-email, exactly one user or an error.
 
 use crate::support::*;
-use orgsync_emulator::Options;
 use orgsync_emulator::tenant::User;
 use serde_json::Value;
 
@@ -25,16 +24,13 @@ const UMBRELLA: &str = "version: 1\norganizations:\n  - name: umbrella\n    memb
 
 #[test]
 fn one_match_resolves_and_the_plan_shows_it() {
-    let emu = background(tenant_with_twins(), Options::default());
-    let dir = TempDir::new("email-one");
+    let dir = Scenario::new("email-one").tenant(tenant_with_twins());
+    let emu = dir.emu();
     dir.write(
         "orgsync.yaml",
         &format!("{UMBRELLA}      - {{email: new.hire@acme.example}}\n"),
     );
-    let out = OrgSync::new(&emu)
-        .args(["plan", "--format", "json"])
-        .cwd(dir.path())
-        .run();
+    let out = dir.run(["plan", "--format", "json"]);
     out.success();
     let v: Value = serde_json::from_str(out.stdout()).unwrap();
     let o = &v["organizations"][0];
@@ -56,13 +52,8 @@ fn one_match_resolves_and_the_plan_shows_it() {
         o["missing"][0],
         serde_json::json!({"user_id": "auth0|64b0c0ffee0000000000abcd", "email": "new.hire@acme.example"})
     );
-    let text = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
-    assert!(
-        text.stdout()
-            .contains("  email chris@umbrella.example is auth0|64b0c0ffee0000000000001f\n"),
-        "{}",
-        text.stdout()
-    );
+    let text = dir.run(["plan"]);
+    text.stdout_has("  email chris@umbrella.example is auth0|64b0c0ffee0000000000001f\n");
     let lookups = emu
         .requests()
         .iter()
@@ -73,10 +64,10 @@ fn one_match_resolves_and_the_plan_shows_it() {
 
 #[test]
 fn no_match_or_two_matches_is_an_error_naming_the_entry_and_candidates() {
-    let emu = background(tenant_with_twins(), Options::default());
-    let dir = TempDir::new("email-bad");
+    let dir = Scenario::new("email-bad").tenant(tenant_with_twins());
+    let emu = dir.emu();
     dir.write("orgsync.yaml", &format!("{UMBRELLA}      - {{email: nobody@acme.example}}\n      - {{email: twin@acme.example}}\n"));
-    let out = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
+    let out = dir.run(["plan"]);
     out.failure();
     let err = out.stderr();
     assert!(
@@ -97,25 +88,20 @@ fn no_match_or_two_matches_is_an_error_naming_the_entry_and_candidates() {
 
 #[test]
 fn a_user_named_by_id_and_by_email_in_one_organization_is_refused() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("email-twice");
+    let dir = Scenario::new("email-twice").tenant(example_tenant());
     dir.write(
         "orgsync.yaml",
         &format!("{UMBRELLA}      - \"auth0|64b0c0ffee0000000000001f\"\n"),
     );
-    let out = OrgSync::new(&emu).args(["plan"]).cwd(dir.path()).run();
+    let out = dir.run(["plan"]);
     out.failure();
-    assert!(
-        out.stderr().contains("orgsync.yaml:8:9: this member is `auth0|64b0c0ffee0000000000001f`, already listed at orgsync.yaml:6:9"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("orgsync.yaml:8:9: this member is `auth0|64b0c0ffee0000000000001f`, already listed at orgsync.yaml:6:9");
 }
 
 #[test]
 fn email_lookup_needs_read_users() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("email-scope");
+    let dir = Scenario::new("email-scope").tenant(example_tenant());
+    let emu = dir.emu();
     dir.write("orgsync.yaml", UMBRELLA);
     let url = emu.url();
     let out = OrgSync::bare()
@@ -128,9 +114,5 @@ fn email_lookup_needs_read_users() {
         .cwd(dir.path())
         .run();
     out.failure();
-    assert!(
-        out.stderr().contains("grant the scope `read:users`"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("grant the scope `read:users`");
 }

@@ -10,55 +10,46 @@ use crate::support::*;
 use orgsync_emulator::jwt::Claims;
 use orgsync_emulator::{Options, ScriptedFault};
 
-const TWO_ORGS: &str = "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n  - name: globex\n    members: []\n    allow_empty: true\n";
+const TWO_ORGS: &str = "
+    version: 1
+    organizations:
+      - name: acme
+        members: []
+        allow_empty: true
+      - name: globex
+        members: []
+        allow_empty: true
+";
 
-fn plan(o: OrgSync, config: &str) -> Run {
-    plan_with(o, config, &[])
-}
-
-fn plan_with(o: OrgSync, config: &str, flags: &[&str]) -> Run {
-    let dir = TempDir::new("errors");
-    dir.write("orgsync.yaml", config);
-    o.arg("plan").args(flags).cwd(dir.path()).run()
-}
-
-fn tenant() -> orgsync_emulator::Tenant {
-    demo_tenant(vec![
-        org_with_members("org_aaaaaaaaaaaaaaa1", "acme", "a", 3),
-        org_with_members("org_bbbbbbbbbbbbbbb2", "globex", "b", 2),
-    ])
-}
-
-/// The line of stderr that starts with `hint:`.
-fn hint(out: &Run) -> String {
-    out.stderr()
-        .lines()
-        .find(|l| l.starts_with("hint:"))
-        .unwrap_or_else(|| panic!("no hint in:\n{}", out.stderr()))
-        .to_string()
+/// Two organizations, `acme` (3 members) and `globex` (2), and [`TWO_ORGS`] declaring them.
+fn two_orgs(tag: &str) -> Scenario {
+    Scenario::new(tag)
+        .tenant(demo_tenant(vec![
+            org_with_members("org_aaaaaaaaaaaaaaa1", "acme", "a", 3),
+            org_with_members("org_bbbbbbbbbbbbbbb2", "globex", "b", 2),
+        ]))
+        .config(TWO_ORGS)
 }
 
 #[test]
 fn a_refused_client_secret_is_a_token_failure_not_an_unread_list() {
-    let emu = background(tenant(), Options::default());
-    let out = plan(
-        OrgSync::new(&emu).env("AUTH0_CLIENT_SECRET", "wrong-secret"),
-        TWO_ORGS,
-    );
-    out.failure();
-    let err = out.stderr();
-    assert!(
-        err.contains("error: getting an access token failed: 401"),
-        "{err}"
-    );
-    assert!(!err.contains("could not be read"), "{err}");
-    assert!(
-        hint(&out).contains("AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET"),
-        "{err}"
-    );
-    assert!(!err.contains("wrong-secret"), "{err}");
+    let s = two_orgs("errors-secret");
+    let out = s
+        .cmd(["plan"])
+        .env("AUTH0_CLIENT_SECRET", "wrong-secret")
+        .run();
+    assert_run!(out, @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: getting an access token failed: 401 access_denied: Unauthorized; nothing was planned
+        hint: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: the tenant does not know this pair
+        ");
+    assert!(!out.all().contains("wrong-secret"));
     // One token request, and no call that needed it.
-    assert!(api_requests(&emu).is_empty());
+    assert!(api_requests(s.emu()).is_empty());
 }
 
 #[test]
@@ -67,103 +58,99 @@ fn an_unreachable_token_endpoint_is_a_token_failure_with_its_cause() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let out = plan(
-        OrgSync::at(&format!("http://127.0.0.1:{port}"))
-            .env("AUTH0_CLIENT_ID", "demo")
-            .env("AUTH0_CLIENT_SECRET", "demo-secret"),
-        TWO_ORGS,
-    );
-    out.failure();
-    let err = out.stderr();
-    assert!(
-        err.contains("error: getting an access token failed: could not connect"),
-        "{err}"
-    );
-    assert!(!err.contains("could not be read"), "{err}");
-    assert!(err.contains("caused by:"), "{err}");
-    assert!(
-        hint(&out).contains("check the domain and the network"),
-        "{err}"
-    );
+    let s = two_orgs("errors-unreachable");
+    let out = OrgSync::at(&format!("http://127.0.0.1:{port}"))
+        .envs(&[
+            ("AUTH0_CLIENT_ID", "demo"),
+            ("AUTH0_CLIENT_SECRET", "demo-secret"),
+        ])
+        .arg("plan")
+        .cwd(s.path())
+        .run();
+    assert_run!(out, @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: getting an access token failed: could not connect (after 3 attempts); nothing was planned
+          caused by: client error (Connect)
+          caused by: tcp connect error
+          caused by: Connection refused (os error 111)
+        hint: check the domain and the network; orgsync retried before giving up
+        ");
 }
 
 #[test]
 fn a_bare_host_on_a_plain_http_server_is_told_to_use_http() {
-    let emu = background(tenant(), Options::default());
-    let out = plan(
-        OrgSync::new(&emu).env("AUTH0_DOMAIN", emu.addr().to_string()),
-        TWO_ORGS,
-    );
-    out.failure();
-    let err = out.stderr();
+    let s = two_orgs("errors-tls");
     // Not retried: it would fail the same way.
-    assert!(
-        err.contains("the TLS handshake failed (after 1 attempt)"),
-        "{err}"
-    );
-    let h = hint(&out);
-    assert!(
-        h.contains("does not speak TLS") && h.contains("http://"),
-        "{err}"
-    );
+    let out = s
+        .cmd(["plan"])
+        .env("AUTH0_DOMAIN", s.emu().addr().to_string())
+        .run();
+    assert_run!(out, @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: getting an access token failed: the TLS handshake failed (after 1 attempt); nothing was planned
+          caused by: client error (Connect)
+          caused by: received corrupt message of type InvalidContentType
+        hint: the server at this domain does not speak TLS (or refused it): a bare host means https; if it serves plain HTTP, as the emulator does, write the domain as `http://HOST:PORT` (allowed for loopback only)
+        ");
 }
 
 #[test]
 fn localhost_for_127_0_0_1_is_a_wrong_audience() {
-    let emu = background(tenant(), Options::default());
-    let out = plan(
-        OrgSync::new(&emu).env(
-            "AUTH0_DOMAIN",
-            format!("http://localhost:{}", emu.addr().port()),
-        ),
-        TWO_ORGS,
-    );
-    out.failure();
-    let err = out.stderr();
-    assert!(err.contains("Service not enabled within domain"), "{err}");
-    let h = hint(&out);
-    assert!(h.contains("exactly the tenant's domain"), "{err}");
-    assert!(h.contains("127.0.0.1 rather than localhost"), "{err}");
-    assert!(!h.contains("authorize the application"), "{err}");
+    let s = two_orgs("errors-localhost");
+    let domain = format!("http://localhost:{}", s.emu().addr().port());
+    assert_run!(s.cmd(["plan"]).env("AUTH0_DOMAIN", domain).run(), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: getting an access token failed: 403 access_denied: Service not enabled within domain: http://localhost:[PORT]/api/v2/; nothing was planned
+        hint: the domain orgsync was given is not this tenant's own: the token's audience is `DOMAIN/api/v2/`, so AUTH0_DOMAIN must be exactly the tenant's domain (the canonical TENANT.REGION.auth0.com, not a custom domain; for the emulator the address it prints, 127.0.0.1 rather than localhost)
+        ");
 }
 
 #[test]
 fn an_expired_fetched_token_is_renewed_once_and_the_run_goes_on() {
-    let emu = background(
-        demo_tenant(vec![org_with_members(
-            "org_aaaaaaaaaaaaaaa1",
-            "acme",
-            "a",
-            650,
-        )]),
-        Options {
-            token_ttl: Duration::from_secs(2),
-            latency: Duration::from_millis(400),
+    let acme = org_with_members("org_aaaaaaaaaaaaaaa1", "acme", "a", 650);
+    let token_ttl = Duration::from_secs(2);
+    let latency = Duration::from_millis(400);
+    let s = Scenario::new("errors-renew")
+        .tenant(demo_tenant(vec![acme]))
+        .options(Options {
+            token_ttl,
+            latency,
             ..Options::default()
-        },
-    );
+        })
+        .config(
+            "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n",
+        );
     // A token lives 1 to 2 s; the lookup and 7 pages of members, 0.4 s each, take 3.2 s: the
     // first token runs out on the way, a renewed one lasts at least 1 s.
-    let out = plan(
-        OrgSync::new(&emu),
-        "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n",
-    );
+    let out = s.run(["plan"]);
     out.success();
-    let tokens = emu
+    let tokens = s
+        .emu()
         .requests()
         .iter()
         .filter(|r| r.path == "/oauth/token")
         .count();
     assert!(tokens >= 2, "{tokens} token requests:\n{}", out.stderr());
-    assert!(
-        api_requests(&emu).iter().any(|r| r.status == 401),
-        "no call met an expired token"
-    );
+    let met = api_requests(s.emu()).iter().any(|r| r.status == 401);
+    assert!(met, "no call met an expired token");
 }
 
 #[test]
 fn an_expired_given_token_says_so_and_how_to_get_a_new_one() {
-    let emu = background(tenant(), Options::default());
+    let s = two_orgs("errors-expired");
+    let emu = s.emu();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -178,47 +165,57 @@ fn an_expired_given_token_says_so_and_how_to_get_a_new_one() {
         scope: "read:organizations read:organization_members".into(),
         gty: "client-credentials".into(),
     });
-    let out = plan(
-        OrgSync::at(&emu.url()).env("AUTH0_API_TOKEN", &token),
-        TWO_ORGS,
-    );
-    out.failure();
-    let err = out.stderr();
-    assert!(err.contains("Expired token"), "{err}");
-    let h = hint(&out);
-    assert!(h.contains("AUTH0_API_TOKEN has expired"), "{err}");
-    assert!(!err.contains(&token), "the token leaked");
+    let out = OrgSync::at(&emu.url())
+        .env("AUTH0_API_TOKEN", &token)
+        .arg("plan")
+        .cwd(s.path())
+        .run();
+    assert_run!(out, @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: the organization list could not be read; nothing was planned
+          `GET /api/v2/organizations` was refused: 401: Expired token received for JSON Web Token validation
+        hint: AUTH0_API_TOKEN has expired: get a new one (Auth0 dashboard > Applications > APIs > Auth0 Management API > API Explorer), or set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET instead of it so orgsync fetches and renews its own
+        ");
+    assert!(!out.all().contains(&token), "the token leaked");
 }
 
 #[test]
 fn a_typo_in_an_organization_name_gets_the_closest_name() {
-    let emu = background(tenant(), Options::default());
-    let out = plan(
-        OrgSync::new(&emu),
-        &TWO_ORGS.replace("name: acme", "name: acmee"),
+    let s = two_orgs("errors-typo");
+    s.write(
+        "orgsync.yaml",
+        &unindent(&TWO_ORGS.replace("name: acme", "name: acmee")),
     );
-    out.failure();
-    let err = out.stderr();
-    assert!(err.contains("organization `acmee`"), "{err}");
-    assert!(hint(&out).contains("did you mean `acme`?"), "{err}");
+    assert_run!(s.run(["plan"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: 1 organization could not be read; nothing was planned
+          orgsync.yaml:3:5: organization `acmee`: `GET /api/v2/organizations/name/acmee` (organization `acmee`) was refused: 404: No organization found by that id or name
+        hint: the tenant has no organization `acmee`: did you mean `acme`?
+        ");
 }
 
 #[test]
 fn per_organization_lines_carry_their_causes() {
-    let emu = background(tenant(), Options::default());
-    emu.script_fault(ScriptedFault {
+    let s = two_orgs("errors-causes");
+    s.emu().script_fault(ScriptedFault {
         method: "GET".into(),
         path: "/api/v2/organizations/org_aaaaaaaaaaaaaaa1/members".into(),
         status: 0,
         times: 10,
     });
-    let out = plan(OrgSync::new(&emu), TWO_ORGS);
+    let out = s.run(["plan"]);
     out.failure();
     let err = out.stderr();
-    let line = err
-        .lines()
-        .find(|l| l.contains("organization `acme`"))
-        .unwrap_or_else(|| panic!("no line for acme in:\n{err}"));
+    let line = err.lines().find(|l| l.contains("organization `acme`"));
+    let line = line.unwrap_or_else(|| panic!("no line for acme in:\n{err}"));
     let (_, after) = line
         .split_once("(after 3 attempts)")
         .unwrap_or_else(|| panic!("{err}"));

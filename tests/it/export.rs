@@ -1,16 +1,12 @@
 //! `orgsync export`: an exported file, planned right away, gives an empty plan.
 
 use crate::support::*;
-use orgsync_emulator::Options;
 
 #[test]
 fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("export-example");
-    let out = OrgSync::new(&emu)
-        .args(["export", "-o", "exported.yaml"])
-        .cwd(dir.path())
-        .run();
+    let dir = Scenario::new("export-example").tenant(example_tenant());
+    let emu = dir.emu();
+    let out = dir.run(["export", "-o", "exported.yaml"]);
     out.success();
     let yaml = std::fs::read_to_string(dir.path().join("exported.yaml")).unwrap();
     assert!(
@@ -36,17 +32,14 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
     );
     // The membership round-trips, and the invitees are invited, not drift: the plan of the
     // exported file exits 0 with --detailed-exitcode (it once exited 2 on the demo tenant).
-    let plan = OrgSync::new(&emu)
-        .args([
-            "plan",
-            "-c",
-            "exported.yaml",
-            "--detailed-exitcode",
-            "--format",
-            "json",
-        ])
-        .cwd(dir.path())
-        .run();
+    let plan = dir.run([
+        "plan",
+        "-c",
+        "exported.yaml",
+        "--detailed-exitcode",
+        "--format",
+        "json",
+    ]);
     plan.code(0);
     let v: serde_json::Value = serde_json::from_str(plan.stdout()).unwrap();
     assert_eq!(v["summary"]["remove"], 0, "{v:#}");
@@ -58,7 +51,7 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
     // A client that may read members only exports members only (no invitation can be read,
     // so none is declared), and plans that file without drift.
     let read_only = |args: &[&str]| {
-        OrgSync::new(&emu)
+        OrgSync::new(emu)
             .env("AUTH0_CLIENT_ID", "read-only")
             .env("AUTH0_CLIENT_SECRET", "read-only-secret")
             .args(args)
@@ -68,36 +61,21 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
     read_only(&["export", "-o", "members-only.yaml"]).success();
     let members_only = read_only(&["plan", "-c", "members-only.yaml", "--detailed-exitcode"]);
     members_only.success();
-    assert!(
-        members_only
-            .stdout()
-            .contains("No changes: the membership of 4 organizations matches the configuration."),
-        "{}",
-        members_only.show()
-    );
+    members_only
+        .stdout_has("No changes: the membership of 4 organizations matches the configuration.");
 
     // It refuses to overwrite without --force.
-    let again = OrgSync::new(&emu)
-        .args(["export", "-o", "exported.yaml"])
-        .cwd(dir.path())
-        .run();
+    let again = dir.run(["export", "-o", "exported.yaml"]);
     again.failure();
-    assert!(
-        again.stderr().contains("already exists") && again.stderr().contains("--force"),
-        "{}",
-        again.stderr()
-    );
-    let forced = OrgSync::new(&emu)
-        .args([
-            "export",
-            "-o",
-            "exported.yaml",
-            "--force",
-            "--org",
-            "globex",
-        ])
-        .cwd(dir.path())
-        .run();
+    again.stderr_has("already exists").stderr_has("--force");
+    let forced = dir.run([
+        "export",
+        "-o",
+        "exported.yaml",
+        "--force",
+        "--org",
+        "globex",
+    ]);
     forced.success();
     let yaml = std::fs::read_to_string(dir.path().join("exported.yaml")).unwrap();
     assert!(
@@ -112,21 +90,14 @@ fn exporting_a_2500_member_organization_round_trips() {
         org_with_members("org_bigbigbigbigbig1", "big", "m", 2500),
         org_with_members("org_smallsmallsmal2", "small", "s", 3),
     ]);
-    let emu = background(tenant, Options::default());
-    let dir = TempDir::new("export-big");
-    let out = OrgSync::new(&emu)
-        .args(["export", "--org", "big"])
-        .cwd(dir.path())
-        .run();
+    let dir = Scenario::new("export-big").tenant(tenant);
+    let out = dir.run(["export", "--org", "big"]);
     out.success();
     let yaml = out.stdout();
     assert_eq!(yaml.matches("\"auth0|m").count(), 2500);
     assert!(!yaml.contains("name: small"));
     dir.write("orgsync.yaml", yaml);
-    let plan = OrgSync::new(&emu)
-        .args(["plan", "--detailed-exitcode", "--format", "json"])
-        .cwd(dir.path())
-        .run();
+    let plan = dir.run(["plan", "--detailed-exitcode", "--format", "json"]);
     plan.success();
     let v: serde_json::Value = serde_json::from_str(plan.stdout()).unwrap();
     assert_eq!(v["organizations"][0]["current_count"], 2500);
@@ -135,18 +106,10 @@ fn exporting_a_2500_member_organization_round_trips() {
 
 #[test]
 fn exporting_an_unknown_organization_fails_and_writes_nothing() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("export-unknown");
-    let out = OrgSync::new(&emu)
-        .args(["export", "--org", "acme", "--org", "nope", "-o", "x.yaml"])
-        .cwd(dir.path())
-        .run();
+    let dir = Scenario::new("export-unknown").tenant(example_tenant());
+    let out = dir.run(["export", "--org", "acme", "--org", "nope", "-o", "x.yaml"]);
     out.failure();
-    assert!(
-        out.stderr().contains("organization `nope`"),
-        "{}",
-        out.stderr()
-    );
+    out.stderr_has("organization `nope`");
     assert!(!dir.path().join("x.yaml").exists());
 }
 
@@ -184,14 +147,8 @@ fn a_refused_organization_list_names_the_scope_to_grant() {
         "demo-secret",
         &["read:organization_members"],
     )];
-    let emu = background(tenant, Options::default());
-    let dir = TempDir::new("export-scope");
-    let out = OrgSync::new(&emu).arg("export").cwd(dir.path()).run();
+    let dir = Scenario::new("export-scope").tenant(tenant);
+    let out = dir.run(["export"]);
     out.failure();
-    assert!(
-        out.stderr()
-            .contains("hint: grant the scope `read:organizations`"),
-        "{}",
-        out.show()
-    );
+    out.stderr_has("hint: grant the scope `read:organizations`");
 }

@@ -8,43 +8,10 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::http::{Answer as Reply, Request, json_answer as json, serve};
+use crate::support::fake_auth0::Fake;
+use crate::support::http::{Answer as Reply, json_answer as json};
 use crate::support::*;
 use orgsync_emulator::{Options, ScriptedFault};
-
-/// What the fake server answers for a request path and its number: the connection's number
-/// for a connection's first request, plus 1000 for each earlier request on it.
-type Responder = dyn Fn(&str, usize) -> Reply + Send + Sync;
-
-/// A fake server on loopback: records each request's line and headers, answers with
-/// `respond(path, nth)`.
-struct Fake {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl Fake {
-    fn start(ip: &str, respond: Arc<Responder>) -> Fake {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let url = serve(
-            ip,
-            Arc::new(move |r: &Request| {
-                log.lock().unwrap().push(r.head.clone());
-                respond(&r.path, r.conn + 1000 * r.seq)
-            }),
-        );
-        Fake { url, seen }
-    }
-
-    fn url(&self) -> String {
-        self.url.clone()
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
-}
 
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.secret-token-payload.sig-9f8e7d";
 const CONFIG: &str =
@@ -90,22 +57,17 @@ fn assert_clean_failure(out: &Run, wants: &str) {
 
 #[test]
 fn malformed_json_is_a_clear_error() {
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(|p: &str, _| {
-            org(p).unwrap_or_else(|| json(200, "{\"members\": [ {\"user_id\": "))
-        }),
-    );
+    let fake = Fake::answering(|p: &str, _| {
+        org(p).unwrap_or_else(|| json(200, "{\"members\": [ {\"user_id\": "))
+    });
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "returned an answer orgsync cannot read");
 }
 
 #[test]
 fn a_200_of_the_wrong_shape_is_a_clear_error() {
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(|p: &str, _| org(p).unwrap_or_else(|| json(200, r#"{"users": []}"#))),
-    );
+    let fake =
+        Fake::answering(|p: &str, _| org(p).unwrap_or_else(|| json(200, r#"{"users": []}"#)));
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "missing field `members`");
 }
@@ -117,10 +79,7 @@ fn a_10_mb_page_is_refused_unread() {
         vec![r#"{"user_id":"auth0|x"}"#; 500_000].join(",")
     );
     assert!(big.len() > 10_000_000);
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(move |p: &str, _| org(p).unwrap_or_else(|| json(200, &big))),
-    );
+    let fake = Fake::answering(move |p: &str, _| org(p).unwrap_or_else(|| json(200, &big)));
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "larger than 8 MiB");
 }
@@ -134,15 +93,12 @@ fn an_endless_cursor_is_an_error_not_a_loop() {
             .collect::<Vec<_>>()
             .join(",")
     );
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(move |p: &str, _| org(p).unwrap_or_else(|| json(200, &page))),
-    );
+    let fake = Fake::answering(move |p: &str, _| org(p).unwrap_or_else(|| json(200, &page)));
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "the same `next` cursor twice");
     // The first page, the page from the cursor, and no more.
     assert_eq!(
-        fake.requests()
+        fake.heads()
             .iter()
             .filter(|r| r.contains("/members"))
             .count(),
@@ -152,24 +108,21 @@ fn an_endless_cursor_is_an_error_not_a_loop() {
 
 #[test]
 fn a_redirect_to_another_host_is_not_followed_and_gets_no_authorization() {
-    let elsewhere = Fake::start("127.0.0.2", Arc::new(|_: &str, _| json(200, "[]")));
+    let elsewhere = Fake::responder("127.0.0.2", Arc::new(|_: &str, _| json(200, "[]")));
     let target = format!("{}/api/v2/organizations/name/acme", elsewhere.url());
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(move |_: &str, _| {
-            Reply::Http(302, vec![("location".into(), target.clone())], vec![])
-        }),
-    );
+    let fake = Fake::answering(move |_: &str, _| {
+        Reply::Http(302, vec![("location".into(), target.clone())], vec![])
+    });
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "redirect");
     assert!(
-        elsewhere.requests().is_empty(),
+        elsewhere.heads().is_empty(),
         "nothing reached the other host: {:?}",
-        elsewhere.requests()
+        elsewhere.heads()
     );
     // The configured host did get the token, as it should.
     assert!(
-        fake.requests()[0]
+        fake.heads()[0]
             .to_ascii_lowercase()
             .contains("authorization: bearer")
     );
@@ -177,10 +130,7 @@ fn a_redirect_to_another_host_is_not_followed_and_gets_no_authorization() {
 
 #[test]
 fn a_server_that_never_answers_times_out_with_a_clear_error() {
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(|_: &str, _| Reply::Silence(Duration::from_secs(30))),
-    );
+    let fake = Fake::answering(|_: &str, _| Reply::Silence(Duration::from_secs(30)));
     let (out, took) = plan_against(&fake.url(), &["--timeout", "1"]);
     assert_clean_failure(&out, "timed out");
     // Three attempts of one second each, not a hang.
@@ -189,23 +139,20 @@ fn a_server_that_never_answers_times_out_with_a_clear_error() {
 
 #[test]
 fn a_429_without_rate_limit_headers_is_backed_off_and_the_plan_completes() {
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(|p: &str, nth| {
-            if nth <= 2 {
-                return json(
-                    429,
-                    r#"{"statusCode":429,"error":"Too Many Requests","message":"Global limit has been reached","errorCode":"too_many_requests"}"#,
-                );
-            }
-            org(p).unwrap_or_else(|| {
-                json(
-                    200,
-                    r#"{"members": [{"user_id": "auth0|1"}], "next": "c1"}"#,
-                )
-            })
-        }),
-    );
+    let fake = Fake::answering(|p: &str, nth| {
+        if nth <= 2 {
+            return json(
+                429,
+                r#"{"statusCode":429,"error":"Too Many Requests","message":"Global limit has been reached","errorCode":"too_many_requests"}"#,
+            );
+        }
+        org(p).unwrap_or_else(|| {
+            json(
+                200,
+                r#"{"members": [{"user_id": "auth0|1"}], "next": "c1"}"#,
+            )
+        })
+    });
     let (out, _) = plan_against(&fake.url(), &["--format", "json"]);
     out.success();
     let v: serde_json::Value = serde_json::from_str(out.stdout()).unwrap();
@@ -379,18 +326,15 @@ fn plan_bounded(url: &str, extra: &[&str], limit: Duration) -> (Run, Duration) {
 
 /// Every answer carries these rate-limit headers: the organization, then an empty member list.
 fn fake_with_rate_headers(headers: Vec<(String, String)>) -> Fake {
-    Fake::start(
-        "127.0.0.1",
-        Arc::new(move |p: &str, _| {
-            let Reply::Http(status, mut h, body) =
-                org(p).unwrap_or_else(|| json(200, r#"{"members": []}"#))
-            else {
-                unreachable!()
-            };
-            h.extend(headers.iter().cloned());
-            Reply::Http(status, h, body)
-        }),
-    )
+    Fake::answering(move |p: &str, _| {
+        let Reply::Http(status, mut h, body) =
+            org(p).unwrap_or_else(|| json(200, r#"{"members": []}"#))
+        else {
+            unreachable!()
+        };
+        h.extend(headers.iter().cloned());
+        Reply::Http(status, h, body)
+    })
 }
 
 fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -431,19 +375,16 @@ fn untrusted_rate_limit_numbers_neither_panic_nor_hang() {
 
 #[test]
 fn a_retry_after_of_nan_on_a_429_does_not_panic() {
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(|p: &str, nth| {
-            if nth == 2 {
-                let Reply::Http(_, mut h, body) = json(429, r#"{"statusCode":429}"#) else {
-                    unreachable!()
-                };
-                h.push(("retry-after".into(), "nan".into()));
-                return Reply::Http(429, h, body);
-            }
-            org(p).unwrap_or_else(|| json(200, r#"{"members": []}"#))
-        }),
-    );
+    let fake = Fake::answering(|p: &str, nth| {
+        if nth == 2 {
+            let Reply::Http(_, mut h, body) = json(429, r#"{"statusCode":429}"#) else {
+                unreachable!()
+            };
+            h.push(("retry-after".into(), "nan".into()));
+            return Reply::Http(429, h, body);
+        }
+        org(p).unwrap_or_else(|| json(200, r#"{"members": []}"#))
+    });
     let (out, _) = plan_bounded(&fake.url(), &["--timeout", "5"], Duration::from_secs(60));
     let err = out.stderr();
     assert!(!err.contains("panicked"), "{err}");
@@ -597,31 +538,28 @@ fn loopback_never_goes_through_a_proxy_from_the_environment() {
 #[test]
 fn a_token_endpoint_echoing_the_secret_leaks_nothing() {
     const SECRET: &str = "client-secret-e4c8b1f0\"/+ x";
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(|p: &str, _| {
-            let form = SECRET
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b == b'-' {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect::<String>();
-            let echo = format!(
-                "bad request {{\"client_id\":\"demo\",\"client_secret\":{}}} client_secret={form} raw {SECRET}",
-                serde_json::to_string(SECRET).unwrap()
-            );
-            if p.starts_with("/oauth/token") {
-                let body = serde_json::json!({"error": "access_denied", "error_description": echo, "message": echo});
-                return json(401, &body.to_string());
-            }
-            let body = serde_json::json!({"statusCode": 400, "error": echo, "message": echo});
-            json(400, &body.to_string())
-        }),
-    );
+    let fake = Fake::answering(|p: &str, _| {
+        let form = SECRET
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'-' {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>();
+        let echo = format!(
+            "bad request {{\"client_id\":\"demo\",\"client_secret\":{}}} client_secret={form} raw {SECRET}",
+            serde_json::to_string(SECRET).unwrap()
+        );
+        if p.starts_with("/oauth/token") {
+            let body = serde_json::json!({"error": "access_denied", "error_description": echo, "message": echo});
+            return json(401, &body.to_string());
+        }
+        let body = serde_json::json!({"statusCode": 400, "error": echo, "message": echo});
+        json(400, &body.to_string())
+    });
     let dir = TempDir::new("echo");
     dir.write("orgsync.yaml", CONFIG);
     let audit = dir.path().join("audit.jsonl");
@@ -667,19 +605,16 @@ fn a_token_endpoint_echoing_the_secret_leaks_nothing() {
 /// An organization id `..` in an answer once made orgsync call `/api/v2/members`.
 #[test]
 fn an_organization_id_of_dot_dot_is_refused_and_nothing_is_sent_with_it() {
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(|p: &str, _| {
-            if p.starts_with("/api/v2/organizations/name/acme") {
-                json(200, r#"{"id":"..","name":"acme"}"#)
-            } else {
-                json(200, r#"{"members": []}"#)
-            }
-        }),
-    );
+    let fake = Fake::answering(|p: &str, _| {
+        if p.starts_with("/api/v2/organizations/name/acme") {
+            json(200, r#"{"id":"..","name":"acme"}"#)
+        } else {
+            json(200, r#"{"members": []}"#)
+        }
+    });
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, r#"organization id "..""#);
-    let requests = fake.requests();
+    let requests = fake.heads();
     assert_eq!(
         requests.len(),
         1,
@@ -692,48 +627,45 @@ fn an_organization_id_of_dot_dot_is_refused_and_nothing_is_sent_with_it() {
 /// it neither hangs nor plans over a list it could not read whole.
 #[test]
 fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(|p: &str, _| {
-            // Every page full of records never seen before.
-            let n: usize = p
-                .split("page=")
-                .nth(1)
-                .and_then(|q| q.split('&').next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            let page = |key: &str, item: &str| {
-                let items = (0..50)
-                    .map(|i| item.replace("_1", &format!("_{}x{i}", n + 1)))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                json(
-                    200,
-                    &format!(
-                        r#"{{"{key}":[{items}],"start":0,"limit":50,"total":1000000000000000000}}"#
-                    ),
-                )
-            };
-            if p.contains("/enabled_connections") {
-                return page(
-                    "enabled_connections",
-                    r#"{"connection_id":"con_1","assign_membership_on_login":true,"connection":{"name":"corp"}}"#,
-                );
-            }
-            if p.contains("/invitations") {
-                return page(
-                    "invitations",
-                    r#"{"id":"uinv_1","invitee":{"email":"e@x.example"}}"#,
-                );
-            }
-            org(p).unwrap_or_else(|| json(200, r#"{"members": [{"user_id": "auth0|1"}]}"#))
-        }),
-    );
+    let fake = Fake::answering(|p: &str, _| {
+        // Every page full of records never seen before.
+        let n: usize = p
+            .split("page=")
+            .nth(1)
+            .and_then(|q| q.split('&').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let page = |key: &str, item: &str| {
+            let items = (0..50)
+                .map(|i| item.replace("_1", &format!("_{}x{i}", n + 1)))
+                .collect::<Vec<_>>()
+                .join(",");
+            json(
+                200,
+                &format!(
+                    r#"{{"{key}":[{items}],"start":0,"limit":50,"total":1000000000000000000}}"#
+                ),
+            )
+        };
+        if p.contains("/enabled_connections") {
+            return page(
+                "enabled_connections",
+                r#"{"connection_id":"con_1","assign_membership_on_login":true,"connection":{"name":"corp"}}"#,
+            );
+        }
+        if p.contains("/invitations") {
+            return page(
+                "invitations",
+                r#"{"id":"uinv_1","invitee":{"email":"e@x.example"}}"#,
+            );
+        }
+        org(p).unwrap_or_else(|| json(200, r#"{"members": [{"user_id": "auth0|1"}]}"#))
+    });
     let (out, took) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "offset paging cannot read them all");
     assert!(took < Duration::from_secs(60), "{took:?}");
     let pages = fake
-        .requests()
+        .heads()
         .iter()
         .filter(|p| p.contains("/invitations?"))
         .count();
@@ -746,24 +678,21 @@ fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
 #[test]
 fn an_endless_member_list_of_fresh_cursors_stops_at_its_byte_cap() {
     let name = "n".repeat(70_000);
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(move |p: &str, nth| {
-            org(p).unwrap_or_else(|| {
-                let members: Vec<String> = (0..100)
-                    .map(|i| format!(r#"{{"user_id":"auth0|{nth}x{i}","name":"{name}"}}"#))
-                    .collect();
-                json(
-                    200,
-                    &format!(r#"{{"members":[{}],"next":"c{nth}"}}"#, members.join(",")),
-                )
-            })
-        }),
-    );
+    let fake = Fake::answering(move |p: &str, nth| {
+        org(p).unwrap_or_else(|| {
+            let members: Vec<String> = (0..100)
+                .map(|i| format!(r#"{{"user_id":"auth0|{nth}x{i}","name":"{name}"}}"#))
+                .collect();
+            json(
+                200,
+                &format!(r#"{{"members":[{}],"next":"c{nth}"}}"#, members.join(",")),
+            )
+        })
+    });
     let (out, took) = plan_bounded(&fake.url(), &[], Duration::from_secs(120));
     assert_clean_failure(&out, "the list's answers add up to more than 512 MiB");
     let pages = fake
-        .requests()
+        .heads()
         .iter()
         .filter(|r| r.contains("/members"))
         .count();
@@ -779,57 +708,54 @@ fn an_endless_member_list_of_fresh_cursors_stops_at_its_byte_cap() {
 fn invitations_that_shift_between_pages_are_read_again_and_revoked_once() {
     let reads = Arc::new(Mutex::new(0usize));
     let r2 = reads.clone();
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(move |p: &str, _| {
-            if p.starts_with("/api/v2/organizations/name/acme") {
-                return json(200, r#"{"id":"org_aaaaaaaaaaaaaaa1","name":"acme"}"#);
-            }
-            if p.contains("/enabled_connections") {
-                return json(
-                    200,
-                    r#"{"enabled_connections":[],"start":0,"limit":0,"total":0}"#,
-                );
-            }
-            if p.contains("/invitations/uinv_") {
-                return Reply::Http(204, vec![], Vec::new());
-            }
-            if p.contains("/invitations?") {
-                let page: usize = p
-                    .split("page=")
-                    .nth(1)
-                    .and_then(|q| q.split('&').next())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                let first_reading = {
-                    let mut n = r2.lock().unwrap();
-                    if page == 0 {
-                        *n += 1;
-                    }
-                    *n == 1
-                };
-                // 60 invitations; on the first reading, page 1 starts one early (a new one
-                // arrived at the top after page 0 was read).
-                let start = page * 50 - usize::from(first_reading && page == 1);
-                let ids: Vec<String> = (start..60.min(start + 50))
+    let fake = Fake::answering(move |p: &str, _| {
+        if p.starts_with("/api/v2/organizations/name/acme") {
+            return json(200, r#"{"id":"org_aaaaaaaaaaaaaaa1","name":"acme"}"#);
+        }
+        if p.contains("/enabled_connections") {
+            return json(
+                200,
+                r#"{"enabled_connections":[],"start":0,"limit":0,"total":0}"#,
+            );
+        }
+        if p.contains("/invitations/uinv_") {
+            return Reply::Http(204, vec![], Vec::new());
+        }
+        if p.contains("/invitations?") {
+            let page: usize = p
+                .split("page=")
+                .nth(1)
+                .and_then(|q| q.split('&').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let first_reading = {
+                let mut n = r2.lock().unwrap();
+                if page == 0 {
+                    *n += 1;
+                }
+                *n == 1
+            };
+            // 60 invitations; on the first reading, page 1 starts one early (a new one
+            // arrived at the top after page 0 was read).
+            let start = page * 50 - usize::from(first_reading && page == 1);
+            let ids: Vec<String> = (start..60.min(start + 50))
                     .map(|i| {
                         format!(
                             r#"{{"id":"uinv_{i:04}","invitee":{{"email":"e{i}@x.example"}},"roles":[]}}"#
                         )
                     })
                     .collect();
-                return json(
-                    200,
-                    &format!(
-                        r#"{{"invitations":[{}],"start":{},"limit":50,"total":60}}"#,
-                        ids.join(","),
-                        page * 50
-                    ),
-                );
-            }
-            json(200, r#"{"members": []}"#)
-        }),
-    );
+            return json(
+                200,
+                &format!(
+                    r#"{{"invitations":[{}],"start":{},"limit":50,"total":60}}"#,
+                    ids.join(","),
+                    page * 50
+                ),
+            );
+        }
+        json(200, r#"{"members": []}"#)
+    });
     let dir = TempDir::new("shifting-invitations");
     dir.write(
         "orgsync.yaml",
@@ -842,7 +768,7 @@ fn invitations_that_shift_between_pages_are_read_again_and_revoked_once() {
         .run();
     out.assert_no_panic();
     let revoked: Vec<String> = fake
-        .requests()
+        .heads()
         .iter()
         .filter(|r| r.starts_with("DELETE") && r.contains("/invitations/uinv_"))
         .cloned()
@@ -853,12 +779,7 @@ fn invitations_that_shift_between_pages_are_read_again_and_revoked_once() {
     assert!(*reads.lock().unwrap() >= 2, "the list was read again");
     out.success();
     // Every account counts what the server did: the plan, the apply summary and the audit log.
-    assert!(
-        out.stdout()
-            .contains("Apply: 0 removed, 0 not removed, 0 already gone, in 60 DELETE calls; 60 invitations revoked, 0 not revoked."),
-        "{}",
-        out.show()
-    );
+    out.stdout_has("Apply: 0 removed, 0 not removed, 0 already gone, in 60 DELETE calls; 60 invitations revoked, 0 not revoked.");
     let summary = audit_lines(&dir.path().join("audit.jsonl"))
         .into_iter()
         .find(|l| l["event"] == "summary")
@@ -872,23 +793,20 @@ fn invitations_that_shift_between_pages_are_read_again_and_revoked_once() {
 /// twice is never removed twice, nor planned from a list that moved).
 #[test]
 fn a_member_on_two_pages_at_every_reading_fails_the_run_unacted() {
-    let fake = Fake::start(
-        "127.0.0.1",
-        Arc::new(|p: &str, _| {
-            org(p).unwrap_or_else(|| {
-                // Page 1 (no cursor) holds auth0|0..99; the page after it starts at auth0|99.
-                let start = if p.contains("from=") { 99 } else { 0 };
-                let members: Vec<String> = (start..start + 100)
-                    .map(|i| format!(r#"{{"user_id":"auth0|{i}"}}"#))
-                    .collect();
-                let next = if start == 0 { r#","next":"p2""# } else { "" };
-                json(
-                    200,
-                    &format!(r#"{{"members":[{}]{next}}}"#, members.join(",")),
-                )
-            })
-        }),
-    );
+    let fake = Fake::answering(|p: &str, _| {
+        org(p).unwrap_or_else(|| {
+            // Page 1 (no cursor) holds auth0|0..99; the page after it starts at auth0|99.
+            let start = if p.contains("from=") { 99 } else { 0 };
+            let members: Vec<String> = (start..start + 100)
+                .map(|i| format!(r#"{{"user_id":"auth0|{i}"}}"#))
+                .collect();
+            let next = if start == 0 { r#","next":"p2""# } else { "" };
+            json(
+                200,
+                &format!(r#"{{"members":[{}]{next}}}"#, members.join(",")),
+            )
+        })
+    });
     let dir = TempDir::new("member-twice");
     dir.write(
         "orgsync.yaml",
@@ -900,7 +818,7 @@ fn a_member_on_two_pages_at_every_reading_fails_the_run_unacted() {
         .cwd(dir.path())
         .run();
     assert_clean_failure(&out, "`auth0|99` was listed twice");
-    let requests = fake.requests();
+    let requests = fake.heads();
     assert!(
         !requests.iter().any(|r| r.starts_with("DELETE")),
         "{requests:?}"

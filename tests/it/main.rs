@@ -1,5 +1,13 @@
 //! The product's integration tests, one binary: the real `orgsync` against the emulator or a
 //! fake Auth0, one module per area. `cargo test --test it plan::` runs one area.
+//!
+//! A test starts from [`support::Scenario`] (its temp dir, its emulator, an unindented config)
+//! and checks messages whole with `assert_run!(run, @"…")`: exit code, stdout and stderr in one
+//! inline snapshot, under the filters of [`support::insta_settings`]. `.contains` stays for
+//! properties ("no token anywhere"). Hostile answers come from the one
+//! [`support::fake_auth0::Fake`]. After an intended change of wording, `cargo insta test
+//! --review` (or `INSTA_UPDATE=always`, then `cargo insta accept` for the inline snapshots).
+//! `python3 tests/median_test_lines.py` counts the lines of each test.
 
 mod support;
 

@@ -1,6 +1,4 @@
 //! `orgsync plan` and `orgsync validate`: the real binary against the emulator over loopback.
-//!
-//! Long because it is one area's tests, each standing alone with its own tenant and config.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,75 +7,71 @@ use orgsync_emulator::jwt::Claims;
 use orgsync_emulator::{BucketConfig, Options, RateLimits};
 use serde_json::Value;
 
+/// The plan's JSON from a successful run.
+fn json(run: &Run) -> Value {
+    run.success();
+    serde_json::from_str(run.stdout()).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.show()))
+}
+
+/// The example tenant's `examples/tenant.yaml`, for `--sandbox`.
+fn example_tenant_file() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tenant.yaml").to_string()
+}
+
+/// Emulator options with a global rate-limit bucket of `size`, refilled 10 a second.
+fn bucket(size: u32) -> Options {
+    Options {
+        rate_limits: RateLimits {
+            global: Some(BucketConfig {
+                size,
+                refill_per_sec: 10.0,
+                every_second: false,
+            }),
+            ..RateLimits::default()
+        },
+        ..Options::default()
+    }
+}
+
 #[test]
 fn the_example_plan_as_text_and_json() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("plan-example");
-    // A copy outside any Git work tree: the plan's provenance would name this checkout's commit.
-    let config = dir.write(
-        "orgsync.yaml",
-        &std::fs::read_to_string(example_config()).unwrap(),
-    );
-    let config = config.to_str().unwrap();
-
-    let text = OrgSync::new(&emu)
-        .args(["plan", "-c", config])
-        .cwd(dir.path())
-        .run();
+    let s = Scenario::new("plan-example").example_config();
+    let config = s.join("orgsync.yaml");
+    let text = s.cmd(["plan", "-c"]).arg(&config).run();
     text.success();
     orgsync_snapshot!("example_plan_text", &text);
 
-    let json = OrgSync::new(&emu)
-        .args(["plan", "-c", config, "--format", "json"])
-        .cwd(dir.path())
+    let json_run = s
+        .cmd(["plan", "-c"])
+        .arg(&config)
+        .args(["--format", "json"])
         .run();
-    json.success();
-    let v: Value = serde_json::from_str(json.stdout()).unwrap();
+    let v = json(&json_run);
     assert_eq!(v["format_version"], 1);
-    assert_eq!(v["domain"], emu.url());
+    assert_eq!(v["domain"], s.emu().url());
     assert_eq!(v["summary"]["remove"], 3, "what apply removes");
     assert_eq!(v["summary"]["remove_blocked"], 6, "initech is blocked");
-    orgsync_snapshot!("example_plan_json", &json);
-
+    orgsync_snapshot!("example_plan_json", &json_run);
     // Planning never changes the tenant.
-    assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
+    assert!(api_requests(s.emu()).iter().all(|r| r.method == "GET"));
 }
 
 #[test]
 fn the_example_plan_as_markdown() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("plan-markdown");
-    let out = OrgSync::new(&emu)
-        .args([
-            "plan",
-            "-c",
-            example_config().to_str().unwrap(),
-            "--format",
-            "markdown",
-        ])
-        .cwd(dir.path())
+    let s = Scenario::new("plan-markdown");
+    let out = s
+        .cmd(["plan", "--format", "markdown", "-c"])
+        .arg(example_config())
         .run();
     out.success();
-    let md = out.stdout();
-    assert!(md.starts_with("<!-- orgsync-plan -->\n"));
+    assert!(out.stdout().starts_with("<!-- orgsync-plan -->\n"));
     orgsync_snapshot!("example_plan_markdown", &out);
 }
 
 #[test]
 fn drift_fields_in_json() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("plan-drift");
-    let out = OrgSync::new(&emu)
-        .args([
-            "plan",
-            "-c",
-            example_config().to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .cwd(dir.path())
-        .run();
-    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let s = Scenario::new("plan-drift").example_config();
+    let v = json(&s.run(["plan", "--format", "json"]));
     let drift: Vec<(&str, bool)> = v["organizations"]
         .as_array()
         .unwrap()
@@ -86,34 +80,32 @@ fn drift_fields_in_json() {
         .collect();
     // acme has removals and a missing member, globex is in sync, initech is blocked but still
     // drifted, umbrella (by id) has a removal.
-    assert_eq!(
-        drift,
-        [
-            ("acme", true),
-            ("globex", false),
-            ("initech", true),
-            ("umbrella", true)
-        ]
-    );
+    let want = [
+        ("acme", true),
+        ("globex", false),
+        ("initech", true),
+        ("umbrella", true),
+    ];
+    assert_eq!(drift, want);
     assert_eq!(v["summary"]["drift"], true);
+}
 
-    // Missing members alone are drift too.
-    let dir2 = TempDir::new("plan-drift-missing");
-    let cfg = dir2.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: umbrella\n    members:\n      - \"auth0|64b0c0ffee0000000000001e\"\n      - \"auth0|64b0c0ffee0000000000001f\"\n      - \"auth0|64b0c0ffee00000000000020\"\n      - \"auth0|64b0c0ffee00000000000021\"\n      - \"auth0|64b0c0ffee0000000000abcd\"\n",
+#[test]
+fn missing_members_alone_are_drift() {
+    let s = Scenario::new("plan-drift-missing").config(
+        r#"
+        version: 1
+        organizations:
+          - name: umbrella
+            members:
+              - "auth0|64b0c0ffee0000000000001e"
+              - "auth0|64b0c0ffee0000000000001f"
+              - "auth0|64b0c0ffee00000000000020"
+              - "auth0|64b0c0ffee00000000000021"
+              - "auth0|64b0c0ffee0000000000abcd"
+        "#,
     );
-    let out = OrgSync::new(&emu)
-        .args([
-            "plan",
-            "-c",
-            cfg.to_str().unwrap(),
-            "--format",
-            "json",
-            "--detailed-exitcode",
-        ])
-        .cwd(dir2.path())
-        .run();
+    let out = s.run(["plan", "--format", "json", "--detailed-exitcode"]);
     out.code(2);
     let v: Value = serde_json::from_str(out.stdout()).unwrap();
     assert_eq!(v["summary"]["remove"], 0);
@@ -124,96 +116,55 @@ fn drift_fields_in_json() {
 
 #[test]
 fn the_sandbox_demo_needs_no_credentials() {
-    let dir = TempDir::new("plan-sandbox");
-    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
-    let out = OrgSync::bare()
-        .args([
-            "plan",
-            "-c",
-            example_config().to_str().unwrap(),
-            "--sandbox",
-            tenant.to_str().unwrap(),
-        ])
-        .cwd(dir.path())
-        .run();
+    let s = Scenario::new("plan-sandbox").example_config();
+    let out = s.run_bare(["plan", "--sandbox", &example_tenant_file()]);
     out.success();
-    let text = out.stdout();
-    assert!(
-        text.contains(
-            "Plan: 3 to remove, 6 blocked, 0 missing, 1 invited, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations."
-        ),
-        "{text}"
-    );
+    out.stdout_has("Plan: 3 to remove, 6 blocked, 0 missing, 1 invited, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations.");
 }
 
 #[test]
 fn detailed_exitcode_is_0_2_or_1() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("plan-exit");
-    let config = example_config();
-    let changes = OrgSync::new(&emu)
-        .args([
-            "plan",
-            "-c",
-            config.to_str().unwrap(),
-            "--detailed-exitcode",
-        ])
-        .cwd(dir.path())
-        .run();
-    changes.code(2);
+    let s = Scenario::new("plan-exit").example_config();
+    s.run(["plan", "--detailed-exitcode"]).code(2);
 
     // A config that matches the tenant exactly.
-    let state = emu.state();
     let mut yaml = String::from("version: 1\norganizations:\n");
-    for o in &state.organizations {
+    for o in &s.emu().state().organizations {
         yaml.push_str(&format!("  - name: {}\n    members:\n", o.name));
         for m in &o.members {
             yaml.push_str(&format!("      - \"{m}\"\n"));
         }
     }
-    let same = dir.write("same.yaml", &yaml);
+    s.write("same.yaml", &yaml);
     // Without the invitations scope: acme's undeclared invitation would be drift too.
-    let none = OrgSync::new(&emu)
+    let none = s
+        .cmd(["plan", "-c", "same.yaml", "--detailed-exitcode"])
         .env("AUTH0_CLIENT_ID", "read-only")
         .env("AUTH0_CLIENT_SECRET", "read-only-secret")
-        .args(["plan", "-c", same.to_str().unwrap(), "--detailed-exitcode"])
-        .cwd(dir.path())
         .run();
     none.success();
-    assert!(none.stdout().contains("No changes"), "{}", none.stdout());
+    none.stdout_has("No changes");
 
-    let unknown = dir.write(
+    s.write(
         "unknown.yaml",
         "version: 1\norganizations:\n  - name: nope\n    members: []\n",
     );
-    let err = OrgSync::new(&emu)
-        .args([
-            "plan",
-            "-c",
-            unknown.to_str().unwrap(),
-            "--detailed-exitcode",
-        ])
-        .cwd(dir.path())
-        .run();
-    err.failure();
-    assert!(err.stderr().contains("unknown.yaml:3:"), "{}", err.stderr());
-    assert!(err.stderr().contains("`nope`"), "{}", err.stderr());
-    assert!(
-        err.stdout().is_empty(),
-        "nothing is planned for a half-resolved tenant"
-    );
+    // Nothing is planned for a half-resolved tenant.
+    assert_run!(s.run(["plan", "-c", "unknown.yaml", "--detailed-exitcode"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: 1 organization could not be read; nothing was planned
+          unknown.yaml:3:5: organization `nope`: `GET /api/v2/organizations/name/nope` (organization `nope`) was refused: 404: No organization found by that id or name
+        hint: check the organization's name or id in the config and that AUTH0_DOMAIN is the right tenant
+        ");
 }
 
 #[test]
 fn an_organization_of_2500_members_is_read_in_full_by_checkpoint() {
-    let tenant = demo_tenant(vec![org_with_members(
-        "org_bigbigbigbigbig1",
-        "big",
-        "m",
-        2500,
-    )]);
-    let emu = background(tenant, Options::default());
-    let dir = TempDir::new("plan-big");
+    let big = org_with_members("org_bigbigbigbigbig1", "big", "m", 2500);
     // Declare everyone but the last member: exactly one removal, found on the last page.
     let mut yaml = String::from(
         "version: 1\norganizations:\n  - name: big\n    max_removals: 1\n    members:\n",
@@ -221,28 +172,19 @@ fn an_organization_of_2500_members_is_read_in_full_by_checkpoint() {
     for i in 0..2499 {
         yaml.push_str(&format!("      - \"auth0|m{i:04}\"\n"));
     }
-    let config = dir.write("orgsync.yaml", &yaml);
-    let out = OrgSync::new(&emu)
-        .args(["plan", "-c", config.to_str().unwrap(), "--format", "json"])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let s = Scenario::new("plan-big")
+        .tenant(demo_tenant(vec![big]))
+        .config(&yaml);
+    let v = json(&s.run(["plan", "--format", "json"]));
     assert_eq!(v["organizations"][0]["current_count"], 2500);
     assert_eq!(v["organizations"][0]["remove"][0]["user_id"], "auth0|m2499");
     assert_eq!(v["summary"]["missing"], 0);
-    let reqs = api_requests(&emu);
-    let member_reads = reqs.iter().filter(|r| r.path.contains("/members")).count();
+    let paths: Vec<String> = api_requests(s.emu()).into_iter().map(|r| r.path).collect();
     // One lookup by name, 25 full pages of 100, and the trailing empty page.
-    assert_eq!(
-        reqs.len(),
-        1 + 26,
-        "{:#?}",
-        reqs.iter().map(|r| &r.path).collect::<Vec<_>>()
-    );
-    assert_eq!(member_reads, 26);
+    assert_eq!(paths.len(), 1 + 26, "{paths:#?}");
+    assert_eq!(paths.iter().filter(|p| p.contains("/members")).count(), 26);
     assert!(
-        reqs.iter().all(|r| !r.path.contains("page=")),
+        paths.iter().all(|p| !p.contains("page=")),
         "no offset paging"
     );
 }
@@ -256,17 +198,15 @@ fn auth_failures_have_messages_a_person_can_act_on_and_never_show_the_token() {
     let mut local = client("local", "s", ALL_SCOPES);
     local.global = false;
     tenant.clients.push(local);
-    let emu = background(tenant.clone(), Options::default());
-    let other = background(tenant, Options::default());
-    let dir = TempDir::new("plan-auth");
-    let config = example_config();
-    let config = config.to_str().unwrap();
+    let other = background(tenant.clone(), Options::default());
+    let s = Scenario::new("plan-auth").tenant(tenant).example_config();
+    let emu = s.emu();
     let url = emu.url();
     let run_with_token = |token: &str| {
         OrgSync::at(&url)
             .env("AUTH0_API_TOKEN", token)
-            .args(["plan", "-c", config, "-vv"])
-            .cwd(dir.path())
+            .args(["plan", "-vv"])
+            .cwd(s.path())
             .run()
     };
     let check = |out: &Run, token: &str, wants: &[&str]| {
@@ -303,14 +243,9 @@ fn auth_failures_have_messages_a_person_can_act_on_and_never_show_the_token() {
         garbage,
         &["401", "Invalid token", "hint:"],
     );
-
     let foreign = other.token_for("demo").unwrap();
-    check(
-        &run_with_token(&foreign),
-        &foreign,
-        &["Invalid signature", "another tenant or was altered"],
-    );
-
+    let wants = ["Invalid signature", "another tenant or was altered"];
+    check(&run_with_token(&foreign), &foreign, &wants);
     let expired = emu.sign(&claims(
         now - 10,
         "read:organizations read:organization_members",
@@ -320,85 +255,74 @@ fn auth_failures_have_messages_a_person_can_act_on_and_never_show_the_token() {
         &expired,
         &["Expired token", "has expired"],
     );
-
     let not_global = emu.token_for("local").unwrap();
-    check(
-        &run_with_token(&not_global),
-        &not_global,
-        &["Client is not global", "not a global client"],
-    );
-
+    let wants = ["Client is not global", "not a global client"];
+    check(&run_with_token(&not_global), &not_global, &wants);
     let no_members = emu.token_for("orgs-only").unwrap();
-    check(
-        &run_with_token(&no_members),
-        &no_members,
-        &[
-            "403",
-            "insufficient_scope",
-            "grant the scope `read:organization_members`",
-            "organization `acme`",
-        ],
-    );
+    let wants = [
+        "403",
+        "insufficient_scope",
+        "grant the scope `read:organization_members`",
+        "organization `acme`",
+    ];
+    check(&run_with_token(&no_members), &no_members, &wants);
 
     // Wrong client credentials: the secret never shows either.
-    let out = OrgSync::bare()
-        .envs(&[
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "wrong-secret-xyz"),
-        ])
-        .args(["plan", "-c", config])
-        .cwd(dir.path())
+    let out = s
+        .cmd(["plan"])
+        .env("AUTH0_CLIENT_SECRET", "wrong-secret-xyz")
+        .real_waits()
         .run();
-    check(
-        &out,
-        "wrong-secret-xyz",
-        &[
-            "access token",
-            "401",
-            "AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",
-        ],
-    );
+    let wants = [
+        "access token",
+        "401",
+        "AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",
+    ];
+    check(&out, "wrong-secret-xyz", &wants);
 
     // A missing variable is named.
     let out = OrgSync::bare()
         .envs(&[("AUTH0_DOMAIN", url.as_str()), ("AUTH0_CLIENT_ID", "demo")])
-        .args(["plan", "-c", config])
-        .cwd(dir.path())
+        .arg("plan")
+        .cwd(s.path())
         .run();
-    out.failure();
-    assert!(
-        out.stderr().contains("AUTH0_CLIENT_SECRET"),
-        "{}",
-        out.stderr()
-    );
+    assert_run!(out, @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: no Auth0 credentials: AUTH0_CLIENT_ID is set but AUTH0_CLIENT_SECRET is not
+        hint: secrets are read from the environment only, never from flags
+        ");
 }
 
 #[test]
 fn an_unknown_organization_is_a_404_naming_it_and_its_line() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("plan-404");
-    let config = dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: acme\n    members: []\n    allow_empty: true\n  - id: org_XXXXXXXXXXXXXXXX\n    members: []\n",
+    let s = Scenario::new("plan-404").config(
+        "
+        version: 1
+        organizations:
+          - name: acme
+            members: []
+            allow_empty: true
+          - id: org_XXXXXXXXXXXXXXXX
+            members: []
+        ",
     );
-    let out = OrgSync::new(&emu)
-        .args(["plan", "-c", config.to_str().unwrap()])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    let err = out.stderr();
-    assert!(err.contains("orgsync.yaml:6:"), "{err}");
-    assert!(err.contains("org_XXXXXXXXXXXXXXXX"), "{err}");
-    assert!(
-        err.contains("No organization found by that id or name"),
-        "{err}"
-    );
-    assert!(err.contains("nothing was planned"), "{err}");
-    assert!(out.stdout().is_empty());
+    assert_run!(s.run(["plan"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: 1 organization could not be read; nothing was planned
+          orgsync.yaml:6:5: organization `org_XXXXXXXXXXXXXXXX`: `GET /api/v2/organizations/org_XXXXXXXXXXXXXXXX` (organization `org_XXXXXXXXXXXXXXXX`) was refused: 404: No organization found by that id or name
+        hint: check the organization's name or id in the config and that AUTH0_DOMAIN is the right tenant
+        ");
     // Members were read for no organization: resolution failed first.
     assert!(
-        api_requests(&emu)
+        api_requests(s.emu())
             .iter()
             .all(|r| !r.path.contains("/members"))
     );
@@ -406,247 +330,190 @@ fn an_unknown_organization_is_a_404_naming_it_and_its_line() {
 
 #[test]
 fn a_429_burst_is_waited_out_and_the_plan_completes() {
-    let options = Options {
-        rate_limits: RateLimits {
-            global: Some(BucketConfig {
-                size: 3,
-                refill_per_sec: 10.0,
-                every_second: false,
-            }),
-            ..RateLimits::default()
-        },
-        ..Options::default()
-    };
-    let emu = background(example_tenant(), options);
-    let dir = TempDir::new("plan-429");
-    let url = emu.url();
+    let s = Scenario::new("plan-429")
+        .options(bucket(3))
+        .example_config();
     // Real waits here: the client honours x-ratelimit-reset.
-    let out = OrgSync::bare()
-        .envs(&[
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ])
-        .args([
-            "plan",
-            "-c",
-            example_config().to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let v = json(&s.cmd(["plan", "--format", "json"]).real_waits().run());
     assert_eq!(v["summary"]["remove"], 3, "what apply removes");
     assert_eq!(v["summary"]["remove_blocked"], 6, "initech is blocked");
     // One list page, four member pages, four of enabled connections, four of invitations
     // and four users fit a burst of 3 only by waiting.
-    assert_eq!(
-        api_requests(&emu)
-            .iter()
-            .filter(|r| r.status == 200)
-            .count(),
-        17
-    );
+    let ok = api_requests(s.emu())
+        .iter()
+        .filter(|r| r.status == 200)
+        .count();
+    assert_eq!(ok, 17);
 }
 
 #[test]
 fn two_entries_for_the_same_organization_are_refused() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("plan-same");
-    let config = dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: acme\n    members: []\n  - id: org_3hbVAMF8F3wVIcEJ\n    members: []\n",
+    let s = Scenario::new("plan-same").config(
+        "
+        version: 1
+        organizations:
+          - name: acme
+            members: []
+          - id: org_3hbVAMF8F3wVIcEJ
+            members: []
+        ",
     );
-    let out = OrgSync::new(&emu)
-        .args(["plan", "-c", config.to_str().unwrap()])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    let err = out.stderr();
-    assert!(err.contains("same organization"), "{err}");
-    assert!(err.contains("orgsync.yaml:5:"), "{err}");
+    assert_run!(s.run(["plan"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: orgsync.yaml:5:5: organization `org_3hbVAMF8F3wVIcEJ` is the same organization (`org_3hbVAMF8F3wVIcEJ`) as `acme` at orgsync.yaml:3:5; declare it once
+        ");
 }
 
 #[test]
 fn plain_http_is_refused_for_remote_domains() {
-    let dir = TempDir::new("plan-http");
+    let s = Scenario::new("plan-http").example_config();
     let out = OrgSync::bare()
         .envs(&[
             ("AUTH0_DOMAIN", "http://travel0.us.auth0.com"),
             ("AUTH0_API_TOKEN", "t"),
         ])
-        .args(["plan", "-c", example_config().to_str().unwrap()])
-        .cwd(dir.path())
+        .arg("plan")
+        .cwd(s.path())
         .run();
-    out.failure();
-    assert!(
-        out.stderr()
-            .contains("plain http is only accepted for loopback"),
-        "{}",
-        out.stderr()
-    );
+    assert_run!(out, @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: invalid Auth0 domain `http://travel0.us.auth0.com`: plain http is only accepted for loopback addresses (the emulator); use https or a bare host
+        ");
 }
 
 #[test]
 fn out_writes_the_json_plan() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("plan-out");
-    let out_file = dir.path().join("plan.json");
-    let out = OrgSync::new(&emu)
-        .args([
-            "plan",
-            "-c",
-            example_config().to_str().unwrap(),
-            "--out",
-            out_file.to_str().unwrap(),
-        ])
-        .cwd(dir.path())
-        .run();
+    let s = Scenario::new("plan-out").example_config();
+    let out = s.run(["plan", "--out", "plan.json"]);
     out.success();
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let written = std::fs::read_to_string(s.join("plan.json")).unwrap();
+    let v: Value = serde_json::from_str(&written).unwrap();
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["organizations"].as_array().unwrap().len(), 4);
-    let sha = v["config_sha256"].as_str().unwrap();
-    assert_eq!(sha.len(), 64);
+    assert_eq!(v["config_sha256"].as_str().unwrap().len(), 64);
     // The text plan still went to stdout.
     assert!(out.stdout().contains("Plan: "));
 }
 
 #[test]
 fn validate_is_offline() {
-    let dir = TempDir::new("validate");
-    let out = OrgSync::bare()
-        .args(["validate", "-c", example_config().to_str().unwrap()])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    assert!(
-        out.stdout().contains("valid: 4 organizations"),
-        "{}",
-        out.stdout()
-    );
+    let s = Scenario::new("validate").example_config();
+    assert_run!(s.run_bare(["validate"]), @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        orgsync.yaml: valid: 4 organizations, 24 members declared
+
+        ----- stderr -----
+        ");
 }
 
 #[test]
 fn sandbox_wins_over_auth0_domain_from_the_environment_but_not_over_the_flag() {
-    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
-    let config = example_config();
+    let s = Scenario::new("plan-sandbox-env").example_config();
+    let tenant = example_tenant_file();
     let out = OrgSync::bare()
         .env("AUTH0_DOMAIN", "travel0.us.auth0.com")
-        .arg("plan")
-        .arg("-c")
-        .arg(&config)
-        .arg("--sandbox")
+        .args(["plan", "-v", "--sandbox"])
         .arg(&tenant)
-        .arg("-v")
+        .cwd(s.path())
         .run();
     out.success();
-    assert!(
-        out.stderr()
-            .contains("--sandbox given: AUTH0_DOMAIN (travel0.us.auth0.com) is not used"),
-        "{}",
-        out.show()
-    );
+    let wants = "--sandbox given: AUTH0_DOMAIN (travel0.us.auth0.com) is not used";
+    out.stderr_has(wants);
     let both = OrgSync::bare()
-        .arg("plan")
-        .arg("-c")
-        .arg(&config)
-        .arg("--sandbox")
+        .args(["plan", "--domain", "travel0.us.auth0.com", "--sandbox"])
         .arg(&tenant)
-        .args(["--domain", "travel0.us.auth0.com"])
+        .cwd(s.path())
         .run();
-    both.failure();
-    assert!(
-        both.stderr().contains("cannot be used with"),
-        "{}",
-        both.show()
-    );
+    assert_run!(both, @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: the argument '--domain <DOMAIN>' cannot be used with '--sandbox <TENANT.yaml>'
+
+        Usage: orgsync plan --domain <DOMAIN>
+
+        For more information, try '--help'.
+        ");
 }
 
 #[test]
 fn a_long_flag_with_one_dash_gets_a_hint_with_two() {
-    let out = OrgSync::bare().args(["plan", "-detailed-exitcode"]).run();
-    out.failure();
-    assert!(
-        out.stderr()
-            .contains("hint: long flags take two dashes: did you mean `--detailed-exitcode`?"),
-        "{}",
-        out.show()
-    );
+    let s = Scenario::new("plan-one-dash");
+    assert_run!(s.run_bare(["plan", "-detailed-exitcode"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: unexpected argument '-d' found
+
+        Usage: orgsync plan [OPTIONS]
+
+        For more information, try '--help'.
+        hint: long flags take two dashes: did you mean `--detailed-exitcode`?
+        ");
 }
 
 #[test]
 fn out_into_a_missing_directory_names_the_directory_not_a_temporary_file() {
-    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
-    let out = OrgSync::bare()
-        .arg("plan")
-        .arg("-c")
-        .arg(example_config())
-        .arg("--sandbox")
-        .arg(&tenant)
-        .args(["--out", "/nonexistent-orgsync-dir/p.json"])
-        .run();
-    out.failure();
-    let err = out.stderr();
-    assert!(
-        err.contains("error: cannot write the plan to `/nonexistent-orgsync-dir/p.json`: its directory `/nonexistent-orgsync-dir` does not exist")
-            && err.contains("hint: "),
-        "{}",
-        out.show()
-    );
-    assert!(!err.contains(".tmp"), "{}", out.show());
+    let s = Scenario::new("plan-out-missing").example_config();
+    let out = s.run_bare([
+        "plan",
+        "--sandbox",
+        &example_tenant_file(),
+        "--out",
+        "/nonexistent-orgsync-dir/p.json",
+    ]);
+    assert_run!(out, @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: cannot write the plan to `/nonexistent-orgsync-dir/p.json`: its directory `/nonexistent-orgsync-dir` does not exist
+        hint: create the directory first, or write to a path in an existing one
+        ");
 }
 
-/// 13 members, 2 declared: 11 removals.
-fn thirteen_members_two_declared(dir: &TempDir, name: &str, extra: &str) -> std::path::PathBuf {
-    dir.write(
-        name,
-        &format!(
-            "version: 1\norganizations:\n  - name: big\n{extra}    members: [\"auth0|m0000\", \"auth0|m0001\"]\n"
-        ),
-    )
+/// A tenant with the organization `big` of 13 members, 2 of them declared in `orgsync.yaml`
+/// (11 removals), `extra` lines added to the organization's entry.
+fn thirteen_members_two_declared(tag: &str, extra: &str) -> Scenario {
+    let big = org_with_members("org_bigbigbigbigbig1", "big", "m", 13);
+    Scenario::new(tag).tenant(demo_tenant(vec![big])).config(&format!(
+        "version: 1\norganizations:\n  - name: big\n{extra}    members: [\"auth0|m0000\", \"auth0|m0001\"]\n"
+    ))
 }
 
 #[test]
 fn without_max_removals_the_default_guard_blocks_more_than_a_quarter() {
-    let tenant = demo_tenant(vec![org_with_members(
-        "org_bigbigbigbigbig1",
-        "big",
-        "m",
-        13,
-    )]);
-    let emu = background(tenant, Options::default());
-    let dir = TempDir::new("plan-default-guard");
-    let config = thirteen_members_two_declared(&dir, "orgsync.yaml", "");
-    let out = OrgSync::new(&emu)
-        .args(["plan", "-c", config.to_str().unwrap(), "--format", "json"])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let s = thirteen_members_two_declared("plan-default-guard", "");
+    let v = json(&s.run(["plan", "--format", "json"]));
     let blocked = &v["organizations"][0]["blocked"];
     assert_eq!(blocked["guard"], "max_removals", "{blocked}");
     assert_eq!(blocked["limit"], "25%");
     assert_eq!(blocked["allowed"], 3, "a quarter of 13, rounded down");
     assert_eq!(blocked["removals"], 11);
     // Apply removes nobody.
-    let apply = OrgSync::new(&emu)
-        .args(["apply", "-c", config.to_str().unwrap(), "--auto-approve"])
-        .cwd(dir.path())
-        .run();
-    apply.failure();
-    assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
+    s.run(["apply", "--auto-approve"]).failure();
+    assert!(api_requests(s.emu()).iter().all(|r| r.method == "GET"));
+}
 
-    // An explicit `100%` opts out.
-    let config = thirteen_members_two_declared(&dir, "optout.yaml", "    max_removals: 100%\n");
-    let out = OrgSync::new(&emu)
-        .args(["plan", "-c", config.to_str().unwrap(), "--format", "json"])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+#[test]
+fn an_explicit_max_removals_of_100_percent_opts_out_of_the_default_guard() {
+    let s = thirteen_members_two_declared("plan-guard-optout", "    max_removals: 100%\n");
+    let v = json(&s.run(["plan", "--format", "json"]));
     assert_eq!(v["organizations"][0]["blocked"], Value::Null);
     assert_eq!(v["summary"]["remove"], 11);
 }
@@ -654,29 +521,20 @@ fn without_max_removals_the_default_guard_blocks_more_than_a_quarter() {
 #[test]
 fn a_directory_wide_defaults_file_protects_in_every_file() {
     let mut org = org_with_members("org_bigbigbigbigbig1", "big", "m", 4);
-    org.members.push(orgsync_emulator::fixtures::member(
-        "auth0|breakglass",
-        "bg@example.com",
-        "Break Glass",
-    ));
-    let emu = background(demo_tenant(vec![org]), Options::default());
-    let dir = TempDir::new("plan-dir-defaults");
-    std::fs::create_dir(dir.path().join("conf")).unwrap();
-    dir.write(
+    org.members
+        .push(member("auth0|breakglass", "bg@example.com", "Break Glass"));
+    let s = Scenario::new("plan-dir-defaults").tenant(demo_tenant(vec![org]));
+    std::fs::create_dir(s.join("conf")).unwrap();
+    s.write(
         "conf/_defaults.yaml",
         "version: 1\ndefaults:\n  protect: [\"auth0|breakglass\"]\n  max_removals: 100%\n",
     );
-    dir.write("conf/a.yaml", "version: 1\norganizations: []\n");
-    dir.write(
+    s.write("conf/a.yaml", "version: 1\norganizations: []\n");
+    s.write(
         "conf/b.yml",
         "version: 1\norganizations:\n  - name: big\n    members: [\"auth0|m0000\"]\n",
     );
-    let out = OrgSync::new(&emu)
-        .args(["plan", "-c", "conf", "--format", "json"])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let v = json(&s.run(["plan", "-c", "conf", "--format", "json"]));
     let org = &v["organizations"][0];
     let removed: Vec<&str> = org["remove"]
         .as_array()
@@ -688,50 +546,37 @@ fn a_directory_wide_defaults_file_protects_in_every_file() {
     assert_eq!(org["protected_kept"][0]["user_id"], "auth0|breakglass");
 
     // `defaults` in an ordinary file of the directory is an error, not a silent scope.
-    dir.write(
+    s.write(
         "conf/a.yaml",
         "version: 1\ndefaults:\n  protect: [\"auth0|breakglass\"]\norganizations: []\n",
     );
-    let out = OrgSync::new(&emu)
-        .args(["plan", "-c", "conf"])
-        .cwd(dir.path())
-        .run();
-    out.failure();
-    assert!(
-        out.stderr().contains(
-            "conf/a.yaml:3:3: `defaults` in one file of a directory config would apply to that file only"
-        ),
-        "{}",
-        out.stderr()
-    );
-    assert!(out.stderr().contains("_defaults.yaml"), "{}", out.stderr());
-    assert!(api_requests(&emu).iter().all(|r| r.method == "GET"));
+    assert_run!(s.run(["plan", "-c", "conf"]), @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+
+        ----- stderr -----
+        error: conf/a.yaml:3:3: `defaults` in one file of a directory config would apply to that file only
+        hint: move them to `_defaults.yaml` in the same directory (only `version` and `defaults`): its defaults apply to every file
+        ");
+    assert!(api_requests(s.emu()).iter().all(|r| r.method == "GET"));
 }
 
 #[test]
 fn markdown_keeps_as_much_of_a_huge_diff_as_fits() {
-    let tenant = demo_tenant(vec![org_with_members(
-        "org_hugehugehugehug1",
-        "huge",
-        "m",
-        1501,
-    )]);
-    let emu = background(tenant, Options::default());
-    let dir = TempDir::new("plan-markdown-huge");
-    let config = dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: huge\n    max_removals: 100%\n    members: [\"auth0|m0000\"]\n",
-    );
-    let out = OrgSync::new(&emu)
-        .args([
-            "plan",
-            "-c",
-            config.to_str().unwrap(),
-            "--format",
-            "markdown",
-        ])
-        .cwd(dir.path())
-        .run();
+    let huge = org_with_members("org_hugehugehugehug1", "huge", "m", 1501);
+    let s = Scenario::new("plan-markdown-huge")
+        .tenant(demo_tenant(vec![huge]))
+        .config(
+            r#"
+        version: 1
+        organizations:
+          - name: huge
+            max_removals: 100%
+            members: ["auth0|m0000"]
+        "#,
+        );
+    let out = s.run(["plan", "--format", "markdown"]);
     out.success();
     let md = out.stdout();
     assert!(md.chars().count() <= 65_536, "{}", md.len());

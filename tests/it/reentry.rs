@@ -3,7 +3,7 @@
 //! undeclared invitations; and the emulator acts as a person does to show the doors end to end.
 
 use crate::support::*;
-use orgsync_emulator::{Emulator, Options, Tenant};
+use orgsync_emulator::{Emulator, Tenant};
 use serde_json::Value;
 
 const ALL_READS: &str = "[read:organizations, read:organization_members, read:organization_member_roles, read:organization_connections, read:organization_invitations, read:users, delete:organization_members, delete:organization_invitations]";
@@ -48,7 +48,7 @@ organizations:
     .expect("tenant")
 }
 
-fn config(dir: &TempDir, extra: &str) {
+fn config(dir: &Scenario, extra: &str) {
     dir.write(
         "orgsync.yaml",
         &format!(
@@ -57,11 +57,8 @@ fn config(dir: &TempDir, extra: &str) {
     );
 }
 
-fn plan_json(emu: &Emulator, dir: &TempDir) -> Value {
-    let r = OrgSync::new(emu)
-        .args(["plan", "--format", "json"])
-        .cwd(dir.path())
-        .run();
+fn plan_json(dir: &Scenario) -> Value {
+    let r = dir.run(["plan", "--format", "json"]);
     r.success();
     serde_json::from_str(r.stdout()).unwrap()
 }
@@ -96,10 +93,10 @@ fn members(emu: &Emulator) -> Vec<String> {
 
 #[test]
 fn the_door_end_to_end_a_removed_member_logs_back_in_as_the_plan_said() {
-    let emu = background(tenant(ALL_READS), Options::default());
-    let dir = TempDir::new("reentry-door");
+    let dir = Scenario::new("reentry-door").tenant(tenant(ALL_READS));
+    let emu = dir.emu();
     config(&dir, "");
-    let plan = plan_json(&emu, &dir);
+    let plan = plan_json(&dir);
     let org = &plan["organizations"][0];
     assert_eq!(org["auto_membership"], serde_json::json!(["corp"]));
     assert_eq!(org["signup_enabled"], serde_json::json!([]));
@@ -111,7 +108,7 @@ fn the_door_end_to_end_a_removed_member_logs_back_in_as_the_plan_said() {
     // Bob logs in through the database connection, which has no auto-membership: read once.
     assert_eq!(removal(&plan, "auth0|bob")["can_rejoin_via"], Value::Null);
     assert_eq!(plan["summary"]["can_rejoin"], 1);
-    let user_reads: Vec<String> = api_requests(&emu)
+    let user_reads: Vec<String> = api_requests(emu)
         .into_iter()
         .map(|r| r.path)
         .filter(|p| p.starts_with("/api/v2/users/"))
@@ -119,50 +116,43 @@ fn the_door_end_to_end_a_removed_member_logs_back_in_as_the_plan_said() {
     assert_eq!(user_reads, ["/api/v2/users/auth0%7Cbob"]);
 
     // The text plan marks the removal.
-    let text = OrgSync::new(&emu).arg("plan").cwd(dir.path()).run();
+    let text = dir.run(["plan"]);
     text.success();
-    assert!(
-        text.stdout().contains(
-            "  ^ can rejoin: logging in through `corp` makes them a member again (auto-membership)"
-        ),
-        "{}",
-        text.show()
+    text.stdout_has(
+        "  ^ can rejoin: logging in through `corp` makes them a member again (auto-membership)",
     );
 
-    let applied = OrgSync::new(&emu)
-        .args(["apply", "--auto-approve", "--wait=10"])
-        .cwd(dir.path())
-        .run();
+    let applied = dir.run(["apply", "--auto-approve", "--wait=10"]);
     applied.success();
-    assert_eq!(members(&emu), ["auth0|keep"]);
+    assert_eq!(members(emu), ["auth0|keep"]);
 
     // Ada logs in through corp: a member again, as the plan said. Bob cannot.
     let (status, answer) = post(
-        &emu,
+        emu,
         "/__emulator/login",
         &serde_json::json!({"user_id": "samlp|corp|ada", "organization": "acme", "connection": "corp"}),
     );
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["added"], true, "{answer}");
     let (_, answer) = post(
-        &emu,
+        emu,
         "/__emulator/login",
         &serde_json::json!({"user_id": "auth0|bob", "organization": "acme", "connection": "Username-Password-Authentication"}),
     );
     assert_eq!(answer["added"], false, "{answer}");
-    assert!(members(&emu).contains(&"samlp|corp|ada".to_string()));
-    assert!(!members(&emu).contains(&"auth0|bob".to_string()));
+    assert!(members(emu).contains(&"samlp|corp|ada".to_string()));
+    assert!(!members(emu).contains(&"auth0|bob".to_string()));
     // And the next plan finds her again.
-    let again = plan_json(&emu, &dir);
+    let again = plan_json(&dir);
     assert_eq!(removal(&again, "samlp|corp|ada")["can_rejoin_via"], "corp");
 }
 
 #[test]
 fn rejoin_block_blocks_the_organization_and_apply_removes_no_one() {
-    let emu = background(tenant(ALL_READS), Options::default());
-    let dir = TempDir::new("reentry-block");
+    let dir = Scenario::new("reentry-block").tenant(tenant(ALL_READS));
+    let emu = dir.emu();
     config(&dir, "    rejoin: block\n");
-    let plan = plan_json(&emu, &dir);
+    let plan = plan_json(&dir);
     let blocked = &plan["organizations"][0]["blocked"];
     assert_eq!(blocked["guard"], "rejoin", "{plan:#}");
     assert!(
@@ -172,32 +162,26 @@ fn rejoin_block_blocks_the_organization_and_apply_removes_no_one() {
             .contains("1 of 2 removals could be undone"),
         "{blocked}"
     );
-    let r = OrgSync::new(&emu)
-        .args(["apply", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = dir.run(["apply", "--auto-approve"]);
     r.code(1);
-    assert!(r.stdout().contains("blocked"), "{}", r.show());
+    r.stdout_has("blocked");
     assert!(
         emu.requests().iter().all(|q| q.method != "DELETE"),
         "a DELETE was sent"
     );
-    assert_eq!(members(&emu).len(), 3);
+    assert_eq!(members(emu).len(), 3);
 }
 
 #[test]
 fn invitations_are_declared_state_and_apply_revokes_only_the_undeclared() {
-    let emu = background(tenant(ALL_READS), Options::default());
-    let dir = TempDir::new("reentry-invitations");
+    let dir = Scenario::new("reentry-invitations").tenant(tenant(ALL_READS));
+    let emu = dir.emu();
     // Bob and Ada declared: the only drift is the undeclared invitation.
     dir.write(
         "orgsync.yaml",
         "version: 1\ndefaults:\n  invitations: revoke\norganizations:\n  - name: acme\n    members: [\"auth0|keep\", \"samlp|corp|ada\", \"auth0|bob\"]\n",
     );
-    let r = OrgSync::new(&emu)
-        .args(["plan", "--detailed-exitcode", "--format", "json"])
-        .cwd(dir.path())
-        .run();
+    let r = dir.run(["plan", "--detailed-exitcode", "--format", "json"]);
     r.code(2);
     let plan: Value = serde_json::from_str(r.stdout()).unwrap();
     let inv = &plan["organizations"][0]["invitations"];
@@ -216,14 +200,14 @@ fn invitations_are_declared_state_and_apply_revokes_only_the_undeclared() {
     assert_eq!(plan["summary"]["remove"], 0);
 
     let audit = dir.path().join("audit.jsonl");
-    let r = OrgSync::new(&emu)
+    let r = OrgSync::new(emu)
         .args(["apply", "--auto-approve", "--wait=10", "--audit-log"])
         .arg(&audit)
         .cwd(dir.path())
         .run();
     r.success();
-    assert!(r.stdout().contains("1 invitation revoked"), "{}", r.show());
-    let deletes: Vec<String> = api_requests(&emu)
+    r.stdout_has("1 invitation revoked");
+    let deletes: Vec<String> = api_requests(emu)
         .into_iter()
         .filter(|q| q.method == "DELETE")
         .map(|q| q.path)
@@ -257,63 +241,45 @@ fn invitations_are_declared_state_and_apply_revokes_only_the_undeclared() {
 
     // The revoked invitation can no longer be accepted; the declared one still can.
     let (status, _) = post(
-        &emu,
+        emu,
         "/__emulator/accept-invitation",
         &serde_json::json!({"invitation": "uinv_undeclared00001"}),
     );
     assert_ne!(status, 200);
     let (status, answer) = post(
-        &emu,
+        emu,
         "/__emulator/accept-invitation",
         &serde_json::json!({"invitation": "uinv_declared0000001"}),
     );
     assert_eq!(status, 200, "{answer}");
     // Nothing is left to do.
-    let r = OrgSync::new(&emu)
-        .args(["plan", "--detailed-exitcode"])
-        .cwd(dir.path())
-        .run();
+    let r = dir.run(["plan", "--detailed-exitcode"]);
     r.code(0);
 }
 
 #[test]
 fn with_invitations_keep_nothing_is_revoked_but_the_invitation_is_drift() {
-    let emu = background(tenant(ALL_READS), Options::default());
-    let dir = TempDir::new("reentry-keep");
+    let dir = Scenario::new("reentry-keep").tenant(tenant(ALL_READS));
+    let emu = dir.emu();
     dir.write(
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: acme\n    members: [\"auth0|keep\", \"samlp|corp|ada\", \"auth0|bob\"]\n",
     );
-    let r = OrgSync::new(&emu)
-        .args(["plan", "--detailed-exitcode"])
-        .cwd(dir.path())
-        .run();
+    let r = dir.run(["plan", "--detailed-exitcode"]);
     r.code(2);
-    assert!(
-        r.stdout()
-            .contains("? invitation uinv_undeclared00001 for eve@elsewhere.example"),
-        "{}",
-        r.show()
-    );
-    assert!(
-        r.stdout().contains("1 undeclared invitation (kept)"),
-        "{}",
-        r.show()
-    );
-    let r = OrgSync::new(&emu)
-        .args(["apply", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    r.stdout_has("? invitation uinv_undeclared00001 for eve@elsewhere.example");
+    r.stdout_has("1 undeclared invitation (kept)");
+    let r = dir.run(["apply", "--auto-approve"]);
     r.success();
     assert!(emu.requests().iter().all(|q| q.method != "DELETE"));
 }
 
 #[test]
 fn roles_are_recorded_in_the_plan_and_in_the_audit_line_before_removal() {
-    let emu = background(tenant(ALL_READS), Options::default());
-    let dir = TempDir::new("reentry-roles");
+    let dir = Scenario::new("reentry-roles").tenant(tenant(ALL_READS));
+    let emu = dir.emu();
     config(&dir, "");
-    let plan = plan_json(&emu, &dir);
+    let plan = plan_json(&dir);
     assert_eq!(plan["organizations"][0]["roles_recorded"], true);
     let roles: Vec<&str> = removal(&plan, "samlp|corp|ada")["roles"]
         .as_array()
@@ -328,7 +294,7 @@ fn roles_are_recorded_in_the_plan_and_in_the_audit_line_before_removal() {
             .unwrap()
             .starts_with("rol_")
     );
-    let r = apply_audited(&emu, &dir, &[]);
+    let r = dir.run(["apply", "--auto-approve", "--audit-log", "audit.jsonl"]);
     r.success();
     let lines = audit_lines(&dir.path().join("audit.jsonl"));
     let intent = lines.iter().find(|l| l["event"] == "intent").unwrap();
@@ -341,22 +307,18 @@ fn roles_are_recorded_in_the_plan_and_in_the_audit_line_before_removal() {
     assert_eq!(ada["roles"][1]["name"], "billing", "{intent}");
     // Requested in the member list itself: no request per member for roles.
     assert!(
-        api_requests(&emu)
-            .iter()
-            .all(|q| !q.path.contains("/roles")),
+        api_requests(emu).iter().all(|q| !q.path.contains("/roles")),
         "a roles endpoint was read"
     );
 }
 
 #[test]
 fn without_the_new_scopes_the_plan_works_and_says_once_what_it_could_not_check() {
-    let emu = background(
-        tenant("[read:organizations, read:organization_members]"),
-        Options::default(),
-    );
-    let dir = TempDir::new("reentry-noscope");
+    let dir = Scenario::new("reentry-noscope")
+        .tenant(tenant("[read:organizations, read:organization_members]"));
+    let emu = dir.emu();
     config(&dir, "");
-    let r = OrgSync::new(&emu).arg("plan").cwd(dir.path()).run();
+    let r = dir.run(["plan"]);
     r.success();
     for scope in [
         "read:organization_connections",
@@ -371,50 +333,38 @@ fn without_the_new_scopes_the_plan_works_and_says_once_what_it_could_not_check()
         );
     }
     // None of the reads the token may not make was sent.
-    let paths: Vec<String> = api_requests(&emu).into_iter().map(|q| q.path).collect();
+    let paths: Vec<String> = api_requests(emu).into_iter().map(|q| q.path).collect();
     assert_eq!(paths.len(), 2, "{paths:#?}");
     assert!(paths.iter().all(|p| !p.contains("roles")), "{paths:#?}");
-    let plan = plan_json(&emu, &dir);
+    let plan = plan_json(&dir);
     assert_eq!(plan["organizations"][0]["auto_membership"], Value::Null);
     assert_eq!(plan["organizations"][0]["invitations"], Value::Null);
     assert_eq!(plan["not_checked"].as_array().unwrap().len(), 3);
     // With rejoin: block, what could not be checked blocks.
     config(&dir, "    rejoin: block\n");
-    let plan = plan_json(&emu, &dir);
+    let plan = plan_json(&dir);
     assert_eq!(plan["organizations"][0]["blocked"]["guard"], "rejoin");
 }
 
 #[test]
 fn a_saved_plan_revokes_only_invitations_both_plans_revoke() {
-    let emu = background(tenant(ALL_READS), Options::default());
-    let dir = TempDir::new("reentry-saved");
+    let dir = Scenario::new("reentry-saved").tenant(tenant(ALL_READS));
+    let emu = dir.emu();
     dir.write(
         "orgsync.yaml",
         "version: 1\ndefaults:\n  invitations: revoke\norganizations:\n  - name: acme\n    members: [\"auth0|keep\", \"samlp|corp|ada\", \"auth0|bob\"]\n",
     );
-    OrgSync::new(&emu)
-        .args(["plan", "--out", "plan.json"])
-        .cwd(dir.path())
-        .run()
-        .success();
+    dir.run(["plan", "--out", "plan.json"]).success();
     // Eve accepts her invitation before the apply: it is gone, and she is a member now (a
     // removal the saved plan never listed, so it is not carried out).
     let (status, answer) = post(
-        &emu,
+        emu,
         "/__emulator/accept-invitation",
         &serde_json::json!({"invitation": "uinv_undeclared00001"}),
     );
     assert_eq!(status, 200, "{answer}");
-    let r = OrgSync::new(&emu)
-        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
-    assert!(
-        r.stdout()
-            .contains("skipped: invitation uinv_undeclared00001"),
-        "{}",
-        r.show()
-    );
+    let r = dir.run(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"]);
+    r.stdout_has("skipped: invitation uinv_undeclared00001");
     assert!(emu.requests().iter().all(|q| q.method != "DELETE"));
 }
 
@@ -424,7 +374,7 @@ fn a_saved_plan_revokes_only_invitations_both_plans_revoke() {
 /// folded for ASCII only).
 #[test]
 fn an_invitation_differing_only_in_unicode_case_is_kept() {
-    let emu = background(
+    let dir = Scenario::new("reentry-unicode-email").tenant(
         Tenant::from_yaml(&format!(
             r#"
 clients:
@@ -445,24 +395,20 @@ organizations:
 "#
         ))
         .expect("tenant"),
-        Options::default(),
     );
-    let dir = TempDir::new("reentry-unicode-email");
+    let emu = dir.emu();
     dir.write(
         "orgsync.yaml",
         "version: 1\ndefaults:\n  invitations: revoke\norganizations:\n  - name: acme\n    members: [\"auth0|ada\"]\n",
     );
-    let r = OrgSync::new(&emu)
-        .args(["apply", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = dir.run(["apply", "--auto-approve"]);
     r.success();
     assert!(
-        api_requests(&emu).iter().all(|q| q.method != "DELETE"),
+        api_requests(emu).iter().all(|q| q.method != "DELETE"),
         "{}",
         r.show()
     );
-    let plan = plan_json(&emu, &dir);
+    let plan = plan_json(&dir);
     let mut keep: Vec<&str> = plan["organizations"][0]["invitations"]["keep"]
         .as_array()
         .unwrap()

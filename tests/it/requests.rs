@@ -31,36 +31,30 @@ fn config(names: impl Iterator<Item = String>) -> String {
 /// API requests (the token request excluded) of one `orgsync plan`.
 fn plan_requests(t: Tenant, yaml: &str) -> Vec<String> {
     // Counting requests, not pacing: the limits are announced, not enforced.
-    let emu = background(
-        t,
-        Options {
-            enforce_rate_limits: false,
-            ..Options::default()
-        },
-    );
-    let dir = TempDir::new("requests");
+    let options = Options {
+        enforce_rate_limits: false,
+        ..Options::default()
+    };
+    let dir = Scenario::new("requests").tenant(t).options(options);
     dir.write("orgsync.yaml", yaml);
-    let out = OrgSync::new(&emu)
-        .args(["plan", "--format", "json"])
-        .cwd(dir.path())
-        .run();
-    out.success();
-    api_requests(&emu).into_iter().map(|r| r.path).collect()
+    dir.run(["plan", "--format", "json"]).success();
+    let emu = dir.emu();
+    api_requests(emu).into_iter().map(|r| r.path).collect()
 }
 
 #[test]
 fn the_example_tenant_costs_one_list_page_and_one_page_per_organization() {
     // The read-only client: members only, as before the re-entry checks.
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("requests-example");
-    let out = OrgSync::new(&emu)
+    let dir = Scenario::new("requests-example").tenant(example_tenant());
+    let emu = dir.emu();
+    let out = OrgSync::new(emu)
         .args(["plan", "-c", example_config().to_str().unwrap()])
         .env("AUTH0_CLIENT_ID", "read-only")
         .env("AUTH0_CLIENT_SECRET", "read-only-secret")
         .cwd(dir.path())
         .run();
     out.success();
-    let paths: Vec<String> = api_requests(&emu).into_iter().map(|r| r.path).collect();
+    let paths: Vec<String> = api_requests(emu).into_iter().map(|r| r.path).collect();
     // min(4 lookups, 1 list page) + 4 organizations of fewer than 100 members.
     assert_eq!(paths.len(), 5, "{paths:#?}");
     assert_eq!(paths[0], "/api/v2/organizations?take=100");
@@ -69,14 +63,11 @@ fn the_example_tenant_costs_one_list_page_and_one_page_per_organization() {
 
 #[test]
 fn the_example_tenant_with_the_re_entry_scopes_costs_one_read_of_each_door() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = TempDir::new("requests-example-doors");
-    let out = OrgSync::new(&emu)
-        .args(["plan", "-c", example_config().to_str().unwrap()])
-        .cwd(dir.path())
-        .run();
+    let dir = Scenario::new("requests-example-doors").tenant(example_tenant());
+    let emu = dir.emu();
+    let out = dir.run(["plan", "-c", example_config().to_str().unwrap()]);
     out.success();
-    let paths: Vec<String> = api_requests(&emu).into_iter().map(|r| r.path).collect();
+    let paths: Vec<String> = api_requests(emu).into_iter().map(|r| r.path).collect();
     let count = |needle: &str| paths.iter().filter(|p| p.contains(needle)).count();
     // The list page; per organization its members (roles in the same requests), its enabled
     // connections and its invitations; then acme's two removed database users (acme has an
@@ -235,8 +226,8 @@ fn a_bucket_refilled_once_a_second_gets_no_429_either() {
 #[test]
 fn max_rps_spaces_requests() {
     // One lookup and three member pages: four requests, at 20 a second at most.
-    let emu = background(tenant(1, 250), Options::default());
-    let dir = TempDir::new("requests-max-rps");
+    let dir = Scenario::new("requests-max-rps").tenant(tenant(1, 250));
+    let emu = dir.emu();
     dir.write("orgsync.yaml", &config((0..1).map(|o| format!("org-{o}"))));
     let url = emu.url();
     let out = OrgSync::bare()
@@ -251,7 +242,7 @@ fn max_rps_spaces_requests() {
     out.success();
     // Arrival times on the emulator's clock, in ms of the day.
     const DAY: u64 = 24 * 3600 * 1000;
-    let times: Vec<u64> = api_requests(&emu)
+    let times: Vec<u64> = api_requests(emu)
         .iter()
         .map(|r| {
             let t = &r.time; // 2026-11-28T12:00:00.123Z

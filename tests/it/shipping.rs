@@ -121,7 +121,7 @@ fn an_unknown_shell_is_refused_naming_the_ones_there_are() {
     run.code(1);
     assert!(run.stdout().is_empty(), "{}", run.show());
     for shell in ["bash", "zsh", "fish", "powershell"] {
-        assert!(run.stderr().contains(shell), "{}", run.show());
+        run.stderr_has(shell);
     }
 }
 
@@ -194,11 +194,7 @@ fn man_dir_writes_a_page_per_subcommand_with_its_flags() {
         .arg(file.join("sub"))
         .run();
     run.code(1);
-    assert!(
-        run.stderr().contains("could not create the directory"),
-        "{}",
-        run.show()
-    );
+    run.stderr_has("could not create the directory");
 }
 
 fn action() -> Value {
@@ -900,5 +896,5 @@ fn the_pre_commit_hook_runs_validate_on_the_config() {
     );
     let run = OrgSync::bare().args(&entry[1..]).cwd(dir.path()).run();
     run.code(1);
-    assert!(run.stderr().contains("orgsync.yaml:3:"), "{}", run.show());
+    run.stderr_has("orgsync.yaml:3:");
 }

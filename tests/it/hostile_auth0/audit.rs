@@ -115,10 +115,11 @@ fn an_audit_log_that_cannot_be_written_stops_apply_before_any_delete() {
     let emu = saved_plan_emulator();
     let dir = TempDir::new("dev-full");
     dir.write("orgsync.yaml", SAVED_CONFIG);
-    let r = creds(&emu.url())
-        .args(["apply", "--auto-approve", "--audit-log", "/dev/full"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["apply", "--auto-approve", "--audit-log", "/dev/full"],
+    );
     r.assert_no_panic();
     assert!(
         emu_deletes(&emu).is_empty(),
@@ -140,11 +141,11 @@ fn every_audit_line_carries_its_runs_run_id_and_runs_differ() {
         "--audit-log",
         audit.to_str().unwrap(),
     ];
-    let r1 = creds(&emu.url()).args(args).cwd(dir.path()).run();
+    let r1 = run_in(&emu.url(), dir.path(), args);
     r1.assert_no_panic();
     let first = audit_lines(&audit);
     assert!(!first.is_empty(), "{}", r1.show());
-    let r2 = creds(&emu.url()).args(args).cwd(dir.path()).run();
+    let r2 = run_in(&emu.url(), dir.path(), args);
     r2.assert_no_panic();
     let all = audit_lines(&audit);
     let second = &all[first.len()..];
@@ -176,10 +177,11 @@ fn wait_of_u64_max_is_a_clear_error_before_any_delete() {
     let emu = saved_plan_emulator();
     let dir = TempDir::new("wait-max");
     dir.write("orgsync.yaml", SAVED_CONFIG);
-    let r = creds(&emu.url())
-        .args(["apply", "--auto-approve", "--wait=18446744073709551615"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["apply", "--auto-approve", "--wait=18446744073709551615"],
+    );
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     r.assert_no_panic();
     r.failure();
@@ -208,15 +210,16 @@ fn deletes_carried_out_then_cut_off_are_all_in_the_audit_log_and_the_run_is_not_
         "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: cut\n    members: [\"auth0|m00\", \"auth0|m01\", \"auth0|m02\"]\n",
     );
     let audit = dir.path().join("audit.jsonl");
-    let r = creds(&fake.url())
-        .args([
+    let r = run_in(
+        &fake.url(),
+        dir.path(),
+        [
             "apply",
             "--auto-approve",
             "--audit-log",
             audit.to_str().unwrap(),
-        ])
-        .cwd(dir.path())
-        .run();
+        ],
+    );
     r.assert_no_panic();
     let acted: Vec<Rec> = fake.deletes().into_iter().filter(|d| d.acted).collect();
     assert!(!acted.is_empty(), "{}", r.show());

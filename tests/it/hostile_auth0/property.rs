@@ -336,17 +336,18 @@ fn check_case(seed: u64, figures: &mut Figures) {
     let yaml = case_yaml(&case);
     dir.write("orgsync.yaml", &yaml);
     let audit = dir.path().join("audit.jsonl");
-    let r = creds(&fake.url())
-        .args([
+    let r = run_in(
+        &fake.url(),
+        dir.path(),
+        [
             "apply",
             "--auto-approve",
             "--audit-log",
             audit.to_str().unwrap(),
             "--timeout",
             "2",
-        ])
-        .cwd(dir.path())
-        .run();
+        ],
+    );
     let ctx = || {
         format!(
             "seed {seed} (rerun: ORGSYNC_PROPERTY_SEED={seed} ORGSYNC_PROPERTY_CASES=1)\nconfig:\n{yaml}\ntenant: {:?}\n{}",

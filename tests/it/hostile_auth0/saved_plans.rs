@@ -38,10 +38,11 @@ pub(super) fn resealed_plan(
     edit: impl FnOnce(&mut orgsync::plan::Plan),
 ) {
     dir.write("orgsync.yaml", SAVED_CONFIG);
-    let r = creds(&emu.url())
-        .args(["plan", "-c", "orgsync.yaml", "--out", "plan.json"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["plan", "-c", "orgsync.yaml", "--out", "plan.json"],
+    );
     r.success();
     let path = dir.path().join("plan.json");
     let mut p: orgsync::plan::Plan =
@@ -76,10 +77,11 @@ fn a_resealed_plan_cannot_remove_a_declared_member() {
             .remove
             .insert(0, orgsync::plan::Member::id("auth0|a0000").into());
     });
-    let r = creds(&emu.url())
-        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"],
+    );
     r.assert_no_panic();
     assert!(
         emu_members(&emu, "alpha").contains(&"auth0|a0000".to_string()),
@@ -106,10 +108,11 @@ fn a_resealed_plan_cannot_unblock_a_guarded_organization() {
         );
         g.blocked = None;
     });
-    let r = creds(&emu.url())
-        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"],
+    );
     r.assert_no_panic();
     assert_eq!(
         emu_members(&emu, "guarded").len(),
@@ -151,10 +154,11 @@ fn a_resealed_plan_cannot_add_an_organization_the_config_does_not_name() {
             ..Default::default()
         });
     });
-    let r = creds(&emu.url())
-        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"],
+    );
     r.assert_no_panic();
     assert_eq!(
         emu_members(&emu, "other").len(),
@@ -180,10 +184,11 @@ fn a_resealed_plan_cannot_remove_the_break_glass_account_even_without_dash_c() {
         a.remove.push(orgsync::plan::Member::id(BREAK_GLASS).into());
     });
     // No `-c`: the config is the default `orgsync.yaml` of the working directory.
-    let r = creds(&emu.url())
-        .args(["apply", "plan.json", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["apply", "plan.json", "--auto-approve"],
+    );
     r.assert_no_panic();
     assert!(
         emu_members(&emu, "alpha").contains(&BREAK_GLASS.to_string()),
@@ -210,10 +215,11 @@ fn a_saved_plan_without_any_config_is_refused() {
     )
     .unwrap();
     let before = emu.state();
-    let r = creds(&emu.url())
-        .args(["apply", "plan.json", "--auto-approve"])
-        .cwd(elsewhere.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        elsewhere.path(),
+        ["apply", "plan.json", "--auto-approve"],
+    );
     r.assert_no_panic();
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     assert_eq!(emu.state(), before);
@@ -248,18 +254,15 @@ fn an_endless_plan_pipe_fails_at_the_cap_and_removes_nobody() {
         }
         sent
     });
-    let r = creds(&emu.url())
-        .args(["apply", "plan.pipe", "-c", "orgsync.yaml", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["apply", "plan.pipe", "-c", "orgsync.yaml", "--auto-approve"],
+    );
     let sent = writer.join().unwrap();
     r.assert_no_panic();
     r.failure();
-    assert!(
-        r.stderr().contains("plan.pipe` is larger than 64 MiB"),
-        "{}",
-        r.show()
-    );
+    r.stderr_has("plan.pipe` is larger than 64 MiB");
     assert!(
         sent < 128 << 20,
         "the reader went on past the cap: {sent} bytes"
@@ -286,18 +289,14 @@ fn a_dangling_defaults_file_fails_the_load_and_removes_nobody() {
     )
     .unwrap();
     let before = emu.state();
-    let r = creds(&emu.url())
-        .args(["apply", "-c", "conf", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["apply", "-c", "conf", "--auto-approve"],
+    );
     r.assert_no_panic();
     r.code(1);
-    assert!(
-        r.stderr()
-            .contains("conf/_defaults.yaml: cannot read this config entry"),
-        "{}",
-        r.show()
-    );
+    r.stderr_has("conf/_defaults.yaml: cannot read this config entry");
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     assert_eq!(emu.state(), before);
 }

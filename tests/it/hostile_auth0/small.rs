@@ -3,6 +3,7 @@
 
 use super::saved_plans::{SAVED_CONFIG, resealed_plan, saved_plan_emulator};
 use super::*;
+use crate::support::Scenario;
 
 #[test]
 fn proxy_variables_are_never_used_for_the_tenant() {
@@ -31,55 +32,49 @@ fn proxy_variables_are_never_used_for_the_tenant() {
 #[test]
 fn a_token_endpoint_echoing_the_request_does_not_leak_the_secret() {
     let fake = Fake::start(vec![forg("org_alpha0000000001", "alpha", &[])], vec![]);
-    fake.rule(
-        "POST",
-        "/oauth/token",
-        true,
-        None,
-        Act {
-            status: Some(401),
-            echo_request: true,
-            ..Act::default()
-        },
-    );
-    let dir = TempDir::new("echo");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: alpha\n    members: []\n    allow_empty: true\n",
-    );
-    let audit = dir.path().join("audit.jsonl");
-    let r = creds(&fake.url())
-        .args([
-            "apply",
-            "--auto-approve",
-            "-vv",
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ])
-        .cwd(dir.path())
-        .run();
-    assert!(
-        fake.requests().iter().any(|q| q.path == "/oauth/token"),
-        "the token endpoint was asked"
-    );
+    let echo = Act {
+        status: Some(401),
+        echo_request: true,
+        ..Act::default()
+    };
+    fake.rule("POST", "/oauth/token", true, None, echo);
+    let s = Scenario::new("echo").config(ALPHA_EMPTY);
+    let apply = [
+        "apply",
+        "--auto-approve",
+        "-vv",
+        "--audit-log",
+        "audit.jsonl",
+    ];
+    let r = run_in(&fake.url(), s.path(), apply);
+    let asked = fake.requests().iter().any(|q| q.path == "/oauth/token");
+    assert!(asked, "the token endpoint was asked");
     r.failure();
-    let log = std::fs::read_to_string(&audit).unwrap_or_default();
+    let log = std::fs::read_to_string(s.join("audit.jsonl")).unwrap_or_default();
     assert!(!r.all().contains(SECRET), "the secret leaked to the output");
     assert!(!log.contains(SECRET), "the secret leaked to the audit log");
 }
 
+/// `alpha`, declared empty and allowed to be.
+const ALPHA_EMPTY: &str = "
+    version: 1
+    organizations:
+      - name: alpha
+        members: []
+        allow_empty: true
+";
+
 #[test]
 fn credentials_in_the_domain_are_not_echoed() {
-    let dir = TempDir::new("domain-creds");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: alpha\n    members: []\n",
-    );
+    let s = Scenario::new("domain-creds")
+        .config("version: 1\norganizations:\n  - name: alpha\n    members: []\n");
     let r = OrgSync::at("https://ops-admin:hunter2-in-the-url@example.com")
-        .env("AUTH0_CLIENT_ID", CLIENT_ID)
-        .env("AUTH0_CLIENT_SECRET", SECRET)
+        .envs(&[
+            ("AUTH0_CLIENT_ID", CLIENT_ID),
+            ("AUTH0_CLIENT_SECRET", SECRET),
+        ])
         .arg("plan")
-        .cwd(dir.path())
+        .cwd(s.path())
         .run();
     r.failure();
     let all = r.all();
@@ -107,10 +102,7 @@ fn a_user_id_with_an_escape_and_a_newline_cannot_forge_output() {
         "orgsync.yaml",
         "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: alpha\n    members: [\"auth0|alpha0\", \"auth0|alpha1\"]\n",
     );
-    let r = creds(&fake.url())
-        .args(["apply", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(&fake.url(), dir.path(), ["apply", "--auto-approve"]);
     r.assert_no_panic();
     assert!(
         !r.stdout.contains('\u{1b}'),
@@ -140,10 +132,7 @@ fn plan_out_does_not_write_through_a_planted_tmp_symlink() {
     dir.write("orgsync.yaml", SAVED_CONFIG);
     let victim = dir.write("victim.txt", "precious\n");
     std::os::unix::fs::symlink(&victim, dir.path().join("plan.json.tmp")).unwrap();
-    let r = creds(&emu.url())
-        .args(["plan", "--out", "plan.json"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(&emu.url(), dir.path(), ["plan", "--out", "plan.json"]);
     r.assert_no_panic();
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
@@ -159,10 +148,7 @@ fn export_does_not_write_through_a_planted_tmp_symlink() {
     let dir = TempDir::new("symlink-export");
     let victim = dir.write("victim.txt", "precious\n");
     std::os::unix::fs::symlink(&victim, dir.path().join("out.yaml.tmp")).unwrap();
-    let r = creds(&emu.url())
-        .args(["export", "-o", "out.yaml"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(&emu.url(), dir.path(), ["export", "-o", "out.yaml"]);
     r.assert_no_panic();
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
@@ -228,10 +214,7 @@ fn an_organization_id_of_dot_dot_never_escapes_the_organizations_path() {
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: alpha\n    members: []\n    allow_empty: true\n",
     );
-    let r = creds(&fake.url())
-        .args(["apply", "--auto-approve"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(&fake.url(), dir.path(), ["apply", "--auto-approve"]);
     r.assert_no_panic();
     for q in fake.requests() {
         assert!(
@@ -269,10 +252,7 @@ fn a_config_directory_skips_hidden_files_and_names_upper_case_ones() {
         "cfg/20-UPPER.YAML",
         "version: 1\norganizations:\n  - name: guarded\n    members: []\n    allow_empty: true\n",
     );
-    let r = creds(&emu.url())
-        .args(["plan", "-c", "cfg/"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(&emu.url(), dir.path(), ["plan", "-c", "cfg/"]);
     r.assert_no_panic();
     r.code_for(0, "the hidden file was merged");
     assert!(
@@ -287,10 +267,11 @@ fn a_saved_plan_without_a_terminal_needs_auto_approve() {
     let emu = saved_plan_emulator();
     let dir = TempDir::new("no-tty");
     resealed_plan(&emu, &dir, |_| {});
-    let r = creds(&emu.url())
-        .args(["apply", "plan.json", "-c", "orgsync.yaml"])
-        .cwd(dir.path())
-        .run();
+    let r = run_in(
+        &emu.url(),
+        dir.path(),
+        ["apply", "plan.json", "-c", "orgsync.yaml"],
+    );
     r.assert_no_panic();
     r.failure();
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());

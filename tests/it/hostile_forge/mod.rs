@@ -60,8 +60,8 @@ fn config_dir(tag: &str) -> TempDir {
 #[track_caller]
 fn failed_unacted(forge: &Forge, run: &Run, expect: &str) {
     run.failure();
-    assert!(run.stdout().contains("Plan:"), "{}", run.show());
-    assert!(run.stderr().contains(expect), "{}", run.show());
+    run.stdout_has("Plan:");
+    run.stderr_has(expect);
     assert!(!run.all().contains(TOKEN), "{}", run.show());
     assert!(
         !run.all().contains("DoNotPrint"),
@@ -240,12 +240,7 @@ fn a_comment_page_that_never_ends_stops_at_the_answer_cap() {
         let dir = config_dir("forge-endless");
         let run = run_with(&forge, &dir, &["plan"], &[(api.0, &api.1)]);
         failed_unacted(&forge, &run, "the answer is larger than 8 MiB");
-        assert!(
-            run.stderr()
-                .contains("hint: no honest answer is that large"),
-            "{}",
-            run.show()
-        );
+        run.stderr_has("hint: no honest answer is that large");
         let sent = sent.load(Ordering::Relaxed);
         assert!(
             sent < 64 << 20,
@@ -270,12 +265,7 @@ fn a_forge_that_answers_each_page_after_20_s_ends_within_the_timeout() {
         let dir = config_dir("forge-slow");
         let run = plan(&forge, &dir, &["--timeout", "2"]);
         failed_unacted(&forge, &run, "(`--timeout` 2 s)");
-        assert!(
-            run.stderr()
-                .contains("hint: give the run more time with `--timeout SECONDS`"),
-            "{}",
-            run.show()
-        );
+        run.stderr_has("hint: give the run more time with `--timeout SECONDS`");
         assert!(
             run.took < Duration::from_secs(10),
             "ended by the deadline: {:?}",
@@ -317,13 +307,9 @@ fn another_authors_comment_with_our_marker_is_never_touched() {
             "{}",
             after[1].body
         );
-        assert!(
-            run.stderr().contains(&format!(
+        run.stderr_has(format!(
                 "warning: comment {impostor} by `octocat` carries orgsync's marker for this plan, but orgsync did not write it"
-            )),
-            "{}",
-            run.show()
-        );
+            ));
         let writes: Vec<String> = forge2
             .requests()
             .iter()
@@ -345,8 +331,8 @@ fn another_authors_comment_with_our_marker_is_never_touched() {
         assert_eq!(after.len(), 2);
         assert_eq!(after[0].body, impostor_body);
         assert_eq!(after[1].author, forge3.me());
-        assert!(run.stderr().contains("1 created"), "{}", run.show());
-        assert!(run.stderr().contains("warning: comment"), "{}", run.show());
+        run.stderr_has("1 created");
+        run.stderr_has("warning: comment");
         token_kept(&forge3, &[&run]);
     }
 }
@@ -374,29 +360,20 @@ fn the_github_author_is_the_tokens_user_or_the_actions_bot() {
     assert_eq!(after[1].author, (77, "ada".to_string()));
     // Run again: ada's comment is found and left unchanged.
     let run = run_with(&gh, &dir, &["plan"], &[("GITHUB_ACTIONS", "")]);
-    assert!(run.stderr().contains("1 unchanged"), "{}", run.show());
+    run.stderr_has("1 unchanged");
 
     // Outside Actions, a token that cannot read /user: an error, nothing posted.
     let gh = Forge::github();
     let run = run_with(&gh, &dir, &["plan"], &[("GITHUB_ACTIONS", "")]);
     failed_unacted(&gh, &run, "finding the token's user");
-    assert!(
-        run.stderr().contains("hint: outside GitHub Actions"),
-        "{}",
-        run.show()
-    );
+    run.stderr_has("hint: outside GitHub Actions");
 
     // In Actions with an app's token: the created comment says who wrote it; not the bot.
     let gh = Forge::github();
     gh.posts_as((99, "some-app[bot]"));
     let run = plan(&gh, &dir, &[]);
     run.failure();
-    assert!(
-        run.stderr()
-            .contains("was written as `some-app[bot]`, not as `github-actions[bot]`"),
-        "{}",
-        run.show()
-    );
+    run.stderr_has("was written as `some-app[bot]`, not as `github-actions[bot]`");
 }
 
 /// A list that moved between pages (an id on two pages, GitLab's count off) is read again and
@@ -467,7 +444,7 @@ fn a_list_that_moves_is_read_again_and_one_that_keeps_moving_fails() {
         }));
         let run = plan(&moving, &dir, &[]);
         failed_unacted(&moving, &run, "changed while it was read, 2 times");
-        assert!(run.stderr().contains("was listed twice"), "{}", run.show());
+        run.stderr_has("was listed twice");
     }
     // GitLab's count off on every reading.
     let gl = Forge::gitlab();

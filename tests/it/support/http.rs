@@ -1,4 +1,4 @@
-//! A tiny HTTP/1.1 server on loopback for the fake Auth0s of `hostile` and `hostile_auth0`: it
+//! A tiny HTTP/1.1 server on loopback for the one fake Auth0 ([`super::fake_auth0`]): it
 //! reads each request (keep-alive included) and writes whatever its handler answers, including
 //! nothing at all. What to answer, and what to record, is the handler's.
 

@@ -1,7 +1,11 @@
 //! Shared helpers for integration tests: tenants, emulators, and running the real binary.
 
+pub mod fake_auth0;
 pub mod forge;
 pub mod http;
+pub mod scenario;
+
+pub(crate) use scenario::{Scenario, assert_run, assert_stderr, unindent};
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
@@ -21,8 +25,8 @@ pub fn bin() -> PathBuf {
 pub const LIMIT: Duration = Duration::from_secs(60);
 
 /// One run of the real binary, built up and then [`run`](OrgSync::run) (bounded: killed and
-/// failed past its limit) or [`spawn`](OrgSync::spawn)ed. The environment is clean: only the
-/// variables given here reach it ([`ENV_REMOVED`] never do).
+/// failed past its limit) or [`spawn`](OrgSync::spawn)ed. The environment is cleared: only
+/// [`ENV_KEPT`] from the test's own environment and the variables given here reach it.
 #[derive(Debug, Clone)]
 pub struct OrgSync {
     args: Vec<OsString>,
@@ -126,8 +130,11 @@ impl OrgSync {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for v in ENV_REMOVED {
-            cmd.env_remove(v);
+        cmd.env_clear();
+        for key in ENV_KEPT {
+            if let Some(value) = std::env::var_os(key) {
+                cmd.env(key, value);
+            }
         }
         for (k, v) in &self.envs {
             cmd.env(k, v);
@@ -160,12 +167,13 @@ impl OrgSync {
 }
 
 /// Insta settings for every snapshot of a run: what changes from run to run is filtered out.
-/// Loopback URLs (an emulator's or a fake's port), temporary directories, timestamps,
+/// Loopback URLs (an emulator's or a fake's port, `localhost` too), temporary directories, timestamps,
 /// durations and content hashes.
 pub fn insta_settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.add_filter(r"http://127\.0\.0\.1:\d+", "http://[EMULATOR]");
     s.add_filter(r"\b127\.0\.0\.\d+:\d+\b", "[LOOPBACK]");
+    s.add_filter(r"http://localhost:\d+", "http://localhost:[PORT]");
     let tmp = std::env::temp_dir();
     let tmp = regex_escape(
         tmp.to_str()
@@ -327,6 +335,16 @@ impl Run {
         )
     }
 
+    /// The run as [`snapshot`](Run::snapshot) records it, stdout left out (a long plan before a
+    /// message on stderr).
+    pub fn stderr_snapshot(&self) -> String {
+        let whole = self.snapshot();
+        let (head, _) = whole
+            .split_once("----- stdout -----")
+            .unwrap_or((&whole, ""));
+        format!("{head}----- stderr -----\n{}", self.stderr)
+    }
+
     pub fn stdout(&self) -> &str {
         &self.stdout
     }
@@ -362,6 +380,30 @@ impl Run {
         self
     }
 
+    /// Asserts that stdout holds `text`; else fails showing the whole run.
+    #[track_caller]
+    pub fn stdout_has(&self, text: impl AsRef<str>) -> &Run {
+        let text = text.as_ref();
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.show()
+        );
+        self
+    }
+
+    /// Asserts that stderr holds `text`; else fails showing the whole run.
+    #[track_caller]
+    pub fn stderr_has(&self, text: impl AsRef<str>) -> &Run {
+        let text = text.as_ref();
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.show()
+        );
+        self
+    }
+
     pub fn assert_no_panic(&self) {
         assert!(
             !self.stderr.contains("panicked"),
@@ -379,23 +421,10 @@ pub struct Running {
     started: Instant,
 }
 
-/// Variables a developer's shell may hold that would change a run: removed from every run.
-pub const ENV_REMOVED: &[&str] = &[
-    "AUTH0_DOMAIN",
-    "AUTH0_CLIENT_ID",
-    "AUTH0_CLIENT_SECRET",
-    "AUTH0_API_TOKEN",
-    "AUTH0_ACCESS_TOKEN",
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "NO_COLOR",
-];
+/// What a run keeps of the test's own environment: where programs and home are, where
+/// temporary files go. Everything else is cleared (a developer's `AUTH0_*`, proxies, `GITHUB_*`,
+/// colours) and set explicitly per run.
+pub const ENV_KEPT: &[&str] = &["PATH", "HOME", "TMPDIR"];
 
 impl Running {
     pub fn pid(&self) -> u32 {
