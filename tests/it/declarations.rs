@@ -283,3 +283,23 @@ fn a_missing_member_comes_with_the_next_step() {
     let next = "  ! to add the missing: Auth0 Dashboard > Organizations > acme > Members > Add Members, or `POST /api/v2/organizations/org_driftdriftdrift1/members` (orgsync never adds anyone)\n";
     r.stdout_has(next);
 }
+
+/// A declared user_id of nobody fails apply even where nothing would be removed (here the
+/// member it meant is protected): the organization is reported blocked, and apply exits 1
+/// (the property test found apply exiting 0, seed 400268377).
+#[test]
+fn a_user_id_of_nobody_fails_apply_even_with_nothing_to_remove() {
+    let s = drift(
+        "drift-nobody-apply",
+        r#"
+        version: 1
+        organizations:
+          - name: acme
+            members: ["auth0|ada", "auth0|adda"]
+        "#,
+    );
+    let r = s.run(["apply", "--auto-approve"]);
+    r.code(1);
+    r.stdout_has("blocked, nothing removed: orgsync.yaml:4:28: `auth0|adda` (members) is no user of this tenant");
+    r.stderr_has("1 organization blocked by a guard");
+}
