@@ -11,7 +11,7 @@ use crate::error::{Exit, Failure};
 pub fn run(args: EmulatorArgs) -> Result<Exit, Failure> {
     let tenant = Tenant::load(&args.tenant).map_err(|e| Failure {
         error: Box::new(e),
-        hint: Some("see the README's \"Emulator\" section for the tenant file format".into()),
+        hint: Some("see docs/emulator.md for the tenant file format".into()),
     })?;
     let documented = RateLimits::tier(args.tier);
     let options = emulator::Options {

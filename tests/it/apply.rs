@@ -193,6 +193,7 @@ fn a_blocked_organization_is_untouched_and_the_others_proceed() {
         Re-entry: 2 removals could be undone by the member on their own (the `^ can rejoin` lines); removing them does not keep them out.
         Blocked: 1 organization exceeds a guard; its 6 removals will not be applied.
         Legend: `-` removed by apply (unless blocked); `~` declared and invited: a member once they accept (no drift); `?` pending invitation for someone the config does not declare; `^` how the removed member above could rejoin on their own.
+        note: roles members hold through a group were not recorded: the token lacks `read:organization_member_effective_roles` (direct roles are recorded as the plan read them)
 
         organization acme (org_3hbVAMF8F3wVIcEJ): removed 2
         organization initech (org_SST1yp2pazgSiMYi): blocked, nothing removed: 6 removals exceed the limit of 2 (max_removals: 25% of 11 current members, rounded down)
@@ -261,6 +262,7 @@ fn allow_empty_guard_blocks_emptying() {
         Not checked: whether removed members can rejoin through auto-membership or signup (the token lacks `read:organization_connections`).
         Not checked: pending invitations (the token lacks `read:organization_invitations`).
         Blocked: 1 organization exceeds a guard; its 3 removals will not be applied.
+        note: roles members hold through a group were not recorded: the token lacks `read:organization_member_effective_roles` (direct roles are recorded as the plan read them)
 
         organization empty-me (org_emptyemptyempt1): blocked, nothing removed: removing all 3 members would empty the organization; set `allow_empty: true` to allow it
         organization fine (org_fineinefinefin2): removed 1

@@ -47,7 +47,7 @@ fn every_bad_config_is_refused_with_its_expected_error_and_no_request() {
 }
 
 #[test]
-fn the_readme_counts_the_bad_config_files_right_everywhere() {
+fn the_docs_count_the_bad_config_files_right_everywhere() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let count = std::fs::read_dir(root.join("tests/fixtures/bad-configs"))
         .unwrap()
@@ -59,9 +59,7 @@ fn the_readme_counts_the_bad_config_files_right_everywhere() {
                 .is_some_and(|x| x == "yaml")
         })
         .count();
-    let readme = std::fs::read_to_string(root.join("README.md"))
-        .unwrap()
-        .replace('\n', " ");
+    let readme = crate::docs::all_text().replace('\n', " ");
     let words: Vec<&str> = readme.split_whitespace().collect();
     // Every "<N> malformed files" or "the <N> files of `tests/fixtures/bad-configs/`".
     let mut mentions = Vec::new();
@@ -75,6 +73,6 @@ fn the_readme_counts_the_bad_config_files_right_everywhere() {
     assert!(mentions.len() >= 2, "{mentions:?}");
     assert!(
         mentions.iter().all(|&n| n == count),
-        "{count} files, README says {mentions:?}"
+        "{count} files, the docs say {mentions:?}"
     );
 }

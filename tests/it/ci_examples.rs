@@ -2,7 +2,7 @@
 //! action (built from its source until a release is published, with inputs it has) or the checked
 //! release binary, never `cargo install` from a registry, give the delete-capable client only to
 //! the apply job in the protected environment, and every orgsync command in them and in the
-//! README parses with the current CLI.
+//! docs (README.md, docs/*.md, CONTRIBUTING.md) parses with the current CLI.
 
 use std::path::{Path, PathBuf};
 
@@ -98,7 +98,8 @@ fn github_workflows_are_valid_and_their_commands_parse() {
             "shell.yml"
         ]
     );
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    // README.md and the pages of docs/ together document the recipes.
+    let readme = crate::docs::all_text();
     let action = yaml(&root().join("action.yml"));
     // Nothing is released yet: the recipes use the action at a commit (`main` stands for the
     // one a team pins), built from that commit's source.
@@ -167,13 +168,13 @@ fn github_workflows_are_valid_and_their_commands_parse() {
         for c in &all {
             assert!(
                 readme.contains(&format!("orgsync {}", c[1])),
-                "{name}: the README does not document `orgsync {}`",
+                "{name}: the docs do not document `orgsync {}`",
                 c[1]
             );
             for flag in c.iter().filter(|a| a.starts_with("--")) {
                 assert!(
                     readme.contains(flag.as_str()),
-                    "{name}: the README does not document `{flag}`"
+                    "{name}: the docs do not document `{flag}`"
                 );
             }
         }
@@ -182,8 +183,8 @@ fn github_workflows_are_valid_and_their_commands_parse() {
         action_steps >= 6,
         "the examples use the action ({action_steps} steps)"
     );
-    // The README names where each workflow goes, and a workflow's path filter on workflow files
-    // matches the names the README gives them.
+    // The docs name where each workflow goes, and a workflow's path filter on workflow files
+    // matches the names the docs give them.
     let installed: Vec<String> = names
         .iter()
         .map(|n| match n.as_str() {
@@ -194,7 +195,7 @@ fn github_workflows_are_valid_and_their_commands_parse() {
     for path in &installed {
         assert!(
             readme.contains(path.as_str()),
-            "the README does not say `{path}`"
+            "the docs do not say `{path}`"
         );
     }
     for name in &names {
@@ -235,14 +236,14 @@ fn github_workflows_are_valid_and_their_commands_parse() {
         );
         assert_eq!(action["inputs"]["comment"]["default"], "auto");
     }
-    // The one workflow of the README plans on pull requests and applies on merge.
+    // The one workflow the docs show plans on pull requests and applies on merge.
     let one = yaml(&dir.join("orgsync.yml"));
     assert_eq!(one["on"]["push"]["branches"][0], "main");
     assert_eq!(one["jobs"]["apply"]["environment"], "auth0-production");
     let one_text = std::fs::read_to_string(dir.join("orgsync.yml")).unwrap();
     assert!(
         readme.contains(&one_text),
-        "the README shows examples/github-actions/orgsync.yml verbatim"
+        "the docs show examples/github-actions/orgsync.yml verbatim"
     );
     let apply = yaml(&dir.join("apply.yml"));
     assert_eq!(apply["on"]["push"]["branches"][0], "main");
@@ -294,10 +295,7 @@ fn action_command(action: &Value, with: &Value, at: &str) -> Vec<String> {
 
 #[test]
 fn no_recipe_builds_orgsync_from_a_registry_and_each_checks_what_it_downloads() {
-    let mut texts = vec![(
-        "README.md".to_string(),
-        std::fs::read_to_string(root().join("README.md")).unwrap(),
-    )];
+    let mut texts = crate::docs::pages();
     for name in [
         "examples/gitlab-ci.yml",
         "examples/github-actions/shell.yml",
@@ -354,23 +352,27 @@ fn the_gitlab_example_is_valid_and_its_commands_parse() {
 }
 
 #[test]
-fn every_command_in_the_readme_parses() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let mut in_block = false;
-    let mut block = String::new();
-    for line in readme.lines() {
-        if line.trim_start().starts_with("```") {
-            in_block = !in_block;
-            continue;
+fn every_command_in_the_docs_parses() {
+    let mut total = 0;
+    for (page, text) in crate::docs::pages() {
+        let mut in_block = false;
+        let mut block = String::new();
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                in_block = !in_block;
+                continue;
+            }
+            if in_block {
+                block.push_str(line);
+                block.push('\n');
+            }
         }
-        if in_block {
-            block.push_str(line);
-            block.push('\n');
-        }
+        let cmds = commands_in(&block);
+        total += cmds.len();
+        check_parses(&cmds, &page);
     }
-    let cmds = commands_in(&block);
-    assert!(cmds.len() >= 5, "{cmds:?}");
-    check_parses(&cmds, "README.md");
+    assert!(total >= 20, "{total} commands in the docs");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     // The first line of the README is the demo.
     let first_block: Vec<&str> = readme
         .split("```")
@@ -540,7 +542,12 @@ fn gitlab_gives_the_delete_capable_client_only_to_the_apply_job() {
 fn the_recipes_and_the_docs_name_the_two_clients() {
     let read =
         |p: &str| std::fs::read_to_string(root().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
-    for page in ["README.md", "docs/ci.md", "docs/security-model.md"] {
+    for page in [
+        "README.md",
+        "docs/ci.md",
+        "docs/security-model.md",
+        "docs/action.md",
+    ] {
         let text = read(page);
         for want in [
             "AUTH0_READ_CLIENT_ID",

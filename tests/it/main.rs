@@ -19,6 +19,7 @@ mod ci_examples;
 mod comment;
 mod config_errors;
 mod declarations;
+mod docs;
 mod drills;
 mod email;
 mod emulator_command;

@@ -4,7 +4,7 @@
 //! it answers the way live tenants do in the recordings under `tests/fixtures/auth0-recordings/`
 //! and as Auth0's documentation describes: the same status codes, JSON shapes, error bodies, paging
 //! rules and rate-limit headers. Where Auth0's behaviour is undocumented the emulator makes an
-//! assumption and names it (see the README's "Emulator" section and [`ASSUMPTIONS`]).
+//! assumption and names it (see `docs/emulator.md` and [`ASSUMPTIONS`]).
 //!
 //! It is its own crate, beside the product (like dropshot's test servers): the integration tests
 //! use it as a dev-dependency, and `orgsync emulator` and `--sandbox` use it through the
