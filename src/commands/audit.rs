@@ -45,8 +45,9 @@ fn run_verify(log: &Path) -> Result<Exit, Failure> {
             let mut out = crate::secrets::stdout();
             writeln!(
                 out,
-                "audit log `{shown}`: {} lines, {} runs; the chain holds, every line parses, every intent has its outcome and every run its summary.",
-                v.lines, v.runs
+                "audit log `{shown}`: {}, {}; the chain holds, every line parses, every intent has its outcome and every run its summary.",
+                crate::text::plural(v.lines, "line", "lines"),
+                crate::text::plural(v.runs, "run", "runs")
             )?;
             if let Some(last) = &v.last_sha256 {
                 writeln!(
