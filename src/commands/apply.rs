@@ -111,12 +111,12 @@ async fn prepare_apply(
                 work: fresh
                     .organizations
                     .iter()
-                    // An organization whose config names a user_id of nobody is an error
-                    // even with nothing to remove: it is reported as blocked, and apply fails.
+                    // A blocked organization is reported as blocked (and apply fails) even
+                    // with nothing to remove: one whose config names a user_id of nobody.
                     .filter(|o| {
                         !o.remove.is_empty()
                             || !o.invitations_to_revoke().is_empty()
-                            || !o.unknown_users.is_empty()
+                            || o.blocked.is_some()
                     })
                     .map(OrgWork::from_plan)
                     .collect(),
