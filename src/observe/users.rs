@@ -89,11 +89,14 @@ pub(super) async fn resolve_emails(
     client: &Arc<Client>,
     desired: &DesiredState,
 ) -> Result<(HashMap<String, String>, HashSet<String>), ObserveError> {
+    // Each email once, at its first entry (a set, not a scan of the list: a config may name
+    // thousands).
     let mut first_at: Vec<(String, Location)> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for o in &desired.organizations {
         for m in o.members.iter().chain(&o.protect) {
             if let MemberRef::Email(e) = &m.member
-                && !first_at.iter().any(|(x, _)| x == e)
+                && seen.insert(e.as_str())
             {
                 first_at.push((e.clone(), m.location.clone()));
             }
