@@ -300,6 +300,36 @@ impl Client {
         Ok(self.get_json_sized(path_and_query, site).await?.0)
     }
 
+    /// One page of a list read over pages: the answer read (its bytes counted against `list`'s
+    /// caps), the records under `key` decoded, and the rest of the answer (`next`, `total`)
+    /// returned beside them. Admitting the records by id is the caller's, once it has checked
+    /// what the rest says.
+    pub(super) async fn list_page<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+        key: &str,
+        site: &CallSite,
+        list: &mut Keyed,
+    ) -> Result<(Vec<T>, serde_json::Map<String, Value>), Error> {
+        let decode = |detail: String| Error::Decode {
+            site: site.clone(),
+            detail,
+        };
+        let (mut answer, bytes): (serde_json::Map<String, Value>, usize) =
+            self.get_json_sized(path_and_query, site).await?;
+        list.count_bytes(bytes, &self.transport.stats.list_bytes)
+            .map_err(|refused| Error::List {
+                site: site.clone(),
+                refused,
+            })?;
+        let items = answer
+            .remove(key)
+            .ok_or_else(|| decode(format!("missing field `{key}`")))?;
+        let items: Vec<T> =
+            serde_json::from_value(items).map_err(|e| decode(format!("`{key}`: {e}")))?;
+        Ok((items, answer))
+    }
+
     /// Like [`Client::get_json`], with the answer's size in bytes (for a list's byte cap).
     pub(super) async fn get_json_sized<T: DeserializeOwned>(
         &self,
@@ -398,15 +428,7 @@ impl Client {
                 q.push_str(&encode(c));
             }
             // `{"<key>": [...], "next": "..."}`, the items under a key that depends on the list.
-            let (mut page, bytes): (serde_json::Map<String, Value>, usize) =
-                self.get_json_sized(&q, site).await?;
-            list.count_bytes(bytes, &self.transport.stats.list_bytes)
-                .map_err(refused)?;
-            let items = page
-                .remove(key)
-                .ok_or_else(|| decode(format!("missing field `{key}`")))?;
-            let items: Vec<T> =
-                serde_json::from_value(items).map_err(|e| decode(format!("`{key}`: {e}")))?;
+            let (items, mut page) = self.list_page::<T>(&q, key, site, list).await?;
             let next = match page.remove("next") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(s),

@@ -192,15 +192,7 @@ impl Client {
         let mut all = Vec::new();
         for page in 0..OFFSET_RECORDS / OFFSET_PAGE {
             let q = format!("{base}?page={page}&per_page={OFFSET_PAGE}&include_totals=true");
-            let (mut answer, bytes): (serde_json::Map<String, serde_json::Value>, usize) =
-                self.get_json_sized(&q, site).await?;
-            list.count_bytes(bytes, &self.transport.stats.list_bytes)
-                .map_err(refused)?;
-            let items = answer
-                .remove(key)
-                .ok_or_else(|| decode(format!("missing field `{key}`")))?;
-            let items: Vec<T> =
-                serde_json::from_value(items).map_err(|e| decode(format!("`{key}`: {e}")))?;
+            let (items, answer) = self.list_page::<T>(&q, key, site, &mut list).await?;
             let total = answer.get("total").and_then(serde_json::Value::as_u64);
             list.note_total(total).map_err(refused)?;
             list.admit(&items, |t: &T| t.key()).map_err(refused)?;
