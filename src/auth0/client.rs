@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::Method;
 use serde::Deserialize;
@@ -29,6 +29,9 @@ use crate::member::Member;
 
 /// Members per checkpoint page: the API's maximum.
 pub const PAGE_SIZE: usize = 100;
+
+/// User_ids per call that adds or removes members: the most Auth0 documents.
+pub const MEMBERS_PER_CALL: usize = 10;
 
 /// A Management API client for one tenant: the endpoints orgsync uses, over a [`Transport`]
 /// that sends, retries and paces.
@@ -566,53 +569,57 @@ impl Client {
         label: &str,
         user_ids: &[String],
     ) -> (Result<(), Error>, CallRecord) {
+        self.members_call(Method::DELETE, org_id, label, user_ids)
+            .await
+    }
+
+    /// `POST` or `DELETE /api/v2/organizations/{id}/members` with 1 to 10 user_ids (the most
+    /// Auth0 documents); ids checked before anything is sent.
+    pub(super) async fn members_call(
+        &self,
+        method: Method,
+        org_id: &str,
+        label: &str,
+        user_ids: &[String],
+    ) -> (Result<(), Error>, CallRecord) {
         let path = format!("/api/v2/organizations/{}/members", encode(org_id));
         let site = CallSite {
-            method: "DELETE",
+            method: if method == Method::POST {
+                "POST"
+            } else {
+                "DELETE"
+            },
             path: path.clone(),
             organization: Some(label.to_string()),
         };
         let started = Instant::now();
         if let Err(e) = check_org_id(org_id, &site) {
-            let record = CallRecord {
-                status: None,
-                attempts: 0,
-                duration: Duration::ZERO,
-            };
-            return (Err(self.scrub(e)), record);
+            return (Err(self.scrub(e)), CallRecord::unsent());
         }
-        if user_ids.is_empty() || user_ids.len() > 10 {
+        if user_ids.is_empty() || user_ids.len() > MEMBERS_PER_CALL {
             let err = Error::TooManyIds {
                 site,
                 count: user_ids.len(),
             };
-            return (
-                Err(err),
-                CallRecord {
-                    status: None,
-                    attempts: 0,
-                    duration: Duration::ZERO,
-                },
-            );
+            return (Err(err), CallRecord::unsent());
         }
         let body = serde_json::json!({ "members": user_ids });
-        self.delete(&path, Some(&body), &site, started).await
+        self.mutate(method, &path, Some(&body), &site, started)
+            .await
     }
 
-    /// One DELETE through the retry loop, with the record of how it went (for the audit log)
-    /// whether it succeeded or not.
-    pub(super) async fn delete(
+    /// One mutating call (a DELETE or a POST) through the retry loop, with the record of how it
+    /// went (for the audit log) whether it succeeded or not.
+    pub(super) async fn mutate(
         &self,
+        method: Method,
         path: &str,
         body: Option<&Value>,
         site: &CallSite,
         started: Instant,
     ) -> (Result<(), Error>, CallRecord) {
         let mut attempts = 0;
-        match self
-            .call(Method::DELETE, path, body, site, &mut attempts)
-            .await
-        {
+        match self.call(method, path, body, site, &mut attempts).await {
             Ok((_, record)) => (Ok(()), record),
             Err(e) => {
                 let record = CallRecord {

@@ -3,9 +3,10 @@
 //! the token carries (so that a read the token may not make is not sent at all).
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
+use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -112,13 +113,8 @@ impl Client {
             path: path.clone(),
             organization: Some(label.to_string()),
         };
-        let unsent = CallRecord {
-            status: None,
-            attempts: 0,
-            duration: Duration::ZERO,
-        };
         if let Err(e) = check_org_id(org_id, &site) {
-            return (Err(self.scrub(e)), unsent);
+            return (Err(self.scrub(e)), CallRecord::unsent());
         }
         if !is_invitation_id(invitation_id) {
             let e = Error::InvalidId {
@@ -131,9 +127,10 @@ impl Client {
                         .collect::<String>()
                 ),
             };
-            return (Err(self.scrub(e)), unsent);
+            return (Err(self.scrub(e)), CallRecord::unsent());
         }
-        self.delete(&path, None, &site, Instant::now()).await
+        self.mutate(Method::DELETE, &path, None, &site, Instant::now())
+            .await
     }
 
     /// An offset-paged list of an organization (`page`, `per_page`, `include_totals=true`):

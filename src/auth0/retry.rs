@@ -223,6 +223,17 @@ pub struct CallRecord {
     pub duration: Duration,
 }
 
+impl CallRecord {
+    /// A call that was not sent (its ids refused before it went out).
+    pub(super) fn unsent() -> CallRecord {
+        CallRecord {
+            status: None,
+            attempts: 0,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
 /// The connection to one tenant's API: the HTTP client and where it points, how requests are
 /// retried and paced, the secrets scrubbed from what comes back, and the counters. The
 /// [`Client`](super::Client) owns one and knows the endpoints; this knows only requests.

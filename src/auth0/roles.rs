@@ -5,11 +5,10 @@
 //! Shapes as Auth0's OpenAPI description gives them (`sources` is `direct` or `groups`; `group`
 //! is read as `groups` too, as Auth0's prose spells it).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::client::Client;
 use super::encode;
@@ -20,7 +19,7 @@ use super::retry::CallRecord;
 use crate::member::Role;
 
 /// Auth0 accepts at most this many user_ids per `POST …/members` call.
-pub const ADD_BATCH: usize = 10;
+pub const ADD_BATCH: usize = super::client::MEMBERS_PER_CALL;
 
 /// A member's role with where it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -67,14 +66,6 @@ pub fn is_role_id(id: &str) -> bool {
     })
 }
 
-fn unsent() -> CallRecord {
-    CallRecord {
-        status: None,
-        attempts: 0,
-        duration: Duration::ZERO,
-    }
-}
-
 fn invalid(site: &CallSite, detail: String) -> Error {
     Error::InvalidId {
         site: site.clone(),
@@ -90,21 +81,8 @@ impl Client {
         label: &str,
         user_ids: &[String],
     ) -> (Result<(), Error>, CallRecord) {
-        let path = format!("/api/v2/organizations/{}/members", encode(org_id));
-        let site = CallSite {
-            method: "POST",
-            path: path.clone(),
-            organization: Some(label.to_string()),
-        };
-        if let Err(e) = check_org_id(org_id, &site) {
-            return (Err(self.scrub(e)), unsent());
-        }
-        if user_ids.is_empty() || user_ids.len() > ADD_BATCH {
-            let count = user_ids.len();
-            return (Err(Error::TooManyIds { site, count }), unsent());
-        }
-        let body = serde_json::json!({ "members": user_ids });
-        self.write(Method::POST, &path, &body, &site).await
+        self.members_call(Method::POST, org_id, label, user_ids)
+            .await
     }
 
     /// `POST /api/v2/organizations/{id}/members/{user_id}/roles` with role ids.
@@ -126,21 +104,22 @@ impl Client {
             organization: Some(label.to_string()),
         };
         if let Err(e) = check_org_id(org_id, &site) {
-            return (Err(self.scrub(e)), unsent());
+            return (Err(self.scrub(e)), CallRecord::unsent());
         }
         if !is_user_id(user_id) {
             let e = invalid(&site, "a user_id orgsync will not put into a URL".into());
-            return (Err(self.scrub(e)), unsent());
+            return (Err(self.scrub(e)), CallRecord::unsent());
         }
         if role_ids.is_empty() || role_ids.len() > 50 || !role_ids.iter().all(|r| is_role_id(r)) {
             let e = invalid(
                 &site,
                 format!("{} role ids, or one that is not `rol_…`", role_ids.len()),
             );
-            return (Err(self.scrub(e)), unsent());
+            return (Err(self.scrub(e)), CallRecord::unsent());
         }
         let body = serde_json::json!({ "roles": role_ids });
-        self.write(Method::POST, &path, &body, &site).await
+        self.mutate(Method::POST, &path, Some(&body), &site, Instant::now())
+            .await
     }
 
     /// A member's effective roles, every page, each with its sources.
@@ -199,33 +178,6 @@ impl Client {
             Ok(r) => Ok(Some(r)),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
-        }
-    }
-
-    /// One mutating call with a JSON body through the retry loop, with the record of how it
-    /// went (for the audit log) whether it succeeded or not.
-    async fn write(
-        &self,
-        method: Method,
-        path: &str,
-        body: &Value,
-        site: &CallSite,
-    ) -> (Result<(), Error>, CallRecord) {
-        let started = Instant::now();
-        let mut attempts = 0;
-        match self
-            .call(method, path, Some(body), site, &mut attempts)
-            .await
-        {
-            Ok((_, record)) => (Ok(()), record),
-            Err(e) => {
-                let record = CallRecord {
-                    status: e.status(),
-                    attempts,
-                    duration: started.elapsed(),
-                };
-                (Err(e), record)
-            }
         }
     }
 }
