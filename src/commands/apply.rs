@@ -289,12 +289,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
                 plan_file: plan_file.as_deref(),
                 plan_provenance: saved.as_ref().and_then(|p| p.provenance.as_ref()),
             };
-            if let Err(e) = Ledger::lock(&ledger).write_synced(&start) {
-                return Err(Failure {
-                    error: format!("{e}: {}; nothing was sent", e.source).into(),
-                    hint: Some("check the audit log's path, permissions and free space".into()),
-                });
-            }
+            super::write_start(&ledger, &start)?;
         }
         let interrupt = Interrupt::new();
         interrupt.listen();

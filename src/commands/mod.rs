@@ -383,6 +383,20 @@ pub(crate) async fn read_all_members(
         .collect()
 }
 
+/// Writes a run's `start` line and syncs it to disk, before anything is sent: a run whose
+/// start cannot be recorded sends nothing (apply and restore alike).
+pub(crate) fn write_start<T: serde::Serialize>(
+    ledger: &std::sync::Mutex<crate::apply::ledger::Ledger>,
+    start: &T,
+) -> Result<(), Failure> {
+    crate::apply::ledger::Ledger::lock(ledger)
+        .write_synced(start)
+        .map_err(|e| Failure {
+            error: format!("{e}: {}; nothing was sent", e.source).into(),
+            hint: Some("check the audit log's path, permissions and free space".into()),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,12 +149,7 @@ pub fn run(args: &RestoreArgs) -> Result<Exit, Failure> {
             members,
             role_assignments: plan.role_assignments(),
         };
-        if let Err(e) = Ledger::lock(&ledger).write_synced(&start) {
-            return Err(Failure {
-                error: format!("{e}: {}; nothing was sent", e.source).into(),
-                hint: Some("check the audit log's path, permissions and free space".into()),
-            });
-        }
+        super::write_start(&ledger, &start)?;
         let interrupt = Interrupt::new();
         interrupt.listen();
         let info = Arc::new(info);
