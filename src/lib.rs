@@ -26,7 +26,9 @@
 //! 5. [`apply`]: the removals (and revocations) through the write-ahead
 //!    [`ledger`](apply::ledger), their [`report`](apply::report), interrupts
 //!    ([`interrupt`](apply::interrupt)), group roles recorded before removal
-//!    ([`group_roles`](apply::group_roles)), and the exact undo ([`restore`](apply::restore)).
+//!    ([`group_roles`](apply::group_roles)), and the exact undo ([`restore`](apply::restore)):
+//!    a run [`read`](apply::restore::read) from the log, [`plan`](mod@apply::restore::plan)ned,
+//!    and [`execute`](mod@apply::restore::execute)d.
 //! 6. [`audit`]: the audit log's lines and their chain, [`verify`](audit::verify) and the
 //!    evidence [`report`](audit::report).
 //!
