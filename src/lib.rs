@@ -48,9 +48,10 @@
 //! secret from stdout, stderr, logs, files and comment bodies), [`files`] (written whole or not
 //! at all), [`provenance`] (where a change came from: Git and CI).
 //!
-//! **The commands**: [`cli`] turns arguments into settings (clap), [`commands`] has one file a
-//! subcommand and the glue between stages, [`error`] prints a failure once and names the exit
-//! codes, [`progress`] draws the progress bar.
+//! **The commands**: [`cli`] turns arguments into settings (clap), [`commands`] has one module a
+//! subcommand and the glue between stages ([`restore`](commands::restore) with its
+//! [`prepare`](mod@commands::restore::prepare) and [`print`](mod@commands::restore::print)),
+//! [`error`] prints a failure once and names the exit codes, [`progress`] draws the progress bar.
 //!
 //! **Shared small parts**: [`member`] (a member and their roles), [`reentry`] (the doors back
 //! in: auto-membership, signup, invitations), [`export`] (a tenant as `orgsync.yaml`), [`tasks`]
