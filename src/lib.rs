@@ -32,8 +32,10 @@
 //! 6. [`audit`]: the audit log's lines and their chain, [`verify`](audit::verify) and the
 //!    evidence [`report`](audit::report).
 //!
-//! **The Auth0 client**, [`auth0`]: the [`Client`](auth0::Client) and its endpoints
-//! ([`client`](auth0::client), [`reentry`](auth0::reentry), [`roles`](auth0::roles)) over one
+//! **The Auth0 client**, [`auth0`]: the [`Client`](auth0::Client) ([`client`](auth0::client)),
+//! its [`token`](auth0::token) and its endpoints by area
+//! ([`organizations`](auth0::organizations), [`members`](auth0::members),
+//! [`reentry`](auth0::reentry), [`roles`](auth0::roles)) over one
 //! [`retry`](auth0::retry) transport that paces by bucket ([`pacer`](auth0::pacer)); paged
 //! lists kept as sets keyed by id ([`paging`](auth0::paging)); [`domain`](auth0::domain),
 //! [`credentials`](auth0::credentials), [`error`](auth0::error), [`model`](auth0::model), and

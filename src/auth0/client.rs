@@ -1,10 +1,9 @@
 //! The [`Client`]: one tenant's Management API, as the commands use it. It owns the settings,
-//! the bearer token (given, or fetched with client credentials through the retry loop, and
-//! fetched again once when Auth0 refuses it as expired),
-//! and the endpoints: an organization by id or name, the organization list, an organization's
-//! members (checkpoint paging), users by email, and member removal. Every error it returns has
-//! gone through the secret scrubbing. One short method per endpoint, each with its call site for
-//! errors, which read best together.
+//! the bearer token (handled in [`token`](super::token)) and the calls every endpoint goes
+//! through: one call with its error wording, JSON reads with a byte cap, paging, and writes.
+//! Every error it returns has gone through the secret scrubbing. The endpoints are `impl
+//! Client` blocks by area: [`organizations`](super::organizations), [`members`](super::members),
+//! [`roles`](super::roles) and [`reentry`](super::reentry).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,7 +11,6 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use reqwest::Method;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -20,12 +18,10 @@ use super::credentials::{Credentials, Secret};
 use super::domain::Domain;
 use super::encode;
 use super::error::{CallSite, Error, parse_error_body};
-use super::model::{Organization, User, check_org_id, check_org_name};
 use super::pacer::Pacer;
-use super::paging::{Keyed, MEMBER_RECORDS, READ_ATTEMPTS, Refused};
+use super::paging::{Keyed, Refused};
 use super::retry::{Answer, CallRecord, ClientOptions, Failed, Outgoing, Stats, Transport};
 use super::scrub::Secrets;
-use crate::member::Member;
 
 /// Members per checkpoint page: the API's maximum.
 pub const PAGE_SIZE: usize = 100;
@@ -37,8 +33,8 @@ pub const MEMBERS_PER_CALL: usize = 10;
 /// that sends, retries and paces.
 pub struct Client {
     pub(super) transport: Transport,
-    credentials: Credentials,
-    token: tokio::sync::Mutex<Option<Secret>>,
+    pub(super) credentials: Credentials,
+    pub(super) token: tokio::sync::Mutex<Option<Secret>>,
     /// The scopes the token endpoint said it granted (its `scope` field), when it said.
     pub(super) token_scopes: std::sync::Mutex<Option<HashSet<String>>>,
 }
@@ -117,100 +113,6 @@ impl Client {
         self.transport.stats.retries.load(Ordering::Relaxed)
     }
 
-    /// The bearer token: the given one, or one fetched once with client credentials.
-    pub(super) async fn bearer(&self) -> Result<Secret, Error> {
-        let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref() {
-            return Ok(t.clone());
-        }
-        let token = match &self.credentials {
-            Credentials::Token(t) => t.clone(),
-            Credentials::Client {
-                client_id,
-                client_secret,
-            } => {
-                let (token, scopes) = self
-                    .fetch_token(client_id, client_secret)
-                    .await
-                    .map_err(|e| self.scrub(e))?;
-                if let Some(scopes) = scopes {
-                    let granted = scopes.split_whitespace().map(str::to_string).collect();
-                    *self.token_scopes.lock().unwrap_or_else(|e| e.into_inner()) = Some(granted);
-                }
-                // Each token obtained is a secret of the run from now on (a given one was
-                // registered where it was read).
-                crate::secrets::register("the access token from /oauth/token", token.expose());
-                token
-            }
-        };
-        self.transport.secrets.add(&token);
-        *cached = Some(token.clone());
-        Ok(token)
-    }
-
-    /// `POST /oauth/token` with client credentials, through the retry loop (unpaced).
-    async fn fetch_token(
-        &self,
-        client_id: &str,
-        client_secret: &Secret,
-    ) -> Result<(Secret, Option<String>), Error> {
-        #[derive(Deserialize)]
-        struct TokenAnswer {
-            access_token: String,
-            #[serde(default)]
-            scope: Option<String>,
-        }
-        let body = serde_json::json!({
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": client_secret.expose(),
-            "audience": self.transport.domain.audience(),
-        });
-        tracing::info!(
-            client_id,
-            "requesting an access token with client credentials"
-        );
-        let out = Outgoing {
-            method: Method::POST,
-            path: "/oauth/token",
-            body: Some(&body),
-            bearer: None,
-        };
-        let (a, _) = self
-            .transport
-            .send(&out, &mut 0)
-            .await
-            .map_err(|failed| match failed {
-                Failed::Answer(a) => Error::Token {
-                    answer: parse_error_body(a.status, &a.body),
-                },
-                Failed::Lost { detail, cause, tls } => Error::TokenTransport {
-                    detail,
-                    source: cause,
-                    tls,
-                },
-                // Neither happens to an unpaced request; said as they are all the same.
-                Failed::Paced(e) => Error::TokenTransport {
-                    detail: e.to_string(),
-                    source: None,
-                    tls: false,
-                },
-                Failed::ShutDown => Error::TokenTransport {
-                    detail: "the client was shut down".into(),
-                    source: None,
-                    tls: false,
-                },
-            })?;
-        let t: TokenAnswer =
-            serde_json::from_slice(&a.body).map_err(|e| Error::TokenTransport {
-                // serde_json's text inline, as in `Decode` (see there).
-                detail: format!("the token endpoint's answer is not a token: {e}"),
-                source: None,
-                tls: false,
-            })?;
-        Ok((Secret::new(t.access_token), t.scope))
-    }
-
     /// Sends one API call through the retry loop (see [`super::retry`]), telling how many
     /// attempts were sent even when it fails (for the audit log). Its errors have the secrets
     /// scrubbed.
@@ -277,24 +179,6 @@ impl Client {
         self.transport.send(&out, attempts).await
     }
 
-    /// Forgets `expired` as the bearer token, unless another call has renewed it already, so
-    /// the next [`Client::bearer`] fetches a new one.
-    async fn renew(&self, expired: &Secret) {
-        let mut cached = self.token.lock().await;
-        if cached
-            .as_ref()
-            .is_some_and(|t| t.expose() == expired.expose())
-        {
-            *cached = None;
-        }
-    }
-
-    /// Gets the access token now (with client credentials, fetches it), so that failing to get
-    /// one is told as that, before any call that would need it; a given token is not checked.
-    pub async fn authenticate(&self) -> Result<(), Error> {
-        self.bearer().await.map(drop)
-    }
-
     pub(super) async fn get_json<T: DeserializeOwned>(
         &self,
         path_and_query: &str,
@@ -349,35 +233,6 @@ impl Client {
             })
         })?;
         Ok((value, a.body.len()))
-    }
-
-    /// `GET /api/v2/organizations/{id}`.
-    pub async fn organization_by_id(&self, id: &str) -> Result<Organization, Error> {
-        self.organization("/api/v2/organizations/", id, check_org_id)
-            .await
-    }
-
-    /// `GET /api/v2/organizations/name/{name}`.
-    pub async fn organization_by_name(&self, name: &str) -> Result<Organization, Error> {
-        self.organization("/api/v2/organizations/name/", name, check_org_name)
-            .await
-    }
-
-    /// One organization at `prefix` + `key`, once `check` has accepted the key for a path.
-    async fn organization(
-        &self,
-        prefix: &str,
-        key: &str,
-        check: fn(&str, &CallSite) -> Result<(), Error>,
-    ) -> Result<Organization, Error> {
-        let path = format!("{prefix}{}", encode(key));
-        let site = CallSite {
-            method: "GET",
-            path: path.clone(),
-            organization: Some(key.to_string()),
-        };
-        check(key, &site).map_err(|e| self.scrub(e))?;
-        self.get_json(&path, &site).await
     }
 
     /// Walks a checkpoint-paged list (`take=100`, then `from=next`), handing each page to
@@ -457,155 +312,6 @@ impl Client {
                 None => return Ok(()),
             }
         }
-    }
-
-    /// Every organization of the tenant, in the API's order.
-    pub async fn organizations(&self) -> Result<Vec<Organization>, Error> {
-        let mut all = Vec::new();
-        self.organizations_while(|page| {
-            all.extend(page);
-            true
-        })
-        .await?;
-        Ok(all)
-    }
-
-    /// Pages through the organization list while `on_page` returns true; each organization
-    /// once (an id listed twice fails the read), at most [`MEMBER_RECORDS`] of them.
-    pub async fn organizations_while(
-        &self,
-        on_page: impl FnMut(Vec<Organization>) -> bool,
-    ) -> Result<(), Error> {
-        let site = CallSite {
-            method: "GET",
-            path: "/api/v2/organizations".into(),
-            organization: None,
-        };
-        let mut list = Keyed::new(MEMBER_RECORDS);
-        self.paginate(
-            "/api/v2/organizations",
-            "organizations",
-            "",
-            &site,
-            &mut list,
-            |o: &Organization| &o.id,
-            on_page,
-        )
-        .await
-    }
-
-    /// Every member of an organization, read with checkpoint paging, which has no 1000-record
-    /// cap; `with_roles` reads each member's roles in the same requests (`fields=…,roles`, scope
-    /// `read:organization_member_roles`). `on_page` is told how many members each page brought.
-    ///
-    /// The members are a set keyed by user_id: a user_id on two pages means the list moved
-    /// while it was read, and it is read again from the start ([`READ_ATTEMPTS`] times in all)
-    /// before the read fails; at most [`MEMBER_RECORDS`] members and [`LIST_BYTES`](super::paging::LIST_BYTES) of answers.
-    pub async fn members(
-        &self,
-        org_id: &str,
-        label: &str,
-        with_roles: bool,
-        mut on_page: impl FnMut(usize),
-    ) -> Result<Vec<Member>, Error> {
-        let base = format!("/api/v2/organizations/{}/members", encode(org_id));
-        let site = CallSite {
-            method: "GET",
-            path: base.clone(),
-            organization: Some(label.to_string()),
-        };
-        check_org_id(org_id, &site).map_err(|e| self.scrub(e))?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut all = Vec::new();
-            let mut list = Keyed::new(MEMBER_RECORDS);
-            let read = self
-                .paginate(
-                    &base,
-                    "members",
-                    if with_roles {
-                        "fields=user_id%2Cemail%2Cname%2Croles&include_fields=true&"
-                    } else {
-                        "fields=user_id%2Cemail%2Cname&include_fields=true&"
-                    },
-                    &site,
-                    &mut list,
-                    |m: &Member| &m.user_id,
-                    |page: Vec<Member>| {
-                        on_page(page.len());
-                        all.extend(page);
-                        true
-                    },
-                )
-                .await;
-            match read {
-                Ok(()) => return Ok(all),
-                Err(Error::List { refused, .. }) if refused.moved() && attempt < READ_ATTEMPTS => {
-                    tracing::info!(
-                        "{label}: the member list changed while it was read ({refused}); reading it again"
-                    );
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// `GET /api/v2/users-by-email?email=…` (exact, case-sensitive match).
-    pub async fn users_by_email(&self, email: &str) -> Result<Vec<User>, Error> {
-        let path = format!("/api/v2/users-by-email?email={}", encode(email));
-        let site = CallSite {
-            method: "GET",
-            path: "/api/v2/users-by-email".into(),
-            organization: None,
-        };
-        self.get_json(&path, &site).await
-    }
-
-    /// `DELETE /api/v2/organizations/{id}/members` with at most 10 user_ids.
-    pub async fn remove_members(
-        &self,
-        org_id: &str,
-        label: &str,
-        user_ids: &[String],
-    ) -> (Result<(), Error>, CallRecord) {
-        self.members_call(Method::DELETE, org_id, label, user_ids)
-            .await
-    }
-
-    /// `POST` or `DELETE /api/v2/organizations/{id}/members` with 1 to 10 user_ids (the most
-    /// Auth0 documents); ids checked before anything is sent.
-    pub(super) async fn members_call(
-        &self,
-        method: Method,
-        org_id: &str,
-        label: &str,
-        user_ids: &[String],
-    ) -> (Result<(), Error>, CallRecord) {
-        let path = format!("/api/v2/organizations/{}/members", encode(org_id));
-        let site = CallSite {
-            method: if method == Method::POST {
-                "POST"
-            } else {
-                "DELETE"
-            },
-            path: path.clone(),
-            organization: Some(label.to_string()),
-        };
-        let started = Instant::now();
-        if let Err(e) = check_org_id(org_id, &site) {
-            return (Err(self.scrub(e)), CallRecord::unsent());
-        }
-        if user_ids.is_empty() || user_ids.len() > MEMBERS_PER_CALL {
-            let err = Error::TooManyIds {
-                site,
-                count: user_ids.len(),
-            };
-            return (Err(err), CallRecord::unsent());
-        }
-        let body = serde_json::json!({ "members": user_ids });
-        self.mutate(method, &path, Some(&body), &site, started)
-            .await
     }
 
     /// One mutating call (a DELETE or a POST) through the retry loop, with the record of how it

@@ -26,13 +26,16 @@ pub(crate) mod client;
 pub(crate) mod credentials;
 pub(crate) mod domain;
 pub(crate) mod error;
+pub(crate) mod members;
 pub(crate) mod model;
+pub(crate) mod organizations;
 pub(crate) mod pacer;
 pub(crate) mod paging;
 pub(crate) mod reentry;
 pub(crate) mod retry;
 pub(crate) mod roles;
 pub(crate) mod scrub;
+pub(crate) mod token;
 
 pub use client::{Client, PAGE_SIZE};
 pub use credentials::{Credentials, MissingCredentials, Secret};
