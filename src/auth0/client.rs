@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::credentials::{Credentials, Secret};
 use super::domain::Domain;
 use super::encode;
-use super::error::{CallSite, Error, parse_error_body};
+use super::error::{CallSite, Error, TransportKind, parse_error_body};
 use super::pacer::Pacer;
 use super::paging::{Keyed, Refused};
 use super::retry::{Answer, CallRecord, ClientOptions, Failed, Outgoing, Stats, Transport};
@@ -360,11 +360,15 @@ fn expired_error(site: &CallSite, a: &Answer, given: bool) -> Error {
 fn call_error(site: &CallSite, failed: Failed) -> Error {
     match failed {
         Failed::Answer(a) => api_error(site, &a),
-        Failed::Lost { detail, cause, tls } => Error::Transport {
+        Failed::Lost {
+            kind,
+            attempts,
+            cause,
+        } => Error::Transport {
             site: site.clone(),
-            detail,
+            kind,
+            attempts: Some(attempts),
             source: cause,
-            tls,
         },
         Failed::Paced(e) => Error::RateLimitWait {
             site: site.clone(),
@@ -372,9 +376,9 @@ fn call_error(site: &CallSite, failed: Failed) -> Error {
         },
         Failed::ShutDown => Error::Transport {
             site: site.clone(),
-            detail: "the client was shut down".into(),
+            kind: TransportKind::ShutDown,
+            attempts: None,
             source: None,
-            tls: false,
         },
     }
 }

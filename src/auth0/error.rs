@@ -126,17 +126,71 @@ impl std::error::Error for Cause {
     }
 }
 
+/// What left a request without an answer, derived once from the transport's error
+/// (`retry::Lost::of`); printed in orgsync's own words, never reqwest's (whose text names the
+/// URL, and a URL's query may hold a cursor a server sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// No connection.
+    Connect,
+    /// The TLS handshake failed: a server that speaks no TLS (a plain-HTTP server behind a
+    /// bare host, say), or a certificate refused. Not retried.
+    Tls,
+    /// No answer in time.
+    Timeout,
+    /// The connection broke while the answer was read.
+    Body,
+    /// A redirect, which orgsync does not follow.
+    Redirect,
+    /// An answer larger than the cap, in bytes.
+    TooLarge { cap: u64 },
+    /// The client was shut down: not sent.
+    ShutDown,
+    /// Any other failure of the request.
+    Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportKind::Connect => f.write_str("could not connect"),
+            TransportKind::Tls => f.write_str("the TLS handshake failed"),
+            TransportKind::Timeout => f.write_str("timed out"),
+            TransportKind::Body => f.write_str("the connection broke while reading the answer"),
+            TransportKind::Redirect => {
+                f.write_str("the server answered with a redirect, which orgsync does not follow")
+            }
+            TransportKind::TooLarge { cap } => {
+                fmt::Display::fmt(&crate::bounded::AnswerError::TooLarge { cap: *cap }, f)
+            }
+            TransportKind::ShutDown => f.write_str("the client was shut down"),
+            TransportKind::Other => f.write_str("the request failed"),
+        }
+    }
+}
+
+/// ` (after N attempts)`, or nothing when no request was sent.
+fn after(attempts: &Option<u32>) -> String {
+    match attempts {
+        Some(n) => format!(
+            " (after {})",
+            crate::text::plural(*n as usize, "attempt", "attempts")
+        ),
+        None => String::new(),
+    }
+}
+
 /// Everything that can go wrong talking to the Management API.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request did not get an answer: connection refused, reset, timed out.
-    #[error("{site} failed: {detail}")]
+    #[error("{site} failed: {kind}{}", after(.attempts))]
     Transport {
         site: CallSite,
-        detail: String,
+        kind: TransportKind,
+        /// Requests sent before giving up; `None` when none was (the client shut down).
+        attempts: Option<u32>,
         source: Option<Cause>,
-        /// The TLS handshake failed (a plain-HTTP server behind a bare host, say).
-        tls: bool,
     },
     /// Auth0 answered with an error status.
     #[error("{site} was refused: {answer}")]
@@ -151,14 +205,18 @@ pub enum Error {
     /// The token endpoint refused the client credentials.
     #[error("getting an access token failed: {answer}")]
     Token { answer: ApiAnswer },
-    /// The token endpoint could not be reached or answered nonsense.
-    #[error("getting an access token failed: {detail}")]
+    /// The token endpoint could not be reached.
+    #[error("getting an access token failed: {kind}{}", after(.attempts))]
     TokenTransport {
-        detail: String,
+        kind: TransportKind,
+        /// Requests sent before giving up; `None` when none was (the client shut down).
+        attempts: Option<u32>,
         source: Option<Cause>,
-        /// The TLS handshake failed (a plain-HTTP server behind a bare host, say).
-        tls: bool,
     },
+    /// The token endpoint answered nonsense (its answer is not a token), or, which never
+    /// happens to the unpaced token request, the pacer refused to send it.
+    #[error("getting an access token failed: {detail}")]
+    TokenOther { detail: String },
     /// Auth0 refused the token as expired: a given token (`AUTH0_API_TOKEN`) that has run
     /// out, or, with client credentials, one fetched anew after an expired one and refused too.
     #[error("{site} was refused: {answer}")]
@@ -222,11 +280,18 @@ impl Error {
                 ),
                 _ => None,
             },
-            Error::Transport { tls: true, .. } | Error::TokenTransport { tls: true, .. } => Some(
+            Error::Transport {
+                kind: TransportKind::Tls,
+                ..
+            }
+            | Error::TokenTransport {
+                kind: TransportKind::Tls,
+                ..
+            } => Some(
                 "the server at this domain does not speak TLS (or refused it): a bare host means https; if it serves plain HTTP, as the emulator does, write the domain as `http://HOST:PORT` (allowed for loopback only)"
                     .into(),
             ),
-            Error::Transport { .. } | Error::TokenTransport { .. } => {
+            Error::Transport { .. } | Error::TokenTransport { .. } | Error::TokenOther { .. } => {
                 Some("check the domain and the network; orgsync retried before giving up".into())
             }
             Error::TokenExpired { given: true, .. } => Some(
@@ -276,16 +341,17 @@ impl Error {
         };
         let cause = |c: Option<Cause>| c.map(|c| c.scrubbed(&scrub));
         match self {
+            // The kind is orgsync's own words (and a number): only the causes hold a server's text.
             Error::Transport {
                 site: s,
-                detail,
+                kind,
+                attempts,
                 source,
-                tls,
             } => Error::Transport {
                 site: site(s),
-                detail: scrub(&detail),
+                kind,
+                attempts,
                 source: cause(source),
-                tls,
             },
             Error::TokenExpired {
                 site: s,
@@ -306,13 +372,16 @@ impl Error {
             },
             Error::Token { answer: a } => Error::Token { answer: answer(a) },
             Error::TokenTransport {
-                detail,
+                kind,
+                attempts,
                 source,
-                tls,
             } => Error::TokenTransport {
-                detail: scrub(&detail),
+                kind,
+                attempts,
                 source: cause(source),
-                tls,
+            },
+            Error::TokenOther { detail } => Error::TokenOther {
+                detail: scrub(&detail),
             },
             // A builder error: no URL, body or secret in it.
             Error::ClientSetup { source } => Error::ClientSetup { source },
@@ -353,7 +422,10 @@ impl Error {
     /// Whether getting an access token failed (the token endpoint refused the credentials or
     /// could not be reached): then no call was made, whatever call asked for the token.
     pub fn is_token(&self) -> bool {
-        matches!(self, Error::Token { .. } | Error::TokenTransport { .. })
+        matches!(
+            self,
+            Error::Token { .. } | Error::TokenTransport { .. } | Error::TokenOther { .. }
+        )
     }
 }
 
@@ -492,9 +564,9 @@ mod tests {
                 path: "/api/v2/organizations".into(),
                 organization: None,
             },
-            detail: "could not connect (after 3 attempts)".into(),
+            kind: TransportKind::Connect,
+            attempts: Some(3),
             source: Cause::chain(vec!["tcp connect error".into(), "refused".into()]),
-            tls: false,
         };
         assert_eq!(
             e.to_string(),
@@ -510,6 +582,62 @@ mod tests {
         assert_eq!(
             one_line(&e),
             "`GET /api/v2/organizations` failed: could not connect (after 3 attempts): tcp connect error: refused"
+        );
+    }
+
+    #[test]
+    fn a_transport_kind_reads_as_its_text_did_and_picks_its_hint() {
+        let kinds = [
+            (TransportKind::Connect, "could not connect"),
+            (TransportKind::Tls, "the TLS handshake failed"),
+            (TransportKind::Timeout, "timed out"),
+            (
+                TransportKind::Body,
+                "the connection broke while reading the answer",
+            ),
+            (
+                TransportKind::Redirect,
+                "the server answered with a redirect, which orgsync does not follow",
+            ),
+            (TransportKind::ShutDown, "the client was shut down"),
+            (TransportKind::Other, "the request failed"),
+        ];
+        for (kind, text) in kinds {
+            assert_eq!(kind.to_string(), text);
+            let e = Error::TokenTransport {
+                kind,
+                attempts: Some(1),
+                source: None,
+            };
+            assert_eq!(
+                e.to_string(),
+                format!("getting an access token failed: {text} (after 1 attempt)")
+            );
+            let hint = e.hint().unwrap_or_default();
+            assert_eq!(
+                hint.contains("does not speak TLS"),
+                kind == TransportKind::Tls,
+                "{hint}"
+            );
+        }
+        let cap = TransportKind::TooLarge { cap: 1024 };
+        assert_eq!(
+            cap.to_string(),
+            crate::bounded::AnswerError::TooLarge { cap: 1024 }.to_string()
+        );
+        let shut = Error::Transport {
+            site: CallSite {
+                method: "GET",
+                path: "/x".into(),
+                organization: None,
+            },
+            kind: TransportKind::ShutDown,
+            attempts: None,
+            source: None,
+        };
+        assert_eq!(
+            shut.to_string(),
+            "`GET /x` failed: the client was shut down"
         );
     }
 }

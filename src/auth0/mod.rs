@@ -40,7 +40,7 @@ pub(crate) mod token;
 pub use client::{Client, PAGE_SIZE};
 pub use credentials::{Credentials, MissingCredentials, Secret};
 pub use domain::{Domain, DomainError};
-pub use error::{ApiAnswer, CallSite, Cause, Error, one_line};
+pub use error::{ApiAnswer, CallSite, Cause, Error, TransportKind, one_line};
 pub use model::{Organization, User};
 pub use pacer::{Pacer, PacingTimeout, ServerLimits};
 pub use paging::{LIST_BYTES, MEMBER_RECORDS, OFFSET_RECORDS, RUN_LIST_BYTES, Refused};

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::credentials::Secret;
 use super::domain::Domain;
-use super::error::Cause;
+use super::error::{Cause, TransportKind};
 use super::pacer::{self, Pacer, PacingTimeout, ServerLimits};
 use super::scrub::Secrets;
 
@@ -84,10 +84,10 @@ pub(super) enum Failed {
     Answer(Answer),
     /// No answer after the last attempt: what happened, and its causes.
     Lost {
-        detail: String,
+        kind: TransportKind,
+        /// Requests sent, the last one included.
+        attempts: u32,
         cause: Option<Cause>,
-        /// The TLS handshake failed (see [`Lost::tls`]).
-        tls: bool,
     },
     /// No rate-limit token within `--timeout`: not sent.
     Paced(PacingTimeout),
@@ -120,54 +120,47 @@ fn invalid_data(io: &std::io::Error) -> bool {
             .is_some_and(invalid_data)
 }
 
-/// One attempt that got no answer: orgsync's words for what happened, and the causes.
+/// One attempt that got no answer: what kind of failure, and the causes.
 struct Lost {
-    kind: String,
+    kind: TransportKind,
     cause: Option<Cause>,
-    /// The TLS handshake failed: a server that speaks no TLS, or a certificate refused.
-    tls: bool,
 }
 
 impl Lost {
     /// A transport failure, without reqwest's own text, which names the URL (whose query may
-    /// hold a cursor a server sent): orgsync's words for its kind, then its causes.
+    /// hold a cursor a server sent): its kind, then its causes.
     fn of(e: &reqwest::Error) -> Lost {
-        let kind = if e.is_timeout() {
-            "timed out"
+        let kind = if e.is_connect() && is_tls_failure(e) {
+            TransportKind::Tls
+        } else if e.is_timeout() {
+            TransportKind::Timeout
         } else if e.is_connect() {
-            "could not connect"
+            TransportKind::Connect
         } else if e.is_body() || e.is_decode() {
-            "the connection broke while reading the answer"
+            TransportKind::Body
         } else if e.is_redirect() {
-            "the server answered with a redirect, which orgsync does not follow"
+            TransportKind::Redirect
         } else {
-            "the request failed"
-        };
-        let tls = e.is_connect() && is_tls_failure(e);
-        let kind = if tls {
-            "the TLS handshake failed"
-        } else {
-            kind
+            TransportKind::Other
         };
         Lost {
-            kind: kind.into(),
+            kind,
             cause: Cause::sources_of(e),
-            tls,
         }
     }
 
+    /// The same failure with its causes scrubbed (the kind is orgsync's own words).
     fn scrubbed(self, secrets: &Secrets) -> Lost {
         let scrub = |t: &str| secrets.scrub_text(t);
         Lost {
-            kind: scrub(&self.kind),
+            kind: self.kind,
             cause: self.cause.map(|c| c.scrubbed(&scrub)),
-            tls: self.tls,
         }
     }
 
     /// The kind and every cause on one line, for the log.
     fn line(&self) -> String {
-        let mut line = self.kind.clone();
+        let mut line = self.kind.to_string();
         let mut source = self.cause.as_ref().map(|c| c as &dyn std::error::Error);
         while let Some(s) = source {
             line.push_str(": ");
@@ -356,7 +349,7 @@ impl Transport {
                     }
                     failures += 1;
                     // A failed TLS handshake fails the same way every time: not retried.
-                    if !lost.tls
+                    if lost.kind != TransportKind::Tls
                         && failures < policy.max_attempts
                         && started.elapsed() < policy.deadline
                     {
@@ -365,11 +358,10 @@ impl Transport {
                             .await;
                         continue;
                     }
-                    let tries = crate::text::plural(*attempts as usize, "attempt", "attempts");
                     return Err(Failed::Lost {
-                        detail: format!("{} (after {tries})", lost.kind),
+                        kind: lost.kind,
+                        attempts: *attempts,
                         cause: lost.cause,
-                        tls: lost.tls,
                     });
                 }
             }
@@ -428,10 +420,9 @@ async fn read_answer(mut resp: reqwest::Response) -> Result<Answer, Lost> {
     let body = crate::bounded::read_answer(&mut resp, MAX_BODY_BYTES)
         .await
         .map_err(|e| match e {
-            crate::bounded::AnswerError::TooLarge { .. } => Lost {
-                kind: e.to_string(),
+            crate::bounded::AnswerError::TooLarge { cap } => Lost {
+                kind: TransportKind::TooLarge { cap },
                 cause: None,
-                tls: false,
             },
             crate::bounded::AnswerError::Transport(e) => Lost::of(&e),
         })?;

@@ -62,7 +62,7 @@ impl Secrets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth0::error::{CallSite, Cause, parse_error_body};
+    use crate::auth0::error::{CallSite, Cause, TransportKind, parse_error_body};
     use reqwest::StatusCode;
 
     /// The error's text, its `Debug` and every cause's text.
@@ -120,14 +120,17 @@ mod tests {
             },
             Error::Transport {
                 site: site.clone(),
-                detail: format!("the request failed: tok.en-123 {secret}"),
+                kind: TransportKind::Other,
+                attempts: Some(1),
                 source: echo(),
-                tls: false,
             },
             Error::TokenTransport {
-                detail: String::from_utf8_lossy(&body).into_owned(),
+                kind: TransportKind::Connect,
+                attempts: Some(3),
                 source: echo(),
-                tls: false,
+            },
+            Error::TokenOther {
+                detail: String::from_utf8_lossy(&body).into_owned(),
             },
             Error::TooManyIds { site, count: 11 },
         ];
@@ -159,14 +162,14 @@ mod tests {
                 path: "/x".into(),
                 organization: None,
             },
-            detail: "top".into(),
+            kind: TransportKind::Other,
+            attempts: Some(1),
             source: Some(Cause::new("deep tok.en-123")),
-            tls: false,
         });
         let e = secrets.scrub(Error::TokenTransport {
-            detail: "x".into(),
+            kind: TransportKind::Connect,
+            attempts: Some(1),
             source: Some(chain),
-            tls: false,
         });
         let text = everything(&e);
         assert!(!text.contains("tok.en-123"), "{text}");

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::client::Client;
 use super::credentials::{Credentials, Secret};
-use super::error::{Error, parse_error_body};
+use super::error::{Error, TransportKind, parse_error_body};
 use super::retry::{Failed, Outgoing};
 
 impl Client {
@@ -77,30 +77,29 @@ impl Client {
                 Failed::Answer(a) => Error::Token {
                     answer: parse_error_body(a.status, &a.body),
                 },
-                Failed::Lost { detail, cause, tls } => Error::TokenTransport {
-                    detail,
+                Failed::Lost {
+                    kind,
+                    attempts,
+                    cause,
+                } => Error::TokenTransport {
+                    kind,
+                    attempts: Some(attempts),
                     source: cause,
-                    tls,
                 },
                 // Neither happens to an unpaced request; said as they are all the same.
-                Failed::Paced(e) => Error::TokenTransport {
+                Failed::Paced(e) => Error::TokenOther {
                     detail: e.to_string(),
-                    source: None,
-                    tls: false,
                 },
                 Failed::ShutDown => Error::TokenTransport {
-                    detail: "the client was shut down".into(),
+                    kind: TransportKind::ShutDown,
+                    attempts: None,
                     source: None,
-                    tls: false,
                 },
             })?;
-        let t: TokenAnswer =
-            serde_json::from_slice(&a.body).map_err(|e| Error::TokenTransport {
-                // serde_json's text inline, as in `Decode` (see there).
-                detail: format!("the token endpoint's answer is not a token: {e}"),
-                source: None,
-                tls: false,
-            })?;
+        let t: TokenAnswer = serde_json::from_slice(&a.body).map_err(|e| Error::TokenOther {
+            // serde_json's text inline, as in `Decode` (see there).
+            detail: format!("the token endpoint's answer is not a token: {e}"),
+        })?;
         Ok((Secret::new(t.access_token), t.scope))
     }
 
