@@ -12,12 +12,15 @@
 //!   request, and every request still in flight will take one more, so `remaining - in_flight`
 //!   are free now. A request reserves a token from the model before it is sent.
 //! - **Refill rate.** While the bucket is not full, `remaining + requests taken` grows only by
-//!   refills (each accepted request took one token), so its slope over a window of at least
-//!   250 ms is the refill rate. Answers to concurrent requests arrive in any order, so an answer
+//!   refills (each accepted request took one token), so its slope over a window is the refill
+//!   rate. Answers to concurrent requests arrive in any order, so an answer
 //!   is credited only with the requests answered before it was sent (those the server surely
 //!   took before it), and the window runs from the anchor's sending: the slope is then a lower
-//!   bound, never an overestimate. A slightly low estimate only costs a little time; the model
-//!   uses 97% of it.
+//!   bound, never an overestimate. A reading is rounded down to a whole token, so a window
+//!   measures `1 - 1/n` of the rate over `n` tokens of refill: a window of at least 2 s and 40
+//!   tokens (at most 20 s; a 2-a-second bucket needs the 20 s) replaces the estimate, so a
+//!   shrinking budget shows; shorter ones only raise it. The model relies on `1 - 0.06 s /
+//!   window` of a measurement (97% over 2 s), for the timing error.
 //! - **Continuous or once a second.** Per-second limits refill continuously, but per-minute
 //!   ones (the members endpoints: 40 and 500/min, 20 and 200/min) add their tokens once a
 //!   second, at the announced reset; crediting those continuously would spend tokens that are
@@ -26,7 +29,14 @@
 //!   what `remaining` shows and, when that runs out, sends one request at the announced reset
 //!   to see what it brought. To see a continuous refill early, the last few tokens before a
 //!   reset go one request at a time, a little apart (5, 10, 20, 40 ms), where readings are
-//!   exact. A server that announces no reset is taken to refill continuously.
+//!   exact, and the very last one goes half-way to the reset: a 2-token bucket refilled twice
+//!   a second (Auth0 Free) is drained right after each reset and shows no rise between
+//!   answers milliseconds apart, but does half a second later. A bucket refilled once a second
+//!   loses nothing by it (its next token comes at the reset anyway). A server that announces
+//!   no reset is taken to refill continuously.
+//! - **A refill spent once.** The announced reset's token is spent once: by one request sent
+//!   when it has passed, or, when answers describe the other bucket, by the floor they give
+//!   (a request sent after the reset was taken with its tokens there).
 //! - **Waiting.** With no free token, a request waits the time the modelled refill needs, or
 //!   for the announced reset. Where refills are credited but the rate is not measured yet, the
 //!   model assumes a 25th of the bucket size per second, below every published per-second
@@ -209,15 +219,20 @@ impl std::fmt::Display for PacingTimeout {
     }
 }
 
-/// Shortest window over which a refill rate is measured.
-const RATE_WINDOW: Duration = Duration::from_millis(250);
 /// Shortest window for a lower bound of the rate.
 const LOWER_BOUND_WINDOW: Duration = Duration::from_millis(10);
-/// Share of the measured rate the model relies on.
-const RATE_SAFETY: f64 = 0.97;
-/// Longest window: older samples are let go, so a change in the budget (another client
-/// starting or stopping) shows within a couple of seconds.
+/// Timing error the measured rate allows for: a window of `w` seconds relies on
+/// `1 - RATE_JITTER / w` of its measurement (97% over 2 s).
+const RATE_JITTER_SECS: f64 = 0.06;
+/// Shortest full window: one this long replaces the estimate, so a change in the budget
+/// (another client starting or stopping) shows within a couple of seconds.
 const RATE_WINDOW_MAX: Duration = Duration::from_secs(2);
+/// A full window also spans this many tokens of refill (at the estimated rate): a reading is
+/// rounded down to a whole token, so a window of `n` tokens measures at least `1 - 1/n` of
+/// the rate, and a small bucket (Free: 2 a second) needs a longer window than a large one.
+const RATE_WINDOW_TOKENS: f64 = 40.0;
+/// Longest full window.
+const RATE_WINDOW_LONGEST: Duration = Duration::from_secs(20);
 /// The refill assumed before one is measured, as a share of the bucket size per second.
 const INITIAL_RATE_PER_SIZE: f64 = 1.0 / 25.0;
 /// Longest single wait (seconds) before a waiting request looks at the model again.
@@ -241,6 +256,9 @@ enum Admit {
     Take,
     /// One of the single requests, a little apart, that watch for a refill.
     Probe,
+    /// The last counted token of a period, spent half-way to the reset to watch for a
+    /// refill.
+    LateProbe,
     /// The token the announced reset added.
     SpendReset,
 }
@@ -268,6 +286,10 @@ struct Bucket {
     reset: Option<SystemTime>,
     /// The last announced refill a request was let through for.
     spent_reset: Option<SystemTime>,
+    /// When the model first saw `reset` passed: a request sent since was taken after that
+    /// refill, so an answer to it that describes another bucket gives a floor that already
+    /// counts the refill's tokens.
+    reset_passed: Option<Instant>,
     /// Start of the rate window: (its request sent, the counter's upper estimate then).
     anchor: Option<(Instant, f64)>,
     /// Whether the bucket was seen to refill between announced resets.
@@ -279,6 +301,8 @@ struct Bucket {
     period: Option<(SystemTime, f64)>,
     /// Single requests sent in this period to watch for refills.
     probes: u32,
+    /// Whether this period's last counted token went half-way to the reset.
+    late_probed: bool,
     /// When the last answer arrived.
     last_answer: Option<Instant>,
     /// Whether the last answer described another bucket (the tighter one then).
@@ -300,11 +324,13 @@ impl Bucket {
             saw_full: false,
             reset: None,
             spent_reset: None,
+            reset_passed: None,
             anchor: None,
             continuous: false,
             announces_resets: false,
             period: None,
             probes: 0,
+            late_probed: false,
             last_answer: None,
             blind: false,
             taken: 0,
@@ -346,6 +372,15 @@ impl Bucket {
             self.answered += 1;
         }
         self.blind = blind && accepted;
+        // The request went after the announced refill: the floor below counts its tokens, and
+        // spending the refill as well would spend them twice.
+        if accepted
+            && floor.is_some()
+            && self.reset_passed.is_some_and(|passed| mark.sent >= passed)
+        {
+            self.spent_reset = self.reset.take();
+            self.reset_passed = None;
+        }
         self.refill(now);
         if let (Some(limit), Some(floor), true) = (self.limit, floor, accepted) {
             let since = self.taken.saturating_sub(mark.taken) as f64;
@@ -394,6 +429,28 @@ impl Bucket {
             }
             return Ok(Admit::Take);
         };
+        // The last token the model counts before an announced reset, while refills between
+        // resets are not known, goes half-way to the reset: a reading late in the period shows
+        // a continuous refill that readings right after the reset cannot (a 2-token bucket
+        // refilled 2 a second is drained at the reset and never shows a rise between
+        // answers a few milliseconds apart). A bucket refilled once a second loses nothing:
+        // its next token comes at the reset anyway.
+        if (1.0..2.0).contains(&self.tokens)
+            && !self.refills_continuously()
+            && !self.late_probed
+            && let (Some(reset), Some(answered)) = (self.reset, self.last_answer)
+            && let Ok(until) = reset.duration_since(wall)
+        {
+            if self.in_flight > 0 {
+                return Err(Duration::from_millis(1));
+            }
+            let since = now.saturating_duration_since(answered);
+            let half = (since + until) / 2;
+            if since < half {
+                return Err((half - since).min(MAX_WAIT));
+            }
+            return Ok(Admit::LateProbe);
+        }
         let mut probe = false;
         if self.tokens >= 1.0 && !self.refills_continuously() && self.probes < PROBES_PER_PERIOD {
             let reserve = (limit / 2.0).clamp(1.0, PROBE_RESERVE);
@@ -451,8 +508,14 @@ impl Bucket {
             Some(reset) => match reset.duration_since(wall) {
                 Ok(until) => Err(modelled.min(until.max(Duration::from_millis(1)))),
                 // The announced token has been added: one request may have it.
-                Err(_) if self.in_flight == 0 => Ok(Admit::SpendReset),
-                Err(_) => Err(modelled.min(POLL)),
+                Err(_) => {
+                    self.reset_passed.get_or_insert(now);
+                    if self.in_flight == 0 {
+                        Ok(Admit::SpendReset)
+                    } else {
+                        Err(modelled.min(POLL))
+                    }
+                }
             },
             None => Err(modelled),
         }
@@ -463,7 +526,11 @@ impl Bucket {
         match admit {
             Admit::Take => {}
             Admit::Probe => self.probes += 1,
-            Admit::SpendReset => self.spent_reset = self.reset.take(),
+            Admit::LateProbe => self.late_probed = true,
+            Admit::SpendReset => {
+                self.spent_reset = self.reset.take();
+                self.reset_passed = None;
+            }
         }
         self.take();
     }
@@ -500,6 +567,7 @@ impl Bucket {
             let newer = |known: Option<SystemTime>| known.is_none_or(|k| r > k);
             if newer(self.reset) && newer(self.spent_reset) {
                 self.reset = Some(r);
+                self.reset_passed = None;
             }
         }
         let (Some(remaining), Some(limit)) = (remaining, limit) else {
@@ -518,6 +586,7 @@ impl Bucket {
             self.continuous = false;
             self.period = None;
             self.probes = 0;
+            self.late_probed = false;
         }
         self.limit = Some(limit);
         // The counter `remaining + requests taken`, when the server took this request: at
@@ -543,6 +612,7 @@ impl Bucket {
                 _ => {
                     self.period = Some((r, high));
                     self.probes = 0;
+                    self.late_probed = false;
                 }
             }
         }
@@ -577,9 +647,10 @@ impl Bucket {
     /// answer, and this one before `now`, so over `now - anchor sent` the rise from the
     /// anchor's `high` to this `low`, less one token for `remaining`'s rounding down, is a true
     /// lower bound of the refill rate, whatever order answers arrive in and however late. It
-    /// raises the estimate at once, even from the first burst; over 250 ms without the bucket
-    /// filling up (which caps refills) it replaces the estimate, so a budget shrinking
-    /// (another client) shows too, though never below the rate assumed at first.
+    /// raises the estimate at once, even from the first burst; over a full window
+    /// ([`Bucket::full_window`]) without the bucket filling up (which caps refills) it
+    /// replaces the estimate, so a budget shrinking (another client) shows too, though never
+    /// below the rate assumed at first.
     fn measure(&mut self, now: Instant, sent: Instant, low: f64, high: f64, full: bool) {
         let Some((sent0, c0)) = self.anchor else {
             self.anchor = Some((sent, high));
@@ -587,23 +658,39 @@ impl Bucket {
             return;
         };
         let window = now.saturating_duration_since(sent0);
-        let lower = (low - c0 - 1.0).max(0.0) / window.as_secs_f64().max(1e-9) * RATE_SAFETY;
+        let secs = window.as_secs_f64().max(1e-9);
+        let safety = (1.0 - RATE_JITTER_SECS / secs).clamp(0.0, 1.0);
+        let lower = (low - c0 - 1.0).max(0.0) / secs * safety;
+        let raise = |rate: Option<f64>| Some(rate.map_or(lower, |r: f64| r.max(lower)));
         if full || self.saw_full {
             if window >= LOWER_BOUND_WINDOW {
-                self.rate = Some(self.rate.map_or(lower, |r| r.max(lower)));
+                self.rate = raise(self.rate);
             }
             self.anchor = Some((sent, high));
             self.saw_full = false;
-        } else if window >= RATE_WINDOW {
+        } else if window >= self.full_window() {
+            // A full window replaces the estimate (a shrinking budget shows), and starts the
+            // next one; shorter ones only raise it, since their rounding costs more.
             let floor = self.limit.map_or(0.0, |l| l * INITIAL_RATE_PER_SIZE);
             self.rate = Some(lower.max(floor));
-            if window >= RATE_WINDOW_MAX {
-                self.anchor = Some((sent, high));
-                self.saw_full = false;
-            }
+            self.anchor = Some((sent, high));
+            self.saw_full = false;
         } else if window >= LOWER_BOUND_WINDOW {
-            self.rate = Some(self.rate.map_or(lower, |r| r.max(lower)));
+            self.rate = raise(self.rate);
         }
+    }
+
+    /// How long a window replaces the rate estimate: [`RATE_WINDOW_MAX`], or longer for a
+    /// slow refill, so that it spans [`RATE_WINDOW_TOKENS`] tokens (at most
+    /// [`RATE_WINDOW_LONGEST`]).
+    fn full_window(&self) -> Duration {
+        let tokens_secs = self
+            .rate
+            .filter(|r| *r > 0.0)
+            .map_or(0.0, |r| RATE_WINDOW_TOKENS / r);
+        Duration::try_from_secs_f64(tokens_secs)
+            .unwrap_or(RATE_WINDOW_LONGEST)
+            .clamp(RATE_WINDOW_MAX, RATE_WINDOW_LONGEST)
     }
 }
 
