@@ -33,26 +33,75 @@ where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
 {
-    let mut tasks = JoinSet::new();
-    let mut keys = HashMap::new();
+    let mut set = KeyedSet::new();
     for (key, job) in jobs {
-        let handle = tasks.spawn(job);
-        keys.insert(handle.id(), key);
+        set.spawn(key, job);
     }
-    let mut out = Vec::with_capacity(keys.len());
-    while let Some(joined) = tasks.join_next_with_id().await {
-        let (id, result) = match joined {
-            Ok((id, value)) => (id, Ok(value)),
-            Err(e) if e.is_panic() => (e.id(), Err(TaskFailure::Panicked)),
-            Err(e) => (e.id(), Err(TaskFailure::Cancelled)),
-        };
-        if let Some(key) = keys.remove(&id) {
-            out.push((key, result));
+    let mut out = Vec::with_capacity(set.len());
+    while let Some(joined) = set.join_next().await {
+        out.push(joined);
+    }
+    out
+}
+
+/// Tasks spawned one by one, each under its key, joined as they finish: one `(key, result)`
+/// per key, a panic or a cancellation being that key's `Err`, never a gap. [`join_keyed`] for
+/// work that arrives while earlier work runs.
+pub struct KeyedSet<K, T> {
+    tasks: JoinSet<T>,
+    keys: HashMap<tokio::task::Id, K>,
+}
+
+impl<K, T: Send + 'static> KeyedSet<K, T> {
+    pub fn new() -> Self {
+        KeyedSet {
+            tasks: JoinSet::new(),
+            keys: HashMap::new(),
         }
     }
-    // JoinSet yields every task once; should a key still be open, it is a failure, not a gap.
-    out.extend(keys.into_values().map(|k| (k, Err(TaskFailure::Cancelled))));
-    out
+
+    /// Spawns `job` under `key`.
+    pub fn spawn<F>(&mut self, key: K, job: F)
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let handle = self.tasks.spawn(job);
+        self.keys.insert(handle.id(), key);
+    }
+
+    /// Tasks not joined yet.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The next task to finish, with its key; None when every task was joined.
+    pub async fn join_next(&mut self) -> Option<(K, Result<T, TaskFailure>)> {
+        while let Some(joined) = self.tasks.join_next_with_id().await {
+            let (id, result) = match joined {
+                Ok((id, value)) => (id, Ok(value)),
+                Err(e) if e.is_panic() => (e.id(), Err(TaskFailure::Panicked)),
+                Err(e) => (e.id(), Err(TaskFailure::Cancelled)),
+            };
+            if let Some(key) = self.keys.remove(&id) {
+                return Some((key, result));
+            }
+        }
+        // JoinSet yields every task once; should a key still be open, it is a failure, not a
+        // gap.
+        let id = *self.keys.keys().next()?;
+        let key = self.keys.remove(&id)?;
+        Some((key, Err(TaskFailure::Cancelled)))
+    }
+}
+
+impl<K, T: Send + 'static> Default for KeyedSet<K, T> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(test)]

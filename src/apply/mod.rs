@@ -34,7 +34,7 @@ use crate::audit::{MemberRoles, Outcome, Person};
 use crate::auth0::Client;
 use crate::member::Role;
 use crate::plan::{OrgPlan, Plan};
-use crate::tasks::join_keyed;
+use crate::tasks::KeyedSet;
 
 /// Auth0 accepts at most this many user_ids per DELETE call.
 pub const BATCH: usize = 10;
@@ -260,26 +260,68 @@ pub async fn execute(
     ledger: SharedLedger,
     interrupt: Arc<Interrupt>,
 ) -> Report {
-    let jobs = work.iter().filter(|w| w.acts()).map(|w| {
-        let org = w.clone();
-        let (client, info, ledger, interrupt) = (
-            client.clone(),
-            info.clone(),
-            ledger.clone(),
-            interrupt.clone(),
-        );
-        (w.id.clone(), async move {
-            run_org(&client, org, &info, &ledger, &interrupt).await
-        })
-    });
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    for w in work {
+        // The receiver is alive: it is right here.
+        let _ = tx.send(w);
+    }
+    drop(tx);
+    execute_stream(client, rx, info, ledger, interrupt).await
+}
+
+/// [`execute`] for work that arrives while earlier work runs: each organization's calls start
+/// as its work arrives, and the account covers every organization received, in the order
+/// received. It ends when the sender is dropped and every organization's calls are done (or,
+/// after an interrupt, [`INTERRUPT_GRACE`] later).
+pub async fn execute_stream(
+    client: Arc<Client>,
+    mut incoming: tokio::sync::mpsc::UnboundedReceiver<OrgWork>,
+    info: Arc<RunInfo>,
+    ledger: SharedLedger,
+    interrupt: Arc<Interrupt>,
+) -> Report {
+    let mut work: Vec<OrgWork> = Vec::new();
+    let mut jobs = KeyedSet::new();
     let mut broken: HashSet<String> = HashSet::new();
-    tokio::select! {
-        results = join_keyed(jobs) => {
-            broken.extend(results.into_iter().filter(|(_, r)| r.is_err()).map(|(id, _)| id));
+    let grace = async {
+        interrupt.wait().await;
+        tokio::time::sleep(INTERRUPT_GRACE).await
+    };
+    tokio::pin!(grace);
+    let mut open = true;
+    while open || !jobs.is_empty() {
+        tokio::select! {
+            next = incoming.recv(), if open => match next {
+                Some(w) => {
+                    if w.acts() {
+                        let (org, client, info, ledger, interrupt) = (
+                            w.clone(),
+                            client.clone(),
+                            info.clone(),
+                            ledger.clone(),
+                            interrupt.clone(),
+                        );
+                        jobs.spawn(w.id.clone(), async move {
+                            run_org(&client, org, &info, &ledger, &interrupt).await
+                        });
+                    }
+                    work.push(w);
+                }
+                None => open = false,
+            },
+            Some((id, result)) = jobs.join_next(), if !jobs.is_empty() => {
+                if result.is_err() {
+                    broken.insert(id);
+                }
+            }
+            // The tasks still running are dropped (and cancelled) with the set.
+            () = &mut grace => break,
         }
-        () = async { interrupt.wait().await; tokio::time::sleep(INTERRUPT_GRACE).await } => {
-            // The tasks still running are dropped (and cancelled) with the join.
-        }
+    }
+    drop(jobs);
+    // Work sent before the sender went: accounted for, never sent.
+    while let Ok(w) = incoming.try_recv() {
+        work.push(w);
     }
     let mut l = Ledger::lock(&ledger);
     let why = if interrupt.is_set() {

@@ -313,19 +313,29 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
     let observed = observe::observe(conn.client.clone(), desired, bar.clone()).await;
     bar.finish();
     let created_at = crate::timefmt::rfc3339(std::time::SystemTime::now());
-    let mut observed = observed.map_err(Failure::hinted)?;
+    let observed = observed.map_err(Failure::hinted)?;
+    plan_observed(conn, desired, observed, &created_at).await
+}
+
+/// The plan of what was observed: the users it needs read, then the plan again with them.
+pub(crate) async fn plan_observed(
+    conn: &Connection,
+    desired: &DesiredState,
+    mut observed: observe::Observed,
+    created_at: &str,
+) -> Result<Plan, Failure> {
     // A first plan tells which users must be read to say whether a removal could be undone,
     // whether declared user_ids exist, and whose invitations are declared; the plan is then
     // made again with them.
     let first =
-        plan_from(&conn.name, desired, observed.clone(), &created_at).map_err(Failure::hinted)?;
+        plan_from(&conn.name, desired, observed.clone(), created_at).map_err(Failure::hinted)?;
     let (connections_of, details_of) = first.users_to_read();
     if !connections_of.is_empty() || !details_of.is_empty() {
         observe::observe_users(&conn.client, connections_of, details_of, &mut observed)
             .await
             .map_err(Failure::hinted)?;
     }
-    plan_from(&conn.name, desired, observed, &created_at).map_err(Failure::hinted)
+    plan_from(&conn.name, desired, observed, created_at).map_err(Failure::hinted)
 }
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.

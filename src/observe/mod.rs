@@ -125,11 +125,30 @@ pub async fn observe(
     progress: Arc<dyn Progress>,
 ) -> Result<Observed, ObserveError> {
     // The token first: failing to get one is that, not a list or an organization unread.
-    client.authenticate().await.map_err(ObserveError::Token)?;
-    let scopes = client.granted_scopes().await.map_err(ObserveError::Token)?;
-    let reach = Reach::from_scopes(scopes.as_ref());
-    let (emails, unregistered) = resolve_emails(&client, desired).await?;
-    let orgs = observe_orgs(client, desired, reach, progress).await?;
+    let Prepared {
+        reach,
+        emails,
+        unregistered,
+        orgs: to_read,
+    } = prepare(&client, desired).await?;
+    progress.organizations(desired.organizations.len());
+    let orgs = read_members(client, to_read, reach, progress)
+        .await
+        .map_err(|errors| {
+            let failures = errors
+                .into_iter()
+                .filter_map(|(key, error)| {
+                    let d = desired.organizations.iter().find(|d| d.org == key)?;
+                    Some(OrgFailure {
+                        org: label(&d.org),
+                        location: d.location.clone(),
+                        error,
+                        suggestion: None,
+                    })
+                })
+                .collect();
+            failed(failures)
+        })?;
     Ok(Observed {
         orgs,
         emails,
@@ -140,33 +159,66 @@ pub async fn observe(
     })
 }
 
-async fn observe_orgs(
-    client: Arc<Client>,
-    desired: &DesiredState,
-    reach: Reach,
-    progress: Arc<dyn Progress>,
-) -> Result<HashMap<OrgRef, ObservedOrg>, ObserveError> {
-    let orgs = &desired.organizations;
-    progress.organizations(orgs.len());
-    let failed = |mut failures: Vec<OrgFailure>| {
-        // A token renewed mid-run that could not be had fails every read alike: say that.
-        if let Some(i) = failures
-            .iter()
-            .position(|f| matches!(&f.error, ReadError::Api(e) if e.is_token()))
-            && let ReadError::Api(e) = failures.swap_remove(i).error
-        {
-            return ObserveError::Token(e);
-        }
-        failures.sort_by_key(|f| (f.location.line, f.location.column));
-        ObserveError::Failed(failures)
-    };
+/// What is read before any organization's members: the token, what it may read, the emails
+/// the config names, and every organization resolved (by id or by name). If any of it fails,
+/// nothing is read further.
+pub struct Prepared {
+    pub reach: Reach,
+    /// As [`Observed::emails`].
+    pub emails: HashMap<String, String>,
+    /// As [`Observed::unregistered`].
+    pub unregistered: HashSet<String>,
+    /// Each desired organization, in config order: its key, the organization, its label.
+    pub orgs: Vec<(OrgRef, auth0::Organization, String)>,
+}
 
+/// The token, the reach, the emails and the organizations of `desired`, with no member read:
+/// the first part of [`observe`], for a caller that reads each organization apart.
+pub async fn prepare(
+    client: &Arc<Client>,
+    desired: &DesiredState,
+) -> Result<Prepared, ObserveError> {
+    client.authenticate().await.map_err(ObserveError::Token)?;
+    let scopes = client.granted_scopes().await.map_err(ObserveError::Token)?;
+    let reach = Reach::from_scopes(scopes.as_ref());
+    let (emails, unregistered) = resolve_emails(client, desired).await?;
+    let orgs = resolve_orgs(client, desired).await?;
+    Ok(Prepared {
+        reach,
+        emails,
+        unregistered,
+        orgs,
+    })
+}
+
+/// The failure of reading organizations: a token that could not be renewed, if that is what
+/// failed, else each organization's failure in config order.
+fn failed(mut failures: Vec<OrgFailure>) -> ObserveError {
+    // A token renewed mid-run that could not be had fails every read alike: say that.
+    if let Some(i) = failures
+        .iter()
+        .position(|f| matches!(&f.error, ReadError::Api(e) if e.is_token()))
+        && let ReadError::Api(e) = failures.swap_remove(i).error
+    {
+        return ObserveError::Token(e);
+    }
+    failures.sort_by_key(|f| (f.location.line, f.location.column));
+    ObserveError::Failed(failures)
+}
+
+/// Resolves every organization of `desired` to the tenant's, in config order, each with its
+/// key and label; fails if any cannot be.
+async fn resolve_orgs(
+    client: &Arc<Client>,
+    desired: &DesiredState,
+) -> Result<Vec<(OrgRef, auth0::Organization, String)>, ObserveError> {
+    let orgs = &desired.organizations;
     // Resolve names and ids to organizations: from the organization list where that is
     // cheaper, then one lookup for each left.
     let mut resolved: HashMap<OrgRef, auth0::Organization> = HashMap::new();
     let mut listed_names = Vec::new();
     if orgs.len() > 1 {
-        resolve_from_list(&client, orgs, &mut resolved, &mut listed_names)
+        resolve_from_list(client, orgs, &mut resolved, &mut listed_names)
             .await
             .map_err(|e| {
                 if e.is_token() {
@@ -233,7 +285,6 @@ async fn observe_orgs(
     }
     check_distinct(orgs, &resolved)?;
 
-    // Read every organization's members, keyed by the config's name for the organization.
     let mut to_read = Vec::with_capacity(orgs.len());
     for d in orgs {
         let Some(o) = resolved.remove(&d.org) else {
@@ -244,28 +295,12 @@ async fn observe_orgs(
         };
         to_read.push((d.org.clone(), o, label(&d.org)));
     }
-    read_members(client, to_read, reach, progress)
-        .await
-        .map_err(|errors| {
-            let failures = errors
-                .into_iter()
-                .filter_map(|(key, error)| {
-                    let d = orgs.iter().find(|d| d.org == key)?;
-                    Some(OrgFailure {
-                        org: label(&d.org),
-                        location: d.location.clone(),
-                        error,
-                        suggestion: None,
-                    })
-                })
-                .collect();
-            failed(failures)
-        })
+    Ok(to_read)
 }
 
 /// One organization: members (with roles when allowed), connections and invitations, the
 /// three reads at once.
-async fn read_org(
+pub(crate) async fn read_org(
     client: &Client,
     o: &auth0::Organization,
     label: &str,
