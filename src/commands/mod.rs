@@ -314,12 +314,14 @@ pub async fn make_plan(conn: &Connection, desired: &DesiredState) -> Result<Plan
     bar.finish();
     let created_at = crate::timefmt::rfc3339(std::time::SystemTime::now());
     let observed = observed.map_err(Failure::hinted)?;
-    plan_observed(conn, desired, observed, &created_at).await
+    plan_observed(&conn.name, &conn.client, desired, observed, &created_at).await
 }
 
-/// The plan of what was observed: the users it needs read, then the plan again with them.
+/// The plan of what was observed in the tenant `name`: the users it needs read, then the plan
+/// again with them.
 pub(crate) async fn plan_observed(
-    conn: &Connection,
+    name: &str,
+    client: &Arc<Client>,
     desired: &DesiredState,
     mut observed: observe::Observed,
     created_at: &str,
@@ -327,15 +329,14 @@ pub(crate) async fn plan_observed(
     // A first plan tells which users must be read to say whether a removal could be undone,
     // whether declared user_ids exist, and whose invitations are declared; the plan is then
     // made again with them.
-    let first =
-        plan_from(&conn.name, desired, observed.clone(), created_at).map_err(Failure::hinted)?;
+    let first = plan_from(name, desired, observed.clone(), created_at).map_err(Failure::hinted)?;
     let (connections_of, details_of) = first.users_to_read();
     if !connections_of.is_empty() || !details_of.is_empty() {
-        observe::observe_users(&conn.client, connections_of, details_of, &mut observed)
+        observe::observe_users(client, connections_of, details_of, &mut observed)
             .await
             .map_err(Failure::hinted)?;
     }
-    plan_from(&conn.name, desired, observed, created_at).map_err(Failure::hinted)
+    plan_from(name, desired, observed, created_at).map_err(Failure::hinted)
 }
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.

@@ -61,6 +61,25 @@ struct Prepared {
     work: Vec<OrgWork>,
 }
 
+/// Refuses a saved plan made for another tenant.
+fn check_domain(plan: &Plan, domain: &str) -> Result<(), Failure> {
+    if plan.domain == domain {
+        return Ok(());
+    }
+    Err(Failure {
+        error: format!(
+            "the plan was made for `{}`, not `{domain}`",
+            render::clean(&plan.domain)
+        )
+        .into(),
+        hint: Some(if plan.domain.starts_with(super::SANDBOX_PREFIX) {
+            "the plan was made against a sandbox: pass `--sandbox TENANT.yaml` with the tenant file it was made from".into()
+        } else {
+            "apply a plan against the tenant it was made for".into()
+        }),
+    })
+}
+
 /// Plans against the live tenant and, for a saved plan, narrows it to what both plans remove
 /// (`apply::narrow`); prints what will be done. Nothing is removed here.
 async fn prepare_apply(
@@ -69,21 +88,8 @@ async fn prepare_apply(
     saved: Option<(&Path, &Plan)>,
     desired: &DesiredState,
 ) -> Result<Prepared, Failure> {
-    if let Some((_, plan)) = saved
-        && plan.domain != domain
-    {
-        return Err(Failure {
-            error: format!(
-                "the plan was made for `{}`, not `{domain}`",
-                render::clean(&plan.domain)
-            )
-            .into(),
-            hint: Some(if plan.domain.starts_with(super::SANDBOX_PREFIX) {
-                "the plan was made against a sandbox: pass `--sandbox TENANT.yaml` with the tenant file it was made from".into()
-            } else {
-                "apply a plan against the tenant it was made for".into()
-            }),
-        });
+    if let Some((_, plan)) = saved {
+        check_domain(plan, domain)?;
     }
     // A saved plan is re-derived for its own organizations only (a `plan --org` subset, or
     // every one): the others are neither read nor touched.
@@ -225,13 +231,16 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         let removals: usize = work.iter().map(OrgWork::sends).sum();
         let invitations: usize = work.iter().map(OrgWork::revokes).sum();
         let orgs = work.iter().filter(|w| w.acts()).count();
-        let reportable = work.iter().any(|w| {
-            w.blocked.is_some() || !w.already_gone.is_empty() || !w.skipped.is_empty()
-        });
+        let reportable = work
+            .iter()
+            .any(|w| w.blocked.is_some() || !w.already_gone.is_empty() || !w.skipped.is_empty());
         if removals + invitations == 0 && !reportable {
             summary(Some(&plan_sha256), Ok(&apply::Report::default()))?;
             let mut stdout = crate::secrets::stdout();
-            writeln!(stdout, "Nothing to remove: the tenant already matches the plan.")?;
+            writeln!(
+                stdout,
+                "Nothing to remove: the tenant already matches the plan."
+            )?;
             stdout.flush()?;
             return Ok(Exit::Success);
         }
@@ -250,7 +259,8 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             stdout.flush()?;
         }
         let sends = removals + invitations > 0;
-        let approved = match sends.then(|| confirm(args.auto_approve, removals, invitations, orgs)) {
+        let approved = match sends.then(|| confirm(args.auto_approve, removals, invitations, orgs))
+        {
             None => true,
             Some(Ok(approved)) => approved,
             Some(Err(refused)) => {
@@ -271,30 +281,17 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         }
         info.plan_sha256 = plan_sha256;
         if removals + invitations > 0 {
-            let provenance = crate::provenance::Provenance::gather(&config_path);
-            let plan_file = args
-                .plan
-                .as_deref()
-                .and_then(|p| p.file_name())
-                .map(|n| n.to_string_lossy().into_owned());
-            let start = audit::StartRecord {
-                head: Head::now(&info.run_id, "start", &info.domain),
-                plan_sha256: &info.plan_sha256,
-                client_id: info.client_id.as_deref(),
-                orgsync_version: env!("CARGO_PKG_VERSION"),
+            let counts = Counts {
                 organizations: orgs,
                 removals,
                 invitations,
-                provenance: provenance.as_ref(),
-                plan_file: plan_file.as_deref(),
-                plan_provenance: saved.as_ref().and_then(|p| p.provenance.as_ref()),
             };
-            super::write_start(&ledger, &start)?;
+            write_start(&ledger, &info, &config_path, args, saved.as_ref(), counts)?;
         }
         let interrupt = Interrupt::new();
         interrupt.listen();
         let info = Arc::new(info);
-        let mut report = apply::execute(
+        let report = apply::execute(
             conn.client.clone(),
             work,
             info.clone(),
@@ -302,62 +299,127 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             interrupt.clone(),
         )
         .await;
-        if let Some(secs) = args.wait.filter(|_| !report.interrupted) {
-            apply::wait_for_convergence(
-                &conn.client,
-                &mut report,
-                Duration::from_secs(secs),
-                Duration::from_millis(500),
-                &interrupt,
-            )
-            .await;
-        }
-        report.interrupted |= interrupt.is_set();
-        let audit_error = Ledger::lock(&ledger).take_failure();
-        let summarized = write_summary(
-            &ledger,
+        finish(
+            args,
+            &conn,
+            &config_path,
             &info,
-            Some(&info.plan_sha256),
+            &ledger,
+            &interrupt,
+            report,
+        )
+        .await
+    })
+}
+
+/// What a run may send, as its audit `start` line says.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    organizations: usize,
+    removals: usize,
+    invitations: usize,
+}
+
+/// The audit log's `start` line, written (and synced) before the first call is sent.
+fn write_start(
+    ledger: &Mutex<Ledger>,
+    info: &RunInfo,
+    config_path: &Path,
+    args: &ApplyArgs,
+    saved: Option<&Plan>,
+    counts: Counts,
+) -> Result<(), Failure> {
+    let provenance = crate::provenance::Provenance::gather(config_path);
+    let plan_file = args
+        .plan
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    let start = audit::StartRecord {
+        head: Head::now(&info.run_id, "start", &info.domain),
+        plan_sha256: &info.plan_sha256,
+        client_id: info.client_id.as_deref(),
+        orgsync_version: env!("CARGO_PKG_VERSION"),
+        organizations: counts.organizations,
+        removals: counts.removals,
+        invitations: counts.invitations,
+        provenance: provenance.as_ref(),
+        plan_file: plan_file.as_deref(),
+        plan_provenance: saved.and_then(|p| p.provenance.as_ref()),
+    };
+    super::write_start(ledger, &start)
+}
+
+/// After the calls: `--wait`, the audit summary, the report, `--comment`, and the exit code.
+async fn finish(
+    args: &ApplyArgs,
+    conn: &Connection,
+    config_path: &Path,
+    info: &Arc<RunInfo>,
+    ledger: &Arc<Mutex<Ledger>>,
+    interrupt: &Arc<Interrupt>,
+    mut report: apply::Report,
+) -> Result<Exit, Failure> {
+    if let Some(secs) = args.wait.filter(|_| !report.interrupted) {
+        apply::wait_for_convergence(
             &conn.client,
-            Ok(&report),
-        );
-        let mut stdout = crate::secrets::stdout();
-        writeln!(stdout)?;
-        apply::write_report(&report, &mut stdout)?;
-        stdout.flush()?;
-        // `--comment`: the report as a new comment; a failure to post it is printed here and
-        // makes an apply that otherwise succeeded exit 1.
-        let anchor = args.audit_log.as_ref().map(|log| crate::apply::markdown::AuditAnchor {
+            &mut report,
+            Duration::from_secs(secs),
+            Duration::from_millis(500),
+            interrupt,
+        )
+        .await;
+    }
+    report.interrupted |= interrupt.is_set();
+    let audit_error = Ledger::lock(ledger).take_failure();
+    let summarized = write_summary(
+        ledger,
+        info,
+        Some(&info.plan_sha256),
+        &conn.client,
+        Ok(&report),
+    );
+    let mut stdout = crate::secrets::stdout();
+    writeln!(stdout)?;
+    apply::write_report(&report, &mut stdout)?;
+    stdout.flush()?;
+    // `--comment`: the report as a new comment; a failure to post it is printed here and
+    // makes an apply that otherwise succeeded exit 1.
+    let anchor = args
+        .audit_log
+        .as_ref()
+        .map(|log| crate::apply::markdown::AuditAnchor {
             log: log
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             run_id: info.run_id.clone(),
-            last_sha256: Ledger::lock(&ledger).last_sha256(),
+            last_sha256: Ledger::lock(ledger).last_sha256(),
         });
-        let on_success = super::comment::after_apply(
-            &args.comment,
-            &config_path,
-            &info.domain,
-            &report,
-            anchor.as_ref(),
-            super::quiet(),
-            args.connection.timeout_duration(),
-        )
-        .await;
-        if report.interrupted {
-            crate::secrets::errln!("error: apply was interrupted; the report above is exact, and running apply again converges");
-            return Ok(Exit::Interrupted);
-        }
-        if let Some(e) = audit_error {
-            return Err(Failure {
-                error: Box::new(e),
-                hint: Some("no further DELETE was sent after the audit log failed".into()),
-            });
-        }
-        summarized?;
-        run_failure(&report, args.wait).map_or(Ok(on_success), Err)
-    })
+    let on_success = super::comment::after_apply(
+        &args.comment,
+        config_path,
+        &info.domain,
+        &report,
+        anchor.as_ref(),
+        super::quiet(),
+        args.connection.timeout_duration(),
+    )
+    .await;
+    if report.interrupted {
+        crate::secrets::errln!(
+            "error: apply was interrupted; the report above is exact, and running apply again converges"
+        );
+        return Ok(Exit::Interrupted);
+    }
+    if let Some(e) = audit_error {
+        return Err(Failure {
+            error: Box::new(e),
+            hint: Some("no further DELETE was sent after the audit log failed".into()),
+        });
+    }
+    summarized?;
+    run_failure(&report, args.wait).map_or(Ok(on_success), Err)
 }
 
 /// The scopes apply needs for what it is about to send: `delete:organization_members` for
