@@ -51,8 +51,10 @@
 //! at all), [`provenance`] (where a change came from: Git and CI).
 //!
 //! **The commands**: [`cli`] turns arguments into settings (clap), [`commands`] has one module a
-//! subcommand and the glue between stages ([`restore`](commands::restore) with its
-//! [`prepare`](mod@commands::restore::prepare) and [`print`](mod@commands::restore::print)),
+//! subcommand and the glue between stages ([`apply`](commands::apply) with its
+//! [`streamed`](commands::apply::streamed) saved-plan apply, [`restore`](commands::restore)
+//! with its [`prepare`](mod@commands::restore::prepare) and
+//! [`print`](mod@commands::restore::print)),
 //! [`error`] prints a failure once and names the exit codes, [`progress`] draws the progress bar.
 //!
 //! **Shared small parts**: [`member`] (a member and their roles), [`reentry`] (the doors back

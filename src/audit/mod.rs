@@ -111,6 +111,10 @@ pub struct StartRecord<'a> {
     /// The provenance of the saved plan's own `plan` run, as the plan carries it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_provenance: Option<&'a crate::provenance::Provenance>,
+    /// A saved plan applied organization by organization, each one's calls starting when its
+    /// re-read was final; the counts are then the saved plan's, what the run may at most send.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub streamed: bool,
 }
 
 /// A DELETE about to be sent.

@@ -36,3 +36,4 @@ mod requests;
 mod restore;
 mod schema;
 mod shipping;
+mod streaming;

@@ -1,5 +1,7 @@
 //! `orgsync apply [PLAN.json]`: plan (or narrow a saved plan), show, confirm, remove, record.
 
+pub(crate) mod streamed;
+
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -218,6 +220,31 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
             write_summary(&ledger, &info, plan_sha256, &conn.client, outcome)
         };
         let saved_at = args.plan.as_deref().zip(saved.as_ref());
+        // A reviewed saved plan applied without a prompt: each organization's calls start
+        // when its own re-read is final (see `streamed`).
+        if let Some((path, plan)) = saved_at
+            && args.auto_approve
+            && streamed::streams(plan)
+        {
+            let run = streamed::Run {
+                conn: &conn,
+                info: info.clone(),
+                ledger: ledger.clone(),
+                config_path: &config_path,
+                args,
+            };
+            let (info, report, interrupt) = streamed::apply(run, &desired, path, plan).await?;
+            return finish(
+                args,
+                &conn,
+                &config_path,
+                &info,
+                &ledger,
+                &interrupt,
+                report,
+            )
+            .await;
+        }
         let prepared = prepare_apply(&conn, &info.domain, saved_at, &desired).await;
         let Prepared { plan_sha256, work } = match prepared {
             Ok(prepared) => prepared,
@@ -286,7 +313,15 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
                 removals,
                 invitations,
             };
-            write_start(&ledger, &info, &config_path, args, saved.as_ref(), counts)?;
+            write_start(
+                &ledger,
+                &info,
+                &config_path,
+                args,
+                saved.as_ref(),
+                counts,
+                false,
+            )?;
         }
         let interrupt = Interrupt::new();
         interrupt.listen();
@@ -320,7 +355,8 @@ struct Counts {
     invitations: usize,
 }
 
-/// The audit log's `start` line, written (and synced) before the first call is sent.
+/// The audit log's `start` line, written (and synced) before the first call is sent. A
+/// streamed apply's counts are the saved plan's (what it may at most send).
 fn write_start(
     ledger: &Mutex<Ledger>,
     info: &RunInfo,
@@ -328,6 +364,7 @@ fn write_start(
     args: &ApplyArgs,
     saved: Option<&Plan>,
     counts: Counts,
+    streamed: bool,
 ) -> Result<(), Failure> {
     let provenance = crate::provenance::Provenance::gather(config_path);
     let plan_file = args
@@ -346,6 +383,7 @@ fn write_start(
         provenance: provenance.as_ref(),
         plan_file: plan_file.as_deref(),
         plan_provenance: saved.and_then(|p| p.provenance.as_ref()),
+        streamed,
     };
     super::write_start(ledger, &start)
 }
