@@ -28,9 +28,9 @@
 //!    ([`interrupt`](apply::interrupt)), group roles recorded before removal
 //!    ([`group_roles`](apply::group_roles)), and the exact undo ([`restore`](apply::restore)):
 //!    a run [`read`](apply::restore::read) from the log, [`plan`](mod@apply::restore::plan)ned,
-//!    and [`execute`](mod@apply::restore::execute)d.
-//! 6. [`audit`]: the audit log's lines and their chain, [`verify`](audit::verify) and the
-//!    evidence [`report`](audit::report).
+//!    and [`execute`](mod@apply::restore::execute)d; the [`audit`](apply::audit) log's lines
+//!    and their chain, [`verify`](apply::audit::verify) and the evidence
+//!    [`report`](apply::audit::report).
 //!
 //! **The Auth0 client**, [`auth0`]: the [`Client`](auth0::Client) ([`client`](auth0::client)),
 //! its [`token`](auth0::token) and its endpoints by area
@@ -66,7 +66,6 @@
 //! The emulator is the `orgsync-emulator` crate, behind the default `emulator` feature.
 
 pub mod apply;
-pub mod audit;
 pub mod auth0;
 pub mod bounded;
 pub mod cli;

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::audit::{
+use super::audit::{
     AuditError, AuditLog, DeleteRecord, Head, IntentRecord, MemberRoles, Outcome, Person,
 };
 

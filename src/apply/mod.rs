@@ -13,6 +13,7 @@
 //! second apply converges. If the audit log cannot be written, or the run is interrupted, no
 //! further call is sent.
 
+pub mod audit;
 pub(crate) mod group_roles;
 pub(crate) mod interrupt;
 pub(crate) mod ledger;
@@ -30,11 +31,11 @@ pub use ledger::Ledger;
 use ledger::{Call, CallEnd};
 pub use report::{OrgOutcome, Report, write_report, write_work};
 
-use crate::audit::{MemberRoles, Outcome, Person};
 use crate::auth0::Client;
 use crate::member::Role;
 use crate::plan::{OrgPlan, Plan};
 use crate::tasks::KeyedSet;
+use audit::{MemberRoles, Outcome, Person};
 
 /// Auth0 accepts at most this many user_ids per DELETE call.
 pub const BATCH: usize = 10;

@@ -4,8 +4,8 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::Path;
 
-use crate::audit::report::{self, Filter};
-use crate::audit::verify::{Verdict, verify};
+use crate::apply::audit::report::{self, Filter};
+use crate::apply::audit::verify::{Verdict, verify};
 use crate::cli::{AuditCommand, ReportFormat};
 use crate::error::{Exit, Failure};
 

@@ -438,9 +438,9 @@ fn roles_refused_by_a_5xx_are_reported_and_a_second_restore_assigns_only_them() 
 
 #[test]
 fn an_audit_log_that_cannot_be_written_sends_no_post() {
+    use orgsync::apply::audit::AuditLog;
     use orgsync::apply::restore::{Readd, RestoreOrg, RestorePlan};
     use orgsync::apply::{Interrupt, Ledger, RunInfo};
-    use orgsync::audit::AuditLog;
     use orgsync::auth0::{Client, ClientOptions, Credentials, Domain, Secret};
     let emu = emulator();
     emu.remove_members(ORG, &["auth0|m0002"]);

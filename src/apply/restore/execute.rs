@@ -4,10 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use super::super::audit::{MemberRoles, Outcome, Person};
 use super::plan::{Readd, RestoreOrg, RestorePlan};
 use crate::apply::ledger::{Call, CallEnd, RestoreCall};
 use crate::apply::{INTERRUPT_GRACE, Interrupt, Ledger, RunInfo};
-use crate::audit::{MemberRoles, Outcome, Person};
 use crate::auth0::{ADD_BATCH, Client};
 use crate::member::Role;
 

@@ -30,7 +30,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "orgsync-restore-{}-{}",
             std::process::id(),
-            crate::audit::new_run_id()
+            crate::apply::audit::new_run_id()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("audit.jsonl");

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{Connection, connect, load_config, make_plan, runtime, stdout_color};
+use crate::apply::audit::{self, AuditLog, Head, SummaryRecord};
 use crate::apply::{self, Interrupt, Ledger, OrgWork, RunInfo};
-use crate::audit::{self, AuditLog, Head, SummaryRecord};
 use crate::auth0::Client;
 use crate::cli::ApplyArgs;
 use crate::config::DesiredState;

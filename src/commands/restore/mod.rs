@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::{SANDBOX_PREFIX, connect, load_config, runtime};
+use crate::apply::audit::{self, AuditLog, Head};
 use crate::apply::restore::{self, RestoreReport};
 use crate::apply::{Interrupt, Ledger, RunInfo};
-use crate::audit::{self, AuditLog, Head};
 use crate::auth0::Client;
 use crate::cli::RestoreArgs;
 use crate::error::{Exit, Failure};
