@@ -41,9 +41,10 @@
 //! [`credentials`](auth0::credentials), [`error`](auth0::error), [`model`](auth0::model), and
 //! the client's own [`scrub`](auth0::scrub) of echoed secrets.
 //!
-//! **Pull-request comments**, [`comment`]: the GitHub and GitLab clients over one
-//! [`http`](comment::http) layer and one comment [`list`](comment::list) reader, and the
-//! [`split`](comment::split) of a long plan into parts.
+//! **Pull-request comments**, [`comment`]: one client ([`forge`](comment::forge)) over a
+//! per-forge description that [`github`](comment::github) and [`gitlab`](comment::gitlab) read
+//! from their environment, one [`http`](comment::http) layer and one comment
+//! [`list`](comment::list) reader, and the [`split`](comment::split) of a long plan into parts.
 //!
 //! **The edges**, where text and bytes cross the process boundary: [`bounded`] (the one reader
 //! with a byte cap for answers, files and pipes), [`secrets`] (the one sink that scrubs every

@@ -1,12 +1,12 @@
 //! GitHub: a pull request's comments through the REST API (issue comments), configured as
-//! GitHub Actions sets the environment.
+//! GitHub Actions sets the environment: the [`Site`] the shared client calls.
 
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
-use super::http::{self, CallError, Deadline, Http};
-use super::list::{Listing, PER_PAGE};
-use super::{Author, Note, env};
+use super::forge::{Api, Site};
+use super::http::{self, Deadline, Http};
+use super::{Author, Note, env, required};
 use crate::error::Failure;
 use crate::text::clean;
 
@@ -16,241 +16,106 @@ pub(super) const ACTIONS_LOGIN: &str = "github-actions[bot]";
 /// GitHub refuses comments longer than this many characters.
 pub(super) const LIMIT: usize = 65_536;
 
-pub(super) struct GitHub {
-    http: Http,
-    /// `owner/repo`.
-    repo: String,
-    pub(super) pr: u64,
+/// The pull request's comments on GitHub (issue comments).
+fn site(repo: &str, pr: u64) -> Site {
+    Site {
+        forge: "GitHub",
+        request: "pull request",
+        noun: "comment",
+        place: format!("pull request #{pr} of `{repo}`"),
+        limit: LIMIT,
+        url_var: "GITHUB_API_URL",
+        comments: format!("/repos/{repo}/issues/{pr}/comments"),
+        list_query: "",
+        by_repository_id: Some(format!("/issues/{pr}/comments")),
+        comment: format!("/repos/{repo}/issues/comments"),
+        update: Method::PATCH,
+        parse: note_from_json,
+        login_key: "login",
+        user_id_required: false,
+        actions: Some((
+            ACTIONS_LOGIN,
+            "outside GitHub Actions, use a token that may read `GET /user` (a personal access token); in GitHub Actions, GITHUB_ACTIONS=true tells orgsync the token is the workflow's own",
+        )),
+        hint_401: "GitHub refused the token: pass the workflow's token as `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` (or a token that has not expired)",
+        hint_403: "the token may not write to pull requests: give the workflow `permissions: pull-requests: write` (pull requests from forks get a read-only GITHUB_TOKEN)",
+        hint_404: format!(
+            "the repository `{repo}` or pull request #{pr} was not found, or the token cannot see it: check GITHUB_REPOSITORY, the pull request number (`--pr`) and GITHUB_API_URL"
+        ),
+        hint_rate_limited: Some("the token's API rate limit is used up; run again later"),
+        invalid: &[422],
+    }
 }
 
-impl GitHub {
-    /// From GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL and the pull request: `pr`, else
-    /// the event in GITHUB_EVENT_PATH, else (when `merged`, for apply) the pull request that
-    /// GITHUB_SHA was merged from.
-    pub(super) async fn from_env(
-        pr: Option<u64>,
-        merged: bool,
-        deadline: Deadline,
-    ) -> Result<GitHub, Failure> {
-        let token = env("GITHUB_TOKEN").ok_or_else(|| {
-            Failure::new(
-                "`--comment github` needs GITHUB_TOKEN",
-                Some("in GitHub Actions, pass it to the step: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`"),
-            )
-        })?;
-        let repo = env("GITHUB_REPOSITORY").ok_or_else(|| {
-            Failure::new(
-                "`--comment github` needs GITHUB_REPOSITORY (`owner/repo`)",
-                Some("GitHub Actions sets it; elsewhere, set it to the repository's `owner/name`"),
-            )
-        })?;
-        if !valid_repo(&repo) {
-            return Err(Failure::new(
-                format!("GITHUB_REPOSITORY `{}` is not `owner/repo`", clean(&repo)),
-                None,
-            ));
+/// From GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL and the pull request: `pr`, else the
+/// event in GITHUB_EVENT_PATH, else (when `merged`, for apply) the pull request that GITHUB_SHA
+/// was merged from.
+pub(super) async fn from_env(
+    pr: Option<u64>,
+    merged: bool,
+    deadline: Deadline,
+) -> Result<Api, Failure> {
+    let token = required(
+        "GITHUB_TOKEN",
+        "`--comment github` needs GITHUB_TOKEN",
+        "in GitHub Actions, pass it to the step: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`",
+    )?;
+    let repo = required(
+        "GITHUB_REPOSITORY",
+        "`--comment github` needs GITHUB_REPOSITORY (`owner/repo`)",
+        "GitHub Actions sets it; elsewhere, set it to the repository's `owner/name`",
+    )?;
+    if !valid_repo(&repo) {
+        return Err(Failure::new(
+            format!("GITHUB_REPOSITORY `{}` is not `owner/repo`", clean(&repo)),
+            None,
+        ));
+    }
+    let api_url = env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
+    let base = http::base_url("GITHUB_API_URL", &api_url).map_err(|e| Failure::new(e, None))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        ACCEPT,
+        HeaderValue::from_static("application/vnd.github+json"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-github-api-version"),
+        HeaderValue::from_static("2022-11-28"),
+    );
+    let http = Http::new(
+        base,
+        headers,
+        (AUTHORIZATION, format!("Bearer {token}")),
+        &token,
+        "GITHUB_TOKEN",
+        deadline,
+    )
+    .map_err(|e| Failure::new(e, None))?;
+    let mut api = Api {
+        http,
+        site: site(&repo, 0),
+    };
+    let pr = match pr.or(event_number()?) {
+        Some(n) => n,
+        None if merged => {
+            let merged = |p: &serde_json::Value| p.get("merged_at").is_some_and(|m| !m.is_null());
+            let missing =
+                "no pull request to comment on: the event names none and GITHUB_SHA is not set";
+            let path = |sha: &str| format!("/repos/{repo}/commits/{sha}/pulls");
+            api.merged_from("GITHUB_SHA", missing, path, merged, "number")
+                .await?
         }
-        let api = env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
-        let base = http::base_url("GITHUB_API_URL", &api).map_err(|e| Failure::new(e, None))?;
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            ACCEPT,
-            HeaderValue::from_static("application/vnd.github+json"),
-        );
-        headers.insert(
-            HeaderName::from_static("x-github-api-version"),
-            HeaderValue::from_static("2022-11-28"),
-        );
-        let http = Http::new(
-            base,
-            headers,
-            (AUTHORIZATION, format!("Bearer {token}")),
-            &token,
-            "GITHUB_TOKEN",
-            deadline,
-        )
-        .map_err(|e| Failure::new(e, None))?;
-        let mut gh = GitHub { http, repo, pr: 0 };
-        gh.pr = match pr.or(event_number()?) {
-            Some(n) => n,
-            None if merged => gh.merged_pr().await?,
-            None => {
-                return Err(Failure::new(
-                    "no pull request to comment on: GITHUB_EVENT_PATH names none",
-                    Some(
-                        "run on a `pull_request` event, or pass the pull request's number with `--pr N`",
-                    ),
-                ));
-            }
-        };
-        Ok(gh)
-    }
-
-    pub(super) fn place(&self) -> String {
-        format!("pull request #{} of `{}`", self.pr, self.repo)
-    }
-
-    /// The pull request GITHUB_SHA came from (a push to the default branch after a merge).
-    async fn merged_pr(&self) -> Result<u64, Failure> {
-        let sha = env("GITHUB_SHA").filter(|s| s.chars().all(|c| c.is_ascii_hexdigit()));
-        let Some(sha) = sha else {
+        None => {
             return Err(Failure::new(
-                "no pull request to comment on: the event names none and GITHUB_SHA is not set",
-                Some("pass the pull request's number with `--pr N`"),
-            ));
-        };
-        let url = self
-            .http
-            .url(&format!("/repos/{}/commits/{sha}/pulls", self.repo));
-        let answer = self
-            .http
-            .call(Method::GET, &url, None)
-            .await
-            .map_err(|e| self.failure("finding the pull request of GITHUB_SHA", e))?;
-        let pulls: Vec<serde_json::Value> = serde_json::from_str(&answer.body).map_err(|e| {
-            Failure::new(
-                format!(
-                    "GitHub's answer listing the commit's pull requests is {}",
-                    http::shape_error(&e, "a list of pull requests")
-                ),
-                None,
-            )
-        })?;
-        let merged = pulls
-            .iter()
-            .find(|p| p.get("merged_at").is_some_and(|m| !m.is_null()))
-            .or(pulls.first());
-        merged
-            .and_then(|p| p.get("number"))
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| {
-                Failure::new(
-                    format!("no pull request found for commit {sha}"),
-                    Some("pass the pull request's number with `--pr N`"),
-                )
-            })
-    }
-
-    /// The token's user, the author of orgsync's comments: `GET /user`'s login and id; when
-    /// that is refused (403 or 404) and GITHUB_ACTIONS is `true`, the token is the workflow's
-    /// own, whose comments carry the `github-actions[bot]` login (each comment orgsync creates
-    /// confirms it: its answer's `user.login`).
-    pub(super) async fn me(&self) -> Result<Author, Failure> {
-        let url = self.http.url("/user");
-        match self.http.call(Method::GET, &url, None).await {
-            Ok(answer) => {
-                let user: Option<Author> = serde_json::from_str::<serde_json::Value>(&answer.body)
-                    .ok()
-                    .and_then(|v| Author::from_json(Some(&v), "login"))
-                    .filter(|a| !a.login.is_empty());
-                user.ok_or_else(|| {
-                    Failure::new(
-                        "GitHub's answer to `GET /user` names no user (`login`): orgsync cannot tell its own comments from others'; nothing was posted",
-                        None,
-                    )
-                })
-            }
-            Err(e)
-                if matches!(e.status.map(|s| s.as_u16()), Some(403 | 404))
-                    && env("GITHUB_ACTIONS").is_some_and(|v| v.trim() == "true") =>
-            {
-                Ok(Author {
-                    id: None,
-                    login: ACTIONS_LOGIN.to_string(),
-                })
-            }
-            Err(e) if matches!(e.status.map(|s| s.as_u16()), Some(403 | 404)) => Err(Failure::new(
-                format!(
-                    "could not comment on {}: finding the token's user, to tell orgsync's own comments from others': GitHub: {e}",
-                    self.place()
-                ),
+                "no pull request to comment on: GITHUB_EVENT_PATH names none",
                 Some(
-                    "outside GitHub Actions, use a token that may read `GET /user` (a personal access token); in GitHub Actions, GITHUB_ACTIONS=true tells orgsync the token is the workflow's own",
+                    "run on a `pull_request` event, or pass the pull request's number with `--pr N`",
                 ),
-            )),
-            Err(e) => Err(self.failure("finding the token's user", e)),
+            ));
         }
-    }
-
-    /// Every comment of the pull request, once each, following `Link: rel="next"` (see
-    /// [`super::list`] for the caps).
-    pub(super) async fn list(&self) -> Result<Vec<Note>, Failure> {
-        Listing {
-            http: &self.http,
-            forge: "GitHub",
-            what: "comments",
-            first: format!(
-                "/repos/{}/issues/{}/comments?per_page={PER_PAGE}",
-                self.repo, self.pr
-            ),
-            by_repository_id: Some(format!("/issues/{}/comments", self.pr)),
-            parse: note_from_json,
-        }
-        .read(|e| self.failure("listing the pull request's comments", e))
-        .await
-    }
-
-    pub(super) async fn create(&self, body: &str) -> Result<Note, Failure> {
-        let url = self
-            .http
-            .url(&format!("/repos/{}/issues/{}/comments", self.repo, self.pr));
-        let answer = self
-            .http
-            .call(Method::POST, &url, Some(body))
-            .await
-            .map_err(|e| self.failure("posting a comment", e))?;
-        created(&answer.body, note_from_json)
-    }
-
-    pub(super) async fn update(&self, id: u64, body: &str) -> Result<(), Failure> {
-        let url = self
-            .http
-            .url(&format!("/repos/{}/issues/comments/{id}", self.repo));
-        self.http
-            .call(Method::PATCH, &url, Some(body))
-            .await
-            .map_err(|e| self.failure("updating a comment", e))?;
-        Ok(())
-    }
-
-    pub(super) async fn delete(&self, id: u64) -> Result<(), Failure> {
-        let url = self
-            .http
-            .url(&format!("/repos/{}/issues/comments/{id}", self.repo));
-        self.http
-            .call(Method::DELETE, &url, None)
-            .await
-            .map_err(|e| self.failure("deleting an old part of the plan", e))?;
-        Ok(())
-    }
-
-    /// A failed call as the error to print, with the hint its status calls for.
-    fn failure(&self, doing: &str, e: CallError) -> Failure {
-        let status = e.status.map(|s| s.as_u16());
-        let hint = match status {
-            _ if e.stopped.is_some() => e.stopped_hint("GITHUB_API_URL").unwrap_or_default(),
-            Some(401) => "GitHub refused the token: pass the workflow's token as `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` (or a token that has not expired)".to_string(),
-            Some(403) if e.rate_limited => "the token's API rate limit is used up; run again later".to_string(),
-            Some(403) => "the token may not write to pull requests: give the workflow `permissions: pull-requests: write` (pull requests from forks get a read-only GITHUB_TOKEN)".to_string(),
-            Some(404) => format!(
-                "the repository `{}` or pull request #{} was not found, or the token cannot see it: check GITHUB_REPOSITORY, the pull request number (`--pr`) and GITHUB_API_URL",
-                self.repo, self.pr
-            ),
-            Some(422) => format!(
-                "GitHub refused the comment as invalid; a comment holds at most {LIMIT} characters"
-            ),
-            Some(s) if s >= 500 => "GitHub had a problem; run again".to_string(),
-            Some(_) => "see GitHub's answer above".to_string(),
-            None => "check GITHUB_API_URL and the network".to_string(),
-        };
-        Failure::new(
-            format!(
-                "could not comment on {}: {doing}: GitHub: {e}",
-                self.place()
-            ),
-            Some(&hint),
-        )
-    }
+    };
+    api.site = site(&repo, pr);
+    Ok(api)
 }
 
 /// A comment of GitHub's list: `id`, `body`, `user.login` and `user.id`.
@@ -260,28 +125,6 @@ fn note_from_json(v: &serde_json::Value) -> Option<Note> {
         body: v.get("body")?.as_str()?.to_string(),
         author: Author::from_json(v.get("user"), "login"),
     })
-}
-
-/// The comment just created, as the API's answer describes it (`parse`, with at least its id).
-pub(super) fn created(
-    body: &str,
-    parse: fn(&serde_json::Value) -> Option<Note>,
-) -> Result<Note, Failure> {
-    let v = serde_json::from_str::<serde_json::Value>(body).ok();
-    let id = v
-        .as_ref()
-        .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64));
-    let Some(id) = id else {
-        return Err(Failure::new(
-            "the API created the comment but its answer has no comment id",
-            None,
-        ));
-    };
-    Ok(v.as_ref().and_then(parse).unwrap_or(Note {
-        id,
-        body: String::new(),
-        author: None,
-    }))
 }
 
 /// `owner/repo`, each part a GitHub name.

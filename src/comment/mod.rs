@@ -19,8 +19,9 @@
 //! success into exit 1. The whole commenting phase ends within `--timeout`. The token goes only
 //! in a request header and is scrubbed from any text the API sends back.
 
-mod github;
-mod gitlab;
+pub(crate) mod forge;
+pub(crate) mod github;
+pub(crate) mod gitlab;
 pub(crate) mod http;
 pub(crate) mod list;
 pub mod split;
@@ -42,10 +43,16 @@ use std::time::Duration;
 
 use crate::error::Failure;
 use crate::text::{clean, plural};
+use forge::Api;
 
 /// An environment variable, None when unset or empty.
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// An environment variable `--comment` needs: its value, or the failure `error` with `hint`.
+fn required(name: &str, error: &str, hint: &str) -> Result<String, Failure> {
+    env(name).ok_or_else(|| Failure::new(error, Some(hint)))
 }
 
 /// A comment as listed.
@@ -86,66 +93,16 @@ impl Author {
     }
 }
 
-/// The pull request or merge request commented on.
-enum Api {
-    GitHub(github::GitHub),
-    GitLab(gitlab::GitLab),
-}
-
-impl Api {
-    async fn from_env(
-        forge: Forge,
-        pr: Option<u64>,
-        merged: bool,
-        deadline: http::Deadline,
-    ) -> Result<Api, Failure> {
-        Ok(match forge {
-            Forge::Github => Api::GitHub(github::GitHub::from_env(pr, merged, deadline).await?),
-            Forge::Gitlab => Api::GitLab(gitlab::GitLab::from_env(pr, merged, deadline).await?),
-        })
-    }
-    /// The token's user: the author of orgsync's comments.
-    async fn me(&self) -> Result<Author, Failure> {
-        match self {
-            Api::GitHub(a) => a.me().await,
-            Api::GitLab(a) => a.me().await,
-        }
-    }
-    fn limit(&self) -> usize {
-        match self {
-            Api::GitHub(_) => github::LIMIT,
-            Api::GitLab(_) => gitlab::LIMIT,
-        }
-    }
-    fn place(&self) -> String {
-        match self {
-            Api::GitHub(a) => a.place(),
-            Api::GitLab(a) => a.place(),
-        }
-    }
-    async fn list(&self) -> Result<Vec<Note>, Failure> {
-        match self {
-            Api::GitHub(a) => a.list().await,
-            Api::GitLab(a) => a.list().await,
-        }
-    }
-    async fn create(&self, body: &str) -> Result<Note, Failure> {
-        match self {
-            Api::GitHub(a) => a.create(body).await,
-            Api::GitLab(a) => a.create(body).await,
-        }
-    }
-    async fn update(&self, id: u64, body: &str) -> Result<(), Failure> {
-        match self {
-            Api::GitHub(a) => a.update(id, body).await,
-            Api::GitLab(a) => a.update(id, body).await,
-        }
-    }
-    async fn delete(&self, id: u64) -> Result<(), Failure> {
-        match self {
-            Api::GitHub(a) => a.delete(id).await,
-            Api::GitLab(a) => a.delete(id).await,
-        }
+/// The pull request or merge request commented on, from the environment of `forge`.
+async fn from_env(
+    forge: Forge,
+    pr: Option<u64>,
+    merged: bool,
+    deadline: http::Deadline,
+) -> Result<Api, Failure> {
+    match forge {
+        Forge::Github => github::from_env(pr, merged, deadline).await,
+        Forge::Gitlab => gitlab::from_env(pr, merged, deadline).await,
     }
 }
 
@@ -365,7 +322,7 @@ pub async fn post_plan(
     };
     let deadline = http::Deadline::after(timeout);
     within(deadline, async {
-        let api = Api::from_env(target.forge, target.pr, false, deadline).await?;
+        let api = from_env(target.forge, target.pr, false, deadline).await?;
         let limit = target.limit.unwrap_or(usize::MAX).min(api.limit());
         let bodies = plan_bodies(&marker, md, limit)?;
         let me = api.me().await?;
@@ -393,7 +350,7 @@ pub async fn post_apply(
     };
     let deadline = http::Deadline::after(timeout);
     within(deadline, async {
-        let api = Api::from_env(target.forge, target.pr, true, deadline).await?;
+        let api = from_env(target.forge, target.pr, true, deadline).await?;
         let limit = target.limit.unwrap_or(usize::MAX).min(api.limit());
         api.create(&body(&marker.line(), limit)).await?;
         Ok::<_, Failure>(format!("Apply result posted to {}.", api.place()))
