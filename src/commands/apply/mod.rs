@@ -132,27 +132,7 @@ async fn prepare_apply(
         }
         Some((path, plan)) => {
             let work = apply::narrow(plan, &fresh);
-            writeln!(
-                stdout,
-                "Saved plan {} (made {}), re-checked against the config and the tenant:",
-                path.display(),
-                render::clean(&plan.created_at)
-            )?;
-            // Each user as the plan showed them: as the tenant has them now, else (gone
-            // since) as the saved plan had them.
-            let mut people: HashMap<(&str, &str), &crate::plan::Member> = HashMap::new();
-            for o in &plan.organizations {
-                for m in &o.remove {
-                    people.insert((o.id.as_str(), m.user_id.as_str()), m);
-                }
-            }
-            for o in &fresh.organizations {
-                for m in &o.current {
-                    people.insert((o.id.as_str(), m.user_id.as_str()), m);
-                }
-            }
-            let who = |org: &str, user: &str| people.get(&(org, user)).map(|m| render::describe(m));
-            apply::write_work(&work, &who, &mut stdout)?;
+            write_rechecked(&mut stdout, path, plan, &fresh.organizations, &work)?;
             Prepared {
                 plan_sha256: plan.digest(),
                 work,
@@ -161,6 +141,37 @@ async fn prepare_apply(
     };
     stdout.flush()?;
     Ok(prepared)
+}
+
+/// What a saved plan's apply will do, re-checked against the config and the tenant: each user as
+/// the plan showed them, as the tenant has them now (`fresh`), else (gone since) as the saved
+/// plan had them.
+fn write_rechecked<'a>(
+    out: &mut dyn Write,
+    path: &Path,
+    plan: &'a Plan,
+    fresh: impl IntoIterator<Item = &'a crate::plan::OrgPlan>,
+    work: &[OrgWork],
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Saved plan {} (made {}), re-checked against the config and the tenant:",
+        path.display(),
+        render::clean(&plan.created_at)
+    )?;
+    let mut people: HashMap<(&str, &str), &crate::plan::Member> = HashMap::new();
+    for o in &plan.organizations {
+        for m in &o.remove {
+            people.insert((o.id.as_str(), m.user_id.as_str()), m);
+        }
+    }
+    for o in fresh {
+        for m in &o.current {
+            people.insert((o.id.as_str(), m.user_id.as_str()), m);
+        }
+    }
+    let who = |org: &str, user: &str| people.get(&(org, user)).map(|m| render::describe(m));
+    apply::write_work(work, &who, out)
 }
 
 /// The config's organizations that a saved plan holds, matched as the config names them (an

@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use super::{Counts, check_domain, lacking_scopes, only_planned, write_start};
+use super::{Counts, check_domain, lacking_scopes, only_planned, write_rechecked, write_start};
 use crate::apply::{self, Interrupt, Ledger, OrgWork, RunInfo};
 use crate::auth0::Client;
 use crate::config::{DesiredState, OrgRef};
@@ -143,25 +143,8 @@ pub(super) async fn apply(
     work.sort_by_key(|w| place(&w.id));
     report.organizations.sort_by_key(|o| place(&o.id));
     let mut stdout = crate::secrets::stdout();
-    writeln!(
-        stdout,
-        "Saved plan {} (made {}), re-checked against the config and the tenant:",
-        path.display(),
-        render::clean(&plan.created_at)
-    )?;
-    let mut people: HashMap<(&str, &str), &crate::plan::Member> = HashMap::new();
-    for o in &plan.organizations {
-        for m in &o.remove {
-            people.insert((o.id.as_str(), m.user_id.as_str()), m);
-        }
-    }
-    for o in read.fresh.iter().flat_map(|p| &p.organizations) {
-        for m in &o.current {
-            people.insert((o.id.as_str(), m.user_id.as_str()), m);
-        }
-    }
-    let who = |org: &str, user: &str| people.get(&(org, user)).map(|m| render::describe(m));
-    apply::write_work(&work, &who, &mut stdout)?;
+    let fresh = read.fresh.iter().flat_map(|p| &p.organizations);
+    write_rechecked(&mut stdout, path, plan, fresh, &work)?;
     for note in &read.notes {
         writeln!(stdout, "note: {note}")?;
     }
