@@ -155,3 +155,39 @@ fn all_sent(log: &[RequestRecord]) -> Vec<String> {
     sent.sort();
     sent
 }
+
+#[test]
+fn sigint_mid_stream_stops_reads_and_calls_and_the_log_accounts_for_every_organization() {
+    let s = scenario("stream-sigint");
+    saved_plan(&s);
+    let args = [
+        "apply",
+        "plan.json",
+        "--auto-approve",
+        "--audit-log",
+        "a.jsonl",
+    ];
+    let child = s.cmd(args).real_waits().spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while deletes(&s.emu().requests()).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no DELETE within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pid = child.pid().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(killed.is_ok_and(|k| k.success()));
+    let r = child.wait(std::time::Duration::from_secs(60));
+    r.code(130)
+        .stdout_has("not read, nothing sent: the run was interrupted");
+    s.run(["audit", "verify", "a.jsonl"]).success();
+    let lines = audit_lines(&s.join("a.jsonl"));
+    assert_eq!(
+        lines.last().map(|l| l["event"].clone()),
+        Some("summary".into())
+    );
+}
