@@ -240,13 +240,13 @@ impl Api {
             Some(_) => format!("see {}'s answer above", s.forge),
             None => format!("check {} and the network", s.url_var),
         };
-        Failure::new(
-            format!(
-                "could not comment on {}: {doing}: {}: {e}",
-                s.place, s.forge
-            ),
-            Some(&hint),
-        )
+        Failure::hinted(super::error::Error::Call {
+            place: s.place.clone(),
+            doing: doing.to_string(),
+            forge: s.forge,
+            call: e,
+            hint,
+        })
     }
 }
 

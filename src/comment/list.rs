@@ -22,6 +22,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
 
 use super::Note;
+use super::error::Error;
 use super::http::{self, CallError, Http};
 use crate::error::Failure;
 
@@ -77,24 +78,19 @@ impl Listing<'_> {
                     attempt += 1;
                 }
                 Err(Stop::Moved(why)) => {
-                    return Err(Failure::new(
-                        format!(
-                            "{}'s list of {} changed while it was read, {READ_ATTEMPTS} times ({why}); nothing was acted on",
-                            self.forge, self.what
-                        ),
-                        Some(
-                            "run again; if it persists, the forge is not answering as its API documents",
-                        ),
-                    ));
+                    return Err(Failure::hinted(Error::ListMoved {
+                        forge: self.forge,
+                        what: self.what,
+                        attempts: READ_ATTEMPTS,
+                        why,
+                    }));
                 }
                 Err(Stop::Refused(why)) => {
-                    return Err(Failure::new(
-                        format!(
-                            "could not read {}'s list of {}: {why}; nothing was acted on",
-                            self.forge, self.what
-                        ),
-                        None,
-                    ));
+                    return Err(Failure::hinted(Error::ListRefused {
+                        forge: self.forge,
+                        what: self.what,
+                        why,
+                    }));
                 }
             }
         }

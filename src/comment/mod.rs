@@ -19,6 +19,7 @@
 //! success into exit 1. The whole commenting phase ends within `--timeout`. The token goes only
 //! in a request header and is scrubbed from any text the API sends back.
 
+pub(crate) mod error;
 pub(crate) mod forge;
 pub(crate) mod github;
 pub(crate) mod gitlab;
@@ -204,12 +205,7 @@ async fn within<T>(
 ) -> Result<T, Failure> {
     tokio::time::timeout_at(deadline.at, work)
         .await
-        .unwrap_or_else(|_| {
-            Err(Failure::new(
-                format!("commenting did not finish: {}", deadline.message()),
-                Some("give more time with `--timeout SECONDS`, or check the forge's status"),
-            ))
-        })
+        .unwrap_or_else(|_| Err(Failure::hinted(error::Error::OutOfTime(deadline.message()))))
 }
 
 /// Appends the plan to the file GITHUB_STEP_SUMMARY names (when it is set).
