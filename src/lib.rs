@@ -53,7 +53,8 @@
 //!
 //! **The commands**: [`cli`] turns arguments into settings (clap), [`commands`] has one module a
 //! subcommand and the glue between stages ([`apply`](commands::apply) with its
-//! [`streamed`](commands::apply::streamed) saved-plan apply, [`restore`](commands::restore)
+//! [`streamed`](commands::apply::streamed) saved-plan apply, its checks, audit records and
+//! outcome, [`restore`](commands::restore)
 //! with its [`prepare`](mod@commands::restore::prepare) and
 //! [`print`](mod@commands::restore::print)),
 //! [`error`] prints a failure once and names the exit codes, [`progress`] draws the progress bar.
