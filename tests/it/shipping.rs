@@ -65,54 +65,57 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn completions_are_a_script_for_each_shell_naming_every_subcommand_and_flag() {
-    let subcommands = visible_subcommands();
-    for (shell, marker) in [
-        ("bash", "complete -F _orgsync"),
-        ("zsh", "#compdef orgsync"),
-        ("fish", "complete -c orgsync"),
-        ("powershell", "Register-ArgumentCompleter"),
-    ] {
-        let run = OrgSync::bare().args(["completions", shell]).run();
-        run.success();
-        let script = run.stdout();
+/// `orgsync completions SHELL`, checked: a success, nothing on stderr, the shell's `marker`,
+/// every visible subcommand and the main flags; returns the script.
+#[track_caller]
+fn completions(shell: &str, marker: &str) -> String {
+    let run = OrgSync::bare().args(["completions", shell]).run();
+    run.success().stdout_has(marker);
+    assert!(run.stderr().is_empty(), "{shell}: {}", run.show());
+    let script = run.stdout().to_string();
+    for sub in visible_subcommands() {
         assert!(
-            script.contains(marker),
-            "{shell}: no `{marker}`\n{}",
-            run.show()
+            script.contains(sub.as_str()),
+            "{shell}: no subcommand {sub}"
         );
-        assert!(run.stderr().is_empty(), "{shell}: {}", run.show());
-        for sub in &subcommands {
-            assert!(
-                script.contains(sub.as_str()),
-                "{shell}: no subcommand {sub}"
-            );
-        }
-        for flag in [
-            "detailed-exitcode",
-            "auto-approve",
-            "audit-log",
-            "sandbox",
-            "format",
-        ] {
-            assert!(script.contains(flag), "{shell}: no --{flag}");
-        }
-        // The values of `--format` are completed too (PowerShell's script completes flags only).
-        if shell != "powershell" {
-            assert!(script.contains("markdown"), "{shell}: no format values");
-        }
-        if shell == "bash" {
-            let dir = TempDir::new("completions");
-            let file = dir.write("orgsync.bash", script);
-            let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
-            assert!(
-                check.status.success(),
-                "bash -n: {}",
-                String::from_utf8_lossy(&check.stderr)
-            );
-        }
     }
+    for flag in [
+        "detailed-exitcode",
+        "auto-approve",
+        "audit-log",
+        "sandbox",
+        "format",
+    ] {
+        assert!(script.contains(flag), "{shell}: no --{flag}");
+    }
+    script
+}
+
+#[test]
+fn bash_completions_name_everything_complete_format_values_and_parse() {
+    let script = completions("bash", "complete -F _orgsync");
+    assert_has(&script, "markdown");
+    let dir = TempDir::new("completions");
+    let file = dir.write("orgsync.bash", &script);
+    let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success(), "bash -n: {err}");
+}
+
+#[test]
+fn zsh_completions_name_everything_and_complete_format_values() {
+    assert_has(&completions("zsh", "#compdef orgsync"), "markdown");
+}
+
+#[test]
+fn fish_completions_name_everything_and_complete_format_values() {
+    assert_has(&completions("fish", "complete -c orgsync"), "markdown");
+}
+
+/// PowerShell's script completes flags only, not the values of `--format`.
+#[test]
+fn powershell_completions_name_every_subcommand_and_flag() {
+    completions("powershell", "Register-ArgumentCompleter");
 }
 
 #[test]
@@ -125,16 +128,18 @@ fn an_unknown_shell_is_refused_naming_the_ones_there_are() {
     }
 }
 
-#[test]
-fn the_man_page_is_roff_naming_every_subcommand() {
+/// `orgsync man`'s page (a success).
+fn man_page() -> String {
     let run = OrgSync::bare().args(["man"]).run();
     run.success();
-    let page = run.stdout();
-    assert!(page.contains(".TH orgsync 1"), "{page}");
-    assert!(
-        page.contains(&format!("\"orgsync {}\"", env!("CARGO_PKG_VERSION"))),
-        "{page}"
-    );
+    run.stdout().to_string()
+}
+
+#[test]
+fn the_man_page_is_roff_naming_every_subcommand() {
+    let page = man_page();
+    assert_has(&page, ".TH orgsync 1");
+    assert_has(&page, format!("\"orgsync {}\"", env!("CARGO_PKG_VERSION")));
     for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
         assert!(page.contains(section), "no {section}");
     }
@@ -142,93 +147,117 @@ fn the_man_page_is_roff_naming_every_subcommand() {
     for sub in visible_subcommands() {
         assert!(page.contains(&format!("orgsync\\-{sub}(1)")), "no {sub}");
     }
-    if have("groff") {
-        let dir = TempDir::new("man");
-        let file = dir.write("orgsync.1", page);
-        let out = Command::new("groff")
-            // -k: the page is UTF-8, as man(1) reads it (through preconv).
-            .args(["-k", "-man", "-Tutf8", "-ww", "-z"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success() && out.stderr.is_empty(),
-            "groff: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
 }
 
 #[test]
-fn man_dir_writes_a_page_per_subcommand_with_its_flags() {
-    let dir = TempDir::new("mandir");
+fn groff_reads_the_man_page_without_a_warning() {
+    if !have("groff") {
+        eprintln!("no groff here: the man page is not rendered");
+        return;
+    }
+    let dir = TempDir::new("man");
+    let file = dir.write("orgsync.1", &man_page());
+    // -k: the page is UTF-8, as man(1) reads it (through preconv).
+    let mut groff = Command::new("groff");
+    let out = groff
+        .args(["-k", "-man", "-Tutf8", "-ww", "-z"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.is_empty(), "groff: {err}");
+}
+
+/// `orgsync man --dir DIR/man/man1` in a fresh dir (a success, nothing on stdout): the dir and
+/// the pages' directory.
+fn man_dir(tag: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(tag);
     let out = dir.path().join("man/man1");
     let run = OrgSync::bare().arg("man").arg("--dir").arg(&out).run();
     run.success();
     assert!(run.stdout().is_empty(), "{}", run.show());
-    let mut pages: Vec<String> = std::fs::read_dir(&out)
+    (dir, out)
+}
+
+#[test]
+fn man_dir_writes_a_page_per_subcommand() {
+    let (_dir, out) = man_dir("mandir");
+    let entries = std::fs::read_dir(&out)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    pages.sort();
-    let mut want: Vec<String> = visible_subcommands()
-        .iter()
-        .map(|s| format!("orgsync-{s}.1"))
-        .collect();
-    want.push("orgsync.1".into());
-    want.sort();
+        .map(|e| e.unwrap().file_name());
+    let pages: BTreeSet<String> = entries.map(|n| n.to_string_lossy().into_owned()).collect();
+    let subs = visible_subcommands()
+        .into_iter()
+        .map(|s| format!("orgsync-{s}.1"));
+    let want: BTreeSet<String> = subs.chain(["orgsync.1".to_string()]).collect();
     assert_eq!(pages, want);
-    let plan = std::fs::read_to_string(out.join("orgsync-plan.1")).unwrap();
-    assert!(plan.contains(".TH orgsync-plan 1"), "{plan}");
-    assert!(plan.contains("\\-\\-detailed\\-exitcode"), "{plan}");
-    let apply = std::fs::read_to_string(out.join("orgsync-apply.1")).unwrap();
-    assert!(apply.contains("\\-\\-auto\\-approve"), "{apply}");
-    // The main page is the one `orgsync man` prints.
-    let main = std::fs::read_to_string(out.join("orgsync.1")).unwrap();
-    assert_eq!(main, OrgSync::bare().arg("man").run().stdout());
-    // A directory that cannot be made is an error naming it.
+}
+
+#[test]
+fn man_dir_pages_carry_their_commands_flags_and_the_main_page_is_orgsync_man() {
+    let (_dir, out) = man_dir("mandir-pages");
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    let plan = read("orgsync-plan.1");
+    assert_has(&plan, ".TH orgsync-plan 1");
+    assert_has(&plan, "\\-\\-detailed\\-exitcode");
+    assert_has(&read("orgsync-apply.1"), "\\-\\-auto\\-approve");
+    assert_eq!(read("orgsync.1"), man_page());
+}
+
+#[test]
+fn a_man_dir_that_cannot_be_made_is_an_error_naming_it() {
+    let dir = TempDir::new("mandir-bad");
     let file = dir.write("plain", "x");
     let run = OrgSync::bare()
         .arg("man")
         .arg("--dir")
         .arg(file.join("sub"))
         .run();
-    run.code(1);
-    run.stderr_has("could not create the directory");
+    run.code(1).stderr_has("could not create the directory");
 }
 
 fn action() -> Value {
     yaml(&root().join("action.yml"))
 }
 
+/// The step of action.yml with id `id`.
+fn step<'a>(action: &'a Value, id: &str) -> &'a Value {
+    let steps = action["runs"]["steps"].as_array().expect("steps");
+    steps
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step `{id}`"))
+}
+
 #[test]
-fn the_action_declares_what_it_uses_and_uses_what_it_declares() {
+fn the_action_declares_its_inputs_described_with_the_defaults_users_need() {
     let action = action();
     assert_eq!(action["runs"]["using"], "composite");
     let inputs = action["inputs"].as_object().expect("inputs");
-    let declared: BTreeSet<String> = inputs.keys().cloned().collect();
     for want in ["command", "config", "version", "args", "comment"] {
-        assert!(declared.contains(want), "input {want}");
+        assert!(inputs.contains_key(want), "input {want}");
     }
     for (name, input) in inputs {
-        assert!(
-            input["description"].as_str().is_some_and(|d| d.len() > 20),
-            "input {name} needs a description"
-        );
+        let described = input["description"].as_str().is_some_and(|d| d.len() > 20);
+        assert!(described, "input {name} needs a description");
     }
     // The defaults a user gets: the config the README uses, this crate's own release.
     assert_eq!(inputs["config"]["default"], "orgsync.yaml");
     assert_eq!(inputs["version"]["default"], env!("CARGO_PKG_VERSION"));
-    let runs = serde_json::to_string(&action["runs"]).unwrap();
-    let used = references(&runs, "inputs.");
-    assert_eq!(used, declared, "inputs used in `runs` vs declared");
+}
 
-    let steps = action["runs"]["steps"].as_array().expect("steps");
-    let ids: BTreeMap<&str, &Value> = steps
-        .iter()
-        .filter_map(|s| Some((s["id"].as_str()?, s)))
-        .collect();
-    for step in steps {
+#[test]
+fn the_action_uses_the_inputs_it_declares_and_no_other() {
+    let action = action();
+    let inputs = action["inputs"].as_object().expect("inputs");
+    let declared: BTreeSet<String> = inputs.keys().cloned().collect();
+    let used = references(&serde_json::to_string(&action["runs"]).unwrap(), "inputs.");
+    assert_eq!(used, declared, "inputs used in `runs` vs declared");
+}
+
+#[test]
+fn the_actions_scripts_are_strict_bash_with_no_expression_inside() {
+    for step in action()["runs"]["steps"].as_array().expect("steps") {
         // The one step that is not a script: the cache of `version: source`'s build, which
         // runs only for that version.
         if let Some(uses) = step["uses"].as_str() {
@@ -245,6 +274,11 @@ fn the_action_declares_what_it_uses_and_uses_what_it_declares() {
         assert!(!run.contains("${{"), "an expression in a script: {run}");
         assert!(run.starts_with("set -euo pipefail"), "{run}");
     }
+}
+
+#[test]
+fn each_action_output_is_written_by_the_step_it_names() {
+    let action = action();
     let outputs = action["outputs"].as_object().expect("outputs");
     for want in ["drift", "to_remove"] {
         assert!(outputs.contains_key(want), "output {want}");
@@ -256,18 +290,21 @@ fn the_action_declares_what_it_uses_and_uses_what_it_declares() {
         let refs = references(value, "steps.");
         assert_eq!(refs.len(), 1, "{name}: {value}");
         let id = refs.first().unwrap();
-        let step = ids
-            .get(id.as_str())
-            .unwrap_or_else(|| panic!("{name}: no step `{id}`"));
         assert_eq!(value, format!("${{{{ steps.{id}.outputs.{name} }}}}"));
-        let script = step["run"].as_str().unwrap();
+        let script = step(&action, id)["run"].as_str().unwrap();
         assert!(
             script.contains(&format!("echo \"{name}=")),
             "{name}: step {id} never writes it"
         );
     }
-    // The flags the action passes exist on the commands it passes them to.
-    let run_script = ids["run"]["run"].as_str().unwrap();
+}
+
+/// The flags the action passes exist on the commands it passes them to, and the outputs read
+/// the JSON plan's fields that exist.
+#[test]
+fn the_flags_and_plan_fields_the_action_uses_exist() {
+    let action = action();
+    let run_script = step(&action, "run")["run"].as_str().unwrap();
     let cli = Cli::command();
     for (sub, flag) in [
         ("plan", "config"),
@@ -282,7 +319,6 @@ fn the_action_declares_what_it_uses_and_uses_what_it_declares() {
         );
     }
     assert!(run_script.contains("--out \"$plan_file\""));
-    // The outputs read the JSON plan's fields that exist.
     assert!(run_script.contains("'.summary.drift'") && run_script.contains("'.summary.remove'"));
 }
 
