@@ -402,51 +402,80 @@ fn runner_platform() -> Option<(&'static str, &'static str, &'static str)> {
     }
 }
 
-#[test]
-fn the_action_installs_a_release_only_when_its_sha256_matches() {
-    let Some((os, arch, target)) = runner_platform() else {
-        eprintln!("the install drill runs on Linux only");
-        return;
-    };
-    let dir = TempDir::new("action-install");
-    // A release as the release workflow lays it out, holding the binary under test.
-    let name = format!("orgsync-v0.1.0-{target}");
-    let stage = dir.path().join("stage").join(&name);
-    std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(bin(), stage.join("orgsync")).unwrap();
-    let archive = dir.path().join(format!("{name}.tar.gz"));
-    let tar = Command::new("tar")
-        .arg("-czf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(dir.path().join("stage"))
-        .arg(&name)
-        .status()
-        .unwrap();
-    assert!(tar.success());
-    let bytes = std::fs::read(&archive).unwrap();
-    let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
-    let good = String::from_utf8(sum.stdout).unwrap()[..64].to_string();
-    let files: Arc<std::sync::Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
-    let served = files.clone();
-    let url = serve(
-        "127.0.0.1",
-        Arc::new(move |req| {
-            let files = served.lock().unwrap();
-            match files.get(&req.path) {
+/// A release of the binary under test as the release workflow lays it out, served on loopback
+/// as `acme/orgsync-fork`'s v0.1.0 with the SHA256SUMS a test publishes; the action's install
+/// step runs against it.
+struct Release {
+    dir: TempDir,
+    name: String,
+    /// The archive's sha256.
+    good: String,
+    bytes: Vec<u8>,
+    url: String,
+    files: Arc<std::sync::Mutex<BTreeMap<String, Vec<u8>>>>,
+    os: &'static str,
+    arch: &'static str,
+}
+
+const BASE: &str = "/acme/orgsync-fork/releases/download/v0.1.0";
+
+impl Release {
+    /// None off Linux (the install drill runs on Linux only).
+    fn new(tag: &str) -> Option<Release> {
+        let Some((os, arch, target)) = runner_platform() else {
+            eprintln!("the install drill runs on Linux only");
+            return None;
+        };
+        let dir = TempDir::new(tag);
+        let name = format!("orgsync-v0.1.0-{target}");
+        let stage = dir.path().join("stage").join(&name);
+        std::fs::create_dir_all(&stage).unwrap();
+        std::fs::copy(bin(), stage.join("orgsync")).unwrap();
+        let archive = dir.path().join(format!("{name}.tar.gz"));
+        let tar = Command::new("tar")
+            .arg("-czf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(dir.path().join("stage"))
+            .arg(&name)
+            .status()
+            .unwrap();
+        assert!(tar.success());
+        let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
+        let good = String::from_utf8(sum.stdout).unwrap()[..64].to_string();
+        let files: Arc<std::sync::Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
+        let served = files.clone();
+        let url = serve(
+            "127.0.0.1",
+            Arc::new(move |req| match served.lock().unwrap().get(&req.path) {
                 Some(body) => Answer::Http(200, vec![], body.clone()),
                 None => Answer::Http(404, vec![], b"not found".to_vec()),
-            }
-        }),
-    );
-    let base = "/acme/orgsync-fork/releases/download/v0.1.0";
-    let publish = |sums: String| {
-        let mut f = files.lock().unwrap();
-        f.insert(format!("{base}/{name}.tar.gz"), bytes.clone());
-        f.insert(format!("{base}/SHA256SUMS"), sums.into_bytes());
-    };
-    let install = |version: &str, tag: &str| {
-        let temp = dir.path().join(format!("runner-{tag}"));
+            }),
+        );
+        let bytes = std::fs::read(&archive).unwrap();
+        Some(Release {
+            dir,
+            name,
+            good,
+            bytes,
+            url,
+            files,
+            os,
+            arch,
+        })
+    }
+
+    /// Serves the archive and `sums` as SHA256SUMS.
+    fn publish(&self, sums: &str) {
+        let mut f = self.files.lock().unwrap();
+        f.insert(format!("{BASE}/{}.tar.gz", self.name), self.bytes.clone());
+        f.insert(format!("{BASE}/SHA256SUMS"), sums.as_bytes().to_vec());
+    }
+
+    /// The install step for `version`, on a runner of its own (`tag`): its output and what it
+    /// added to PATH.
+    fn install(&self, version: &str, tag: &str) -> (std::process::Output, String) {
+        let temp = self.dir.path().join(format!("runner-{tag}"));
         std::fs::create_dir_all(&temp).unwrap();
         let (path_file, out_file) = (temp.join("path"), temp.join("output"));
         let out = run_step(
@@ -454,45 +483,64 @@ fn the_action_installs_a_release_only_when_its_sha256_matches() {
             &[("version", version)],
             &[
                 ("action_repository", "acme/orgsync-fork"),
-                ("server_url", &url),
+                ("server_url", &self.url),
             ],
             &[
-                ("RUNNER_OS", &OsStrOrPath(os.into())),
-                ("RUNNER_ARCH", &OsStrOrPath(arch.into())),
+                ("RUNNER_OS", &OsStrOrPath(self.os.into())),
+                ("RUNNER_ARCH", &OsStrOrPath(self.arch.into())),
                 ("RUNNER_TEMP", &OsStrOrPath(temp.clone())),
                 ("GITHUB_PATH", &OsStrOrPath(path_file.clone())),
                 ("GITHUB_OUTPUT", &OsStrOrPath(out_file)),
             ],
-            dir.path(),
+            self.dir.path(),
         );
-        let added = std::fs::read_to_string(&path_file).unwrap_or_default();
-        (out, added)
-    };
+        (out, std::fs::read_to_string(&path_file).unwrap_or_default())
+    }
 
-    // The right checksum (among others' lines): installed, and the binary on PATH runs.
-    publish(format!(
-        "{}  orgsync-v0.1.0-other.tar.gz\n{good}  {name}.tar.gz\n",
-        "0".repeat(64)
-    ));
-    let (out, added) = install("0.1.0", "good");
-    assert!(out.status.success());
-    let bin_dir = PathBuf::from(added.trim());
-    let version = Command::new(bin_dir.join("orgsync"))
+    /// SHA256SUMS with a line for another archive only.
+    fn unlisted(&self) -> String {
+        format!("{}  orgsync-v0.1.0-other.tar.gz\n", self.good)
+    }
+}
+
+/// `orgsync --version` of the binary in `bin_dir`.
+fn version_in(bin_dir: &Path) -> String {
+    let out = Command::new(bin_dir.join("orgsync"))
         .arg("--version")
         .output()
         .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&version.stdout).trim(),
-        format!("orgsync {}", env!("CARGO_PKG_VERSION"))
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&good));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
 
-    // A checksum that does not match: refused, nothing put on PATH.
-    let mut bad = good.clone().into_bytes();
+/// The right checksum (among others' lines): installed, and the binary on PATH runs.
+#[test]
+fn the_action_installs_a_release_whose_sha256_matches() {
+    let Some(r) = Release::new("action-install") else {
+        return;
+    };
+    let other = format!("{}  orgsync-v0.1.0-other.tar.gz\n", "0".repeat(64));
+    r.publish(&format!("{other}{}  {}.tar.gz\n", r.good, r.name));
+    let (out, added) = r.install("0.1.0", "good");
+    assert!(out.status.success());
+    let want = format!("orgsync {}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(version_in(&PathBuf::from(added.trim())), want);
+    assert_has(&String::from_utf8_lossy(&out.stdout), &r.good);
+}
+
+/// A checksum that does not match: refused, nothing put on PATH.
+#[test]
+fn the_action_refuses_a_release_whose_sha256_differs() {
+    let Some(r) = Release::new("action-install-tampered") else {
+        return;
+    };
+    let mut bad = r.good.clone().into_bytes();
     bad[0] = if bad[0] == b'0' { b'1' } else { b'0' };
-    let bad = String::from_utf8(bad).unwrap();
-    publish(format!("{bad}  {name}.tar.gz\n"));
-    let (out, added) = install("0.1.0", "tampered");
+    r.publish(&format!(
+        "{}  {}.tar.gz\n",
+        String::from_utf8(bad).unwrap(),
+        r.name
+    ));
+    let (out, added) = r.install("0.1.0", "tampered");
     assert!(!out.status.success());
     assert!(added.is_empty(), "{added}");
     let said = String::from_utf8_lossy(&out.stdout);
@@ -500,20 +548,44 @@ fn the_action_installs_a_release_only_when_its_sha256_matches() {
         said.contains("::error") && said.contains("checksum mismatch"),
         "{said}"
     );
+}
 
-    // No line for this archive, and a version that is no release: refused, each saying why.
-    publish(format!("{good}  orgsync-v0.1.0-other.tar.gz\n"));
-    let (out, added) = install("0.1.0", "unlisted");
+#[test]
+fn the_action_refuses_a_release_with_no_checksum_line() {
+    let Some(r) = Release::new("action-install-unlisted") else {
+        return;
+    };
+    r.publish(&r.unlisted());
+    let (out, added) = r.install("0.1.0", "unlisted");
     assert!(!out.status.success() && added.is_empty());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("has no entry for"));
-    let (out, added) = install("latest", "latest");
+    assert_has(&String::from_utf8_lossy(&out.stdout), "has no entry for");
+}
+
+#[test]
+fn the_action_refuses_version_latest() {
+    let Some(r) = Release::new("action-install-latest") else {
+        return;
+    };
+    r.publish(&r.unlisted());
+    let (out, added) = r.install("latest", "latest");
     assert!(!out.status.success() && added.is_empty());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("`latest` is not accepted"));
-    let (out, _) = install("0.2.0", "missing");
+    assert_has(
+        &String::from_utf8_lossy(&out.stdout),
+        "`latest` is not accepted",
+    );
+}
+
+#[test]
+fn a_version_that_is_no_release_points_to_version_source() {
+    let Some(r) = Release::new("action-install-missing") else {
+        return;
+    };
+    r.publish(&r.unlisted());
+    let (out, _) = r.install("0.2.0", "missing");
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("could not download"), "{said}");
-    assert!(said.contains("`version: source`"), "{said}");
+    assert_has(&said, "could not download");
+    assert_has(&said, "`version: source`");
 }
 
 /// `version: source`: the action builds its own checkout (`GITHUB_ACTION_PATH`) with cargo, the
