@@ -588,34 +588,27 @@ fn a_version_that_is_no_release_points_to_version_source() {
     assert_has(&said, "`version: source`");
 }
 
-/// `version: source`: the action builds its own checkout (`GITHUB_ACTION_PATH`) with cargo, the
-/// build's cache keyed on the toolchain, Cargo.lock and the sources. A stub `cargo` (and `rustc`)
-/// on PATH records its arguments and leaves the binary under test where cargo would, so nothing
-/// is compiled or downloaded; a release install is skipped.
+/// Which steps run for `version: source` and which for a release; the cache restores the
+/// directory the build step builds in, under the key the source step computes (and, when the
+/// sources moved, the newest cache of the same dependencies), between the two.
 #[test]
-fn the_action_builds_its_own_source_with_version_source() {
-    let Some((os, arch, _)) = runner_platform() else {
-        eprintln!("the install drill runs on Linux only");
-        return;
-    };
+fn the_source_steps_run_only_for_version_source_around_the_cache() {
     let action = action();
     let steps = action["runs"]["steps"].as_array().unwrap();
-    let step = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap().clone();
-    // Which steps run for `source` and which for a release.
-    assert_eq!(step("install")["if"], "inputs.version != 'source'");
+    assert_eq!(step(&action, "install")["if"], "inputs.version != 'source'");
     for id in ["source", "build"] {
-        assert_eq!(step(id)["if"], "inputs.version == 'source'", "{id}");
+        assert_eq!(
+            step(&action, id)["if"],
+            "inputs.version == 'source'",
+            "{id}"
+        );
     }
-    // The cache restores the directory the build step builds in, under the key the source step
-    // computes (and, when the sources moved, the newest cache of the same dependencies).
-    let cache = steps
-        .iter()
-        .find(|s| {
-            s["uses"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("actions/cache@"))
-        })
-        .expect("a cache step");
+    let is_cache = |s: &&Value| {
+        s["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/cache@"))
+    };
+    let cache = steps.iter().find(is_cache).expect("a cache step");
     let cache_paths: Vec<&str> = cache["with"]["path"].as_str().unwrap().lines().collect();
     assert!(
         cache_paths.contains(&"~/.cache/orgsync-source/target"),
@@ -637,54 +630,98 @@ fn the_action_builds_its_own_source_with_version_source() {
     let cache_at = steps.iter().position(|s| s == cache).unwrap();
     assert!(position("source") < cache_at && cache_at < position("build"));
     assert!(position("build") < position("run"));
+}
 
-    let dir = TempDir::new("action-source");
-    // The action's checkout, as GitHub unpacks it under _actions/OWNER/REPO/REF.
-    let checkout = dir.path().join("_actions/acme/orgsync/0123abc");
-    std::fs::create_dir_all(checkout.join("src")).unwrap();
-    std::fs::write(
-        checkout.join("Cargo.toml"),
-        "[package]\nname = \"orgsync\"\n",
-    )
-    .unwrap();
-    std::fs::write(checkout.join("Cargo.lock"), "version = 4\n").unwrap();
-    std::fs::write(checkout.join("src/main.rs"), "fn main() {}\n").unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    // The stubs: cargo records its arguments, then puts the binary under test in
-    // TARGET_DIR/release, or fails when told to.
-    let stubs = dir.path().join("stubs");
-    std::fs::create_dir_all(&stubs).unwrap();
-    let recorded = dir.path().join("cargo-args");
-    let fail_flag = dir.path().join("cargo-fails");
-    let stub = |name: &str, body: String| {
-        let path = stubs.join(name);
-        std::fs::write(&path, body).unwrap();
-        let status = Command::new("chmod").arg("+x").arg(&path).status().unwrap();
-        assert!(status.success());
-    };
-    stub(
-        "cargo",
-        format!(
-            "#!/usr/bin/env bash\nset -eu\n{{ pwd; printf '%s\\n' \"$@\"; }} > '{}'\n\
-             if [ -e '{}' ]; then echo 'error: could not compile `orgsync`' >&2; exit 101; fi\n\
-             t=''\nwhile [ $# -gt 0 ]; do if [ \"$1\" = --target-dir ]; then t=$2; fi; shift; done\n\
-             mkdir -p \"$t/release\"\ncp '{}' \"$t/release/orgsync\"\n",
-            recorded.display(),
-            fail_flag.display(),
-            bin().display()
-        ),
-    );
-    stub(
-        "rustc",
-        "#!/usr/bin/env bash\necho 'rustc 1.89.0 (stub)'\n".to_string(),
-    );
-    let path = std::env::join_paths(std::iter::once(stubs.clone()).chain(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    )))
-    .unwrap();
-    let runner = |id: &str, tag: &str, path: &std::ffi::OsStr| {
-        let temp = dir.path().join(format!("runner-{tag}"));
+/// `version: source`: the action builds its own checkout (`GITHUB_ACTION_PATH`) with cargo. A
+/// stub `cargo` (and `rustc`) on PATH records its arguments and leaves the binary under test
+/// where cargo would, so nothing is compiled or downloaded.
+struct Source {
+    dir: TempDir,
+    /// The action's checkout, as GitHub unpacks it under _actions/OWNER/REPO/REF.
+    checkout: PathBuf,
+    home: PathBuf,
+    /// Where the stub cargo writes its working directory and arguments, one a line.
+    recorded: PathBuf,
+    /// While this file exists, the stub cargo fails.
+    fail_flag: PathBuf,
+    /// PATH with the stubs first.
+    path: std::ffi::OsString,
+    os: &'static str,
+    arch: &'static str,
+}
+
+impl Source {
+    /// None off Linux (the install drill runs on Linux only).
+    fn new(tag: &str) -> Option<Source> {
+        let Some((os, arch, _)) = runner_platform() else {
+            eprintln!("the install drill runs on Linux only");
+            return None;
+        };
+        let dir = TempDir::new(tag);
+        let checkout = dir.path().join("_actions/acme/orgsync/0123abc");
+        std::fs::create_dir_all(checkout.join("src")).unwrap();
+        std::fs::write(
+            checkout.join("Cargo.toml"),
+            "[package]\nname = \"orgsync\"\n",
+        )
+        .unwrap();
+        std::fs::write(checkout.join("Cargo.lock"), "version = 4\n").unwrap();
+        std::fs::write(checkout.join("src/main.rs"), "fn main() {}\n").unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        // The stubs: cargo records its arguments, then puts the binary under test in
+        // TARGET_DIR/release, or fails when told to.
+        let stubs = dir.path().join("stubs");
+        std::fs::create_dir_all(&stubs).unwrap();
+        let recorded = dir.path().join("cargo-args");
+        let fail_flag = dir.path().join("cargo-fails");
+        let stub = |name: &str, body: String| {
+            let path = stubs.join(name);
+            std::fs::write(&path, body).unwrap();
+            let status = Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+            assert!(status.success());
+        };
+        stub(
+            "cargo",
+            format!(
+                "#!/usr/bin/env bash\nset -eu\n{{ pwd; printf '%s\\n' \"$@\"; }} > '{}'\n\
+                 if [ -e '{}' ]; then echo 'error: could not compile `orgsync`' >&2; exit 101; fi\n\
+                 t=''\nwhile [ $# -gt 0 ]; do if [ \"$1\" = --target-dir ]; then t=$2; fi; shift; done\n\
+                 mkdir -p \"$t/release\"\ncp '{}' \"$t/release/orgsync\"\n",
+                recorded.display(),
+                fail_flag.display(),
+                bin().display()
+            ),
+        );
+        stub(
+            "rustc",
+            "#!/usr/bin/env bash\necho 'rustc 1.89.0 (stub)'\n".to_string(),
+        );
+        let path = std::env::join_paths(std::iter::once(stubs.clone()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .unwrap();
+        Some(Source {
+            dir,
+            checkout,
+            home,
+            recorded,
+            fail_flag,
+            path,
+            os,
+            arch,
+        })
+    }
+
+    /// Step `id` with `version: source` on a runner of its own (`tag`), PATH `path`: its output,
+    /// what it added to PATH, and the outputs it set.
+    fn run_with_path(
+        &self,
+        id: &str,
+        tag: &str,
+        path: &std::ffi::OsStr,
+    ) -> (std::process::Output, String, BTreeMap<String, String>) {
+        let temp = self.dir.path().join(format!("runner-{tag}"));
         std::fs::create_dir_all(&temp).unwrap();
         let (path_file, out_file) = (temp.join("path"), temp.join("output"));
         let out = run_step(
@@ -693,86 +730,116 @@ fn the_action_builds_its_own_source_with_version_source() {
             &[],
             &[
                 ("PATH", &OsStrOrPath(PathBuf::from(path))),
-                ("HOME", &OsStrOrPath(home.clone())),
-                ("RUNNER_OS", &OsStrOrPath(os.into())),
-                ("RUNNER_ARCH", &OsStrOrPath(arch.into())),
+                ("HOME", &OsStrOrPath(self.home.clone())),
+                ("RUNNER_OS", &OsStrOrPath(self.os.into())),
+                ("RUNNER_ARCH", &OsStrOrPath(self.arch.into())),
                 ("RUNNER_TEMP", &OsStrOrPath(temp.clone())),
-                ("GITHUB_ACTION_PATH", &OsStrOrPath(checkout.clone())),
+                ("GITHUB_ACTION_PATH", &OsStrOrPath(self.checkout.clone())),
                 ("GITHUB_PATH", &OsStrOrPath(path_file.clone())),
                 ("GITHUB_OUTPUT", &OsStrOrPath(out_file.clone())),
             ],
-            dir.path(),
+            self.dir.path(),
         );
         let added = std::fs::read_to_string(&path_file).unwrap_or_default();
         (out, added, key_values(&out_file))
-    };
+    }
 
-    // The cache key: runner, toolchain and Cargo.lock in the prefix, the sources after it.
-    let (out, _, first) = runner("source", "key-1", &path);
+    /// [`run_with_path`](Source::run_with_path) with the stubs first on PATH.
+    fn run(&self, id: &str, tag: &str) -> (std::process::Output, String, BTreeMap<String, String>) {
+        self.run_with_path(id, tag, &self.path)
+    }
+}
+
+/// The cache key: runner, toolchain and Cargo.lock in the prefix, the sources after it; the
+/// same checkout, the same key.
+#[test]
+fn the_source_cache_key_is_stable_and_prefixed_by_the_dependencies() {
+    let Some(src) = Source::new("action-source-key") else {
+        return;
+    };
+    let (out, _, first) = src.run("source", "key-1");
     assert!(out.status.success());
     let prefix = &first["cache-prefix"];
-    assert!(
-        prefix.starts_with(&format!("orgsync-source-{os}-{arch}-")) && prefix.ends_with('-'),
-        "{first:?}"
-    );
+    let (os, arch) = (src.os, src.arch);
+    let prefixed =
+        prefix.starts_with(&format!("orgsync-source-{os}-{arch}-")) && prefix.ends_with('-');
+    assert!(prefixed, "{first:?}");
     assert!(first["cache-key"].starts_with(prefix.as_str()), "{first:?}");
     assert!(first["cache-key"].len() > prefix.len(), "{first:?}");
-    let (_, _, again) = runner("source", "key-2", &path);
+    let (_, _, again) = src.run("source", "key-2");
     assert_eq!(again, first, "the same checkout, the same key");
-    std::fs::write(checkout.join("src/main.rs"), "fn main() { }\n").unwrap();
-    let (_, _, edited) = runner("source", "key-3", &path);
+}
+
+#[test]
+fn a_changed_source_changes_the_cache_key_and_a_changed_lock_its_prefix() {
+    let Some(src) = Source::new("action-source-key-moves") else {
+        return;
+    };
+    let (_, _, first) = src.run("source", "key-1");
+    std::fs::write(src.checkout.join("src/main.rs"), "fn main() { }\n").unwrap();
+    let (_, _, edited) = src.run("source", "key-3");
     assert_eq!(
-        edited["cache-prefix"], *prefix,
+        edited["cache-prefix"], first["cache-prefix"],
         "the dependencies did not change"
     );
     assert_ne!(edited["cache-key"], first["cache-key"], "a source changed");
-    std::fs::write(checkout.join("Cargo.lock"), "version = 4\n# bumped\n").unwrap();
-    let (_, _, bumped) = runner("source", "key-4", &path);
-    assert_ne!(bumped["cache-prefix"], *prefix, "Cargo.lock changed");
-
-    // The build: cargo as the step runs it, and the binary it built on PATH.
-    let (out, added, _) = runner("build", "build", &path);
-    assert!(out.status.success());
-    let mut args: Vec<String> = std::fs::read_to_string(&recorded)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    // In the action's checkout: cargo reads .cargo/config.toml from where it runs, and the
-    // workspace (a pull request's files) must not configure the build.
-    let cwd = args.remove(0);
-    assert_eq!(PathBuf::from(cwd), checkout);
-    let target_dir = home.join(".cache/orgsync-source/target");
-    assert_eq!(
-        args,
-        [
-            "build".to_string(),
-            "--locked".into(),
-            "--release".into(),
-            "--bin".into(),
-            "orgsync".into(),
-            "--manifest-path".into(),
-            checkout.join("Cargo.toml").display().to_string(),
-            "--target-dir".into(),
-            target_dir.display().to_string(),
-        ]
+    std::fs::write(src.checkout.join("Cargo.lock"), "version = 4\n# bumped\n").unwrap();
+    let (_, _, bumped) = src.run("source", "key-4");
+    assert_ne!(
+        bumped["cache-prefix"], first["cache-prefix"],
+        "Cargo.lock changed"
     );
+}
+
+/// The build: cargo as the step runs it, in the action's checkout (cargo reads
+/// .cargo/config.toml from where it runs, and the workspace, a pull request's files, must not
+/// configure the build), and the binary it built on PATH.
+#[test]
+fn the_build_step_runs_cargo_in_the_actions_checkout_and_puts_the_binary_on_path() {
+    let Some(src) = Source::new("action-source-build") else {
+        return;
+    };
+    let (out, added, _) = src.run("build", "build");
+    assert!(out.status.success());
+    let recorded = std::fs::read_to_string(&src.recorded).unwrap();
+    let mut args: Vec<String> = recorded.lines().map(str::to_string).collect();
+    assert_eq!(PathBuf::from(args.remove(0)), src.checkout);
+    let manifest = src.checkout.join("Cargo.toml").display().to_string();
+    let target_dir = src
+        .home
+        .join(".cache/orgsync-source/target")
+        .display()
+        .to_string();
+    let want = [
+        "build",
+        "--locked",
+        "--release",
+        "--bin",
+        "orgsync",
+        "--manifest-path",
+        &manifest,
+        "--target-dir",
+        &target_dir,
+    ];
+    assert_eq!(args, want);
     let bin_dir = PathBuf::from(added.trim());
     assert!(
-        bin_dir.starts_with(dir.path().join("runner-build")),
+        bin_dir.starts_with(src.dir.path().join("runner-build")),
         "{added}"
     );
-    let version = Command::new(bin_dir.join("orgsync"))
-        .arg("--version")
-        .output()
-        .unwrap();
     let want = format!("orgsync {}", env!("CARGO_PKG_VERSION"));
-    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), want);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&want));
+    assert_eq!(version_in(&bin_dir), want);
+    assert_has(&String::from_utf8_lossy(&out.stdout), &want);
+}
 
-    // A build that fails: the step fails saying so, nothing on PATH.
-    std::fs::write(&fail_flag, "").unwrap();
-    let (out, added, _) = runner("build", "build-fails", &path);
+/// A build that fails: the step fails saying so, nothing on PATH.
+#[test]
+fn a_failed_source_build_fails_the_step_with_nothing_on_path() {
+    let Some(src) = Source::new("action-source-fails") else {
+        return;
+    };
+    std::fs::write(&src.fail_flag, "").unwrap();
+    let (out, added, _) = src.run("build", "build-fails");
     assert!(!out.status.success());
     assert!(added.is_empty(), "{added}");
     let said = String::from_utf8_lossy(&out.stdout);
@@ -780,9 +847,14 @@ fn the_action_builds_its_own_source_with_version_source() {
         said.contains("::error") && said.contains("cargo build of"),
         "{said}"
     );
+}
 
-    // No cargo on the runner, or a checkout without its Cargo.lock: refused, each saying why.
-    let bare = dir.path().join("bare-path");
+#[test]
+fn version_source_without_cargo_on_the_runner_is_refused() {
+    let Some(src) = Source::new("action-source-no-cargo") else {
+        return;
+    };
+    let bare = src.dir.path().join("bare-path");
     std::fs::create_dir_all(&bare).unwrap();
     let bash = Command::new("bash")
         .args(["-c", "command -v bash"])
@@ -790,13 +862,26 @@ fn the_action_builds_its_own_source_with_version_source() {
         .unwrap();
     let bash = PathBuf::from(String::from_utf8_lossy(&bash.stdout).trim());
     std::os::unix::fs::symlink(&bash, bare.join("bash")).unwrap();
-    let (out, _, outputs) = runner("source", "no-cargo", bare.as_os_str());
+    let (out, _, outputs) = src.run_with_path("source", "no-cargo", bare.as_os_str());
     assert!(!out.status.success() && outputs.is_empty(), "{outputs:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("needs cargo on the runner"));
-    std::fs::remove_file(checkout.join("Cargo.lock")).unwrap();
-    let (out, _, outputs) = runner("source", "no-lock", &path);
+    assert_has(
+        &String::from_utf8_lossy(&out.stdout),
+        "needs cargo on the runner",
+    );
+}
+
+#[test]
+fn version_source_with_a_checkout_without_cargo_lock_is_refused() {
+    let Some(src) = Source::new("action-source-no-lock") else {
+        return;
+    };
+    std::fs::remove_file(src.checkout.join("Cargo.lock")).unwrap();
+    let (out, _, outputs) = src.run("source", "no-lock");
     assert!(!out.status.success() && outputs.is_empty(), "{outputs:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("holds no Cargo.toml and Cargo.lock"));
+    assert_has(
+        &String::from_utf8_lossy(&out.stdout),
+        "holds no Cargo.toml and Cargo.lock",
+    );
 }
 
 #[test]
