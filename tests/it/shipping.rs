@@ -884,133 +884,178 @@ fn version_source_with_a_checkout_without_cargo_lock_is_refused() {
     );
 }
 
-#[test]
-fn the_action_runs_a_plan_and_sets_its_outputs_and_exit_code() {
-    let dir = TempDir::new("action-run");
-    let bin_dir = bin().parent().unwrap().to_path_buf();
-    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    )))
-    .unwrap();
-    let tenant = root().join("examples/tenant.yaml");
-    let config = root().join("examples/orgsync.yaml");
-    let run = |tag: &str, inputs: &[(&str, &str)], event: &str| {
-        let out_file = dir.path().join(format!("output-{tag}"));
+/// The action's `run` step with the binary under test first on PATH, in a dir of its own; the
+/// demo's config and `--sandbox` tenant at hand.
+struct ActionRun {
+    dir: TempDir,
+    path: std::ffi::OsString,
+    config: String,
+    sandbox: String,
+}
+
+impl ActionRun {
+    fn new(tag: &str) -> ActionRun {
+        let bin_dir = bin().parent().unwrap().to_path_buf();
+        let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))
+        .unwrap();
+        let config = root()
+            .join("examples/orgsync.yaml")
+            .to_string_lossy()
+            .into_owned();
+        let sandbox = format!(
+            "--sandbox {}",
+            root().join("examples/tenant.yaml").display()
+        );
+        ActionRun {
+            dir: TempDir::new(tag),
+            path,
+            config,
+            sandbox,
+        }
+    }
+
+    /// The step with `inputs` on a `event` event: its output and the outputs it set.
+    fn run(
+        &self,
+        tag: &str,
+        inputs: &[(&str, &str)],
+        event: &str,
+    ) -> (std::process::Output, BTreeMap<String, String>) {
+        let out_file = self.dir.path().join(format!("output-{tag}"));
         let out = run_step(
             "run",
             inputs,
             &[("event_name", event)],
             &[
-                ("PATH", &OsStrOrPath(PathBuf::from(&path))),
-                ("RUNNER_TEMP", &OsStrOrPath(dir.path().to_path_buf())),
+                ("PATH", &OsStrOrPath(PathBuf::from(&self.path))),
+                ("RUNNER_TEMP", &OsStrOrPath(self.dir.path().to_path_buf())),
                 ("GITHUB_OUTPUT", &OsStrOrPath(out_file.clone())),
             ],
-            dir.path(),
+            self.dir.path(),
         );
         (out, key_values(&out_file))
-    };
-    let sandbox = format!("--sandbox {}", tenant.display());
-    let config = config.to_string_lossy().into_owned();
+    }
 
-    // The demo plan: 3 to remove (drift), exit 0, the JSON plan where the output says.
-    let (out, outputs) = run(
-        "plan",
-        &[("config", &config), ("args", &sandbox), ("comment", "none")],
-        "push",
-    );
+    /// The demo plan on a push, with `args` after `--sandbox TENANT`.
+    fn plan(&self, tag: &str, args: &str) -> (std::process::Output, BTreeMap<String, String>) {
+        let args = format!("{} {args}", self.sandbox).trim_end().to_string();
+        let inputs = [
+            ("config", self.config.as_str()),
+            ("args", &args),
+            ("comment", "none"),
+        ];
+        self.run(tag, &inputs, "push")
+    }
+}
+
+/// The demo plan: 3 to remove (drift), exit 0, the JSON plan where the output says.
+#[test]
+fn the_action_runs_a_plan_and_sets_its_outputs() {
+    let action = ActionRun::new("action-run");
+    let (out, outputs) = action.plan("plan", "");
     assert!(out.status.success());
     assert_eq!(outputs["exit-code"], "0");
     assert_eq!(outputs["drift"], "true");
     assert_eq!(outputs["to_remove"], "3");
-    let plan: Value =
-        serde_json::from_str(&std::fs::read_to_string(&outputs["plan-file"]).unwrap()).unwrap();
+    let plan = std::fs::read_to_string(&outputs["plan-file"]).unwrap();
+    let plan: Value = serde_json::from_str(&plan).unwrap();
     assert_eq!(plan["summary"]["remove"], 3);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Plan: 3 to remove"));
+    assert_has(&String::from_utf8_lossy(&out.stdout), "Plan: 3 to remove");
+}
 
-    // --detailed-exitcode: the step fails with 2, and the outputs are still set.
-    let (out, outputs) = run(
-        "detailed",
-        &[
-            ("config", &config),
-            ("args", &format!("{sandbox} --detailed-exitcode")),
-            ("comment", "none"),
-        ],
-        "push",
-    );
+/// --detailed-exitcode: the step fails with 2, and the outputs are still set.
+#[test]
+fn with_detailed_exitcode_the_step_fails_with_2_and_sets_its_outputs() {
+    let (out, outputs) =
+        ActionRun::new("action-run-detailed").plan("detailed", "--detailed-exitcode");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(outputs["exit-code"], "2");
     assert_eq!(outputs["to_remove"], "3");
+}
 
-    // The saved plan applied: the outputs describe it, and apply removes what it lists.
-    let saved = dir.path().join("saved.json");
+/// The saved plan applied: the outputs describe it, and apply removes what it lists.
+#[test]
+fn the_action_applies_a_saved_plan() {
+    let action = ActionRun::new("action-run-apply");
+    let (_, outputs) = action.plan("plan", "--detailed-exitcode");
+    let saved = action.dir.path().join("saved.json");
     std::fs::copy(&outputs["plan-file"], &saved).unwrap();
-    let (out, outputs) = run(
-        "apply",
-        &[
-            ("command", "apply"),
-            ("config", &config),
-            ("plan-file", saved.to_str().unwrap()),
-            ("args", &format!("{sandbox} --auto-approve")),
-            ("comment", "auto"),
-        ],
-        "push",
-    );
+    let args = format!("{} --auto-approve", action.sandbox);
+    let inputs = [
+        ("command", "apply"),
+        ("config", &action.config),
+        ("plan-file", saved.to_str().unwrap()),
+        ("args", &args),
+        ("comment", "auto"),
+    ];
+    let (out, outputs) = action.run("apply", &inputs, "push");
     // The demo's blocked organization makes apply exit 1 after its 3 removals.
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(outputs["exit-code"], "1");
     assert_eq!(outputs["to_remove"], "3");
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("auth0|"), "{said}");
+    assert_has(&String::from_utf8_lossy(&out.stdout), "auth0|");
+}
 
-    // A config that does not validate: exit 1, no plan, so no drift output.
-    let bad = dir.write("bad.yaml", "version: 2\n");
-    let (out, outputs) = run(
-        "bad",
-        &[
-            ("config", bad.to_str().unwrap()),
-            ("args", &sandbox),
-            ("comment", "none"),
-        ],
-        "push",
-    );
+/// A config that does not validate: exit 1, no plan, so no drift output.
+#[test]
+fn a_config_that_does_not_validate_exits_1_with_no_drift_output() {
+    let action = ActionRun::new("action-run-bad");
+    let bad = action.dir.write("bad.yaml", "version: 2\n");
+    let inputs = [
+        ("config", bad.to_str().unwrap()),
+        ("args", &action.sandbox),
+        ("comment", "none"),
+    ];
+    let (out, outputs) = action.run("bad", &inputs, "push");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(outputs["exit-code"], "1");
     assert!(!outputs.contains_key("drift"), "{outputs:?}");
+}
 
-    // Wrong inputs are refused before orgsync runs.
-    let (out, _) = run("badcomment", &[("comment", "slack")], "push");
+/// Wrong inputs are refused before orgsync runs.
+#[test]
+fn wrong_comment_inputs_are_refused_before_orgsync_runs() {
+    let action = ActionRun::new("action-run-inputs");
+    let (out, _) = action.run("badcomment", &[("comment", "slack")], "push");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("not one of auto, github, gitlab, none"));
-    let (out, _) = run(
-        "comment-validate",
-        &[("command", "validate"), ("comment", "github")],
-        "pull_request",
+    assert_has(
+        &String::from_utf8_lossy(&out.stdout),
+        "not one of auto, github, gitlab, none",
     );
+    let inputs = [("command", "validate"), ("comment", "github")];
+    let (out, _) = action.run("comment-validate", &inputs, "pull_request");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("is for plan and apply"));
-    // `auto` on a pull request asks for the comment: `--comment github` reaches orgsync, which
-    // (with no GitHub environment here) says what it needs, after printing the plan.
-    let (out, _) = run(
-        "auto-pr",
-        &[("config", &config), ("args", &sandbox), ("comment", "auto")],
-        "pull_request",
+    assert_has(
+        &String::from_utf8_lossy(&out.stdout),
+        "is for plan and apply",
     );
+}
+
+/// `auto` on a pull request asks for the comment: `--comment github` reaches orgsync, which
+/// (with no GitHub environment here) says what it needs, after printing the plan.
+#[test]
+fn comment_auto_on_a_pull_request_passes_comment_github() {
+    let action = ActionRun::new("action-run-auto");
+    let inputs = [
+        ("config", action.config.as_str()),
+        ("args", &action.sandbox),
+        ("comment", "auto"),
+    ];
+    let (out, _) = action.run("auto-pr", &inputs, "pull_request");
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let has_comment_flag = Cli::command()
-        .find_subcommand("plan")
-        .unwrap()
-        .get_arguments()
-        .any(|a| a.get_long() == Some("comment"));
-    assert!(has_comment_flag);
-    assert!(all.contains("Plan: 3 to remove"), "{all}");
+    let plan = Cli::command().find_subcommand("plan").unwrap().clone();
     assert!(
-        all.contains("error: `--comment github` needs GITHUB_REPOSITORY"),
-        "{all}"
+        plan.get_arguments()
+            .any(|a| a.get_long() == Some("comment"))
     );
+    assert_has(&all, "Plan: 3 to remove");
+    assert_has(&all, "error: `--comment github` needs GITHUB_REPOSITORY");
 }
 
 /// Whether `pattern` (a pre-commit `files:` regex, here in the syntax grep -E shares with
@@ -1033,14 +1078,17 @@ fn regex_finds(pattern: &str, path: &str) -> bool {
     out.success()
 }
 
-#[test]
-fn the_pre_commit_hook_runs_validate_on_the_config() {
+/// The `orgsync-validate` hook of .pre-commit-hooks.yaml.
+fn hook() -> Value {
     let hooks = yaml(&root().join(".pre-commit-hooks.yaml"));
     let hooks = hooks.as_array().expect("a list of hooks");
-    let hook = hooks
-        .iter()
-        .find(|h| h["id"] == "orgsync-validate")
-        .expect("hook orgsync-validate");
+    let hook = hooks.iter().find(|h| h["id"] == "orgsync-validate");
+    hook.expect("hook orgsync-validate").clone()
+}
+
+#[test]
+fn the_pre_commit_hook_is_declared_whole_and_runs_orgsync() {
+    let hook = hook();
     for key in ["name", "description", "entry", "language", "files"] {
         assert!(hook[key].is_string(), "{key}");
     }
@@ -1052,6 +1100,11 @@ fn the_pre_commit_hook_runs_validate_on_the_config() {
     assert_eq!(hook["pass_filenames"], false);
     let entry: Vec<&str> = hook["entry"].as_str().unwrap().split_whitespace().collect();
     assert_eq!(entry[0], "orgsync");
+}
+
+#[test]
+fn the_pre_commit_hook_matches_orgsync_configs_only() {
+    let hook = hook();
     let files = hook["files"].as_str().unwrap();
     for (path, want) in [
         ("orgsync.yaml", true),
@@ -1064,30 +1117,26 @@ fn the_pre_commit_hook_runs_validate_on_the_config() {
     ] {
         assert_eq!(regex_finds(files, path), want, "files: {files} on {path}");
     }
+}
 
-    // The entry as pre-commit runs it, in a config repository: the subcommand exists, a good
-    // config passes, a bad one fails naming its place.
-    let dir = TempDir::new("pre-commit");
-    OrgSync::bare()
-        .args(&entry[1..])
-        .arg("--help")
-        .run()
-        .success();
-    std::fs::copy(
-        root().join("examples/orgsync.yaml"),
-        dir.path().join("orgsync.yaml"),
-    )
-    .unwrap();
-    OrgSync::bare()
-        .args(&entry[1..])
-        .cwd(dir.path())
-        .run()
-        .success();
+/// The entry as pre-commit runs it, in a config repository: the subcommand exists, a good
+/// config passes, a bad one fails naming its place.
+#[test]
+fn the_pre_commit_hooks_entry_passes_a_good_config_and_fails_a_bad_one() {
+    let hook = hook();
+    let entry: Vec<&str> = hook["entry"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .collect();
+    OrgSync::bare().args(&entry).arg("--help").run().success();
+    let dir = example_dir("pre-commit");
+    OrgSync::bare().args(&entry).cwd(dir.path()).run().success();
     dir.write(
         "orgsync.yaml",
         "version: 1\norganizations:\n  - name: Acme\n    members: []\n",
     );
-    let run = OrgSync::bare().args(&entry[1..]).cwd(dir.path()).run();
-    run.code(1);
-    run.stderr_has("orgsync.yaml:3:");
+    let run = OrgSync::bare().args(&entry).cwd(dir.path()).run();
+    run.code(1).stderr_has("orgsync.yaml:3:");
 }
