@@ -80,112 +80,168 @@ fn glob_matches(glob: &str, path: &str) -> bool {
     }
 }
 
-#[test]
-fn github_workflows_are_valid_and_their_commands_parse() {
-    let dir = root().join("examples/github-actions");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
+fn github_dir() -> PathBuf {
+    root().join("examples/github-actions")
+}
+
+/// The file names of examples/github-actions/, sorted.
+fn workflow_names() -> Vec<String> {
+    let entries = std::fs::read_dir(github_dir())
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+        .map(|e| e.unwrap().file_name());
+    let mut names: Vec<String> = entries.map(|n| n.to_string_lossy().into_owned()).collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "apply.yml",
-            "drift.yml",
-            "orgsync.yml",
-            "plan.yml",
-            "shell.yml"
-        ]
-    );
-    // README.md and the pages of docs/ together document the recipes.
-    let readme = crate::docs::all_text();
+    names
+}
+
+/// Every step of every job of the example workflow `name`, as (`NAME/JOB`, step).
+fn steps_of(name: &str) -> Vec<(String, Value)> {
+    let wf = yaml(&github_dir().join(name));
+    let jobs = wf["jobs"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: jobs"));
+    let mut out = Vec::new();
+    for (job, j) in jobs {
+        let steps = j["steps"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}/{job}: steps"));
+        out.extend(steps.iter().map(|s| (format!("{name}/{job}"), s.clone())));
+    }
+    out
+}
+
+/// Whether a step uses the orgsync action.
+fn uses_action(step: &Value) -> bool {
+    step["uses"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("orgsync/"))
+}
+
+/// The orgsync commands the example workflow `name` runs: in its scripts, and through the
+/// action (as the action's script builds them).
+fn commands_of(name: &str) -> Vec<Vec<String>> {
     let action = yaml(&root().join("action.yml"));
-    // Nothing is released yet: the recipes use the action at a commit (`main` stands for the
-    // one a team pins), built from that commit's source.
-    let action_ref = "orgsync/orgsync@main";
-    let mut action_steps = 0;
-    for name in &names {
-        let wf = yaml(&dir.join(name));
+    let mut all = Vec::new();
+    for (at, s) in steps_of(name) {
+        all.extend(s["run"].as_str().map(commands_in).unwrap_or_default());
+        if uses_action(&s) {
+            all.push(action_command(&action, &s["with"], &at));
+        }
+    }
+    all
+}
+
+#[test]
+fn the_github_recipes_are_the_five_workflows() {
+    let names = workflow_names();
+    let want = [
+        "apply.yml",
+        "drift.yml",
+        "orgsync.yml",
+        "plan.yml",
+        "shell.yml",
+    ];
+    assert_eq!(names, want);
+}
+
+#[test]
+fn github_workflows_have_the_keys_github_needs() {
+    for name in workflow_names() {
+        let wf = yaml(&github_dir().join(&name));
         assert!(wf["name"].is_string(), "{name}: name");
         assert!(wf["on"].is_object(), "{name}: on");
         let jobs = wf["jobs"]
             .as_object()
             .unwrap_or_else(|| panic!("{name}: jobs"));
         assert!(!jobs.is_empty());
-        let mut all = Vec::new();
         for (job, j) in jobs {
             assert!(j["runs-on"].is_string(), "{name}/{job}: runs-on");
-            let steps = j["steps"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{name}/{job}: steps"));
-            for s in steps {
-                assert!(
-                    s.get("uses").is_some() || s.get("run").is_some(),
-                    "{name}/{job}: a step needs uses or run"
-                );
-                if let Some(run) = s["run"].as_str() {
-                    all.extend(commands_in(run));
-                }
-                if let Some(uses) = s["uses"].as_str()
-                    && uses.starts_with("orgsync/")
-                {
-                    assert_eq!(uses, action_ref, "{name}/{job}: the action at a commit");
-                    assert_eq!(
-                        s["with"]["version"], "source",
-                        "{name}/{job}: no release is published, so the action builds its source"
-                    );
-                    all.push(action_command(
-                        &action,
-                        &s["with"],
-                        &format!("{name}/{job}"),
-                    ));
-                    action_steps += 1;
-                }
-                // Credentials only ever come from secrets, into the documented variables: the
-                // client's from the read-only or the apply client's secrets.
-                if let Some(env) = s["env"].as_object() {
-                    for (k, v) in env {
-                        if k.starts_with("AUTH0_") {
-                            let v = v.as_str().unwrap_or_default();
-                            let allowed: Vec<String> = match k.strip_prefix("AUTH0_CLIENT_") {
-                                Some(rest) => ["READ", "APPLY"]
-                                    .iter()
-                                    .map(|c| format!("${{{{ secrets.AUTH0_{c}_CLIENT_{rest} }}}}"))
-                                    .collect(),
-                                None => vec![format!("${{{{ secrets.{k} }}}}")],
-                            };
-                            assert!(allowed.iter().any(|a| a == v), "{name}: {k}: {v}");
-                        } else {
-                            assert!(!v.to_string().contains("secrets."), "{name}: {k}");
-                        }
-                    }
-                }
-            }
         }
-        assert!(!all.is_empty(), "{name} runs orgsync");
-        check_parses(&all, name);
-        for c in &all {
-            assert!(
-                readme.contains(&format!("orgsync {}", c[1])),
-                "{name}: the docs do not document `orgsync {}`",
-                c[1]
+        for (at, s) in steps_of(&name) {
+            let uses_or_run = s.get("uses").is_some() || s.get("run").is_some();
+            assert!(uses_or_run, "{at}: a step needs uses or run");
+        }
+    }
+}
+
+/// Nothing is released yet: the recipes use the action at a commit (`main` stands for the one a
+/// team pins), built from that commit's source.
+#[test]
+fn github_workflows_use_the_action_at_a_commit_built_from_source() {
+    let mut action_steps = 0;
+    for name in workflow_names() {
+        for (at, s) in steps_of(&name).into_iter().filter(|(_, s)| uses_action(s)) {
+            assert_eq!(
+                s["uses"], "orgsync/orgsync@main",
+                "{at}: the action at a commit"
             );
-            for flag in c.iter().filter(|a| a.starts_with("--")) {
-                assert!(
-                    readme.contains(flag.as_str()),
-                    "{name}: the docs do not document `{flag}`"
-                );
-            }
+            let why = "no release is published, so the action builds its source";
+            assert_eq!(s["with"]["version"], "source", "{at}: {why}");
+            action_steps += 1;
         }
     }
     assert!(
         action_steps >= 6,
         "the examples use the action ({action_steps} steps)"
     );
-    // The docs name where each workflow goes, and a workflow's path filter on workflow files
-    // matches the names the docs give them.
-    let installed: Vec<String> = names
+}
+
+/// Credentials only ever come from secrets, into the documented variables: the client's from
+/// the read-only or the apply client's secrets.
+#[test]
+fn github_workflows_take_credentials_from_secrets_only() {
+    for name in workflow_names() {
+        for (_, s) in steps_of(&name) {
+            for (k, v) in s["env"].as_object().into_iter().flatten() {
+                if !k.starts_with("AUTH0_") {
+                    assert!(!v.to_string().contains("secrets."), "{name}: {k}");
+                    continue;
+                }
+                let v = v.as_str().unwrap_or_default();
+                let allowed: Vec<String> = match k.strip_prefix("AUTH0_CLIENT_") {
+                    Some(rest) => ["READ", "APPLY"]
+                        .iter()
+                        .map(|c| format!("${{{{ secrets.AUTH0_{c}_CLIENT_{rest} }}}}"))
+                        .collect(),
+                    None => vec![format!("${{{{ secrets.{k} }}}}")],
+                };
+                assert!(allowed.iter().any(|a| a == v), "{name}: {k}: {v}");
+            }
+        }
+    }
+}
+
+/// Every orgsync command of a workflow parses, and README.md with the pages of docs/ documents
+/// its subcommand and flags.
+#[test]
+fn github_workflows_commands_parse_and_are_documented() {
+    let docs = crate::docs::all_text();
+    for name in workflow_names() {
+        let all = commands_of(&name);
+        assert!(!all.is_empty(), "{name} runs orgsync");
+        check_parses(&all, &name);
+        for c in &all {
+            let sub = &c[1];
+            assert!(
+                docs.contains(&format!("orgsync {sub}")),
+                "{name}: the docs do not document `orgsync {sub}`"
+            );
+            for flag in c.iter().filter(|a| a.starts_with("--")) {
+                assert!(
+                    docs.contains(flag.as_str()),
+                    "{name}: the docs do not document `{flag}`"
+                );
+            }
+        }
+    }
+}
+
+/// The docs name where each workflow goes, and a workflow's path filter on workflow files
+/// matches the names the docs give them.
+#[test]
+fn the_docs_name_where_each_workflow_goes_and_path_filters_match_it() {
+    let docs = crate::docs::all_text();
+    let installed: Vec<String> = workflow_names()
         .iter()
         .map(|n| match n.as_str() {
             "orgsync.yml" => ".github/workflows/orgsync.yml".to_string(),
@@ -193,29 +249,34 @@ fn github_workflows_are_valid_and_their_commands_parse() {
         })
         .collect();
     for path in &installed {
-        assert!(
-            readme.contains(path.as_str()),
-            "the docs do not say `{path}`"
-        );
+        assert!(docs.contains(path.as_str()), "the docs do not say `{path}`");
     }
-    for name in &names {
-        let wf = yaml(&dir.join(name));
+    for name in workflow_names() {
+        let wf = yaml(&github_dir().join(&name));
         for trigger in ["pull_request", "push"] {
-            for p in wf["on"][trigger]["paths"].as_array().into_iter().flatten() {
-                let p = p.as_str().unwrap();
-                if p.starts_with(".github/workflows/") {
-                    assert!(
-                        installed.iter().any(|i| glob_matches(p, i)),
-                        "{name}: the path filter `{p}` matches none of {installed:?}"
-                    );
-                }
+            let paths = wf["on"][trigger]["paths"].as_array().into_iter().flatten();
+            for p in paths
+                .filter_map(Value::as_str)
+                .filter(|p| p.starts_with(".github/workflows/"))
+            {
+                let matched = installed.iter().any(|i| glob_matches(p, i));
+                assert!(
+                    matched,
+                    "{name}: the path filter `{p}` matches none of {installed:?}"
+                );
             }
         }
     }
-    // The plan workflows comment on pull requests through the action (its `comment: auto`),
-    // which needs to write to pull requests.
+}
+
+/// The plan workflows comment on pull requests through the action (its `comment: auto`), which
+/// needs to write to pull requests.
+#[test]
+fn the_plan_workflows_may_write_the_pull_requests_they_comment_on() {
+    let action = yaml(&root().join("action.yml"));
+    assert_eq!(action["inputs"]["comment"]["default"], "auto");
     for name in ["plan.yml", "orgsync.yml"] {
-        let wf = yaml(&dir.join(name));
+        let wf = yaml(&github_dir().join(name));
         assert!(wf["on"]["pull_request"].is_object(), "{name}");
         let plan = &wf["jobs"]["plan"];
         let perms = if plan["permissions"].is_object() {
@@ -224,39 +285,44 @@ fn github_workflows_are_valid_and_their_commands_parse() {
             &wf["permissions"]
         };
         assert_eq!(perms["pull-requests"], "write", "{name}");
-        let step = plan["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["with"]["command"] == "plan")
-            .unwrap_or_else(|| panic!("{name}: a plan step"));
-        assert!(
-            step["with"].get("comment").is_none() || step["with"]["comment"] == "github",
-            "{name}: the plan is posted"
-        );
-        assert_eq!(action["inputs"]["comment"]["default"], "auto");
+        let steps = plan["steps"].as_array().unwrap();
+        let step = steps.iter().find(|s| s["with"]["command"] == "plan");
+        let step = step.unwrap_or_else(|| panic!("{name}: a plan step"));
+        let posted = step["with"].get("comment").is_none() || step["with"]["comment"] == "github";
+        assert!(posted, "{name}: the plan is posted");
     }
-    // The one workflow the docs show plans on pull requests and applies on merge.
-    let one = yaml(&dir.join("orgsync.yml"));
+}
+
+/// The one workflow the docs show plans on pull requests and applies on merge.
+#[test]
+fn the_one_workflow_the_docs_show_applies_on_merge_in_the_protected_environment() {
+    let one = yaml(&github_dir().join("orgsync.yml"));
     assert_eq!(one["on"]["push"]["branches"][0], "main");
     assert_eq!(one["jobs"]["apply"]["environment"], "auth0-production");
-    let one_text = std::fs::read_to_string(dir.join("orgsync.yml")).unwrap();
+    let one_text = std::fs::read_to_string(github_dir().join("orgsync.yml")).unwrap();
+    let verbatim = crate::docs::all_text().contains(&one_text);
     assert!(
-        readme.contains(&one_text),
+        verbatim,
         "the docs show examples/github-actions/orgsync.yml verbatim"
     );
-    let apply = yaml(&dir.join("apply.yml"));
+}
+
+/// Apply runs on merge only when the plan removes someone: the action's output, read back.
+#[test]
+fn the_apply_workflow_applies_only_when_the_plan_removes_someone() {
+    let apply = yaml(&github_dir().join("apply.yml"));
     assert_eq!(apply["on"]["push"]["branches"][0], "main");
-    // Apply runs only when the plan removes someone: the action's output, read back.
     assert_eq!(
         apply["jobs"]["apply"]["if"],
         "needs.plan.outputs.to_remove != '0'"
     );
-    assert_eq!(
-        apply["jobs"]["plan"]["outputs"]["to_remove"],
-        "${{ steps.plan.outputs.to_remove }}"
-    );
-    let drift = yaml(&dir.join("drift.yml"));
+    let to_remove = &apply["jobs"]["plan"]["outputs"]["to_remove"];
+    assert_eq!(to_remove, "${{ steps.plan.outputs.to_remove }}");
+}
+
+#[test]
+fn the_drift_workflow_runs_on_a_schedule() {
+    let drift = yaml(&github_dir().join("drift.yml"));
     assert!(drift["on"]["schedule"][0]["cron"].is_string());
 }
 
