@@ -126,6 +126,19 @@ fn an_unknown_shell_is_refused_naming_the_ones_there_are() {
     for shell in ["bash", "zsh", "fish", "powershell"] {
         run.stderr_has(shell);
     }
+    assert_run!(run, @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: invalid value 'tcsh' for '<SHELL>'
+      [possible values: bash, elvish, fish, powershell, zsh]
+
+      tip: a similar value exists: 'zsh'
+
+    For more information, try '--help'.
+    ");
 }
 
 /// `orgsync man`'s page (a success).
@@ -214,6 +227,14 @@ fn a_man_dir_that_cannot_be_made_is_an_error_naming_it() {
         .arg(file.join("sub"))
         .run();
     run.code(1).stderr_has("could not create the directory");
+    assert_run!(run, @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: could not create the directory `[TEMP]/plain/sub`: Not a directory (os error 20)
+    ");
 }
 
 fn action() -> Value {

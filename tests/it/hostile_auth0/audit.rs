@@ -200,6 +200,16 @@ fn wait_of_u64_max_is_a_clear_error_before_any_delete() {
     let (emu, _dir, r) = apply_saved("wait-max", &["--wait=18446744073709551615"]);
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     r.failure().stderr_has("error");
+    crate::support::assert_run!(r, @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: invalid value '18446744073709551615' for '--wait[=<SECONDS>]': `18446744073709551615` is out of range: give 0 to 3600 seconds
+
+    For more information, try '--help'.
+    ");
 }
 
 #[test]

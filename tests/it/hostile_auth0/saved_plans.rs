@@ -272,6 +272,15 @@ fn a_dangling_defaults_file_fails_the_load_and_removes_nobody() {
     r.assert_no_panic();
     r.code(1)
         .stderr_has("conf/_defaults.yaml: cannot read this config entry");
+    crate::support::assert_run!(r, @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: conf/_defaults.yaml: cannot read this config entry (a link whose target cannot be read): No such file or directory (os error 2)
+    hint: every config file of a directory is read, or none is: fix or remove the entry, then run again
+    ");
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     assert_eq!(emu.state(), before);
 }

@@ -373,6 +373,13 @@ fn outside_actions_a_token_without_a_user_is_an_error() {
     );
     failed_unacted(&gh, &run, "finding the token's user");
     run.stderr_has("hint: outside GitHub Actions");
+    crate::support::assert_stderr!(run, @r"
+    success: false
+    exit_code: 1
+    ----- stderr -----
+    error: could not comment on pull request #7 of `acme/org-config`: finding the token's user, to tell orgsync's own comments from others': GitHub: GET /user answered 403: Resource not accessible by integration
+    hint: outside GitHub Actions, use a token that may read `GET /user` (a personal access token); in GitHub Actions, GITHUB_ACTIONS=true tells orgsync the token is the workflow's own
+    ");
 }
 
 /// In Actions with an app's token: the created comment says who wrote it; not the bot, an error.
