@@ -35,3 +35,21 @@ pub fn dir_with_config(tag: &str, yaml: &str) -> TempDir {
     dir.write("orgsync.yaml", &unindent(yaml));
     dir
 }
+
+/// A property test's number of cases: `var` when it is set to a number, else `default`.
+pub fn property_cases(var: &str, default: usize) -> usize {
+    let set = std::env::var(var).ok().and_then(|v| v.parse().ok());
+    set.unwrap_or(default)
+}
+
+/// A property test's first seed: `ORGSYNC_PROPERTY_SEED` when it is set to a number, else one
+/// from the clock (the test prints it, so that a failure can be replayed).
+pub fn property_seed() -> u64 {
+    let set = std::env::var("ORGSYNC_PROPERTY_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    set.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::SystemTime::UNIX_EPOCH);
+        now.map_or(0, |d| d.as_nanos() as u64 % 1_000_000_007)
+    })
+}
