@@ -315,6 +315,13 @@ fn missing_settings_are_clear_errors_and_the_plan_still_prints() {
     let run = run_with(&gh, &dir, &["plan"], &[("GITHUB_TOKEN", "")]);
     run.failure().stdout_has("Plan:");
     run.stderr_has("error: `--comment github` needs GITHUB_TOKEN");
+    crate::support::assert_stderr!(run, @r"
+    success: false
+    exit_code: 1
+    ----- stderr -----
+    error: `--comment github` needs GITHUB_TOKEN
+    hint: in GitHub Actions, pass it to the step: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`
+    ");
     let push = dir.write("push.json", r#"{"ref":"refs/heads/main"}"#);
     let push_event = [("GITHUB_EVENT_PATH", &*push.to_string_lossy())];
     run_with(&gh, &dir, &["plan"], &push_event)

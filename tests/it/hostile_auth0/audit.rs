@@ -146,6 +146,13 @@ fn an_audit_log_that_cannot_be_written_stops_apply_before_any_delete() {
         r.show()
     );
     r.failure();
+    crate::support::assert_stderr!(r, @r"
+    success: false
+    exit_code: 1
+    ----- stderr -----
+    error: cannot write the audit log `/dev/full`: No space left on device (os error 28); nothing was sent
+    hint: check the audit log's path, permissions and free space
+    ");
 }
 
 /// Two runs with one audit log: each run's lines carry one run_id, and the two differ.

@@ -195,6 +195,16 @@ fn a_saved_plan_without_any_config_is_refused() {
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     assert_eq!(emu.state(), before);
     r.failure();
+    crate::support::assert_run!(r, @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: orgsync.yaml: cannot read the config: No such file or directory (os error 2)
+    hint: pass the config with `-c FILE` (default `orgsync.yaml`), or a directory of YAML files
+    hint: a saved plan is applied with the config it was made from: pass it with `-c FILE`
+    ");
 }
 
 /// `apply <(…)`: a saved plan read from a pipe is bounded by the bytes that arrive, not by the

@@ -279,5 +279,12 @@ fn a_saved_plan_without_a_terminal_needs_auto_approve() {
     );
     r.assert_no_panic();
     r.failure();
+    crate::support::assert_stderr!(r, @r"
+    success: false
+    exit_code: 1
+    ----- stderr -----
+    error: refusing to remove members without confirmation: stdin is not a terminal
+    hint: review what is listed above, then run again with `--auto-approve`
+    ");
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
 }

@@ -390,6 +390,13 @@ fn a_comment_written_as_another_author_than_assumed_is_an_error() {
     let run = plan(&gh, &config_dir("forge-author-app"), &[]);
     run.failure();
     run.stderr_has("was written as `some-app[bot]`, not as `github-actions[bot]`");
+    crate::support::assert_stderr!(run, @r"
+    success: false
+    exit_code: 1
+    ----- stderr -----
+    error: the comment orgsync just posted (1001) was written as `some-app[bot]`, not as `github-actions[bot]`, the author orgsync takes for its token: later runs would not recognise it
+    hint: use the workflow's own GITHUB_TOKEN, or a token that may read `GET /user`
+    ");
 }
 
 /// A list that moved between pages (page 1's last comment, ours, again at the top of page 2
