@@ -162,20 +162,14 @@ fn every_audit_line_carries_its_runs_run_id_and_runs_differ() {
     let audit = dir.path().join("audit.jsonl");
     let first = audit_lines(&audit);
     assert!(!first.is_empty(), "{}", r1.show());
-    let r2 = run_in(
-        &emu.url(),
-        dir.path(),
-        ["apply", "--auto-approve", "--audit-log", "audit.jsonl"],
-    );
+    let again = ["apply", "--auto-approve", "--audit-log", "audit.jsonl"];
+    let r2 = run_in(&emu.url(), dir.path(), again);
     r2.assert_no_panic();
     let all = audit_lines(&audit);
     let second = &all[first.len()..];
     assert!(!second.is_empty(), "{}", r2.show());
-    assert_ne!(
-        one_run_id(&first),
-        one_run_id(second),
-        "two runs share a run_id"
-    );
+    let (a, b) = (one_run_id(&first), one_run_id(second));
+    assert_ne!(a, b, "two runs share a run_id");
 }
 
 /// A run that removed members writes the whole sequence: start, an intent before each outcome
@@ -195,10 +189,8 @@ fn a_run_that_removes_writes_start_intents_outcomes_and_summary() {
         let intent = intent.unwrap_or_else(|| panic!("no intent before call {call}: {first:#?}"));
         assert!(intent < first.iter().position(|o| o == l).unwrap());
         assert_eq!(ids_of(&first[intent]), ids_of(l));
-        assert!(
-            OUTCOMES.contains(&l["outcome"].as_str().unwrap_or("")),
-            "{l}"
-        );
+        let outcome = l["outcome"].as_str().unwrap_or("");
+        assert!(OUTCOMES.contains(&outcome), "{l}");
     }
 }
 

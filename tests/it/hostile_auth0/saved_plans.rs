@@ -110,20 +110,11 @@ fn a_resealed_plan_cannot_remove_a_declared_member() {
 #[test]
 fn a_resealed_plan_cannot_unblock_a_guarded_organization() {
     let (emu, r) = apply_resealed("reseal-blocked", &APPLY_WITH_CONFIG, |p| {
-        let g = org_mut(p, "guarded");
-        assert!(
-            g.blocked.is_some(),
-            "the guard blocks `guarded` in the real plan"
-        );
-        g.blocked = None;
+        let blocked = org_mut(p, "guarded").blocked.take();
+        assert!(blocked.is_some(), "the guard blocks it in the real plan");
     });
     let guarded = emu_members(&emu, "guarded").len();
-    assert_eq!(
-        guarded,
-        10,
-        "a blocked organization lost members:\n{}",
-        r.show()
-    );
+    assert_eq!(guarded, 10, "a blocked org lost members:\n{}", r.show());
     let spared = emu_deletes(&emu)
         .iter()
         .all(|d| !d.path.contains("org_guardedguarded2"));
@@ -147,12 +138,7 @@ fn a_resealed_plan_cannot_add_an_organization_the_config_does_not_name() {
         });
     });
     let other = emu_members(&emu, "other").len();
-    assert_eq!(
-        other,
-        3,
-        "an organization outside the config lost members:\n{}",
-        r.show()
-    );
+    assert_eq!(other, 3, "an unnamed org lost members:\n{}", r.show());
     assert_skipped_and_alpha_removals_done(&emu, &r);
 }
 
