@@ -250,20 +250,15 @@ fn property_random_hostile_comment_lists_keep_every_promise() {
     eprintln!("forge property: {cases} cases from seed {seed}");
     let dir = config_dir("forge-property");
     // The marker of this config and domain, from a run on a scratch pull request.
-    let marker = super::our_body(&Forge::github(), &dir)
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
+    let body = super::our_body(&Forge::github(), &dir);
+    let marker = body.lines().next().unwrap();
     let mut figures = Figures::default();
     for i in 0..cases as u64 {
-        check_case(seed + i, &dir, &marker, &mut figures);
+        check_case(seed + i, &dir, marker, &mut figures);
     }
+    let (posted, refused) = (figures.succeeded, figures.failed);
+    let (cases, longest) = (figures.cases, figures.longest.as_secs_f64());
     eprintln!(
-        "forge property: {} cases, {} posted, {} refused unacted, longest run {:.2} s",
-        figures.cases,
-        figures.succeeded,
-        figures.failed,
-        figures.longest.as_secs_f64()
+        "forge property: {cases} cases, {posted} posted, {refused} refused unacted, longest run {longest:.2} s"
     );
 }
