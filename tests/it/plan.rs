@@ -318,18 +318,14 @@ fn two_entries_for_the_same_organization_are_refused() {
             members: []
         ",
     );
-    assert_error!(s.run(["plan"]), @r"
-        error: orgsync.yaml:5:5: organization `org_3hbVAMF8F3wVIcEJ` is the same organization (`org_3hbVAMF8F3wVIcEJ`) as `acme` at orgsync.yaml:3:5; declare it once
-        ");
+    assert_error!(s.run(["plan"]), @"error: orgsync.yaml:5:5: organization `org_3hbVAMF8F3wVIcEJ` is the same organization (`org_3hbVAMF8F3wVIcEJ`) as `acme` at orgsync.yaml:3:5; declare it once");
 }
 
 #[test]
 fn plain_http_is_refused_for_remote_domains() {
     let s = Scenario::example("plan-http");
     let out = OrgSync::at("http://travel0.us.auth0.com").env("AUTH0_API_TOKEN", "t");
-    assert_error!(out.arg("plan").cwd(s.path()).run(), @r"
-        error: invalid Auth0 domain `http://travel0.us.auth0.com`: plain http is only accepted for loopback addresses (the emulator); use https or a bare host
-        ");
+    assert_error!(out.arg("plan").cwd(s.path()).run(), @"error: invalid Auth0 domain `http://travel0.us.auth0.com`: plain http is only accepted for loopback addresses (the emulator); use https or a bare host");
 }
 
 #[test]

@@ -6,13 +6,16 @@ use std::path::Path;
 use orgsync_emulator::Emulator;
 use serde_json::Value;
 
-use super::{OrgSync, Run, Scenario, api_requests};
+use super::{OrgSync, Run, Scenario, api_requests, audit_lines};
 
 /// The repository's example tenant file, for `--sandbox`.
 pub const EXAMPLE_TENANT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tenant.yaml");
 
 /// `apply --auto-approve`.
 pub const APPLY: [&str; 2] = ["apply", "--auto-approve"];
+
+/// `apply --auto-approve --audit-log audit.jsonl`.
+pub const APPLY_AUDITED: [&str; 4] = ["apply", "--auto-approve", "--audit-log", "audit.jsonl"];
 
 /// A run's stdout as JSON, whatever its exit code; else fails showing the run.
 #[track_caller]
@@ -58,6 +61,16 @@ impl Scenario {
     /// A scenario with the example config.
     pub fn example(tag: &str) -> Scenario {
         Scenario::new(tag).example_config()
+    }
+
+    /// A scenario with the example config made to converge.
+    pub fn convergent(tag: &str) -> Scenario {
+        Scenario::new(tag).convergent_example_config()
+    }
+
+    /// The lines of `audit.jsonl` in the scenario's directory.
+    pub fn audit(&self) -> Vec<Value> {
+        audit_lines(&self.join("audit.jsonl"))
     }
 
     /// Runs `orgsync ARGS --sandbox examples/tenant.yaml`, with no domain and no credentials.
