@@ -157,3 +157,12 @@ pub fn per_org(plan: &Value, field: &str) -> Vec<String> {
     orgs.map(|o| format!("{}: {}", o["name"].as_str().unwrap_or("?"), o[field]))
         .collect()
 }
+
+impl Scenario {
+    /// Creates the directory `name` in the scenario's directory (for a directory config).
+    pub fn mkdir(self, name: &str) -> Scenario {
+        let dir = self.join(name);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+        self
+    }
+}
