@@ -150,7 +150,7 @@ fn an_organization_of_2500_members_is_read_in_full_by_checkpoint() {
     assert_eq!(v["organizations"][0]["current_count"], 2500);
     assert_eq!(v["organizations"][0]["remove"][0]["user_id"], "auth0|m2499");
     assert_eq!(v["summary"]["missing"], 0);
-    let paths: Vec<String> = api_requests(s.emu()).into_iter().map(|r| r.path).collect();
+    let paths = api_paths(s.emu());
     // One lookup by name, 25 full pages of 100, and the trailing empty page.
     assert_eq!(paths.len(), 1 + 26, "{paths:#?}");
     assert_eq!(paths.iter().filter(|p| p.contains("/members")).count(), 26);

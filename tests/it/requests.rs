@@ -52,7 +52,7 @@ fn the_example_tenant_costs_one_list_page_and_one_page_per_organization() {
     // The read-only client: members only, as before the re-entry checks.
     let s = Scenario::example("requests-example");
     s.cmd(["plan"]).read_only().run().success();
-    let paths: Vec<String> = api_requests(s.emu()).into_iter().map(|r| r.path).collect();
+    let paths = api_paths(s.emu());
     // min(4 lookups, 1 list page) + 4 organizations of fewer than 100 members.
     assert_eq!(paths.len(), 5, "{paths:#?}");
     assert_eq!(paths[0], "/api/v2/organizations?take=100");
@@ -63,7 +63,7 @@ fn the_example_tenant_costs_one_list_page_and_one_page_per_organization() {
 fn the_example_tenant_with_the_re_entry_scopes_costs_one_read_of_each_door() {
     let s = Scenario::example("requests-example-doors");
     s.run(["plan"]).success();
-    let paths: Vec<String> = api_requests(s.emu()).into_iter().map(|r| r.path).collect();
+    let paths = api_paths(s.emu());
     let count = |needle: &str| count(&paths, needle);
     // The list page; per organization its members (roles in the same requests), its enabled
     // connections and its invitations; then acme's two removed database users (acme has an

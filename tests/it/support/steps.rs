@@ -166,3 +166,23 @@ impl Scenario {
         self
     }
 }
+
+/// The string field `key` of each object in a JSON list (`id`s of invitations, `name`s of roles).
+pub fn strs<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    list.iter().filter_map(|m| m[key].as_str()).collect()
+}
+
+/// The object of a JSON list whose `key` is `value`; else fails showing the list.
+#[track_caller]
+pub fn find_in<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
+    let found = list
+        .as_array()
+        .and_then(|l| l.iter().find(|m| m[key] == value));
+    found.unwrap_or_else(|| panic!("no {key} {value:?} in {list:#}"))
+}
+
+/// The paths of the requests that reached the Management API, in order.
+pub fn api_paths(emu: &Emulator) -> Vec<String> {
+    api_requests(emu).into_iter().map(|r| r.path).collect()
+}
