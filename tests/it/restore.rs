@@ -76,6 +76,35 @@ fn restore(emu: &Emulator, dir: &TempDir, run: &str, extra: &[&str]) -> Run {
         .run()
 }
 
+/// The run id of the last apply in `dir`'s `audit.jsonl`.
+fn run_of(dir: &TempDir) -> String {
+    last_apply_run(&audit_of(dir))
+}
+
+/// The lines of `dir`'s `audit.jsonl`.
+fn audit_of(dir: &TempDir) -> Vec<Value> {
+    audit_lines(&dir.path().join("audit.jsonl"))
+}
+
+/// acme's members now, sorted.
+fn sorted_members(emu: &Emulator) -> Vec<String> {
+    let mut members = emu.state().organizations[0].members.clone();
+    members.sort();
+    members
+}
+
+/// `orgsync ARGS` as client `no-create` (no `create:*` scope, no effective roles), in `dir`.
+fn no_create(emu: &Emulator, dir: &TempDir, args: &[&str]) -> Run {
+    let cmd = OrgSync::at(&emu.url()).env("AUTH0_CLIENT_ID", "no-create");
+    let cmd = cmd
+        .env("AUTH0_CLIENT_SECRET", "no-create-secret")
+        .args(args);
+    cmd.arg("--audit-log")
+        .arg(dir.path().join("audit.jsonl"))
+        .cwd(dir.path())
+        .run()
+}
+
 fn posts(emu: &Emulator) -> Vec<String> {
     api_requests(emu)
         .into_iter()
@@ -98,15 +127,12 @@ fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan
     let dir = TempDir::new("restore-exact");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     let applied = apply_audited(&emu, &dir, &[]);
-    applied.success();
     assert!(
-        !applied.stdout().contains("not recorded"),
+        !applied.success().stdout().contains("not recorded"),
         "{}",
         applied.show()
     );
-    let mut members = emu.state().organizations[0].members.clone();
-    members.sort();
-    assert_eq!(members, ["auth0|m0000", "auth0|m0001"]);
+    assert_eq!(sorted_members(&emu), ["auth0|m0000", "auth0|m0001"]);
     let audit = dir.path().join("audit.jsonl");
     let lines = audit_lines(&audit);
     let run = last_apply_run(&lines);
@@ -121,19 +147,10 @@ fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan
     dir.write("orgsync.yaml", &config(ALL));
     let r = restore(&emu, &dir, &run, &[]);
     r.success();
-    assert!(r.stdout().contains("roles: admin, billing"), "{}", r.show());
-    assert!(
-        r.stdout()
-            .contains("group roles not assigned (they come back with the group): sso"),
-        "{}",
-        r.show()
-    );
-    let mut members = emu.state().organizations[0].members.clone();
-    members.sort();
-    assert_eq!(
-        members,
-        ALL.iter().map(|m| format!("auth0|{m}")).collect::<Vec<_>>()
-    );
+    r.stdout_has("roles: admin, billing");
+    r.stdout_has("group roles not assigned (they come back with the group): sso");
+    let all: Vec<String> = ALL.iter().map(|m| format!("auth0|{m}")).collect();
+    assert_eq!(sorted_members(&emu), all);
     assert_eq!(
         names(emu.roles_of(ORG, "auth0|m0002")),
         ["admin", "billing"]
@@ -193,11 +210,7 @@ fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan
     emu.clear_requests();
     let again = restore(&emu, &dir, &run, &[]);
     again.success();
-    assert!(
-        again.stdout().contains("already a member again"),
-        "{}",
-        again.show()
-    );
+    again.stdout_has("already a member again");
     assert!(posts(&emu).is_empty());
 }
 
@@ -207,36 +220,18 @@ fn restore_of_a_member_the_config_does_not_declare_refuses_before_sending() {
     let dir = TempDir::new("restore-undeclared");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     // A token that may not read effective roles: that is said once, and apply goes on.
-    let applied = OrgSync::at(&emu.url())
-        .env("AUTH0_CLIENT_ID", "no-create")
-        .env("AUTH0_CLIENT_SECRET", "no-create-secret")
-        .args(["apply", "--auto-approve", "--audit-log"])
-        .arg(dir.path().join("audit.jsonl"))
-        .cwd(dir.path())
-        .run();
-    applied.success();
-    assert_eq!(
-        applied
-            .stdout()
-            .matches("the token lacks `read:organization_member_effective_roles`")
-            .count(),
-        1,
-        "{}",
-        applied.show()
-    );
+    let applied = no_create(&emu, &dir, &["apply", "--auto-approve"]);
+    let lacks = "the token lacks `read:organization_member_effective_roles`";
+    let said = applied.success().stdout().matches(lacks).count();
+    assert_eq!(said, 1, "{}", applied.show());
     let audit = dir.path().join("audit.jsonl");
-    let run = last_apply_run(&audit_lines(&audit));
+    let run = run_of(&dir);
     emu.clear_requests();
     // The config is not reverted: m2 and m3 are not declared.
     let r = restore(&emu, &dir, &run, &[]);
     r.code(1);
-    assert!(r.stderr().contains("refusing to restore"), "{}", r.show());
-    assert!(
-        r.stderr()
-            .contains("revert the change first, or declare them"),
-        "{}",
-        r.show()
-    );
+    r.stderr_has("refusing to restore");
+    r.stderr_has("revert the change first, or declare them");
     assert!(posts(&emu).is_empty(), "{:?}", posts(&emu));
     let last = audit_lines(&audit).pop().unwrap();
     assert_eq!(last["event"], "summary");
@@ -245,9 +240,10 @@ fn restore_of_a_member_the_config_does_not_declare_refuses_before_sending() {
     // Declaring one and narrowing to them restores only them.
     dir.write("orgsync.yaml", &config(&ALL[..3]));
     restore(&emu, &dir, &run, &["--user", "auth0|m0002"]).success();
-    let mut members = emu.state().organizations[0].members.clone();
-    members.sort();
-    assert_eq!(members, ["auth0|m0000", "auth0|m0001", "auth0|m0002"]);
+    assert_eq!(
+        sorted_members(&emu),
+        ["auth0|m0000", "auth0|m0001", "auth0|m0002"]
+    );
 }
 
 #[test]
@@ -256,24 +252,15 @@ fn a_deleted_role_and_a_deleted_user_are_said_and_the_rest_restored() {
     let dir = TempDir::new("restore-gone");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     apply_audited(&emu, &dir, &[]).success();
-    let run = last_apply_run(&audit_lines(&dir.path().join("audit.jsonl")));
+    let run = run_of(&dir);
     assert!(emu.delete_role(&Role::named("billing").id));
     emu.delete_user("auth0|m0003");
     dir.write("orgsync.yaml", &config(ALL));
     let r = restore(&emu, &dir, &run, &[]);
     r.success();
-    assert!(r.stdout().contains("role `billing`"), "{}", r.show());
-    assert!(
-        r.stdout().contains("no longer exists: not assigned"),
-        "{}",
-        r.show()
-    );
-    assert!(
-        r.stdout()
-            .contains("auth0|m0003: the user no longer exists"),
-        "{}",
-        r.show()
-    );
+    r.stdout_has("role `billing`");
+    r.stdout_has("no longer exists: not assigned");
+    r.stdout_has("auth0|m0003: the user no longer exists");
     assert_eq!(names(emu.roles_of(ORG, "auth0|m0002")), ["admin"]);
     assert!(emu.roles_of(ORG, "auth0|m0003").is_none());
 }
@@ -284,27 +271,13 @@ fn a_token_without_the_create_scopes_is_refused_before_anything_is_sent() {
     let dir = TempDir::new("restore-scopes");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     apply_audited(&emu, &dir, &[]).success();
-    let run = last_apply_run(&audit_lines(&dir.path().join("audit.jsonl")));
+    let run = run_of(&dir);
     dir.write("orgsync.yaml", &config(ALL));
     emu.clear_requests();
-    let r = OrgSync::at(&emu.url())
-        .env("AUTH0_CLIENT_ID", "no-create")
-        .env("AUTH0_CLIENT_SECRET", "no-create-secret")
-        .args(["restore", "--auto-approve", "--run", &run, "--audit-log"])
-        .arg(dir.path().join("audit.jsonl"))
-        .cwd(dir.path())
-        .run();
+    let r = no_create(&emu, &dir, &["restore", "--auto-approve", "--run", &run]);
     r.code(1);
-    assert!(
-        r.stderr().contains("`create:organization_members`"),
-        "{}",
-        r.show()
-    );
-    assert!(
-        r.stderr().contains("`create:organization_member_roles`"),
-        "{}",
-        r.show()
-    );
+    r.stderr_has("`create:organization_members`");
+    r.stderr_has("`create:organization_member_roles`");
     assert!(posts(&emu).is_empty());
 }
 
@@ -314,10 +287,10 @@ fn an_unknown_run_names_the_runs_the_log_has() {
     let dir = TempDir::new("restore-unknown-run");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     apply_audited(&emu, &dir, &[]).success();
-    let run = last_apply_run(&audit_lines(&dir.path().join("audit.jsonl")));
+    let run = run_of(&dir);
     let r = restore(&emu, &dir, "0123", &[]);
     r.code(1);
-    assert!(r.stderr().contains(&run), "{}", r.show());
+    r.stderr_has(&run);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,28 +317,18 @@ fn transient_429s_and_5xx_are_retried_within_one_recorded_call() {
     let run = applied_and_reverted(&emu, &dir);
     let members = format!("/api/v2/organizations/{ORG}/members");
     for status in [429, 500] {
-        emu.script_fault(orgsync_emulator::ScriptedFault {
-            method: "POST".into(),
-            path: members.clone(),
-            status,
-            times: 1,
-        });
+        emu.script_fault(fault("POST", &members, status, 1));
     }
     restore(&emu, &dir, &run, &[]).success();
     assert_eq!(
         names(emu.roles_of(ORG, "auth0|m0002")),
         ["admin", "billing"]
     );
-    let sent = api_requests(&emu)
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path == members)
-        .count();
+    let sent = posts(&emu).iter().filter(|p| **p == members).count();
     assert_eq!(sent, 3, "two answered 429 and 500, then carried out");
-    let lines = audit_lines(&dir.path().join("audit.jsonl"));
-    let adds: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["action"] == "add_members" && l["event"] == "restore")
-        .collect();
+    let lines = audit_of(&dir);
+    let adds = lines.iter().filter(|l| l["event"] == "restore");
+    let adds: Vec<&Value> = adds.filter(|l| l["action"] == "add_members").collect();
     assert_eq!(adds.len(), 1);
     assert_eq!(adds[0]["outcome"], "restored");
     assert_eq!(adds[0]["attempts"], 3);
@@ -376,27 +339,18 @@ fn roles_refused_by_a_5xx_are_reported_and_a_second_restore_assigns_only_them() 
     let emu = emulator();
     let dir = TempDir::new("restore-5xx");
     let run = applied_and_reverted(&emu, &dir);
-    emu.script_fault(orgsync_emulator::ScriptedFault {
-        method: "POST".into(),
-        path: format!(
-            "/api/v2/organizations/{ORG}/members/{}/roles",
-            encoded("auth0|m0002")
-        ),
-        status: 503,
-        times: 50,
-    });
+    let m2_roles = format!(
+        "/api/v2/organizations/{ORG}/members/{}/roles",
+        encoded("auth0|m0002")
+    );
+    emu.script_fault(fault("POST", &m2_roles, 503, 50));
     let r = restore(&emu, &dir, &run, &[]);
     r.code(1);
-    assert!(
-        r.stdout()
-            .contains("restored auth0|m0002, roles NOT assigned"),
-        "{}",
-        r.show()
-    );
-    assert!(r.stderr().contains("1 without their roles"), "{}", r.show());
+    r.stdout_has("restored auth0|m0002, roles NOT assigned");
+    r.stderr_has("1 without their roles");
     assert!(emu.roles_of(ORG, "auth0|m0002").unwrap().is_empty());
     assert_eq!(names(emu.roles_of(ORG, "auth0|m0003")), ["viewer"]);
-    let lines = audit_lines(&dir.path().join("audit.jsonl"));
+    let lines = audit_of(&dir);
     let failed = lines
         .iter()
         .find(|l| l["action"] == "assign_roles" && l["outcome"] == "failed")
@@ -405,29 +359,14 @@ fn roles_refused_by_a_5xx_are_reported_and_a_second_restore_assigns_only_them() 
     assert_eq!(lines.last().unwrap()["success"], false);
     // The fault is over (what is left of it is used up here); a second restore adds nobody
     // and assigns m2's roles only.
-    let scripted_left = 50
-        - api_requests(&emu)
-            .iter()
-            .filter(|r| r.path.ends_with("m0002/roles"))
-            .count();
+    let scripted_left = 50 - posts(&emu).iter().filter(|p| **p == m2_roles).count();
     for _ in 0..scripted_left {
-        raw_exchange(
-            &emu,
-            "POST",
-            &format!("/api/v2/organizations/{ORG}/members/auth0%7Cm0002/roles"),
-            "{}",
-        );
+        raw_exchange(&emu, "POST", &m2_roles, "{}");
     }
     emu.clear_requests();
     let again = restore(&emu, &dir, &run, &[]);
     again.success();
-    assert!(
-        again
-            .stdout()
-            .contains("a member again, lacking roles: admin, billing"),
-        "{}",
-        again.show()
-    );
+    again.stdout_has("a member again, lacking roles: admin, billing");
     assert_eq!(
         names(emu.roles_of(ORG, "auth0|m0002")),
         ["admin", "billing"]
@@ -758,21 +697,18 @@ fn restore_under_a_small_rate_limit_waits_out_the_429s_and_finishes() {
     });
     let dir = TempDir::new("restore-429");
     let run = applied_and_reverted(&emu, &dir);
-    let r = OrgSync::new(&emu)
-        .real_waits()
-        .args(["restore", "--auto-approve", "--run", &run, "--audit-log"])
-        .arg(dir.path().join("audit.jsonl"))
+    let r = OrgSync::new(&emu).real_waits();
+    let r = r.args(["restore", "--auto-approve", "--run", &run, "--audit-log"]);
+    r.arg(dir.path().join("audit.jsonl"))
         .cwd(dir.path())
-        .run();
-    r.success();
+        .run()
+        .success();
     let limited = api_requests(&emu)
         .iter()
         .filter(|r| r.status == 429)
         .count();
     assert!(limited > 0, "the bucket never ran dry: nothing was tested");
-    let mut members = emu.state().organizations[0].members.clone();
-    members.sort();
-    assert_eq!(members.len(), 4);
+    assert_eq!(sorted_members(&emu).len(), 4);
     assert_eq!(
         names(emu.roles_of(ORG, "auth0|m0002")),
         ["admin", "billing"]
@@ -785,24 +721,17 @@ fn without_a_terminal_or_auto_approve_restore_refuses_and_sends_nothing() {
     let emu = emulator();
     let dir = TempDir::new("restore-no-tty");
     let run = applied_and_reverted(&emu, &dir);
-    let r = OrgSync::new(&emu)
-        .args(["restore", "--run", &run, "--audit-log"])
-        .arg(dir.path().join("audit.jsonl"))
-        .cwd(dir.path())
-        .run();
+    let r = OrgSync::new(&emu).args(["restore", "--run", &run, "--audit-log"]);
+    let r = r.arg(dir.path().join("audit.jsonl")).cwd(dir.path()).run();
     r.code(1);
-    assert!(
-        r.stderr().contains("stdin is not a terminal"),
-        "{}",
-        r.show()
-    );
+    r.stderr_has("stdin is not a terminal");
     assert!(
         r.stdout().contains("+ auth0|m0002"),
         "the restore is shown first: {}",
         r.show()
     );
     assert!(posts(&emu).is_empty());
-    let last = audit_lines(&dir.path().join("audit.jsonl")).pop().unwrap();
+    let last = audit_of(&dir).pop().unwrap();
     assert_eq!(
         (last["event"].as_str(), last["success"].as_bool()),
         (Some("summary"), Some(false))
