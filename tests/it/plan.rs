@@ -3,28 +3,13 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::support::*;
+use orgsync_emulator::Options;
 use orgsync_emulator::jwt::Claims;
-use orgsync_emulator::{BucketConfig, Options, RateLimits};
 use serde_json::Value;
 
 /// The plan's JSON from a successful run.
 fn json(run: &Run) -> Value {
     json_of(run.success())
-}
-
-/// Emulator options with a global rate-limit bucket of `size`, refilled 10 a second.
-fn bucket(size: u32) -> Options {
-    Options {
-        rate_limits: RateLimits {
-            global: Some(BucketConfig {
-                size,
-                refill_per_sec: 10.0,
-                every_second: false,
-            }),
-            ..RateLimits::default()
-        },
-        ..Options::default()
-    }
 }
 
 #[test]
@@ -291,7 +276,7 @@ fn an_unknown_organization_is_a_404_naming_it_and_its_line() {
 #[test]
 fn a_429_burst_is_waited_out_and_the_plan_completes() {
     let s = Scenario::new("plan-429")
-        .options(bucket(3))
+        .options(rate_limited(3, 10.0))
         .example_config();
     // Real waits here: the client honours x-ratelimit-reset.
     let v = json(&s.cmd(["plan", "--format", "json"]).real_waits().run());
@@ -507,18 +492,7 @@ fn raw_http(emu: &orgsync_emulator::Emulator, method: &str, path: &str, body: &s
 
 #[test]
 fn injected_5xx_faults_carry_rate_limit_headers_and_an_injected_429_none_as_the_readme_says() {
-    let options = Options {
-        rate_limits: RateLimits {
-            global: Some(BucketConfig {
-                size: 50,
-                refill_per_sec: 10.0,
-                every_second: false,
-            }),
-            ..RateLimits::default()
-        },
-        ..Options::default()
-    };
-    let emu = background(example_tenant(), options);
+    let emu = background(example_tenant(), rate_limited(50, 10.0));
     let plain = raw_http(&emu, "GET", "/api/v2/organizations", "");
     assert!(plain.starts_with("http/1.1 401"), "{plain}");
     assert!(plain.contains("x-ratelimit-limit: 50"), "{plain}");

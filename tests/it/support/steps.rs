@@ -186,3 +186,22 @@ pub fn find_in<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
 pub fn api_paths(emu: &Emulator) -> Vec<String> {
     api_requests(emu).into_iter().map(|r| r.path).collect()
 }
+
+/// Emulator options with a tenant-wide rate-limit bucket of `size`, refilled continuously at
+/// `refill_per_sec`.
+pub fn rate_limited(size: u32, refill_per_sec: f64) -> orgsync_emulator::Options {
+    use orgsync_emulator::{BucketConfig, Options, RateLimits};
+    let bucket = BucketConfig {
+        size,
+        refill_per_sec,
+        every_second: false,
+    };
+    let rate_limits = RateLimits {
+        global: Some(bucket),
+        ..RateLimits::default()
+    };
+    Options {
+        rate_limits,
+        ..Options::default()
+    }
+}
