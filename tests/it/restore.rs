@@ -219,26 +219,22 @@ fn restore_of_a_member_the_config_does_not_declare_refuses_before_sending() {
     let lacks = "the token lacks `read:organization_member_effective_roles`";
     let said = applied.success().stdout().matches(lacks).count();
     assert_eq!(said, 1, "{}", applied.show());
-    let audit = dir.path().join("audit.jsonl");
     let run = run_of(&dir);
     emu.clear_requests();
     // The config is not reverted: m2 and m3 are not declared.
     let r = restore(&emu, &dir, &run, &[]);
-    r.code(1);
-    r.stderr_has("refusing to restore");
+    r.code(1).stderr_has("refusing to restore");
     r.stderr_has("revert the change first, or declare them");
     assert!(posts(&emu).is_empty(), "{:?}", posts(&emu));
-    let last = audit_lines(&audit).pop().unwrap();
+    let last = audit_of(&dir).pop().unwrap();
     assert_eq!(last["event"], "summary");
     assert_eq!(last["command"], "restore");
     assert_eq!(last["success"], false);
     // Declaring one and narrowing to them restores only them.
     dir.write("orgsync.yaml", &config(&ALL[..3]));
     restore(&emu, &dir, &run, &["--user", "auth0|m0002"]).success();
-    assert_eq!(
-        sorted_members(&emu),
-        ["auth0|m0000", "auth0|m0001", "auth0|m0002"]
-    );
+    let want = ["auth0|m0000", "auth0|m0001", "auth0|m0002"];
+    assert_eq!(sorted_members(&emu), want);
 }
 
 #[test]
