@@ -28,11 +28,9 @@ fn every_bad_config_is_refused_with_its_expected_error_and_no_request() {
                     .args(["plan", "-c", &name])
                     .cwd(&fixtures)
                     .run();
-                let first = out.stderr().lines().next().unwrap_or_default().to_string();
-                assert!(
-                    first.starts_with(&format!("error: {name}:")),
-                    "the first line names the file: {first}"
-                );
+                let first = out.stderr().lines().next().unwrap_or_default();
+                let names_the_file = first.starts_with(&format!("error: {name}:"));
+                assert!(names_the_file, "the first line names the file: {first}");
                 insta::assert_snapshot!(out.snapshot());
                 seen += 1;
             }
@@ -48,28 +46,21 @@ fn every_bad_config_is_refused_with_its_expected_error_and_no_request() {
 
 #[test]
 fn the_docs_count_the_bad_config_files_right_everywhere() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let count = std::fs::read_dir(root.join("tests/fixtures/bad-configs"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "yaml")
-        })
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-configs");
+    let files = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path());
+    let count = files
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .count();
-    let readme = crate::docs::all_text().replace('\n', " ");
-    let words: Vec<&str> = readme.split_whitespace().collect();
+    let text = crate::docs::all_text().replace('\n', " ");
+    let words: Vec<&str> = text.split_whitespace().collect();
     // Every "<N> malformed files" or "the <N> files of `tests/fixtures/bad-configs/`".
-    let mut mentions = Vec::new();
-    for w in words.windows(3) {
-        let n = w[0].parse::<usize>().ok();
-        let about = (w[1] == "malformed" && w[2] == "files") || (w[1] == "files" && w[2] == "of");
-        if let (Some(n), true) = (n, about) {
-            mentions.push(n);
-        }
-    }
+    let about =
+        |w: &[&str]| (w[1] == "malformed" && w[2] == "files") || (w[1] == "files" && w[2] == "of");
+    let mentions = words
+        .windows(3)
+        .filter(|w| about(w))
+        .filter_map(|w| w[0].parse().ok());
+    let mentions: Vec<usize> = mentions.collect();
     assert!(mentions.len() >= 2, "{mentions:?}");
     assert!(
         mentions.iter().all(|&n| n == count),

@@ -398,82 +398,140 @@ fn with_forge(run: OrgSync, forge: &ForgeFake, gitlab: bool, dir: &TempDir) -> O
     }
 }
 
-#[test]
-fn no_secret_leaves_orgsync_whatever_the_servers_echo() {
-    let mut check = Check::default();
-    let mut runs = 0;
-    let mut forge_requests = 0;
+impl Check {
+    /// Checks every file written in `dir` (the config aside), and that `names` are among them.
+    fn files(&mut self, dir: &TempDir, names: &[&str]) {
+        let written = files(dir.path());
+        for name in names {
+            let listed: Vec<&String> = written.iter().map(|(n, _)| n).collect();
+            assert!(
+                written.iter().any(|(n, _)| n == name),
+                "{name} was written: {listed:?}"
+            );
+        }
+        for (name, text) in &written {
+            self.text(name, text);
+        }
+    }
 
-    // Plan, plan --out, export, apply of the saved plan, apply.
-    let a = auth0();
-    let dir = TempDir::new("canary");
+    /// Prints the tally of `what`, then fails listing every leak found.
+    fn assert_clean(&self, what: &str, runs: usize) {
+        let (secrets, forms, outputs) = (SECRETS.len(), forms().len(), self.outputs);
+        println!(
+            "canary, {what}: {secrets} secrets planted in {forms} forms; {runs} runs; {outputs} outputs checked"
+        );
+        let leaks = self.leaks.join("\n---\n");
+        assert!(
+            self.leaks.is_empty(),
+            "{} leaks:\n{leaks}",
+            self.leaks.len()
+        );
+    }
+}
+
+/// A canary dir holding the config; the audit log's path, as an argument.
+fn canary_dir(tag: &str) -> (TempDir, String) {
+    let dir = TempDir::new(tag);
     dir.write("orgsync.yaml", &config());
-    let audit = dir.path().join("audit.jsonl");
-    let audit_arg = audit.to_string_lossy().into_owned();
+    let audit = dir
+        .path()
+        .join("audit.jsonl")
+        .to_string_lossy()
+        .into_owned();
+    (dir, audit)
+}
+
+/// How many DELETEs `a` received.
+fn deletes_sent(a: &Auth0) -> usize {
+    a.requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count()
+}
+
+/// Plan, plan --out, export, apply (twice) at `-vv`: nothing they print or write holds a
+/// secret. A saved plan that held secrets was written scrubbed (with a warning): its digest no
+/// longer matches, so apply refuses it (and says so without a secret).
+#[test]
+fn no_secret_leaves_orgsync_on_plan_export_and_apply() {
+    let (mut check, a) = (Check::default(), auth0());
+    let (dir, audit) = canary_dir("canary");
     let plain: Vec<Vec<&str>> = vec![
         vec!["-vv", "plan"],
         vec!["-vv", "plan", "--out", "secret-plan.json"],
         vec!["-vv", "export", "--output", "export.yaml"],
-        vec!["-vv", "apply", "--auto-approve", "--audit-log", &audit_arg],
-        vec!["-vv", "apply", "--auto-approve", "--audit-log", &audit_arg],
+        vec!["-vv", "apply", "--auto-approve", "--audit-log", &audit],
+        vec!["-vv", "apply", "--auto-approve", "--audit-log", &audit],
     ];
     for args in &plain {
         let run = orgsync(&a, &dir).args(args).run();
-        runs += 1;
         check.run(&args.join(" "), &run);
         if args.contains(&"secret-plan.json") {
             run.stderr_has("warning: the plan holds a secret of this run");
         }
     }
-    // A saved plan that held secrets was written scrubbed (with a warning): its digest no
-    // longer matches, so apply refuses it (and says so without a secret).
     let refused = orgsync(&a, &dir)
         .args(["-vv", "apply", "secret-plan.json", "--auto-approve"])
         .run();
-    runs += 1;
-    refused.failure();
-    refused.stderr_has("plan_sha256 does not match");
+    refused.failure().stderr_has("plan_sha256 does not match");
     check.run("apply secret-plan.json", &refused);
-    // Secrets everywhere but in the members: the saved plan is whole, and applied (its DELETE
-    // refused with every secret in the error, which the report and the audit log carry).
-    let quiet = start_auth0(false);
-    for args in [
-        vec!["-vv", "plan", "--out", "plan.json"],
-        vec![
-            "-vv",
-            "apply",
-            "plan.json",
-            "--auto-approve",
-            "--audit-log",
-            &audit_arg,
-        ],
-    ] {
+    assert!(deletes_sent(&a) >= 2, "apply sent its DELETEs");
+    let followed = a
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|r| r.path.contains("from="));
+    assert!(followed, "the secret cursor was followed");
+    check.files(&dir, &["secret-plan.json", "export.yaml", "audit.jsonl"]);
+    check.assert_clean("plan, export, apply", plain.len() + 1);
+}
+
+/// Secrets everywhere but in the members: the saved plan is whole, and applied (its DELETE
+/// refused with every secret in the error, which the report and the audit log carry).
+#[test]
+fn no_secret_leaves_orgsync_when_a_saved_plan_is_applied() {
+    let (mut check, quiet) = (Check::default(), start_auth0(false));
+    let (dir, audit) = canary_dir("canary-saved");
+    let apply = vec![
+        "-vv",
+        "apply",
+        "plan.json",
+        "--auto-approve",
+        "--audit-log",
+        &audit,
+    ];
+    for args in [vec!["-vv", "plan", "--out", "plan.json"], apply] {
         let run = orgsync(&quiet, &dir).args(&args).run();
-        runs += 1;
         check.run(&args.join(" "), &run);
     }
-    // A token endpoint (and everything else) refusing, with every secret the run has in its
-    // answer: the access token it never got aside.
+    assert!(deletes_sent(&quiet) >= 1, "the saved plan was applied");
+    check.files(&dir, &["plan.json", "audit.jsonl"]);
+    check.assert_clean("a saved plan applied", 2);
+}
+
+/// A token endpoint (and everything else) refusing, with every secret the run has in its
+/// answer: the access token it never got aside.
+#[test]
+fn no_secret_leaves_orgsync_when_the_token_is_refused() {
+    let mut check = Check::default();
+    let (dir, _) = canary_dir("canary-refused");
     let refusing = serve(
         "127.0.0.1",
         Arc::new(|r: &Request| {
+            let body = String::from_utf8_lossy(&r.body);
             let had = format!(
-                "{CLIENT_SECRET} {GH_TOKEN} Bearer {GH_TOKEN} PRIVATE-TOKEN: {GL_TOKEN} {}",
-                String::from_utf8_lossy(&r.body)
+                "{CLIENT_SECRET} {GH_TOKEN} Bearer {GH_TOKEN} PRIVATE-TOKEN: {GL_TOKEN} {body}"
             );
-            Answer::Http(
-                401,
-                vec![
-                    ("content-type".into(), "application/json".into()),
-                    (
-                        "www-authenticate".into(),
-                        format!("Bearer error=\"{GH_TOKEN} {GL_TOKEN}\""),
-                    ),
-                ],
-                json!({"error": "access_denied", "error_description": had, "message": had})
-                    .to_string()
-                    .into_bytes(),
-            )
+            let challenge = format!("Bearer error=\"{GH_TOKEN} {GL_TOKEN}\"");
+            let headers = vec![
+                ("content-type".into(), "application/json".into()),
+                ("www-authenticate".into(), challenge),
+            ];
+            let body = json!({"error": "access_denied", "error_description": had, "message": had});
+            Answer::Http(401, headers, body.to_string().into_bytes())
         }),
     );
     let refused_auth0 = Auth0 {
@@ -482,88 +540,59 @@ fn no_secret_leaves_orgsync_whatever_the_servers_echo() {
     };
     for args in [vec!["-vv", "plan"], vec!["-vv", "export"]] {
         let run = orgsync(&refused_auth0, &dir).args(&args).run();
-        runs += 1;
         run.failure();
         check.run(&format!("{} (token refused)", args.join(" ")), &run);
     }
-    let sent = |a: &Auth0| {
-        a.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.method == "DELETE")
-            .count()
-    };
-    assert!(sent(&quiet) >= 1, "the saved plan was applied");
-    assert!(sent(&a) >= 2, "apply sent its DELETEs");
-    assert!(
-        a.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|r| r.path.contains("from=")),
-        "the secret cursor was followed"
-    );
+    check.files(&dir, &[]);
+    check.assert_clean("token refused", 2);
+}
 
-    // --comment, for each forge and each way of misbehaving, on plan and apply.
-    for gitlab in [false, true] {
-        for mode in [Mode::Echo, Mode::DecodeEcho, Mode::LinkElsewhere] {
-            let f = forge(gitlab, mode);
-            let kind = if gitlab { "gitlab" } else { "github" };
-            for command in ["plan", "apply"] {
-                let mut args = vec!["-vv", command, "--comment", kind];
-                if command == "apply" {
-                    args.extend(["--auto-approve", "--pr", "7", "--audit-log", &audit_arg]);
-                }
-                let run = with_forge(orgsync(&a, &dir), &f, gitlab, &dir)
-                    .args(&args)
-                    .run();
-                runs += 1;
-                check.run(&format!("{} ({mode:?})", args.join(" ")), &run);
+/// `--comment` on plan and apply at `-vv`, for each way a forge misbehaves: nothing printed,
+/// written or sent to the forge holds a secret.
+fn comment_canary(gitlab: bool) {
+    let (mut check, a) = (Check::default(), auth0());
+    let kind = if gitlab { "gitlab" } else { "github" };
+    let (dir, audit) = canary_dir(&format!("canary-{kind}"));
+    let mut runs = 0;
+    for mode in [Mode::Echo, Mode::DecodeEcho, Mode::LinkElsewhere] {
+        let f = forge(gitlab, mode);
+        for command in ["plan", "apply"] {
+            let mut args = vec!["-vv", command, "--comment", kind];
+            if command == "apply" {
+                args.extend(["--auto-approve", "--pr", "7", "--audit-log", &audit]);
             }
-            let requests = f.requests.lock().unwrap().clone();
-            forge_requests += requests.len();
-            if mode == Mode::Echo {
-                assert!(
-                    requests.iter().any(|r| r.method == "POST"),
-                    "{kind}: a comment was posted"
-                );
-            }
-            check.bodies(kind, &requests);
+            let run = with_forge(orgsync(&a, &dir), &f, gitlab, &dir)
+                .args(&args)
+                .run();
+            runs += 1;
+            check.run(&format!("{} ({mode:?})", args.join(" ")), &run);
         }
+        let requests = f.requests.lock().unwrap().clone();
+        if mode == Mode::Echo {
+            assert!(
+                requests.iter().any(|r| r.method == "POST"),
+                "{kind}: a comment was posted"
+            );
+        }
+        check.bodies(kind, &requests);
     }
+    let written: &[&str] = if gitlab {
+        &["audit.jsonl"]
+    } else {
+        &["audit.jsonl", "summary.md"]
+    };
+    check.files(&dir, written);
+    check.assert_clean(kind, runs);
+}
 
-    let written = files(dir.path());
-    for name in [
-        "plan.json",
-        "secret-plan.json",
-        "export.yaml",
-        "audit.jsonl",
-        "summary.md",
-    ] {
-        assert!(
-            written.iter().any(|(n, _)| n == name),
-            "{name} was written: {:?}",
-            written.iter().map(|(n, _)| n).collect::<Vec<_>>()
-        );
-    }
-    for (name, text) in &written {
-        check.text(name, text);
-    }
-    let outputs = check.outputs;
-    println!(
-        "canary: {} secrets planted in {} forms; {runs} runs; {outputs} outputs checked ({} files, {} forge request bodies, stdout and stderr of each run)",
-        SECRETS.len(),
-        forms().len(),
-        written.len(),
-        forge_requests,
-    );
-    assert!(
-        check.leaks.is_empty(),
-        "{} leaks:\n{}",
-        check.leaks.len(),
-        check.leaks.join("\n---\n")
-    );
+#[test]
+fn no_secret_leaves_orgsync_commenting_on_github() {
+    comment_canary(false);
+}
+
+#[test]
+fn no_secret_leaves_orgsync_commenting_on_gitlab() {
+    comment_canary(true);
 }
 
 /// 1(a): `plan -v` with client credentials, against an Auth0 whose checkpoint cursor is the

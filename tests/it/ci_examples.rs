@@ -80,142 +80,209 @@ fn glob_matches(glob: &str, path: &str) -> bool {
     }
 }
 
-#[test]
-fn github_workflows_are_valid_and_their_commands_parse() {
-    let dir = root().join("examples/github-actions");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
+fn github_dir() -> PathBuf {
+    root().join("examples/github-actions")
+}
+
+/// The file names of examples/github-actions/, sorted.
+fn workflow_names() -> Vec<String> {
+    let entries = std::fs::read_dir(github_dir())
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+        .map(|e| e.unwrap().file_name());
+    let mut names: Vec<String> = entries.map(|n| n.to_string_lossy().into_owned()).collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "apply.yml",
-            "drift.yml",
-            "orgsync.yml",
-            "plan.yml",
-            "shell.yml"
-        ]
-    );
-    // README.md and the pages of docs/ together document the recipes.
-    let readme = crate::docs::all_text();
+    names
+}
+
+/// Every step of every job of the example workflow `name`, as (`NAME/JOB`, step).
+fn steps_of(name: &str) -> Vec<(String, Value)> {
+    let wf = yaml(&github_dir().join(name));
+    let jobs = wf["jobs"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: jobs"));
+    let mut out = Vec::new();
+    for (job, j) in jobs {
+        let steps = j["steps"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}/{job}: steps"));
+        out.extend(steps.iter().map(|s| (format!("{name}/{job}"), s.clone())));
+    }
+    out
+}
+
+/// Whether a step uses the orgsync action.
+fn uses_action(step: &Value) -> bool {
+    step["uses"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("orgsync/"))
+}
+
+/// The orgsync commands the example workflow `name` runs: in its scripts, and through the
+/// action (as the action's script builds them).
+fn commands_of(name: &str) -> Vec<Vec<String>> {
     let action = yaml(&root().join("action.yml"));
-    // Nothing is released yet: the recipes use the action at a commit (`main` stands for the
-    // one a team pins), built from that commit's source.
-    let action_ref = "orgsync/orgsync@main";
-    let mut action_steps = 0;
-    for name in &names {
-        let wf = yaml(&dir.join(name));
+    let mut all = Vec::new();
+    for (at, s) in steps_of(name) {
+        all.extend(s["run"].as_str().map(commands_in).unwrap_or_default());
+        if uses_action(&s) {
+            all.push(action_command(&action, &s["with"], &at));
+        }
+    }
+    all
+}
+
+#[test]
+fn the_github_recipes_are_the_five_workflows() {
+    let names = workflow_names();
+    let want = [
+        "apply.yml",
+        "drift.yml",
+        "orgsync.yml",
+        "plan.yml",
+        "shell.yml",
+    ];
+    assert_eq!(names, want);
+}
+
+#[test]
+fn github_workflows_have_the_keys_github_needs() {
+    for name in workflow_names() {
+        let wf = yaml(&github_dir().join(&name));
         assert!(wf["name"].is_string(), "{name}: name");
         assert!(wf["on"].is_object(), "{name}: on");
         let jobs = wf["jobs"]
             .as_object()
             .unwrap_or_else(|| panic!("{name}: jobs"));
         assert!(!jobs.is_empty());
-        let mut all = Vec::new();
         for (job, j) in jobs {
             assert!(j["runs-on"].is_string(), "{name}/{job}: runs-on");
-            let steps = j["steps"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{name}/{job}: steps"));
-            for s in steps {
-                assert!(
-                    s.get("uses").is_some() || s.get("run").is_some(),
-                    "{name}/{job}: a step needs uses or run"
-                );
-                if let Some(run) = s["run"].as_str() {
-                    all.extend(commands_in(run));
-                }
-                if let Some(uses) = s["uses"].as_str()
-                    && uses.starts_with("orgsync/")
-                {
-                    assert_eq!(uses, action_ref, "{name}/{job}: the action at a commit");
-                    assert_eq!(
-                        s["with"]["version"], "source",
-                        "{name}/{job}: no release is published, so the action builds its source"
-                    );
-                    all.push(action_command(
-                        &action,
-                        &s["with"],
-                        &format!("{name}/{job}"),
-                    ));
-                    action_steps += 1;
-                }
-                // Credentials only ever come from secrets, into the documented variables: the
-                // client's from the read-only or the apply client's secrets.
-                if let Some(env) = s["env"].as_object() {
-                    for (k, v) in env {
-                        if k.starts_with("AUTH0_") {
-                            let v = v.as_str().unwrap_or_default();
-                            let allowed: Vec<String> = match k.strip_prefix("AUTH0_CLIENT_") {
-                                Some(rest) => ["READ", "APPLY"]
-                                    .iter()
-                                    .map(|c| format!("${{{{ secrets.AUTH0_{c}_CLIENT_{rest} }}}}"))
-                                    .collect(),
-                                None => vec![format!("${{{{ secrets.{k} }}}}")],
-                            };
-                            assert!(allowed.iter().any(|a| a == v), "{name}: {k}: {v}");
-                        } else {
-                            assert!(!v.to_string().contains("secrets."), "{name}: {k}");
-                        }
-                    }
-                }
-            }
         }
-        assert!(!all.is_empty(), "{name} runs orgsync");
-        check_parses(&all, name);
-        for c in &all {
-            assert!(
-                readme.contains(&format!("orgsync {}", c[1])),
-                "{name}: the docs do not document `orgsync {}`",
-                c[1]
+        for (at, s) in steps_of(&name) {
+            let uses_or_run = s.get("uses").is_some() || s.get("run").is_some();
+            assert!(uses_or_run, "{at}: a step needs uses or run");
+        }
+    }
+}
+
+/// Nothing is released yet: the recipes use the action at a commit (`main` stands for the one a
+/// team pins), built from that commit's source.
+#[test]
+fn github_workflows_use_the_action_at_a_commit_built_from_source() {
+    let mut action_steps = 0;
+    for name in workflow_names() {
+        for (at, s) in steps_of(&name).into_iter().filter(|(_, s)| uses_action(s)) {
+            assert_eq!(
+                s["uses"], "orgsync/orgsync@main",
+                "{at}: the action at a commit"
             );
-            for flag in c.iter().filter(|a| a.starts_with("--")) {
-                assert!(
-                    readme.contains(flag.as_str()),
-                    "{name}: the docs do not document `{flag}`"
-                );
-            }
+            let why = "no release is published, so the action builds its source";
+            assert_eq!(s["with"]["version"], "source", "{at}: {why}");
+            action_steps += 1;
         }
     }
     assert!(
         action_steps >= 6,
         "the examples use the action ({action_steps} steps)"
     );
-    // The docs name where each workflow goes, and a workflow's path filter on workflow files
-    // matches the names the docs give them.
-    let installed: Vec<String> = names
-        .iter()
-        .map(|n| match n.as_str() {
-            "orgsync.yml" => ".github/workflows/orgsync.yml".to_string(),
-            n => format!(".github/workflows/orgsync-{n}"),
-        })
-        .collect();
-    for path in &installed {
-        assert!(
-            readme.contains(path.as_str()),
-            "the docs do not say `{path}`"
-        );
-    }
-    for name in &names {
-        let wf = yaml(&dir.join(name));
-        for trigger in ["pull_request", "push"] {
-            for p in wf["on"][trigger]["paths"].as_array().into_iter().flatten() {
-                let p = p.as_str().unwrap();
-                if p.starts_with(".github/workflows/") {
-                    assert!(
-                        installed.iter().any(|i| glob_matches(p, i)),
-                        "{name}: the path filter `{p}` matches none of {installed:?}"
-                    );
+}
+
+/// Credentials only ever come from secrets, into the documented variables: the client's from
+/// the read-only or the apply client's secrets.
+#[test]
+fn github_workflows_take_credentials_from_secrets_only() {
+    for name in workflow_names() {
+        for (_, s) in steps_of(&name) {
+            for (k, v) in s["env"].as_object().into_iter().flatten() {
+                if !k.starts_with("AUTH0_") {
+                    assert!(!v.to_string().contains("secrets."), "{name}: {k}");
+                    continue;
                 }
+                let v = v.as_str().unwrap_or_default();
+                let allowed: Vec<String> = match k.strip_prefix("AUTH0_CLIENT_") {
+                    Some(rest) => ["READ", "APPLY"]
+                        .iter()
+                        .map(|c| format!("${{{{ secrets.AUTH0_{c}_CLIENT_{rest} }}}}"))
+                        .collect(),
+                    None => vec![format!("${{{{ secrets.{k} }}}}")],
+                };
+                assert!(allowed.iter().any(|a| a == v), "{name}: {k}: {v}");
             }
         }
     }
-    // The plan workflows comment on pull requests through the action (its `comment: auto`),
-    // which needs to write to pull requests.
+}
+
+/// Every orgsync command of a workflow parses, and README.md with the pages of docs/ documents
+/// its subcommand and flags.
+#[test]
+fn github_workflows_commands_parse_and_are_documented() {
+    let docs = crate::docs::all_text();
+    for name in workflow_names() {
+        let all = commands_of(&name);
+        assert!(!all.is_empty(), "{name} runs orgsync");
+        check_parses(&all, &name);
+        for c in &all {
+            let sub = &c[1];
+            assert!(
+                docs.contains(&format!("orgsync {sub}")),
+                "{name}: the docs do not document `orgsync {sub}`"
+            );
+            for flag in c.iter().filter(|a| a.starts_with("--")) {
+                assert!(
+                    docs.contains(flag.as_str()),
+                    "{name}: the docs do not document `{flag}`"
+                );
+            }
+        }
+    }
+}
+
+/// Where the docs say each workflow goes.
+fn installed_paths() -> Vec<String> {
+    let installed = workflow_names().into_iter().map(|n| match n.as_str() {
+        "orgsync.yml" => ".github/workflows/orgsync.yml".to_string(),
+        n => format!(".github/workflows/orgsync-{n}"),
+    });
+    installed.collect()
+}
+
+#[test]
+fn the_docs_name_where_each_workflow_goes() {
+    let docs = crate::docs::all_text();
+    for path in installed_paths() {
+        assert!(docs.contains(path.as_str()), "the docs do not say `{path}`");
+    }
+}
+
+/// A workflow's path filter on workflow files matches the names the docs give them.
+#[test]
+fn a_workflows_path_filter_matches_where_the_docs_put_it() {
+    let installed = installed_paths();
+    for name in workflow_names() {
+        let wf = yaml(&github_dir().join(&name));
+        for trigger in ["pull_request", "push"] {
+            let paths = wf["on"][trigger]["paths"].as_array().into_iter().flatten();
+            for p in paths
+                .map(|p| p.as_str().unwrap())
+                .filter(|p| p.starts_with(".github/workflows/"))
+            {
+                let matched = installed.iter().any(|i| glob_matches(p, i));
+                assert!(
+                    matched,
+                    "{name}: the path filter `{p}` matches none of {installed:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The plan workflows comment on pull requests through the action (its `comment: auto`), which
+/// needs to write to pull requests.
+#[test]
+fn the_plan_workflows_may_write_the_pull_requests_they_comment_on() {
+    let action = yaml(&root().join("action.yml"));
+    assert_eq!(action["inputs"]["comment"]["default"], "auto");
     for name in ["plan.yml", "orgsync.yml"] {
-        let wf = yaml(&dir.join(name));
+        let wf = yaml(&github_dir().join(name));
         assert!(wf["on"]["pull_request"].is_object(), "{name}");
         let plan = &wf["jobs"]["plan"];
         let perms = if plan["permissions"].is_object() {
@@ -224,39 +291,44 @@ fn github_workflows_are_valid_and_their_commands_parse() {
             &wf["permissions"]
         };
         assert_eq!(perms["pull-requests"], "write", "{name}");
-        let step = plan["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["with"]["command"] == "plan")
-            .unwrap_or_else(|| panic!("{name}: a plan step"));
-        assert!(
-            step["with"].get("comment").is_none() || step["with"]["comment"] == "github",
-            "{name}: the plan is posted"
-        );
-        assert_eq!(action["inputs"]["comment"]["default"], "auto");
+        let steps = plan["steps"].as_array().unwrap();
+        let step = steps.iter().find(|s| s["with"]["command"] == "plan");
+        let step = step.unwrap_or_else(|| panic!("{name}: a plan step"));
+        let posted = step["with"].get("comment").is_none() || step["with"]["comment"] == "github";
+        assert!(posted, "{name}: the plan is posted");
     }
-    // The one workflow the docs show plans on pull requests and applies on merge.
-    let one = yaml(&dir.join("orgsync.yml"));
+}
+
+/// The one workflow the docs show plans on pull requests and applies on merge.
+#[test]
+fn the_one_workflow_the_docs_show_applies_on_merge_in_the_protected_environment() {
+    let one = yaml(&github_dir().join("orgsync.yml"));
     assert_eq!(one["on"]["push"]["branches"][0], "main");
     assert_eq!(one["jobs"]["apply"]["environment"], "auth0-production");
-    let one_text = std::fs::read_to_string(dir.join("orgsync.yml")).unwrap();
+    let one_text = std::fs::read_to_string(github_dir().join("orgsync.yml")).unwrap();
+    let verbatim = crate::docs::all_text().contains(&one_text);
     assert!(
-        readme.contains(&one_text),
+        verbatim,
         "the docs show examples/github-actions/orgsync.yml verbatim"
     );
-    let apply = yaml(&dir.join("apply.yml"));
+}
+
+/// Apply runs on merge only when the plan removes someone: the action's output, read back.
+#[test]
+fn the_apply_workflow_applies_only_when_the_plan_removes_someone() {
+    let apply = yaml(&github_dir().join("apply.yml"));
     assert_eq!(apply["on"]["push"]["branches"][0], "main");
-    // Apply runs only when the plan removes someone: the action's output, read back.
     assert_eq!(
         apply["jobs"]["apply"]["if"],
         "needs.plan.outputs.to_remove != '0'"
     );
-    assert_eq!(
-        apply["jobs"]["plan"]["outputs"]["to_remove"],
-        "${{ steps.plan.outputs.to_remove }}"
-    );
-    let drift = yaml(&dir.join("drift.yml"));
+    let to_remove = &apply["jobs"]["plan"]["outputs"]["to_remove"];
+    assert_eq!(to_remove, "${{ steps.plan.outputs.to_remove }}");
+}
+
+#[test]
+fn the_drift_workflow_runs_on_a_schedule() {
+    let drift = yaml(&github_dir().join("drift.yml"));
     assert!(drift["on"]["schedule"][0]["cron"].is_string());
 }
 
@@ -293,39 +365,64 @@ fn action_command(action: &Value, with: &Value, at: &str) -> Vec<String> {
     args
 }
 
+/// Every recipe (examples/gitlab-ci.yml and examples/github-actions/*) as (path, text).
+fn recipes() -> Vec<(String, String)> {
+    let mut names = vec!["examples/gitlab-ci.yml".to_string()];
+    names.extend(
+        workflow_names()
+            .iter()
+            .map(|n| format!("examples/github-actions/{n}")),
+    );
+    let read = |n: String| {
+        (
+            std::fs::read_to_string(root().join(&n)).unwrap_or_else(|e| panic!("{n}: {e}")),
+            n,
+        )
+    };
+    names.into_iter().map(read).map(|(t, n)| (n, t)).collect()
+}
+
+/// Downloads are checked against the release's SHA256SUMS before they are used.
 #[test]
-fn no_recipe_builds_orgsync_from_a_registry_and_each_checks_what_it_downloads() {
-    let mut texts = crate::docs::pages();
+fn the_recipes_that_download_check_the_sha256sums() {
     for name in [
         "examples/gitlab-ci.yml",
         "examples/github-actions/shell.yml",
     ] {
         let text = std::fs::read_to_string(root().join(name)).unwrap();
-        // Downloads are checked against the release's SHA256SUMS before they are used.
         assert!(
             text.contains("SHA256SUMS") && text.contains("sha256sum -c"),
             "{name}"
         );
-        texts.push((name.to_string(), text));
     }
-    for entry in std::fs::read_dir(root().join("examples/github-actions")).unwrap() {
-        let path = entry.unwrap().path();
-        texts.push((
-            path.display().to_string(),
-            std::fs::read_to_string(&path).unwrap(),
-        ));
-    }
-    for (name, text) in &texts {
-        // Nothing is published on crates.io: `cargo install orgsync` cannot work.
+}
+
+/// Nothing is published on crates.io: `cargo install orgsync` cannot work.
+#[test]
+fn no_recipe_or_page_builds_orgsync_from_a_registry() {
+    for (name, text) in crate::docs::pages().iter().chain(&recipes()) {
         for bad in ["cargo install --locked orgsync", "cargo install orgsync"] {
             assert!(!text.contains(bad), "{name}: `{bad}`");
         }
     }
 }
 
+fn gitlab() -> Value {
+    yaml(&root().join("examples/gitlab-ci.yml"))
+}
+
+const GITLAB_JOBS: [&str; 3] = ["orgsync-plan", "orgsync-apply", "orgsync-drift"];
+
+/// The orgsync commands in a GitLab job's `script`.
+fn gitlab_commands(job: &Value) -> Vec<Vec<String>> {
+    let mut scripts = Vec::new();
+    strings(&job["script"], &mut scripts);
+    scripts.iter().flat_map(|s| commands_in(s)).collect()
+}
+
 #[test]
 fn the_gitlab_example_is_valid_and_its_commands_parse() {
-    let ci = yaml(&root().join("examples/gitlab-ci.yml"));
+    let ci = gitlab();
     let stages: Vec<&str> = ci["stages"]
         .as_array()
         .unwrap()
@@ -334,46 +431,49 @@ fn the_gitlab_example_is_valid_and_its_commands_parse() {
         .collect();
     assert_eq!(stages, ["plan", "apply", "drift"]);
     let mut all = Vec::new();
-    for job in ["orgsync-plan", "orgsync-apply", "orgsync-drift"] {
-        let j = &ci[job];
+    for job in GITLAB_JOBS {
         assert!(
-            stages.contains(&j["stage"].as_str().unwrap()),
+            stages.contains(&ci[job]["stage"].as_str().unwrap()),
             "{job}: stage"
         );
         let mut scripts = Vec::new();
-        strings(&j["script"], &mut scripts);
+        strings(&ci[job]["script"], &mut scripts);
         assert!(!scripts.is_empty(), "{job}: script");
-        for s in scripts {
-            all.extend(commands_in(&s));
-        }
+        all.extend(gitlab_commands(&ci[job]));
     }
     check_parses(&all, "gitlab-ci.yml");
     assert!(all.iter().any(|c| c[1] == "apply"));
+}
+
+/// The code blocks of a Markdown page, one text.
+fn code_blocks(text: &str) -> String {
+    let (mut in_block, mut block) = (false, String::new());
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+        } else if in_block {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    block
 }
 
 #[test]
 fn every_command_in_the_docs_parses() {
     let mut total = 0;
     for (page, text) in crate::docs::pages() {
-        let mut in_block = false;
-        let mut block = String::new();
-        for line in text.lines() {
-            if line.trim_start().starts_with("```") {
-                in_block = !in_block;
-                continue;
-            }
-            if in_block {
-                block.push_str(line);
-                block.push('\n');
-            }
-        }
-        let cmds = commands_in(&block);
+        let cmds = commands_in(&code_blocks(&text));
         total += cmds.len();
         check_parses(&cmds, &page);
     }
     assert!(total >= 20, "{total} commands in the docs");
+}
+
+/// The first lines of the README's first code block are the demo, then the tests.
+#[test]
+fn the_readme_opens_with_the_demo() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    // The first line of the README is the demo.
     let first_block: Vec<&str> = readme
         .split("```")
         .nth(1)
@@ -381,9 +481,9 @@ fn every_command_in_the_docs_parses() {
         .lines()
         .skip(1)
         .collect();
-    assert!(first_block[0].starts_with(
-        "cargo run --release -- plan -c examples/orgsync.yaml --sandbox examples/tenant.yaml"
-    ));
+    let demo =
+        "cargo run --release -- plan -c examples/orgsync.yaml --sandbox examples/tenant.yaml";
+    assert!(first_block[0].starts_with(demo));
     assert!(first_block[1].starts_with("cargo test --locked"));
 }
 
@@ -411,39 +511,54 @@ fn runs_apply(job: &Value) -> bool {
     })
 }
 
-/// Least privilege, in every GitHub workflow here (the examples and this repository's own): the
-/// delete-capable client's secrets (`AUTH0_APPLY_*`) appear only in jobs that run in the
-/// protected environment, whose environment secrets they are; every job that applies runs in
-/// it, with that client; every other job that talks to Auth0 has the read-only client; nothing
-/// runs on `pull_request_target`; no secret is set for a whole workflow.
-#[test]
-fn only_the_apply_job_in_the_protected_environment_gets_the_delete_capable_client() {
+/// Every GitHub workflow here (the examples and this repository's own), as (path, text, YAML).
+fn all_workflows() -> Vec<(String, String, Value)> {
     let mut files = Vec::new();
     for dir in ["examples/github-actions", ".github/workflows"] {
-        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
-            files.push(entry.unwrap().path());
-        }
+        files.extend(
+            std::fs::read_dir(root().join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        );
     }
     files.sort();
-    let (mut apply_jobs, mut read_jobs) = (0, 0);
-    for path in &files {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).unwrap();
-        let wf = yaml(path);
-        // pull_request_target runs with the base repository's secrets and a write token on a
-        // pull request anyone may open: never (docs/security-model.md).
+    let read = |p: &PathBuf| {
+        (
+            p.display().to_string(),
+            std::fs::read_to_string(p).unwrap(),
+            yaml(p),
+        )
+    };
+    files.iter().map(read).collect()
+}
+
+/// pull_request_target runs with the base repository's secrets and a write token on a pull
+/// request anyone may open: never (docs/security-model.md); and no secret is set for a whole
+/// workflow.
+#[test]
+fn no_workflow_runs_on_pull_request_target_or_sets_a_secret_for_every_job() {
+    for (name, text, wf) in all_workflows() {
+        let target =
+            text.contains("pull_request_target") || wf["on"].get("pull_request_target").is_some();
+        assert!(!target, "{name}: pull_request_target");
+        let everywhere = wf["env"].to_string().contains("secrets.");
         assert!(
-            !text.contains("pull_request_target") && wf["on"].get("pull_request_target").is_none(),
-            "{name}: pull_request_target"
-        );
-        assert!(
-            !wf["env"].to_string().contains("secrets."),
+            !everywhere,
             "{name}: a secret in the workflow's env reaches every job"
         );
+    }
+}
+
+/// Least privilege, in every GitHub workflow here: the delete-capable client's secrets
+/// (`AUTH0_APPLY_*`) appear only in jobs that run in the protected environment, whose
+/// environment secrets they are; every job that applies runs in it, with that client; every
+/// other job that talks to Auth0 has the read-only client.
+#[test]
+fn only_the_apply_job_in_the_protected_environment_gets_the_delete_capable_client() {
+    let (mut apply_jobs, mut read_jobs) = (0, 0);
+    for (name, _, wf) in all_workflows() {
         for (job, j) in wf["jobs"].as_object().unwrap() {
-            let at = format!("{name}/{job}");
-            let body = j.to_string();
-            let env = environment_of(j);
+            let (at, body, env) = (format!("{name}/{job}"), j.to_string(), environment_of(j));
             if body.contains("AUTH0_APPLY_") {
                 assert_eq!(
                     env,
@@ -454,17 +569,16 @@ fn only_the_apply_job_in_the_protected_environment_gets_the_delete_capable_clien
             if runs_apply(j) {
                 apply_jobs += 1;
                 assert_eq!(env, Some(PROTECTED), "{at}: apply outside {PROTECTED}");
-                assert!(
-                    body.contains("secrets.AUTH0_APPLY_CLIENT_ID")
-                        && body.contains("secrets.AUTH0_APPLY_CLIENT_SECRET"),
-                    "{at}: apply with the apply client"
-                );
+                let apply_client = body.contains("secrets.AUTH0_APPLY_CLIENT_ID")
+                    && body.contains("secrets.AUTH0_APPLY_CLIENT_SECRET");
+                assert!(apply_client, "{at}: apply with the apply client");
                 assert!(!body.contains("AUTH0_READ_"), "{at}: one client per job");
             } else if body.contains("AUTH0_CLIENT_") {
                 read_jobs += 1;
+                let read_client = body.contains("secrets.AUTH0_READ_CLIENT_ID")
+                    && body.contains("secrets.AUTH0_READ_CLIENT_SECRET");
                 assert!(
-                    body.contains("secrets.AUTH0_READ_CLIENT_ID")
-                        && body.contains("secrets.AUTH0_READ_CLIENT_SECRET"),
+                    read_client,
                     "{at}: plan and drift with the read-only client"
                 );
                 assert_eq!(
@@ -479,103 +593,104 @@ fn only_the_apply_job_in_the_protected_environment_gets_the_delete_capable_clien
     assert_eq!(read_jobs, 5, "read-only jobs");
 }
 
-/// The same for GitLab: the apply job alone runs in the protected environment and alone maps the
-/// apply client's (protected, environment-scoped) variables; the others map the read-only ones;
-/// nothing global carries a client.
+/// The same for GitLab: nothing global carries a client.
 #[test]
-fn gitlab_gives_the_delete_capable_client_only_to_the_apply_job() {
-    let ci = yaml(&root().join("examples/gitlab-ci.yml"));
+fn gitlab_sets_no_client_for_every_job() {
+    let ci = gitlab();
     for global in ["variables", "default"] {
         let text = ci[global].to_string();
-        assert!(
-            !text.contains("AUTH0_READ_") && !text.contains("AUTH0_APPLY_"),
-            "{global}: a client for every job"
-        );
+        let client = text.contains("AUTH0_READ_") || text.contains("AUTH0_APPLY_");
+        assert!(!client, "{global}: a client for every job");
     }
-    for job in ["orgsync-plan", "orgsync-apply", "orgsync-drift"] {
-        let j = &ci[job];
-        let mut scripts = Vec::new();
-        strings(&j["script"], &mut scripts);
-        let applies = scripts
-            .iter()
-            .any(|s| commands_in(s).iter().any(|c| c[1] == "apply"));
-        let vars = &j["variables"];
-        let body = j.to_string();
-        if applies {
-            assert_eq!(j["environment"]["name"], PROTECTED, "{job}");
-            assert_eq!(vars["AUTH0_CLIENT_ID"], "$AUTH0_APPLY_CLIENT_ID", "{job}");
-            assert_eq!(
-                vars["AUTH0_CLIENT_SECRET"], "$AUTH0_APPLY_CLIENT_SECRET",
-                "{job}"
-            );
-            // By hand, from the default branch only.
-            let rules = j["rules"].as_array().unwrap();
-            assert!(!rules.is_empty());
-            for r in rules {
-                assert_eq!(r["when"], "manual", "{job}");
-                assert!(
-                    r["if"]
-                        .as_str()
-                        .unwrap()
-                        .contains("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"),
-                    "{job}"
-                );
-            }
-        } else {
-            assert!(
-                !body.contains("AUTH0_APPLY_"),
-                "{job}: the delete-capable client"
-            );
-            assert!(j.get("environment").is_none(), "{job}");
-            assert_eq!(vars["AUTH0_CLIENT_ID"], "$AUTH0_READ_CLIENT_ID", "{job}");
-            assert_eq!(
-                vars["AUTH0_CLIENT_SECRET"], "$AUTH0_READ_CLIENT_SECRET",
-                "{job}"
-            );
+}
+
+/// The apply job alone runs in the protected environment and maps the apply client's
+/// (protected, environment-scoped) variables; by hand, from the default branch only.
+#[test]
+fn gitlabs_apply_job_alone_gets_the_delete_capable_client() {
+    let ci = gitlab();
+    let applies = |job: &&str| gitlab_commands(&ci[*job]).iter().any(|c| c[1] == "apply");
+    for job in GITLAB_JOBS.into_iter().filter(applies) {
+        let (j, vars) = (&ci[job], &ci[job]["variables"]);
+        assert_eq!(j["environment"]["name"], PROTECTED, "{job}");
+        assert_eq!(vars["AUTH0_CLIENT_ID"], "$AUTH0_APPLY_CLIENT_ID", "{job}");
+        assert_eq!(
+            vars["AUTH0_CLIENT_SECRET"], "$AUTH0_APPLY_CLIENT_SECRET",
+            "{job}"
+        );
+        let rules = j["rules"].as_array().unwrap();
+        assert!(!rules.is_empty());
+        for r in rules {
+            assert_eq!(r["when"], "manual", "{job}");
+            let default_branch = r["if"]
+                .as_str()
+                .unwrap()
+                .contains("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH");
+            assert!(default_branch, "{job}");
         }
     }
 }
 
-/// Every recipe, the action and the docs say which client goes where, and the pages they point
-/// to exist.
+/// The jobs that do not apply map the read-only client's variables, outside any environment.
 #[test]
-fn the_recipes_and_the_docs_name_the_two_clients() {
-    let read =
-        |p: &str| std::fs::read_to_string(root().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+fn gitlabs_other_jobs_get_the_read_only_client() {
+    let ci = gitlab();
+    let reads = |job: &&str| !gitlab_commands(&ci[*job]).iter().any(|c| c[1] == "apply");
+    for job in GITLAB_JOBS.into_iter().filter(reads) {
+        let (j, vars) = (&ci[job], &ci[job]["variables"]);
+        assert!(
+            !j.to_string().contains("AUTH0_APPLY_"),
+            "{job}: the delete-capable client"
+        );
+        assert!(j.get("environment").is_none(), "{job}");
+        assert_eq!(vars["AUTH0_CLIENT_ID"], "$AUTH0_READ_CLIENT_ID", "{job}");
+        assert_eq!(
+            vars["AUTH0_CLIENT_SECRET"], "$AUTH0_READ_CLIENT_SECRET",
+            "{job}"
+        );
+    }
+}
+
+/// The docs say which client goes where, and never to run on pull_request_target.
+#[test]
+fn the_docs_name_the_two_clients() {
     for page in [
         "README.md",
         "docs/ci.md",
         "docs/security-model.md",
         "docs/action.md",
     ] {
-        let text = read(page);
-        for want in [
+        let text =
+            std::fs::read_to_string(root().join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        let wants = [
             "AUTH0_READ_CLIENT_ID",
             "AUTH0_APPLY_CLIENT_ID",
             PROTECTED,
             "delete:organization_members",
             "pull_request_target",
-        ] {
+        ];
+        for want in wants {
             assert!(text.contains(want), "{page}: no `{want}`");
         }
     }
-    let mut recipes = vec!["examples/gitlab-ci.yml".to_string()];
-    for entry in std::fs::read_dir(root().join("examples/github-actions")).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        recipes.push(format!("examples/github-actions/{name}"));
-    }
-    for recipe in recipes.iter().map(String::as_str).chain(["action.yml"]) {
-        let text = read(recipe);
+}
+
+/// Every recipe and the action say which client goes where, and the pages they point to exist.
+#[test]
+fn the_recipes_and_the_action_name_the_two_clients() {
+    let action = (
+        "action.yml".to_string(),
+        std::fs::read_to_string(root().join("action.yml")).unwrap(),
+    );
+    for (recipe, text) in recipes().into_iter().chain([action]) {
         assert!(
             text.contains("docs/security-model.md"),
             "{recipe}: no pointer to docs/security-model.md"
         );
         assert!(text.contains("read-only"), "{recipe}: the read-only client");
         if text.contains("AUTH0_APPLY_") {
-            assert!(
-                text.contains("environment secrets") || text.contains("protected"),
-                "{recipe}: where the apply client's credentials live"
-            );
+            let said = text.contains("environment secrets") || text.contains("protected");
+            assert!(said, "{recipe}: where the apply client's credentials live");
         }
     }
     assert!(root().join("docs/security-model.md").is_file());

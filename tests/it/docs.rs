@@ -99,15 +99,8 @@ fn command_reference() -> String {
 }
 
 #[test]
-fn the_command_reference_is_the_current_cli() {
+fn the_command_reference_names_every_subcommand_flag_we_document() {
     let want = command_reference();
-    let path = root().join("docs/commands.md");
-    if std::env::var_os("ORGSYNC_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &want).expect("docs/commands.md is writable");
-        return;
-    }
-    let have = std::fs::read_to_string(&path).unwrap_or_default();
-    // Every subcommand and every visible long flag is on the page.
     for flag in [
         "--detailed-exitcode",
         "--audit-log",
@@ -117,21 +110,33 @@ fn the_command_reference_is_the_current_cli() {
     ] {
         assert!(want.contains(flag), "the reference lacks `{flag}`");
     }
-    if have != want {
-        let first = have
-            .lines()
-            .zip(want.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(have.lines().count().min(want.lines().count()));
-        panic!(
-            "docs/commands.md is stale (first difference at line {}: have {:?}, want {:?}); \
-             regenerate it with `ORGSYNC_BLESS=1 cargo test --locked --test it docs::` and review \
-             the diff",
-            first + 1,
-            have.lines().nth(first),
-            want.lines().nth(first)
-        );
+}
+
+#[test]
+fn the_command_reference_is_the_current_cli() {
+    let want = command_reference();
+    let path = root().join("docs/commands.md");
+    if std::env::var_os("ORGSYNC_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &want).expect("docs/commands.md is writable");
+        return;
     }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    let same = |(a, b): (&str, &str)| a == b;
+    let shorter = have.lines().count().min(want.lines().count());
+    let first = have
+        .lines()
+        .zip(want.lines())
+        .position(|l| !same(l))
+        .unwrap_or(shorter);
+    assert!(
+        have == want,
+        "docs/commands.md is stale (first difference at line {}: have {:?}, want {:?}); \
+         regenerate it with `ORGSYNC_BLESS=1 cargo test --locked --test it docs::` and review \
+         the diff",
+        first + 1,
+        have.lines().nth(first),
+        want.lines().nth(first)
+    );
 }
 
 /// The anchor GitHub gives a heading: lower case, spaces to `-`, punctuation other than `-`
@@ -200,10 +205,18 @@ fn links(text: &str) -> Vec<String> {
     out
 }
 
-#[test]
-fn every_relative_link_in_the_docs_resolves() {
-    let mut checked = 0;
-    let mut broken = Vec::new();
+/// A relative link of the docs: the page it is on, its target as written, the file it names
+/// and its `#anchor`.
+struct Link {
+    page: String,
+    target: String,
+    path: PathBuf,
+    anchor: Option<String>,
+}
+
+/// Every relative link (no `scheme://`, no `mailto:`) of every page, resolved from its page.
+fn relative_links() -> Vec<Link> {
+    let mut out = Vec::new();
     for (page, text) in pages() {
         let dir = Path::new(&page)
             .parent()
@@ -214,74 +227,109 @@ fn every_relative_link_in_the_docs_resolves() {
                 continue;
             }
             let (file, anchor) = match target.split_once('#') {
-                Some((f, a)) => (f, Some(a)),
-                None => (target.as_str(), None),
+                Some((f, a)) => (f.to_string(), Some(a.to_string())),
+                None => (target.clone(), None),
             };
             let path = if file.is_empty() {
                 root().join(&page)
             } else {
                 root().join(&dir).join(file)
             };
-            checked += 1;
-            if !path.exists() {
-                broken.push(format!("{page}: `{target}`: no such file"));
-                continue;
-            }
-            if let Some(anchor) = anchor
-                && path.extension().is_some_and(|e| e == "md")
-            {
-                let target_text = std::fs::read_to_string(&path).unwrap_or_default();
-                if !anchors(&target_text).contains(anchor) {
-                    broken.push(format!("{page}: `{target}`: no heading with that anchor"));
-                }
-            }
+            out.push(Link {
+                page: page.clone(),
+                target,
+                path,
+                anchor,
+            });
         }
     }
-    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
-    assert!(checked >= 30, "only {checked} links checked");
+    out
 }
 
 #[test]
-fn a_broken_link_and_a_missing_anchor_are_found() {
-    // The checkers themselves: GitHub's anchors, and links outside code only.
+fn every_relative_link_in_the_docs_resolves_to_a_file() {
+    let links = relative_links();
+    let broken: Vec<String> = links
+        .iter()
+        .filter(|l| !l.path.exists())
+        .map(|l| format!("{}: `{}`: no such file", l.page, l.target))
+        .collect();
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert!(links.len() >= 30, "only {} links checked", links.len());
+}
+
+#[test]
+fn every_anchor_of_a_relative_link_names_a_heading() {
+    let mut broken = Vec::new();
+    for l in relative_links() {
+        if let Some(anchor) = &l.anchor
+            && l.path.extension().is_some_and(|e| e == "md")
+            && !anchors(&std::fs::read_to_string(&l.path).unwrap_or_default()).contains(anchor)
+        {
+            broken.push(format!(
+                "{}: `{}`: no heading with that anchor",
+                l.page, l.target
+            ));
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn anchors_are_githubs_and_skip_code() {
     let a = anchors(
         "# The config: `orgsync.yaml`\n## Pull-request comments (`--comment`)\n## Scopes\n## Scopes\n```\n# not a heading\n```\n",
     );
-    for want in [
+    let want = [
         "the-config-orgsyncyaml",
         "pull-request-comments---comment",
         "scopes",
         "scopes-1",
-    ] {
+    ];
+    for want in want {
         assert!(a.contains(want), "{want} in {a:?}");
     }
     assert!(!a.contains("not-a-heading"));
+}
+
+#[test]
+fn links_are_found_outside_code_only() {
     let l = links("see [a](a.md#x) and `[b](b.md)`\n```\n[c](c.md)\n```\n[d](https://e)");
     assert_eq!(l, ["a.md#x", "https://e"]);
 }
 
+fn readme() -> String {
+    std::fs::read_to_string(root().join("README.md")).expect("README.md")
+}
+
 #[test]
-fn the_readme_is_the_front_door() {
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
-    let lines = readme.lines().count();
+fn the_readme_is_short_the_rest_belongs_in_docs() {
+    let lines = readme().lines().count();
     assert!(
         lines < 260,
         "README.md has {lines} lines; the rest belongs in docs/"
     );
-    // It links every page of docs/ (the CI pages included), CONTRIBUTING.md and CHANGELOG.md.
+}
+
+/// It links every page of docs/ (the CI pages included), CONTRIBUTING.md and CHANGELOG.md.
+#[test]
+fn the_readme_links_every_page() {
+    let readme = readme();
     for (page, _) in pages().iter().filter(|(p, _)| p != "README.md") {
         assert!(
             readme.contains(&format!("]({page}")),
             "README.md does not link {page}"
         );
     }
-    // No figure of a single run in the docs' prose: those live in the changelog.
-    for (page, text) in pages() {
-        if page != "CHANGELOG.md" {
-            assert!(
-                !text.to_lowercase().contains("last run:"),
-                "{page}: a `Last run:` figure"
-            );
-        }
+}
+
+/// No figure of a single run in the docs' prose: those live in the changelog.
+#[test]
+fn no_page_but_the_changelog_holds_a_last_run_figure() {
+    for (page, text) in pages().into_iter().filter(|(p, _)| p != "CHANGELOG.md") {
+        assert!(
+            !text.to_lowercase().contains("last run:"),
+            "{page}: a `Last run:` figure"
+        );
     }
 }

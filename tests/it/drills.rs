@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use crate::support::*;
-use orgsync_emulator::{Emulator, FaultKind, Options, Tenant};
+use orgsync_emulator::{Emulator, FaultKind, Options, RequestRecord, Tenant};
 use serde_json::Value;
 
 const ORGS: usize = 20;
@@ -70,6 +70,38 @@ fn state(emu: &Emulator) -> Vec<BTreeSet<String>> {
         .collect()
 }
 
+/// The drill tenant's emulator with `options`, and a dir holding the drill config.
+fn drill(tag: &str, options: Options) -> (Emulator, TempDir) {
+    let dir = TempDir::new(tag);
+    drill_config(&dir);
+    (background(drill_tenant(), options), dir)
+}
+
+/// The user_ids of each DELETE in `requests` that the tenant answered `status` (any, if None).
+fn deletes(requests: &[RequestRecord], status: Option<u16>) -> Vec<Vec<String>> {
+    let deleted = requests.iter().filter(|r| r.method == "DELETE");
+    let answered = deleted.filter(|r| status.is_none_or(|s| r.status == s));
+    answered
+        .map(|r| r.members.clone().unwrap_or_default())
+        .collect()
+}
+
+/// The user_ids of each audit line of `event` (all of them, or with `only_ok` those whose
+/// DELETE was answered 204).
+fn audited(lines: &[Value], event: &str, only_ok: bool) -> Vec<Vec<String>> {
+    let of_event = lines.iter().filter(|l| l["event"] == event);
+    let kept = of_event.filter(|l| !only_ok || l["status"] == 204);
+    let ids = |l: &Value| {
+        l["user_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u.as_str().unwrap().to_string())
+            .collect()
+    };
+    kept.map(ids).collect()
+}
+
 #[test]
 fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
     let (mut faults, mut requests, mut reruns, mut wrong) = (0usize, 0usize, 0usize, 0usize);
@@ -89,23 +121,19 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
             enforce_rate_limits: false,
             ..Options::default()
         };
-        let emu = background(drill_tenant(), options);
-        let dir = TempDir::new("drill");
-        drill_config(&dir);
-        let audit = dir.path().join("audit.jsonl");
-        let mut runs = 0;
+        let (emu, dir) = drill("drill", options);
+        let mut runs = 1;
         loop {
-            runs += 1;
             let out = apply_audited(&emu, &dir, &[]);
             if out.code == Some(0) {
                 break;
             }
             assert!(
                 runs < 6,
-                "seed {seed}: apply did not converge in 5 runs:\n{}\n{}",
-                out.stdout(),
-                out.stderr()
+                "seed {seed}: apply did not converge in 5 runs:\n{}",
+                out.show()
             );
+            runs += 1;
         }
         reruns += runs - 1;
         apply_runs += runs;
@@ -120,33 +148,14 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
             .iter()
             .filter(|r| r.path.starts_with("/api/v2/"))
             .count();
-        let plan = planned();
-        for r in log.iter().filter(|r| r.method == "DELETE") {
-            for u in r.members.clone().unwrap_or_default() {
-                if !plan.contains(&u) {
-                    wrong += 1;
-                }
-            }
-        }
+        wrong += deletes(&log, None)
+            .concat()
+            .iter()
+            .filter(|u| !planned().contains(*u))
+            .count();
         // One audit line per successful DELETE, with the same user_ids.
-        let lines = audit_lines(&audit);
-        let audited_ok: Vec<Vec<String>> = lines
-            .iter()
-            .filter(|l| l["event"] == "delete" && l["status"] == 204)
-            .map(|l| {
-                l["user_ids"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|u| u.as_str().unwrap().to_string())
-                    .collect()
-            })
-            .collect();
-        let tenant_ok: Vec<Vec<String>> = log
-            .iter()
-            .filter(|r| r.method == "DELETE" && r.status == 204)
-            .map(|r| r.members.clone().unwrap())
-            .collect();
+        let lines = audit_lines(&dir.path().join("audit.jsonl"));
+        let (audited_ok, tenant_ok) = (audited(&lines, "delete", true), deletes(&log, Some(204)));
         assert_eq!(audited_ok.len(), tenant_ok.len(), "seed {seed}");
         for ids in &audited_ok {
             assert!(
@@ -166,10 +175,11 @@ fn fifty_seeded_runs_with_faults_end_exactly_at_the_declared_state() {
             .iter()
             .map(|l| l["retries"].as_u64().unwrap())
             .sum::<u64>();
+        let last = lines
+            .last()
+            .map(|l| (l["event"].clone(), l["success"].clone()));
         assert_eq!(
-            lines
-                .last()
-                .map(|l| (l["event"].clone(), l["success"].clone())),
+            last,
             Some((Value::from("summary"), Value::from(true))),
             "seed {seed}"
         );
@@ -189,53 +199,45 @@ fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
     let mut killed_mid_run = 0;
     for seed in 0..10u64 {
         // Slow enough that a kill lands among the DELETEs.
-        let options = Options {
-            latency: Duration::from_millis(20),
-            seed,
-            ..Options::default()
-        };
-        let emu = background(drill_tenant(), options);
-        let dir = TempDir::new("crash");
-        drill_config(&dir);
+        let latency = Duration::from_millis(20);
+        let (emu, dir) = drill(
+            "crash",
+            Options {
+                latency,
+                seed,
+                ..Options::default()
+            },
+        );
         let audit = dir.path().join("audit.jsonl");
-        let child = OrgSync::new(&emu)
-            .real_waits()
-            .args(["apply", "--auto-approve", "--audit-log"])
-            .arg(&audit)
-            .cwd(dir.path())
-            .spawn();
+        let apply =
+            OrgSync::new(&emu)
+                .real_waits()
+                .args(["apply", "--auto-approve", "--audit-log"]);
+        let child = apply.arg(&audit).cwd(dir.path()).spawn();
         // A seeded moment once the removals have begun.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !emu.requests().iter().any(|r| r.method == "DELETE")
-            && std::time::Instant::now() < deadline
-        {
+        while deletes(&emu.requests(), None).is_empty() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
         std::thread::sleep(Duration::from_millis(seed * 4));
-        let status = child.kill();
-        if status.code().is_none() {
-            killed_mid_run += 1;
-        }
+        killed_mid_run += usize::from(child.kill().code().is_none());
         // Every line parses: no torn line.
         let lines = audit_lines(&audit);
-        assert!(lines.iter().all(|l| {
-            ["start", "intent", "delete", "summary"].contains(&l["event"].as_str().unwrap_or(""))
-        }));
+        let events = ["start", "intent", "delete", "summary"];
+        assert!(
+            lines
+                .iter()
+                .all(|l| events.contains(&l["event"].as_str().unwrap_or("")))
+        );
         // Write-ahead: every DELETE the tenant received before the kill has its intent line.
-        let intents: Vec<Value> = lines
-            .iter()
-            .filter(|l| l["event"] == "intent")
-            .map(|l| l["user_ids"].clone())
-            .collect();
-        for r in emu.requests().iter().filter(|r| r.method == "DELETE") {
-            let ids = serde_json::json!(r.members.clone().unwrap_or_default());
+        let intents = audited(&lines, "intent", false);
+        for ids in deletes(&emu.requests(), None) {
             assert!(
                 intents.contains(&ids),
-                "seed {seed}: a DELETE of {ids} reached the tenant with no intent recorded"
+                "seed {seed}: a DELETE of {ids:?} reached the tenant with no intent recorded"
             );
         }
-        let rerun = apply_audited(&emu, &dir, &[]);
-        rerun.code_for(0, format_args!("seed {seed}"));
+        apply_audited(&emu, &dir, &[]).code_for(0, format_args!("seed {seed}"));
         assert_eq!(state(&emu), expected(), "seed {seed}");
         audit_lines(&audit);
     }
@@ -248,68 +250,65 @@ fn sigkill_during_removals_leaves_whole_audit_lines_and_a_rerun_converges() {
     );
 }
 
-#[test]
-fn eventual_consistency_is_not_mistaken_for_failure() {
+/// The drill tenant with removals seen in lists 3 s late (rate limits announced, not
+/// enforced), applied once: the emulator, the dir, and the users removed.
+fn applied_with_removal_delay(tag: &str) -> (Emulator, TempDir, HashSet<String>) {
+    let removal_delay = Duration::from_millis(3000);
     let options = Options {
-        removal_delay: Duration::from_millis(3000),
-        // Consistency, not rate limits, is the drill: the limits are announced, not enforced.
+        removal_delay,
         enforce_rate_limits: false,
         ..Options::default()
     };
-    let emu = background(drill_tenant(), options);
-    let dir = TempDir::new("consistency");
-    drill_config(&dir);
-    let audit = dir.path().join("audit.jsonl");
+    let (emu, dir) = drill(tag, options);
     let first = apply_audited(&emu, &dir, &[]);
     first.code_for(
         0,
         "apply does not fail because lists still show the removed",
     );
-    let first_deletes: HashSet<String> = emu
-        .requests()
-        .iter()
-        .filter(|r| r.method == "DELETE")
-        .flat_map(|r| r.members.clone().unwrap())
+    let removed = deletes(&emu.requests(), None)
+        .concat()
+        .into_iter()
         .collect();
-    assert_eq!(first_deletes, planned());
+    (emu, dir, removed)
+}
 
-    // Right after: the lists still show the removed members, so a plan reports them again.
-    let plan = OrgSync::new(&emu)
-        .args(["plan", "--detailed-exitcode", "--format", "json"])
-        .cwd(dir.path())
-        .run();
+/// Right after: the lists still show the removed members, so a plan reports them again.
+#[test]
+fn eventual_consistency_is_not_mistaken_for_failure() {
+    let (emu, dir, removed) = applied_with_removal_delay("consistency");
+    assert_eq!(removed, planned());
+    let plan = OrgSync::new(&emu).args(["plan", "--detailed-exitcode", "--format", "json"]);
+    let plan = plan.cwd(dir.path()).run();
     plan.code(2);
     let v: Value = serde_json::from_str(plan.stdout()).unwrap();
     assert_eq!(v["summary"]["remove"], planned().len());
+}
 
-    // A second apply during the delay may re-send DELETEs, for the same users only, audited.
+/// A second apply during the delay may re-send DELETEs, for the same users only, audited.
+#[test]
+fn a_second_apply_during_the_delay_resends_only_the_same_users_audited() {
+    let (emu, dir, removed) = applied_with_removal_delay("consistency-again");
     let before = emu.requests().len();
-    let second = apply_audited(&emu, &dir, &[]);
-    second.success();
-    let resent: HashSet<String> = emu.requests()[before..]
-        .iter()
-        .filter(|r| r.method == "DELETE")
-        .flat_map(|r| r.members.clone().unwrap())
+    apply_audited(&emu, &dir, &[]).success();
+    let resent: HashSet<String> = deletes(&emu.requests()[before..], None)
+        .concat()
+        .into_iter()
         .collect();
-    assert!(resent.is_subset(&first_deletes), "{resent:?}");
-    let audited = audit_lines(&audit)
-        .iter()
-        .filter(|l| l["event"] == "delete")
-        .count();
-    assert_eq!(
-        audited,
-        emu.requests()
-            .iter()
-            .filter(|r| r.method == "DELETE")
-            .count()
+    assert!(resent.is_subset(&removed), "{resent:?}");
+    let audited = audited(
+        &audit_lines(&dir.path().join("audit.jsonl")),
+        "delete",
+        false,
     );
+    assert_eq!(audited.len(), deletes(&emu.requests(), None).len());
+}
 
-    // --wait sees it through.
-    let third = OrgSync::new(&emu)
-        .args(["apply", "--auto-approve", "--wait=10"])
-        .cwd(dir.path())
-        .run();
-    third.success();
+/// `--wait` sees the removals through the delay.
+#[test]
+fn apply_with_wait_sees_the_removals_through() {
+    let (emu, dir, _) = applied_with_removal_delay("consistency-wait");
+    let apply = OrgSync::new(&emu).args(["apply", "--auto-approve", "--wait=10"]);
+    apply.cwd(dir.path()).run().success();
     let after = OrgSync::new(&emu)
         .args(["plan", "--detailed-exitcode"])
         .cwd(dir.path())

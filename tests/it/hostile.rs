@@ -43,6 +43,18 @@ fn org(path: &str) -> Option<Reply> {
         .then(|| json(200, r#"{"id":"org_aaaaaaaaaaaaaaa1","name":"acme"}"#))
 }
 
+/// How many requests the fake received whose head holds `part` (a path, a query).
+fn sent_to(fake: &Fake, part: &str) -> usize {
+    fake.heads().iter().filter(|r| r.contains(part)).count()
+}
+
+/// The members of a page, `user_id`s `auth0|PREFIX0` … `auth0|PREFIX{n-1}`, each with `extra`
+/// fields (`,"name":"…"`), as JSON.
+fn members(prefix: &str, n: usize, extra: &str) -> String {
+    let member = |i| format!(r#"{{"user_id":"auth0|{prefix}{i}"{extra}}}"#);
+    (0..n).map(member).collect::<Vec<_>>().join(",")
+}
+
 fn assert_clean_failure(out: &Run, wants: &str) {
     out.failure();
     let err = out.stderr();
@@ -87,23 +99,14 @@ fn a_10_mb_page_is_refused_unread() {
 #[test]
 fn an_endless_cursor_is_an_error_not_a_loop() {
     let page = format!(
-        "{{\"members\": [{}], \"next\": \"same-cursor\"}}",
-        (0..100)
-            .map(|i| format!(r#"{{"user_id":"auth0|{i}"}}"#))
-            .collect::<Vec<_>>()
-            .join(",")
+        r#"{{"members": [{}], "next": "same-cursor"}}"#,
+        members("", 100, "")
     );
     let fake = Fake::answering(move |p: &str, _| org(p).unwrap_or_else(|| json(200, &page)));
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "the same `next` cursor twice");
     // The first page, the page from the cursor, and no more.
-    assert_eq!(
-        fake.heads()
-            .iter()
-            .filter(|r| r.contains("/members"))
-            .count(),
-        2
-    );
+    assert_eq!(sent_to(&fake, "/members"), 2);
 }
 
 #[test]
@@ -115,16 +118,15 @@ fn a_redirect_to_another_host_is_not_followed_and_gets_no_authorization() {
     });
     let (out, _) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "redirect");
+    let reached = elsewhere.heads();
     assert!(
-        elsewhere.heads().is_empty(),
-        "nothing reached the other host: {:?}",
-        elsewhere.heads()
+        reached.is_empty(),
+        "nothing reached the other host: {reached:?}"
     );
     // The configured host did get the token, as it should.
-    assert!(
-        fake.heads()[0]
-            .to_ascii_lowercase()
-            .contains("authorization: bearer")
+    assert_has(
+        &fake.heads()[0].to_ascii_lowercase(),
+        "authorization: bearer",
     );
 }
 
@@ -146,12 +148,8 @@ fn a_429_without_rate_limit_headers_is_backed_off_and_the_plan_completes() {
                 r#"{"statusCode":429,"error":"Too Many Requests","message":"Global limit has been reached","errorCode":"too_many_requests"}"#,
             );
         }
-        org(p).unwrap_or_else(|| {
-            json(
-                200,
-                r#"{"members": [{"user_id": "auth0|1"}], "next": "c1"}"#,
-            )
-        })
+        let page = r#"{"members": [{"user_id": "auth0|1"}], "next": "c1"}"#;
+        org(p).unwrap_or_else(|| json(200, page))
     });
     let (out, _) = plan_against(&fake.url(), &["--format", "json"]);
     out.success();
@@ -393,12 +391,10 @@ fn a_retry_after_of_nan_on_a_429_does_not_panic() {
 
 #[test]
 fn a_reset_ten_minutes_ahead_ends_within_the_timeout_with_a_reason() {
-    let reset = (std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600)
-        .to_string();
+        .unwrap();
+    let reset = (now.as_secs() + 600).to_string();
     let fake = fake_with_rate_headers(pairs(&[
         ("x-ratelimit-limit", "10"),
         ("x-ratelimit-remaining", "0"),
@@ -407,9 +403,8 @@ fn a_reset_ten_minutes_ahead_ends_within_the_timeout_with_a_reason() {
     let (out, took) = plan_bounded(&fake.url(), &["--timeout", "5"], Duration::from_secs(90));
     assert!(took < Duration::from_secs(30), "{took:?}");
     assert_clean_failure(&out, "pacing waited");
-    let err = out.stderr();
-    assert!(err.contains("x-ratelimit-reset"), "{err}");
-    assert!(err.contains("was not sent"), "{err}");
+    out.stderr_has("x-ratelimit-reset")
+        .stderr_has("was not sent");
 }
 
 /// The emulator with `--rate-limit 4/1` and one 500 on a DELETE once made apply stop sending
@@ -664,11 +659,7 @@ fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
     let (out, took) = plan_against(&fake.url(), &[]);
     assert_clean_failure(&out, "offset paging cannot read them all");
     assert!(took < Duration::from_secs(60), "{took:?}");
-    let pages = fake
-        .heads()
-        .iter()
-        .filter(|p| p.contains("/invitations?"))
-        .count();
+    let pages = sent_to(&fake, "/invitations?");
     assert_eq!(pages, 20, "1000 records in pages of 50, then stop");
 }
 
@@ -679,23 +670,12 @@ fn endless_invitation_and_connection_lists_end_the_plan_with_a_clear_error() {
 fn an_endless_member_list_of_fresh_cursors_stops_at_its_byte_cap() {
     let name = "n".repeat(70_000);
     let fake = Fake::answering(move |p: &str, nth| {
-        org(p).unwrap_or_else(|| {
-            let members: Vec<String> = (0..100)
-                .map(|i| format!(r#"{{"user_id":"auth0|{nth}x{i}","name":"{name}"}}"#))
-                .collect();
-            json(
-                200,
-                &format!(r#"{{"members":[{}],"next":"c{nth}"}}"#, members.join(",")),
-            )
-        })
+        let page = members(&format!("{nth}x"), 100, &format!(r#","name":"{name}""#));
+        org(p).unwrap_or_else(|| json(200, &format!(r#"{{"members":[{page}],"next":"c{nth}"}}"#)))
     });
     let (out, took) = plan_bounded(&fake.url(), &[], Duration::from_secs(120));
     assert_clean_failure(&out, "the list's answers add up to more than 512 MiB");
-    let pages = fake
-        .heads()
-        .iter()
-        .filter(|r| r.contains("/members"))
-        .count();
+    let pages = sent_to(&fake, "/members");
     assert!((73..=80).contains(&pages), "{pages} pages of 7 MB");
     eprintln!("stopped after {pages} pages in {took:?}");
 }

@@ -15,15 +15,15 @@ fn org_id(i: usize) -> String {
 }
 
 /// Six organizations of four members (`auth0|o{i}m0000`..); the config keeps three of each.
-/// Member reads come from a bucket of one token refilled 4 times a second, so reading them
-/// all takes over a second.
+/// Member reads come from a bucket of two tokens refilled 10 times a second, so reading them
+/// all takes over half a second.
 fn scenario(tag: &str) -> Scenario {
     let orgs = (0..ORGS)
         .map(|i| org_with_members(&org_id(i), &format!("team{i}"), &format!("o{i}m"), 4))
         .collect();
     let slow_reads = BucketConfig {
-        size: 1,
-        refill_per_sec: 4.0,
+        size: 2,
+        refill_per_sec: 10.0,
         every_second: false,
     };
     let options = Options {

@@ -293,6 +293,7 @@ fn hostile_script(seed: u64) -> Script {
     })
 }
 
+#[derive(Default)]
 struct Figures {
     cases: usize,
     deletes: usize,
@@ -459,26 +460,10 @@ fn check_case(seed: u64, figures: &mut Figures) {
 
 #[test]
 fn property_random_hostile_scripts_keep_every_promise() {
-    let cases: usize = std::env::var("ORGSYNC_PROPERTY_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
-    let seed: u64 = std::env::var("ORGSYNC_PROPERTY_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                % 1_000_000_007
-        });
+    let cases = crate::support::property_cases("ORGSYNC_PROPERTY_CASES", 200);
+    let seed = crate::support::property_seed();
     eprintln!("property: {cases} cases from seed {seed}");
-    let mut figures = Figures {
-        cases: 0,
-        deletes: 0,
-        longest: Duration::ZERO,
-    };
+    let mut figures = Figures::default();
     for i in 0..cases as u64 {
         check_case(seed + i, &mut figures);
     }

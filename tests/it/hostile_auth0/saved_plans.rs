@@ -1,6 +1,7 @@
 //! 2. A resealed saved plan only narrows: it cannot remove what a fresh plan keeps.
 
 use super::*;
+use crate::support::unindent;
 
 const BREAK_GLASS: &str = "auth0|breakglass01";
 
@@ -56,8 +57,13 @@ fn org_mut<'a>(p: &'a mut orgsync::plan::Plan, name: &str) -> &'a mut orgsync::p
     p.organizations.iter_mut().find(|o| o.name == name).unwrap()
 }
 
-/// The plan's legitimate removals in alpha happened.
-fn assert_alpha_legitimate_removals_done(emu: &Emulator, r: &Run) {
+/// The output says something was skipped, and the plan's legitimate removals in alpha happened.
+fn assert_skipped_and_alpha_removals_done(emu: &Emulator, r: &Run) {
+    assert!(
+        r.all().contains("skipped"),
+        "no `skipped` in the output:\n{}",
+        r.show()
+    );
     let alpha = emu_members(emu, "alpha");
     for i in 5..10 {
         assert!(
@@ -68,139 +74,90 @@ fn assert_alpha_legitimate_removals_done(emu: &Emulator, r: &Run) {
     }
 }
 
+/// `apply plan.json -c orgsync.yaml --auto-approve`.
+const APPLY_WITH_CONFIG: [&str; 5] = ["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"];
+
+/// A plan made, edited by `edit` and resealed in a fresh dir (tagged `tag`), then applied with
+/// `args`: the emulator and the run, which did not panic.
+fn apply_resealed(
+    tag: &str,
+    args: &[&str],
+    edit: impl FnOnce(&mut orgsync::plan::Plan),
+) -> (Emulator, Run) {
+    let emu = saved_plan_emulator();
+    let dir = TempDir::new(tag);
+    resealed_plan(&emu, &dir, edit);
+    let r = run_in(&emu.url(), dir.path(), args);
+    r.assert_no_panic();
+    (emu, r)
+}
+
 #[test]
 fn a_resealed_plan_cannot_remove_a_declared_member() {
-    let emu = saved_plan_emulator();
-    let dir = TempDir::new("reseal-declared");
-    resealed_plan(&emu, &dir, |p| {
-        org_mut(p, "alpha")
-            .remove
-            .insert(0, orgsync::plan::Member::id("auth0|a0000").into());
+    let (emu, r) = apply_resealed("reseal-declared", &APPLY_WITH_CONFIG, |p| {
+        let declared = orgsync::plan::Member::id("auth0|a0000");
+        org_mut(p, "alpha").remove.insert(0, declared.into());
     });
-    let r = run_in(
-        &emu.url(),
-        dir.path(),
-        ["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"],
-    );
-    r.assert_no_panic();
+    let kept = emu_members(&emu, "alpha").contains(&"auth0|a0000".to_string());
     assert!(
-        emu_members(&emu, "alpha").contains(&"auth0|a0000".to_string()),
+        kept,
         "a declared member was removed by a resealed plan:\n{}",
         r.show()
     );
-    assert!(
-        r.all().contains("skipped"),
-        "no `skipped` in the output:\n{}",
-        r.show()
-    );
-    assert_alpha_legitimate_removals_done(&emu, &r);
+    assert_skipped_and_alpha_removals_done(&emu, &r);
 }
 
 #[test]
 fn a_resealed_plan_cannot_unblock_a_guarded_organization() {
-    let emu = saved_plan_emulator();
-    let dir = TempDir::new("reseal-blocked");
-    resealed_plan(&emu, &dir, |p| {
-        let g = org_mut(p, "guarded");
-        assert!(
-            g.blocked.is_some(),
-            "the guard blocks `guarded` in the real plan"
-        );
-        g.blocked = None;
+    let (emu, r) = apply_resealed("reseal-blocked", &APPLY_WITH_CONFIG, |p| {
+        let blocked = org_mut(p, "guarded").blocked.take();
+        assert!(blocked.is_some(), "the guard blocks it in the real plan");
     });
-    let r = run_in(
-        &emu.url(),
-        dir.path(),
-        ["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"],
-    );
-    r.assert_no_panic();
-    assert_eq!(
-        emu_members(&emu, "guarded").len(),
-        10,
-        "a blocked organization lost members:\n{}",
-        r.show()
-    );
-    assert!(
-        emu_deletes(&emu)
-            .iter()
-            .all(|d| !d.path.contains("org_guardedguarded2")),
-        "{}",
-        r.show()
-    );
+    let guarded = emu_members(&emu, "guarded").len();
+    assert_eq!(guarded, 10, "a blocked org lost members:\n{}", r.show());
+    let spared = emu_deletes(&emu)
+        .iter()
+        .all(|d| !d.path.contains("org_guardedguarded2"));
+    assert!(spared, "{}", r.show());
     r.code_for(1, "the organization stays blocked");
-    assert!(
-        r.all().contains("skipped"),
-        "no `skipped` in the output:\n{}",
-        r.show()
-    );
-    assert_alpha_legitimate_removals_done(&emu, &r);
+    assert_skipped_and_alpha_removals_done(&emu, &r);
 }
 
 #[test]
 fn a_resealed_plan_cannot_add_an_organization_the_config_does_not_name() {
-    let emu = saved_plan_emulator();
-    let dir = TempDir::new("reseal-other");
-    resealed_plan(&emu, &dir, |p| {
-        let remove: Vec<orgsync::plan::Member> = (0..3)
-            .map(|i| orgsync::plan::Member::id(format!("auth0|o{i:04}")))
-            .collect();
+    let (emu, r) = apply_resealed("reseal-other", &APPLY_WITH_CONFIG, |p| {
+        let remove = (0..3).map(|i| orgsync::plan::Member::id(format!("auth0|o{i:04}")).into());
         p.organizations.push(orgsync::plan::OrgPlan {
             id: "org_otherotherothe3".into(),
             name: "other".into(),
             current_count: 3,
             desired_count: 0,
-            remove: remove.into_iter().map(Into::into).collect(),
+            remove: remove.collect(),
             drift: true,
             ..Default::default()
         });
     });
-    let r = run_in(
-        &emu.url(),
-        dir.path(),
-        ["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"],
-    );
-    r.assert_no_panic();
-    assert_eq!(
-        emu_members(&emu, "other").len(),
-        3,
-        "an organization outside the config lost members:\n{}",
-        r.show()
-    );
-    assert!(
-        r.all().contains("skipped"),
-        "no `skipped` in the output:\n{}",
-        r.show()
-    );
-    assert_alpha_legitimate_removals_done(&emu, &r);
+    let other = emu_members(&emu, "other").len();
+    assert_eq!(other, 3, "an unnamed org lost members:\n{}", r.show());
+    assert_skipped_and_alpha_removals_done(&emu, &r);
 }
 
+/// No `-c`: the config is the default `orgsync.yaml` of the working directory.
 #[test]
 fn a_resealed_plan_cannot_remove_the_break_glass_account_even_without_dash_c() {
-    let emu = saved_plan_emulator();
-    let dir = TempDir::new("reseal-protect");
-    resealed_plan(&emu, &dir, |p| {
+    let args = ["apply", "plan.json", "--auto-approve"];
+    let (emu, r) = apply_resealed("reseal-protect", &args, |p| {
         let a = org_mut(p, "alpha");
         a.protected_kept.retain(|m| m.user_id != BREAK_GLASS);
         a.remove.push(orgsync::plan::Member::id(BREAK_GLASS).into());
     });
-    // No `-c`: the config is the default `orgsync.yaml` of the working directory.
-    let r = run_in(
-        &emu.url(),
-        dir.path(),
-        ["apply", "plan.json", "--auto-approve"],
-    );
-    r.assert_no_panic();
+    let kept = emu_members(&emu, "alpha").contains(&BREAK_GLASS.to_string());
     assert!(
-        emu_members(&emu, "alpha").contains(&BREAK_GLASS.to_string()),
+        kept,
         "the protected break-glass account was removed:\n{}",
         r.show()
     );
-    assert!(
-        r.all().contains("skipped"),
-        "no `skipped` in the output:\n{}",
-        r.show()
-    );
-    assert_alpha_legitimate_removals_done(&emu, &r);
+    assert_skipped_and_alpha_removals_done(&emu, &r);
 }
 
 #[test]
@@ -209,11 +166,11 @@ fn a_saved_plan_without_any_config_is_refused() {
     let made = TempDir::new("reseal-noconfig-a");
     resealed_plan(&emu, &made, |_| {});
     let elsewhere = TempDir::new("reseal-noconfig-b");
-    std::fs::copy(
+    let copied = std::fs::copy(
         made.path().join("plan.json"),
         elsewhere.path().join("plan.json"),
-    )
-    .unwrap();
+    );
+    copied.unwrap();
     let before = emu.state();
     let r = run_in(
         &emu.url(),
@@ -224,6 +181,16 @@ fn a_saved_plan_without_any_config_is_refused() {
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     assert_eq!(emu.state(), before);
     r.failure();
+    crate::support::assert_run!(r, @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: orgsync.yaml: cannot read the config: No such file or directory (os error 2)
+    hint: pass the config with `-c FILE` (default `orgsync.yaml`), or a directory of YAML files
+    hint: a saved plan is applied with the config it was made from: pass it with `-c FILE`
+    ");
 }
 
 /// `apply <(…)`: a saved plan read from a pipe is bounded by the bytes that arrive, not by the
@@ -254,15 +221,11 @@ fn an_endless_plan_pipe_fails_at_the_cap_and_removes_nobody() {
         }
         sent
     });
-    let r = run_in(
-        &emu.url(),
-        dir.path(),
-        ["apply", "plan.pipe", "-c", "orgsync.yaml", "--auto-approve"],
-    );
+    let apply = ["apply", "plan.pipe", "-c", "orgsync.yaml", "--auto-approve"];
+    let r = run_in(&emu.url(), dir.path(), apply);
     let sent = writer.join().unwrap();
     r.assert_no_panic();
-    r.failure();
-    r.stderr_has("plan.pipe` is larger than 64 MiB");
+    r.failure().stderr_has("plan.pipe` is larger than 64 MiB");
     assert!(
         sent < 128 << 20,
         "the reader went on past the cap: {sent} bytes"
@@ -281,7 +244,15 @@ fn a_dangling_defaults_file_fails_the_load_and_removes_nobody() {
     std::fs::create_dir(dir.path().join("conf")).unwrap();
     dir.write(
         "conf/orgs.yaml",
-        "version: 1\norganizations:\n  - name: alpha\n    max_removals: 100%\n    members: [\"auth0|a0000\"]\n",
+        &unindent(
+            r#"
+        version: 1
+        organizations:
+          - name: alpha
+            max_removals: 100%
+            members: ["auth0|a0000"]
+    "#,
+        ),
     );
     std::os::unix::fs::symlink(
         dir.path().join("moved/_defaults.yaml"),
@@ -295,8 +266,17 @@ fn a_dangling_defaults_file_fails_the_load_and_removes_nobody() {
         ["apply", "-c", "conf", "--auto-approve"],
     );
     r.assert_no_panic();
-    r.code(1);
-    r.stderr_has("conf/_defaults.yaml: cannot read this config entry");
+    r.code(1)
+        .stderr_has("conf/_defaults.yaml: cannot read this config entry");
+    crate::support::assert_run!(r, @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: conf/_defaults.yaml: cannot read this config entry (a link whose target cannot be read): No such file or directory (os error 2)
+    hint: every config file of a directory is read, or none is: fix or remove the entry, then run again
+    ");
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
     assert_eq!(emu.state(), before);
 }

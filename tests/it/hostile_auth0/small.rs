@@ -3,7 +3,7 @@
 
 use super::saved_plans::{SAVED_CONFIG, resealed_plan, saved_plan_emulator};
 use super::*;
-use crate::support::Scenario;
+use crate::support::{Scenario, assert_has, assert_lacks};
 
 #[test]
 fn proxy_variables_are_never_used_for_the_tenant() {
@@ -55,6 +55,14 @@ fn a_token_endpoint_echoing_the_request_does_not_leak_the_secret() {
     assert!(!log.contains(SECRET), "the secret leaked to the audit log");
 }
 
+/// `alpha`, declared empty (a guard stops its removals).
+const ALPHA_DECLARED_EMPTY: &str = "
+    version: 1
+    organizations:
+      - name: alpha
+        members: []
+";
+
 /// `alpha`, declared empty and allowed to be.
 const ALPHA_EMPTY: &str = "
     version: 1
@@ -66,43 +74,40 @@ const ALPHA_EMPTY: &str = "
 
 #[test]
 fn credentials_in_the_domain_are_not_echoed() {
-    let s = Scenario::new("domain-creds")
-        .config("version: 1\norganizations:\n  - name: alpha\n    members: []\n");
-    let r = OrgSync::at("https://ops-admin:hunter2-in-the-url@example.com")
-        .envs(&[
-            ("AUTH0_CLIENT_ID", CLIENT_ID),
-            ("AUTH0_CLIENT_SECRET", SECRET),
-        ])
-        .arg("plan")
-        .cwd(s.path())
-        .run();
+    let s = Scenario::new("domain-creds").config(ALPHA_DECLARED_EMPTY);
+    let auth0 = OrgSync::at("https://ops-admin:hunter2-in-the-url@example.com");
+    let r = auth0.envs(&[
+        ("AUTH0_CLIENT_ID", CLIENT_ID),
+        ("AUTH0_CLIENT_SECRET", SECRET),
+    ]);
+    let r = r.arg("plan").cwd(s.path()).run();
     r.failure();
-    let all = r.all();
-    assert!(
-        !all.contains("hunter2-in-the-url") && !all.contains("ops-admin"),
-        "{}",
-        r.show()
-    );
-    assert!(all.contains("[redacted]@example.com"), "{}", r.show());
+    assert_lacks(&r.all(), "hunter2-in-the-url");
+    assert_lacks(&r.all(), "ops-admin");
+    assert_has(&r.all(), "[redacted]@example.com");
 }
+
+/// `alpha` keeps `auth0|alpha0` and `auth0|alpha1`; any share of it may be removed.
+const ALPHA_KEEPS_TWO: &str = r#"
+    version: 1
+    defaults:
+      max_removals: 100%
+    organizations:
+      - name: alpha
+        members: ["auth0|alpha0", "auth0|alpha1"]
+"#;
 
 #[test]
 fn a_user_id_with_an_escape_and_a_newline_cannot_forge_output() {
     let evil = "auth0|x\u{1b}[31m\nApply: 0 removed";
-    let fake = Fake::start(
-        vec![forg(
-            "org_alpha0000000001",
-            "alpha",
-            &["auth0|alpha0", "auth0|alpha1", evil],
-        )],
-        vec![],
+    let alpha = forg(
+        "org_alpha0000000001",
+        "alpha",
+        &["auth0|alpha0", "auth0|alpha1", evil],
     );
-    let dir = TempDir::new("ansi");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\ndefaults:\n  max_removals: 100%\norganizations:\n  - name: alpha\n    members: [\"auth0|alpha0\", \"auth0|alpha1\"]\n",
-    );
-    let r = run_in(&fake.url(), dir.path(), ["apply", "--auto-approve"]);
+    let fake = Fake::start(vec![alpha], vec![]);
+    let s = Scenario::new("ansi").config(ALPHA_KEEPS_TWO);
+    let r = run_in(&fake.url(), s.path(), ["apply", "--auto-approve"]);
     r.assert_no_panic();
     assert!(
         !r.stdout.contains('\u{1b}'),
@@ -112,11 +117,13 @@ fn a_user_id_with_an_escape_and_a_newline_cannot_forge_output() {
     let applies = r.stdout.lines().filter(|l| l.starts_with("Apply:")).count();
     assert_eq!(applies, 1, "a forged `Apply:` line:\n{}", r.stdout);
     r.success();
-    assert!(
-        fake.deletes().iter().any(|d| d
-            .user_ids
+    let of_evil = |d: &Rec| {
+        d.user_ids
             .as_ref()
-            .is_some_and(|u| u.contains(&evil.to_string()))),
+            .is_some_and(|u| u.contains(&evil.to_string()))
+    };
+    assert!(
+        fake.deletes().iter().any(of_evil),
         "the member was not removed"
     );
     assert_eq!(
@@ -190,31 +197,27 @@ fn max_rps_1e_minus_9_is_refused() {
 
 #[test]
 fn an_organization_id_of_dot_dot_never_escapes_the_organizations_path() {
-    let fake = Fake::start(
-        vec![forg(
-            "org_alpha0000000001",
-            "alpha",
-            &["auth0|alpha0", "auth0|alpha1"],
-        )],
-        vec![],
+    let alpha = forg(
+        "org_alpha0000000001",
+        "alpha",
+        &["auth0|alpha0", "auth0|alpha1"],
     );
+    let fake = Fake::start(vec![alpha], vec![]);
+    let body = Some(r#"{"id":"..","name":"alpha"}"#.into());
+    let dot_dot = Act {
+        status: Some(200),
+        body,
+        ..Act::default()
+    };
     fake.rule(
         "GET",
         "/api/v2/organizations/name/alpha",
         true,
         None,
-        Act {
-            status: Some(200),
-            body: Some(r#"{"id":"..","name":"alpha"}"#.into()),
-            ..Act::default()
-        },
+        dot_dot,
     );
-    let dir = TempDir::new("dotdot");
-    dir.write(
-        "orgsync.yaml",
-        "version: 1\norganizations:\n  - name: alpha\n    members: []\n    allow_empty: true\n",
-    );
-    let r = run_in(&fake.url(), dir.path(), ["apply", "--auto-approve"]);
+    let s = Scenario::new("dotdot").config(ALPHA_EMPTY);
+    let r = run_in(&fake.url(), s.path(), ["apply", "--auto-approve"]);
     r.assert_no_panic();
     for q in fake.requests() {
         assert!(
@@ -240,26 +243,28 @@ fn a_config_directory_skips_hidden_files_and_names_upper_case_ones() {
     let emu = saved_plan_emulator();
     let dir = TempDir::new("cfg-dir");
     std::fs::create_dir(dir.path().join("cfg")).unwrap();
+    let org = |name: &str, members: &str| {
+        format!("version: 1\norganizations:\n  - name: {name}\n    {members}\n")
+    };
     dir.write(
         "cfg/10-main.yaml",
-        "version: 1\norganizations:\n  - name: other\n    members: [\"auth0|o0000\", \"auth0|o0001\", \"auth0|o0002\"]\n",
+        &org(
+            "other",
+            r#"members: ["auth0|o0000", "auth0|o0001", "auth0|o0002"]"#,
+        ),
     );
     dir.write(
         "cfg/.hidden.yaml",
-        "version: 1\norganizations:\n  - name: ghost\n    members: []\n    allow_empty: true\n",
+        &org("ghost", "members: []\n    allow_empty: true"),
     );
     dir.write(
         "cfg/20-UPPER.YAML",
-        "version: 1\norganizations:\n  - name: guarded\n    members: []\n    allow_empty: true\n",
+        &org("guarded", "members: []\n    allow_empty: true"),
     );
     let r = run_in(&emu.url(), dir.path(), ["plan", "-c", "cfg/"]);
     r.assert_no_panic();
     r.code_for(0, "the hidden file was merged");
-    assert!(
-        r.stderr.contains("20-UPPER.YAML") && r.stderr.contains("skipped"),
-        "stderr does not name 20-UPPER.YAML as skipped:\n{}",
-        r.show()
-    );
+    r.stderr_has("20-UPPER.YAML").stderr_has("skipped");
 }
 
 #[test]
@@ -274,5 +279,12 @@ fn a_saved_plan_without_a_terminal_needs_auto_approve() {
     );
     r.assert_no_panic();
     r.failure();
+    crate::support::assert_stderr!(r, @r"
+    success: false
+    exit_code: 1
+    ----- stderr -----
+    error: refusing to remove members without confirmation: stdin is not a terminal
+    hint: review what is listed above, then run again with `--auto-approve`
+    ");
     assert!(emu_deletes(&emu).is_empty(), "{}", r.show());
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::comment::{first_orgs, plan, run_with, token_kept};
 use crate::support::forge::{Forge, Kind, OTHER, TOKEN};
 use crate::support::http::{Answer, Request, json_answer};
-use crate::support::{Run, TempDir};
+use crate::support::{Run, TempDir, assert_has, assert_lacks};
 
 fn both() -> [Forge; 2] {
     [Forge::github(), Forge::gitlab()]
@@ -55,6 +55,31 @@ fn config_dir(tag: &str) -> TempDir {
     dir
 }
 
+/// A new forge of `forge`'s kind, empty.
+fn fresh(forge: &Forge) -> Forge {
+    match forge.kind {
+        Kind::GitHub => Forge::github(),
+        Kind::GitLab => Forge::gitlab(),
+    }
+}
+
+/// A `200` page of `items` with `headers`, as a page hook answers.
+fn page(headers: Vec<(String, String)>, items: Vec<serde_json::Value>) -> Answer {
+    Answer::Http(
+        200,
+        headers,
+        serde_json::Value::from(items).to_string().into_bytes(),
+    )
+}
+
+/// The body of orgsync's own comment for `dir`'s plan on a forge of `forge`'s kind (a run on
+/// a scratch forge).
+fn our_body(forge: &Forge, dir: &TempDir) -> String {
+    let scratch = fresh(forge);
+    plan(&scratch, dir, &[]).success();
+    scratch.all()[0].body.clone()
+}
+
 /// The run failed on commenting after printing the plan, the token nowhere in its output, and
 /// nothing was written to the forge.
 #[track_caller]
@@ -81,45 +106,35 @@ fn failed_unacted(forge: &Forge, run: &Run, expect: &str) {
 #[test]
 fn a_comment_list_echoing_the_token_fails_without_printing_it() {
     for forge in both() {
-        forge.script(
-            "GET",
-            list_path(&forge),
-            Arc::new(|r: &Request| {
-                let echoed = r
-                    .header("authorization")
-                    .or_else(|| r.header("private-token"))
-                    .unwrap_or_default();
-                json_answer(200, &serde_json::Value::from(echoed).to_string())
-            }),
+        let echo = Arc::new(|r: &Request| {
+            let header = r
+                .header("authorization")
+                .or_else(|| r.header("private-token"));
+            json_answer(
+                200,
+                &serde_json::Value::from(header.unwrap_or_default()).to_string(),
+            )
+        });
+        forge.script("GET", list_path(&forge), echo);
+        let run = plan(&forge, &config_dir("forge-echo"), &[]);
+        let expect = format!(
+            "could not read {}: page 1 is JSON, but not a list of",
+            name(&forge)
         );
-        let dir = config_dir("forge-echo");
-        let run = plan(&forge, &dir, &[]);
-        failed_unacted(
-            &forge,
-            &run,
-            &format!(
-                "could not read {}: page 1 is JSON, but not a list of",
-                name(&forge)
-            ),
-        );
-        // Not JSON at all (an HTML page echoing the token): the same, with where it broke.
-        let forge2 = match forge.kind {
-            Kind::GitHub => Forge::github(),
-            Kind::GitLab => Forge::gitlab(),
-        };
-        forge2.script(
-            "GET",
-            list_path(&forge2),
-            Arc::new(|_: &Request| {
-                Answer::Http(
-                    200,
-                    vec![],
-                    format!("<html>your token {TOKEN}</html>").into_bytes(),
-                )
-            }),
-        );
-        let run = plan(&forge2, &dir, &[]);
-        failed_unacted(&forge2, &run, "page 1 is not JSON (line 1, column 1");
+        failed_unacted(&forge, &run, &expect);
+    }
+}
+
+/// 1(b), not JSON at all (an HTML page echoing the token): the same, with where it broke.
+#[test]
+fn a_comment_list_in_html_echoing_the_token_fails_without_printing_it() {
+    for forge in both() {
+        let html = format!("<html>your token {TOKEN}</html>");
+        let answer =
+            Arc::new(move |_: &Request| Answer::Http(200, vec![], html.clone().into_bytes()));
+        forge.script("GET", list_path(&forge), answer);
+        let run = plan(&forge, &config_dir("forge-html"), &[]);
+        failed_unacted(&forge, &run, "page 1 is not JSON (line 1, column 1");
     }
 }
 
@@ -132,11 +147,7 @@ fn a_next_page_elsewhere_is_refused_naming_its_origin_alone() {
         forge.on_page(Arc::new(move |_, items, mut headers| {
             headers.retain(|(k, _)| k != "x-next-page" && k != "link");
             headers.push(("link".into(), link.clone()));
-            Answer::Http(
-                200,
-                headers,
-                serde_json::Value::from(items).to_string().into_bytes(),
-            )
+            page(headers, items)
         }));
         let run = plan(&forge, &config_dir("forge-link"), &[]);
         failed_unacted(
@@ -144,10 +155,14 @@ fn a_next_page_elsewhere_is_refused_naming_its_origin_alone() {
             &run,
             "the next page is on another host (`https://other.example`); orgsync does not send the token there",
         );
-        assert!(!run.all().contains("access_token"), "{}", run.show());
-        assert!(!run.all().contains("/next"), "{}", run.show());
+        assert_lacks(&run.all(), "access_token");
+        assert_lacks(&run.all(), "/next");
     }
-    // The API's own origin, another path (another pull request's comments): refused too.
+}
+
+/// The API's own origin, another path (another pull request's comments): refused too.
+#[test]
+fn a_next_page_on_another_path_of_the_api_is_refused() {
     let gh = Forge::github();
     let other = format!(
         r#"<{}/repos/acme/other/issues/1/comments?page=2>; rel="next""#,
@@ -155,11 +170,7 @@ fn a_next_page_elsewhere_is_refused_naming_its_origin_alone() {
     );
     gh.on_page(Arc::new(move |_, items, mut headers| {
         headers.push(("link".into(), other.clone()));
-        Answer::Http(
-            200,
-            headers,
-            serde_json::Value::from(items).to_string().into_bytes(),
-        )
+        page(headers, items)
     }));
     let run = plan(&gh, &config_dir("forge-link-path"), &[]);
     failed_unacted(&gh, &run, "the next page is not of this list");
@@ -237,8 +248,12 @@ fn a_comment_page_that_never_ends_stops_at_the_answer_cap() {
             Kind::GitHub => ("GITHUB_API_URL", url.clone()),
             Kind::GitLab => ("CI_API_V4_URL", format!("{url}/api/v4")),
         };
-        let dir = config_dir("forge-endless");
-        let run = run_with(&forge, &dir, &["plan"], &[(api.0, &api.1)]);
+        let run = run_with(
+            &forge,
+            &config_dir("forge-endless"),
+            &["plan"],
+            &[(api.0, &api.1)],
+        );
         failed_unacted(&forge, &run, "the answer is larger than 8 MiB");
         run.stderr_has("hint: no honest answer is that large");
         let sent = sent.load(Ordering::Relaxed);
@@ -262,8 +277,7 @@ fn a_comment_page_that_never_ends_stops_at_the_answer_cap() {
 fn a_forge_that_answers_each_page_after_20_s_ends_within_the_timeout() {
     for forge in both() {
         forge.slow_pages(Duration::from_secs(20));
-        let dir = config_dir("forge-slow");
-        let run = plan(&forge, &dir, &["--timeout", "2"]);
+        let run = plan(&forge, &config_dir("forge-slow"), &["--timeout", "2"]);
         failed_unacted(&forge, &run, "(`--timeout` 2 s)");
         run.stderr_has("hint: give the run more time with `--timeout SECONDS`");
         assert!(
@@ -277,131 +291,132 @@ fn a_forge_that_answers_each_page_after_20_s_ends_within_the_timeout() {
 /// 4(b): another user's comment carries orgsync's marker and was posted before orgsync's own.
 #[test]
 fn another_authors_comment_with_our_marker_is_never_touched() {
-    for forge in both() {
+    for kind in both() {
         let dir = config_dir("forge-foreign");
-        // A first run: orgsync's own comment, whose text the impostor copies.
-        plan(&forge, &dir, &[]).success();
-        let ours = forge.all()[0].clone();
-        let forge2 = match forge.kind {
-            Kind::GitHub => Forge::github(),
-            Kind::GitLab => Forge::gitlab(),
-        };
-        let impostor_body = ours
-            .body
-            .replace("will lose access", "will keep access (edited)");
-        let impostor = forge2.seed_as(OTHER, &impostor_body);
-        let own = forge2.seed_ours(&ours.body.replace("### orgsync plan", "### old plan"));
+        let ours = our_body(&kind, &dir);
+        let forge = fresh(&kind);
+        let impostor_body = ours.replace("will lose access", "will keep access (edited)");
+        let impostor = forge.seed_as(OTHER, &impostor_body);
+        let own = forge.seed_ours(&ours.replace("### orgsync plan", "### old plan"));
         dir.write("orgsync.yaml", &first_orgs(2));
-        let run = plan(&forge2, &dir, &[]);
+        let run = plan(&forge, &dir, &[]);
         run.success();
-        let after = forge2.all();
+        let after = forge.all();
         assert_eq!(after.len(), 2, "{after:#?}");
+        let first = (after[0].id, &after[0].body, after[0].author.0);
         assert_eq!(
-            (after[0].id, &after[0].body, after[0].author.0),
+            first,
             (impostor, &impostor_body, OTHER.0),
             "never edited, never deleted"
         );
         assert_eq!(after[1].id, own, "orgsync's own comment holds the plan");
-        assert!(
-            after[1].body.contains("### orgsync plan"),
-            "{}",
-            after[1].body
-        );
-        run.stderr_has(format!(
-                "warning: comment {impostor} by `octocat` carries orgsync's marker for this plan, but orgsync did not write it"
-            ));
-        let writes: Vec<String> = forge2
-            .requests()
-            .iter()
-            .filter(|r| r.method != "GET")
-            .map(|r| r.path.clone())
-            .collect();
+        assert_has(&after[1].body, "### orgsync plan");
+        run.stderr_has(format!("warning: comment {impostor} by `octocat` carries orgsync's marker for this plan, but orgsync did not write it"));
+        let writes = forge.requests().into_iter().filter(|r| r.method != "GET");
+        let writes: Vec<String> = writes.map(|r| r.path).collect();
         assert_eq!(writes.len(), 1, "{writes:?}");
         assert!(writes[0].ends_with(&format!("/{own}")), "{writes:?}");
-
-        // Only the impostor's: orgsync posts its own beside it.
-        let forge3 = match forge.kind {
-            Kind::GitHub => Forge::github(),
-            Kind::GitLab => Forge::gitlab(),
-        };
-        forge3.seed_as(OTHER, &impostor_body);
-        let run = plan(&forge3, &dir, &[]);
-        run.success();
-        let after = forge3.all();
-        assert_eq!(after.len(), 2);
-        assert_eq!(after[0].body, impostor_body);
-        assert_eq!(after[1].author, forge3.me());
-        run.stderr_has("1 created");
-        run.stderr_has("warning: comment");
-        token_kept(&forge3, &[&run]);
     }
 }
 
-/// GitHub's author: a personal token's `GET /user`; Actions' own token (403 there) is
-/// `github-actions[bot]` only when GITHUB_ACTIONS says so; a comment posted as someone else
-/// than the author orgsync assumed is an error.
+/// 4(b), only the impostor's comment: orgsync posts its own beside it.
 #[test]
-fn the_github_author_is_the_tokens_user_or_the_actions_bot() {
+fn beside_only_an_impostors_comment_orgsync_posts_its_own() {
+    for kind in both() {
+        let dir = config_dir("forge-foreign-only");
+        let impostor_body =
+            our_body(&kind, &dir).replace("will lose access", "will keep access (edited)");
+        let forge = fresh(&kind);
+        forge.seed_as(OTHER, &impostor_body);
+        dir.write("orgsync.yaml", &first_orgs(2));
+        let run = plan(&forge, &dir, &[]);
+        run.success()
+            .stderr_has("1 created")
+            .stderr_has("warning: comment");
+        let after = forge.all();
+        assert_eq!(after.len(), 2);
+        assert_eq!(after[0].body, impostor_body);
+        assert_eq!(after[1].author, forge.me());
+        token_kept(&forge, &[&run]);
+    }
+}
+
+/// GitHub's author with a personal token is its `GET /user`: its comments are ours, the Actions
+/// bot's are not; a second run finds ada's comment and leaves it unchanged.
+#[test]
+fn with_a_personal_token_the_github_author_is_the_tokens_user() {
     let dir = config_dir("forge-author");
-    // A personal token: its user's comments are ours, the Actions bot's are not.
     let gh = Forge::github();
     gh.personal_token((77, "ada"));
-    let bot_body = {
-        let scratch = Forge::github();
-        plan(&scratch, &dir, &[]).success();
-        scratch.all()[0].body.clone()
-    };
+    let bot_body = our_body(&gh, &dir);
     let bots = gh.seed_as((41_898_282, "github-actions[bot]"), &bot_body);
-    let run = run_with(&gh, &dir, &["plan"], &[("GITHUB_ACTIONS", "")]);
-    run.success();
+    let outside_actions = [("GITHUB_ACTIONS", "")];
+    run_with(&gh, &dir, &["plan"], &outside_actions).success();
     let after = gh.all();
     assert_eq!(after.len(), 2);
     assert_eq!((after[0].id, &after[0].body), (bots, &bot_body));
     assert_eq!(after[1].author, (77, "ada".to_string()));
-    // Run again: ada's comment is found and left unchanged.
-    let run = run_with(&gh, &dir, &["plan"], &[("GITHUB_ACTIONS", "")]);
+    let run = run_with(&gh, &dir, &["plan"], &outside_actions);
     run.stderr_has("1 unchanged");
-
-    // Outside Actions, a token that cannot read /user: an error, nothing posted.
-    let gh = Forge::github();
-    let run = run_with(&gh, &dir, &["plan"], &[("GITHUB_ACTIONS", "")]);
-    failed_unacted(&gh, &run, "finding the token's user");
-    run.stderr_has("hint: outside GitHub Actions");
-
-    // In Actions with an app's token: the created comment says who wrote it; not the bot.
-    let gh = Forge::github();
-    gh.posts_as((99, "some-app[bot]"));
-    let run = plan(&gh, &dir, &[]);
-    run.failure();
-    run.stderr_has("was written as `some-app[bot]`, not as `github-actions[bot]`");
 }
 
-/// A list that moved between pages (an id on two pages, GitLab's count off) is read again and
-/// each comment acted on once; one that keeps moving fails with nothing acted on.
+/// Outside Actions, a token that cannot read /user (Actions' own token): an error, nothing
+/// posted.
 #[test]
-fn a_list_that_moves_is_read_again_and_one_that_keeps_moving_fails() {
+fn outside_actions_a_token_without_a_user_is_an_error() {
+    let gh = Forge::github();
+    let run = run_with(
+        &gh,
+        &config_dir("forge-author-none"),
+        &["plan"],
+        &[("GITHUB_ACTIONS", "")],
+    );
+    failed_unacted(&gh, &run, "finding the token's user");
+    run.stderr_has("hint: outside GitHub Actions");
+    crate::support::assert_stderr!(run, @r"
+    success: false
+    exit_code: 1
+    ----- stderr -----
+    error: could not comment on pull request #7 of `acme/org-config`: finding the token's user, to tell orgsync's own comments from others': GitHub: GET /user answered 403: Resource not accessible by integration
+    hint: outside GitHub Actions, use a token that may read `GET /user` (a personal access token); in GitHub Actions, GITHUB_ACTIONS=true tells orgsync the token is the workflow's own
+    ");
+}
+
+/// In Actions with an app's token: the created comment says who wrote it; not the bot, an error.
+#[test]
+fn a_comment_written_as_another_author_than_assumed_is_an_error() {
+    let gh = Forge::github();
+    gh.posts_as((99, "some-app[bot]"));
+    let run = plan(&gh, &config_dir("forge-author-app"), &[]);
+    run.failure();
+    run.stderr_has("was written as `some-app[bot]`, not as `github-actions[bot]`");
+    crate::support::assert_stderr!(run, @r"
+    success: false
+    exit_code: 1
+    ----- stderr -----
+    error: the comment orgsync just posted (1001) was written as `some-app[bot]`, not as `github-actions[bot]`, the author orgsync takes for its token: later runs would not recognise it
+    hint: use the workflow's own GITHUB_TOKEN, or a token that may read `GET /user`
+    ");
+}
+
+/// A list that moved between pages (page 1's last comment, ours, again at the top of page 2
+/// on the first reading) is read again and each comment acted on once.
+#[test]
+fn a_list_that_moves_is_read_again_and_acted_on_once() {
     for forge in both() {
         let dir = config_dir("forge-moves");
-        let body = {
-            let scratch = match forge.kind {
-                Kind::GitHub => Forge::github(),
-                Kind::GitLab => Forge::gitlab(),
-            };
-            plan(&scratch, &dir, &[]).success();
-            scratch.all()[0].body.replace("### orgsync plan", "### old")
-        };
+        let body = our_body(&forge, &dir).replace("### orgsync plan", "### old");
         for i in 0..150 {
             if i == 99 {
                 forge.seed_ours(&body);
             }
             forge.seed(&format!("comment {i}"));
         }
-        // The first reading shows page 1's last comment (ours) again at the top of page 2.
         let last_of_first = Arc::new(Mutex::new(None::<serde_json::Value>));
         let readings = Arc::new(AtomicU64::new(0));
         let (l, r) = (last_of_first.clone(), readings.clone());
-        forge.on_page(Arc::new(move |page, mut items, headers| {
-            if page == 1 {
+        forge.on_page(Arc::new(move |n, mut items, headers| {
+            if n == 1 {
                 r.fetch_add(1, Ordering::Relaxed);
                 *l.lock().unwrap() = items.last().cloned();
             } else if r.load(Ordering::Relaxed) == 1
@@ -409,14 +424,9 @@ fn a_list_that_moves_is_read_again_and_one_that_keeps_moving_fails() {
             {
                 items.insert(0, last);
             }
-            Answer::Http(
-                200,
-                headers,
-                serde_json::Value::from(items).to_string().into_bytes(),
-            )
+            page(headers, items)
         }));
-        let run = plan(&forge, &dir, &[]);
-        run.success();
+        plan(&forge, &dir, &[]).success();
         assert_eq!(readings.load(Ordering::Relaxed), 2, "read again");
         let writes: Vec<_> = forge
             .requests()
@@ -425,38 +435,36 @@ fn a_list_that_moves_is_read_again_and_one_that_keeps_moving_fails() {
             .collect();
         assert_eq!(writes.len(), 1, "ours updated once: {writes:?}");
         assert_eq!(forge.all().len(), 151);
+    }
+}
 
-        // Always moving: fails after two readings, nothing acted on.
-        let moving = match forge.kind {
-            Kind::GitHub => Forge::github(),
-            Kind::GitLab => Forge::gitlab(),
-        };
-        moving.seed_ours(&body);
-        moving.on_page(Arc::new(|_, mut items, headers| {
+/// A list that moves on every reading (its first comment again at its end) fails after two
+/// readings, nothing acted on.
+#[test]
+fn a_list_that_keeps_moving_fails_with_nothing_acted_on() {
+    for forge in both() {
+        let dir = config_dir("forge-moving");
+        forge.seed_ours(&our_body(&forge, &dir).replace("### orgsync plan", "### old"));
+        forge.on_page(Arc::new(|_, mut items, headers| {
             if let Some(first) = items.first().cloned() {
                 items.push(first);
             }
-            Answer::Http(
-                200,
-                headers,
-                serde_json::Value::from(items).to_string().into_bytes(),
-            )
+            page(headers, items)
         }));
-        let run = plan(&moving, &dir, &[]);
-        failed_unacted(&moving, &run, "changed while it was read, 2 times");
+        let run = plan(&forge, &dir, &[]);
+        failed_unacted(&forge, &run, "changed while it was read, 2 times");
         run.stderr_has("was listed twice");
     }
-    // GitLab's count off on every reading.
+}
+
+#[test]
+fn gitlabs_count_off_on_every_reading_fails() {
     let gl = Forge::gitlab();
     gl.seed("a note");
     gl.on_page(Arc::new(|_, items, mut headers| {
         headers.retain(|(k, _)| k != "x-total");
         headers.push(("x-total".into(), "5".into()));
-        Answer::Http(
-            200,
-            headers,
-            serde_json::Value::from(items).to_string().into_bytes(),
-        )
+        page(headers, items)
     }));
     let run = plan(&gl, &config_dir("forge-count"), &[]);
     failed_unacted(
@@ -466,19 +474,12 @@ fn a_list_that_moves_is_read_again_and_one_that_keeps_moving_fails() {
     );
 }
 
-/// A page with more comments than asked for, and a list that goes on past 100 pages.
 #[test]
-fn oversized_pages_and_endless_lists_are_refused() {
+fn a_page_with_more_comments_than_asked_for_is_refused() {
     let gh = Forge::github();
     gh.on_page(Arc::new(|_, _, headers| {
-        let items: Vec<serde_json::Value> = (0..101)
-            .map(|i| serde_json::json!({"id": i, "body": "x", "user": {"login": "a"}}))
-            .collect();
-        Answer::Http(
-            200,
-            headers,
-            serde_json::Value::from(items).to_string().into_bytes(),
-        )
+        let item = |i| serde_json::json!({"id": i, "body": "x", "user": {"login": "a"}});
+        page(headers, (0..101).map(item).collect())
     }));
     let run = plan(&gh, &config_dir("forge-oversized"), &[]);
     failed_unacted(
@@ -486,25 +487,24 @@ fn oversized_pages_and_endless_lists_are_refused() {
         &run,
         "page 1 holds 101 comments, more than the 100 asked for",
     );
+}
 
-    // Fresh comments on every page, forever.
+/// Fresh comments on every page, forever: refused after 100 pages.
+#[test]
+fn a_list_that_goes_on_past_100_pages_is_refused() {
     let gl = Forge::gitlab();
-    gl.on_page(Arc::new(|page, _, _| {
-        let items: Vec<serde_json::Value> = (0..100)
-            .map(|i| serde_json::json!({"id": page * 1000 + i, "body": "x", "system": false}))
-            .collect();
-        Answer::Http(
-            200,
-            vec![("x-next-page".into(), (page + 1).to_string())],
-            serde_json::Value::from(items).to_string().into_bytes(),
+    gl.on_page(Arc::new(|n, _, _| {
+        let item = |i| serde_json::json!({"id": n * 1000 + i, "body": "x", "system": false});
+        page(
+            vec![("x-next-page".into(), (n + 1).to_string())],
+            (0..100).map(item).collect(),
         )
     }));
     let run = plan(&gl, &config_dir("forge-endless-list"), &[]);
     failed_unacted(&gl, &run, "it goes on past 100 pages of 100");
-    let pages = gl
+    let notes = gl
         .requests_of("GET")
-        .iter()
-        .filter(|r| r.path.contains("/notes"))
-        .count();
-    assert_eq!(pages, 100);
+        .into_iter()
+        .filter(|r| r.path.contains("/notes"));
+    assert_eq!(notes.count(), 100);
 }

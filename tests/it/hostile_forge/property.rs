@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::*;
 use crate::support::forge::Comment;
@@ -147,6 +147,7 @@ fn hook(listing: Listing, seed: u64) -> Arc<crate::support::forge::PageHook> {
     })
 }
 
+#[derive(Default)]
 struct Figures {
     cases: usize,
     succeeded: usize,
@@ -244,43 +245,20 @@ fn check_case(seed: u64, dir: &TempDir, marker: &str, figures: &mut Figures) {
 
 #[test]
 fn property_random_hostile_comment_lists_keep_every_promise() {
-    let cases: usize = std::env::var("ORGSYNC_FORGE_PROPERTY_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(24);
-    let seed: u64 = std::env::var("ORGSYNC_PROPERTY_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                % 1_000_000_007
-        });
+    let cases = crate::support::property_cases("ORGSYNC_FORGE_PROPERTY_CASES", 24);
+    let seed = crate::support::property_seed();
     eprintln!("forge property: {cases} cases from seed {seed}");
     let dir = config_dir("forge-property");
     // The marker of this config and domain, from a run on a scratch pull request.
-    let marker = {
-        let scratch = Forge::github();
-        plan(&scratch, &dir, &[]).success();
-        let body = scratch.all()[0].body.clone();
-        body.lines().next().unwrap().to_string()
-    };
-    let mut figures = Figures {
-        cases: 0,
-        succeeded: 0,
-        failed: 0,
-        longest: Duration::ZERO,
-    };
+    let body = super::our_body(&Forge::github(), &dir);
+    let marker = body.lines().next().unwrap();
+    let mut figures = Figures::default();
     for i in 0..cases as u64 {
-        check_case(seed + i, &dir, &marker, &mut figures);
+        check_case(seed + i, &dir, marker, &mut figures);
     }
+    let (posted, refused) = (figures.succeeded, figures.failed);
+    let (cases, longest) = (figures.cases, figures.longest.as_secs_f64());
     eprintln!(
-        "forge property: {} cases, {} posted, {} refused unacted, longest run {:.2} s",
-        figures.cases,
-        figures.succeeded,
-        figures.failed,
-        figures.longest.as_secs_f64()
+        "forge property: {cases} cases, {posted} posted, {refused} refused unacted, longest run {longest:.2} s"
     );
 }

@@ -1,11 +1,13 @@
 //! Shared helpers for integration tests: tenants, emulators, and running the real binary.
 
+pub mod checks;
 pub mod fake_auth0;
 pub mod forge;
 pub mod http;
 pub mod scenario;
 pub mod steps;
 
+pub use checks::*;
 pub(crate) use scenario::{Scenario, assert_run, assert_stderr, unindent};
 pub use steps::*;
 
