@@ -61,6 +61,31 @@ fn deletes(emu: &Emulator) -> Vec<orgsync_emulator::RequestRecord> {
         .collect()
 }
 
+/// The example tenant's organizations.
+const ACME: &str = "org_3hbVAMF8F3wVIcEJ";
+const INITECH: &str = "org_SST1yp2pazgSiMYi";
+const UMBRELLA: &str = "org_cGR0immZcgIoQziO";
+/// The new hire (invited to acme, not a member) and Albert Wesker (umbrella, removed).
+const NEW_HIRE: &str = "auth0|64b0c0ffee0000000000abcd";
+const ALBERT: &str = "auth0|64b0c0ffee00000000000020";
+
+/// Emulator options under which a removal shows in member lists only after `ms`.
+fn removal_delayed(ms: u64) -> Options {
+    let removal_delay = Duration::from_millis(ms);
+    Options {
+        removal_delay,
+        ..Options::default()
+    }
+}
+
+/// The user_ids the member removals carried, in the order sent.
+fn deleted_ids(emu: &Emulator) -> Vec<String> {
+    deletes(emu)
+        .into_iter()
+        .flat_map(|r| r.members.unwrap_or_default())
+        .collect()
+}
+
 /// A fault: `times` answers of `status` to DELETEs of organization `org`'s members.
 fn delete_fault(org: &str, status: u16, times: u32) -> ScriptedFault {
     fault(
@@ -194,8 +219,7 @@ fn a_blocked_organization_is_untouched_and_the_others_proceed() {
         members_of(s.emu(), "initech"),
         members_of_view(&before, "initech")
     );
-    let initech = "org_SST1yp2pazgSiMYi";
-    assert!(deletes(s.emu()).iter().all(|r| !r.path.contains(initech)));
+    assert!(deletes(s.emu()).iter().all(|r| !r.path.contains(INITECH)));
     // The break-glass account is still in every organization it was in.
     let breakglass = "auth0|64b0c0ffee00000000000001".to_string();
     for o in &s.emu().state().organizations {
@@ -288,30 +312,19 @@ fn saved_plan(s: &Scenario) -> std::path::PathBuf {
 #[test]
 fn a_saved_plan_removes_only_what_it_lists_and_reports_members_already_gone() {
     let s = Scenario::convergent("apply-saved");
-    let plan = saved_plan(&s);
+    let plan = read_json(saved_plan(&s));
     // After the plan: someone joins acme (not in the plan), someone listed goes on their own.
-    s.emu()
-        .add_members("org_3hbVAMF8F3wVIcEJ", &["auth0|64b0c0ffee0000000000abcd"]);
-    s.emu()
-        .remove_members("org_cGR0immZcgIoQziO", &["auth0|64b0c0ffee00000000000020"]);
+    s.emu().add_members(ACME, &[NEW_HIRE]);
+    s.emu().remove_members(UMBRELLA, &[ALBERT]);
     let out = s.run(["apply", "plan.json", "--auto-approve"]);
-    out.success()
-        .stdout_has("already gone: auth0|64b0c0ffee00000000000020");
+    out.success().stdout_has(format!("already gone: {ALBERT}"));
     out.stdout_has("Apply: 8 removed, 0 not removed, 1 already gone");
-    let acme = members_of(s.emu(), "acme");
-    let joined = "auth0|64b0c0ffee0000000000abcd".to_string();
-    assert!(
-        acme.contains(&joined),
-        "a member added after the plan stays"
-    );
+    // A member added after the plan stays.
+    assert!(members_of(s.emu(), "acme").contains(&NEW_HIRE.to_string()));
     // Every DELETE carried only user_ids the plan listed.
-    let plan = read_json(&plan);
     let orgs = plan["organizations"].as_array().unwrap();
     let listed: BTreeSet<&str> = orgs.iter().flat_map(|o| user_ids(&o["remove"])).collect();
-    for u in deletes(s.emu())
-        .into_iter()
-        .flat_map(|r| r.members.unwrap())
-    {
+    for u in deleted_ids(s.emu()) {
         assert!(listed.contains(u.as_str()), "{u} was not in the plan");
     }
 }
@@ -363,10 +376,9 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
 fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
     let s = Scenario::convergent("apply-partial");
     let expected = expected_state(&s);
-    s.emu()
-        .script_fault(delete_fault("org_SST1yp2pazgSiMYi", 500, 3));
+    s.emu().script_fault(delete_fault(INITECH, 500, 3));
     let out = s.run(APPLY_AUDITED);
-    let wants = "organization initech (org_SST1yp2pazgSiMYi): removed 0, NOT removed 6";
+    let wants = format!("organization initech ({INITECH}): removed 0, NOT removed 6");
     out.failure().stdout_has(wants);
     out.stdout_has("Apply: 3 removed, 6 not removed");
     for u in ["18", "19", "1a", "1b", "1c", "1d"] {
@@ -392,11 +404,7 @@ fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
 
 #[test]
 fn wait_reports_convergence_under_a_removal_delay() {
-    let removal_delay = Duration::from_millis(3000);
-    let s = Scenario::convergent("apply-wait").options(Options {
-        removal_delay,
-        ..Options::default()
-    });
+    let s = Scenario::convergent("apply-wait").options(removal_delayed(3000));
     let out = s.run(["apply", "--auto-approve", "--wait=20"]);
     let visible = out.success().stdout().matches("removals visible").count();
     assert_eq!(visible, 3, "{}", out.show());
@@ -470,8 +478,7 @@ fn with_client_credentials_the_audit_log_records_the_client_id_and_not_the_secre
 fn the_audit_log_counts_the_attempts_of_a_call_that_is_not_retried() {
     let s = Scenario::convergent("apply-attempts");
     // A 404 is final: one attempt, recorded as one.
-    s.emu()
-        .script_fault(delete_fault("org_cGR0immZcgIoQziO", 404, 1));
+    s.emu().script_fault(delete_fault(UMBRELLA, 404, 1));
     s.run(APPLY_AUDITED).failure();
     let lines = s.audit();
     let failed: Vec<&Value> = lines
@@ -568,11 +575,7 @@ fn wait_never_takes_the_next_argument_as_its_value() {
 
 #[test]
 fn wait_waits_the_full_time_and_fails_when_removals_never_show() {
-    let removal_delay = Duration::from_millis(30_000);
-    let s = Scenario::convergent("apply-wait-timeout").options(Options {
-        removal_delay,
-        ..Options::default()
-    });
+    let s = Scenario::convergent("apply-wait-timeout").options(removal_delayed(30_000));
     let out = s.run(["apply", "--auto-approve", "--wait=5"]);
     out.code(1).stdout_has("removals NOT yet visible");
     let wants = "error: apply did not complete: removals not yet visible after --wait=5 s";
