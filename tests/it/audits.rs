@@ -42,19 +42,23 @@ fn saved_plan_in_git(tag: &str) -> Scenario {
     s
 }
 
+/// [`saved_plan_in_git`], then that plan applied in the same pull request's run, audited to
+/// `audit.jsonl`.
+fn applied_in_git(tag: &str) -> Scenario {
+    let s = saved_plan_in_git(tag);
+    let apply = s.cmd(["apply", "plan.json", "-c", "orgsync.yaml"]);
+    let apply = apply.envs(ACTIONS).arg("--auto-approve");
+    apply.args(["--audit-log", "audit.jsonl"]).run().success();
+    s
+}
+
 #[test]
-fn apply_records_its_change_verify_checks_the_chain_and_report_renders_the_evidence() {
-    let s = saved_plan_in_git("audit-e2e");
+fn the_saved_plan_and_the_apply_record_the_commit_and_the_pull_request() {
+    let s = applied_in_git("audit-provenance");
     // The saved plan says which commit and pull request it was made from.
     let plan = read_json(s.join("plan.json"));
     assert_eq!(plan["provenance"]["ci"]["pull_request"]["number"], 42);
     assert_eq!(plan["provenance"]["git"]["clean"], true);
-
-    let apply = s
-        .cmd(["apply", "plan.json", "-c", "orgsync.yaml"])
-        .envs(ACTIONS);
-    let apply = apply.args(["--auto-approve", "--audit-log", "audit.jsonl"]);
-    apply.run().success();
     let lines = s.audit();
     let start = &lines[0];
     assert_eq!(start["event"], "start");
@@ -66,7 +70,11 @@ fn apply_records_its_change_verify_checks_the_chain_and_report_renders_the_evide
     let commit = start["provenance"]["git"]["commit"].as_str();
     assert_eq!(commit.map(str::len), Some(40));
     assert_eq!(start["plan_provenance"]["ci"]["pull_request"]["number"], 42);
+}
 
+#[test]
+fn verify_checks_the_chain_and_report_renders_the_evidence() {
+    let s = applied_in_git("audit-evidence");
     // verify passes, and prints the anchor.
     let v = s.run_bare(["audit", "verify", "audit.jsonl"]);
     v.success().stdout_has("the chain holds");
@@ -88,7 +96,11 @@ fn apply_records_its_change_verify_checks_the_chain_and_report_renders_the_evide
     let removed = members.iter().filter(|m| m["outcome"] == "removed");
     let ids: Vec<&str> = removed.filter_map(|m| m["user_id"].as_str()).collect();
     assert_eq!(ids.len(), 9, "{v:#}");
+}
 
+#[test]
+fn one_byte_changed_breaks_the_chain_at_the_line_after_it() {
+    let s = applied_in_git("audit-tampered");
     // One byte changed: verify names the line after it and exits 1.
     let path = s.join("audit.jsonl");
     let mut bytes = std::fs::read(&path).unwrap();
