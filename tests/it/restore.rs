@@ -119,10 +119,21 @@ fn roles(emu: &Emulator, user: &str) -> Vec<String> {
     roles.into_iter().map(|r| r.name).collect()
 }
 
-#[test]
-fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan_shows_no_change() {
+/// [`applied_and_reverted`], then restored: the emulator, the directory, the run restored and
+/// the restore's own run.
+fn restored(tag: &str) -> (Emulator, TempDir, String, Run) {
     let emu = emulator();
-    let dir = TempDir::new("restore-exact");
+    let dir = TempDir::new(tag);
+    let run = applied_and_reverted(&emu, &dir);
+    let r = restore(&emu, &dir, &run, &[]);
+    r.success();
+    (emu, dir, run, r)
+}
+
+#[test]
+fn the_apply_records_direct_roles_and_group_roles_apart() {
+    let emu = emulator();
+    let dir = TempDir::new("restore-intent");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     let applied = apply_audited(&emu, &dir, &[]);
     assert!(
@@ -131,20 +142,17 @@ fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan
         applied.show()
     );
     assert_eq!(sorted_members(&emu), ["auth0|m0000", "auth0|m0001"]);
-    let audit = dir.path().join("audit.jsonl");
-    let lines = audit_lines(&audit);
-    let run = last_apply_run(&lines);
-    // The intent records direct roles and group roles apart.
+    let lines = audit_of(&dir);
     let intent = lines.iter().find(|l| l["event"] == "intent").unwrap();
     assert_eq!(intent["roles"][1]["user_id"], "auth0|m0003");
     assert_eq!(intent["roles"][1]["roles"][0]["name"], "viewer");
     assert_eq!(intent["group_roles"][1]["roles"][0]["name"], "sso");
     assert_eq!(intent["group_roles"][0]["roles"], serde_json::json!([]));
-    emu.clear_requests();
-    // Revert the config, then restore.
-    dir.write("orgsync.yaml", &config(ALL));
-    let r = restore(&emu, &dir, &run, &[]);
-    r.success();
+}
+
+#[test]
+fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles() {
+    let (emu, _, _, r) = restored("restore-exact");
     r.stdout_has("roles: admin, billing");
     r.stdout_has("group roles not assigned (they come back with the group): sso");
     let all: Vec<String> = ALL.iter().map(|m| format!("auth0|{m}")).collect();
@@ -154,58 +162,41 @@ fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan
     assert_eq!(roles(&emu, "auth0|m0003"), ["viewer"]);
     // One POST of the members (at most 10), one per member with roles.
     let p = posts(&emu);
-    assert_eq!(
-        p.iter().filter(|p| p.ends_with("/members")).count(),
-        1,
-        "{p:?}"
-    );
-    assert_eq!(
-        p.iter().filter(|p| p.ends_with("/roles")).count(),
-        2,
-        "{p:?}"
-    );
-    // Every POST has its intent before it and its outcome after, in the same log.
-    let lines = audit_lines(&audit);
-    let restore_lines: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["restores_run"] == run.as_str())
-        .collect();
-    let events: Vec<&str> = restore_lines
-        .iter()
-        .map(|l| l["event"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        events,
-        [
-            "start", "intent", "restore", "intent", "restore", "intent", "restore", "summary"
-        ]
-    );
-    assert!(
-        restore_lines
-            .iter()
-            .all(|l| l["run_id"] == restore_lines[0]["run_id"])
-    );
-    assert_ne!(restore_lines[0]["run_id"], run.as_str());
-    assert_eq!(restore_lines[2]["outcome"], "restored");
-    assert_eq!(restore_lines[1]["action"], "add_members");
-    assert_eq!(restore_lines[7]["success"], true);
+    let ending = |end: &str| p.iter().filter(|p| p.ends_with(end)).count();
+    assert_eq!(ending("/members"), 1, "{p:?}");
+    assert_eq!(ending("/roles"), 2, "{p:?}");
+}
+
+#[test]
+fn every_post_of_a_restore_has_its_intent_before_it_and_the_chain_still_holds() {
+    let (_, dir, run, _) = restored("restore-log");
+    let mut log = audit_of(&dir);
+    log.retain(|l| l["restores_run"] == run.as_str());
+    let log = Value::from(log);
+    let want = [
+        "start", "intent", "restore", "intent", "restore", "intent", "restore", "summary",
+    ];
+    assert_eq!(strs(&log, "event"), want);
+    // One run of its own.
+    let restore_run = log[0]["run_id"].as_str().unwrap();
+    assert_eq!(strs(&log, "run_id"), [restore_run; 8]);
+    assert_ne!(restore_run, run);
+    assert_eq!(log[2]["outcome"], "restored");
+    assert_eq!(log[1]["action"], "add_members");
+    assert_eq!(log[7]["success"], true);
     // The log, with the restore's lines in it, still verifies as one chain.
-    OrgSync::bare()
-        .args(["audit", "verify"])
-        .arg(&audit)
-        .run()
-        .success();
-    // The next plan shows no change.
-    OrgSync::new(&emu)
-        .args(["plan", "-c", "orgsync.yaml", "--detailed-exitcode"])
-        .cwd(dir.path())
-        .run()
-        .code(0);
-    // Restoring again has nothing left to do, and sends nothing.
+    let verify = OrgSync::bare().args(["audit", "verify", "audit.jsonl"]);
+    verify.cwd(dir.path()).run().success();
+}
+
+#[test]
+fn after_a_restore_the_plan_shows_no_change_and_restoring_again_sends_nothing() {
+    let (emu, dir, run, _) = restored("restore-again");
+    let plan = OrgSync::new(&emu).args(["plan", "-c", "orgsync.yaml", "--detailed-exitcode"]);
+    plan.cwd(dir.path()).run().code(0);
     emu.clear_requests();
     let again = restore(&emu, &dir, &run, &[]);
-    again.success();
-    again.stdout_has("already a member again");
+    again.success().stdout_has("already a member again");
     assert!(posts(&emu).is_empty());
 }
 
