@@ -172,9 +172,8 @@ fn rejoin_block_blocks_the_organization_and_apply_removes_no_one() {
 }
 
 #[test]
-fn invitations_are_declared_state_and_apply_revokes_only_the_undeclared() {
+fn invitations_are_declared_state_in_the_plan() {
     let dir = acme("reentry-invitations");
-    let emu = dir.emu();
     // Bob and Ada declared: the only drift is the undeclared invitation.
     dir.write("orgsync.yaml", &all_declared(REVOKE));
     let r = dir.run(["plan", "--detailed-exitcode", "--format", "json"]);
@@ -186,23 +185,35 @@ fn invitations_are_declared_state_and_apply_revokes_only_the_undeclared() {
     assert_eq!(inv["revoke"][0]["invitee_email"], "eve@elsewhere.example");
     assert_eq!(plan["summary"]["revoke_invitations"], 1);
     assert_eq!(plan["summary"]["remove"], 0);
+}
 
-    let audit = dir.path().join("audit.jsonl");
-    let r = dir.cmd(["apply", "--auto-approve", "--wait=10", "--audit-log"]);
-    r.arg(&audit)
-        .run()
-        .success()
-        .stdout_has("1 invitation revoked");
-    let api = api_requests(emu).into_iter();
+/// acme's three members declared with `invitations: revoke`, applied with `--wait=10`, audited
+/// to `audit.jsonl`: the undeclared invitation revoked.
+fn revoked(tag: &str) -> Scenario {
+    let dir = acme(tag);
+    dir.write("orgsync.yaml", &all_declared(REVOKE));
+    let r = dir.cmd([
+        "apply",
+        "--auto-approve",
+        "--wait=10",
+        "--audit-log",
+        "audit.jsonl",
+    ]);
+    r.run().success().stdout_has("1 invitation revoked");
+    dir
+}
+
+#[test]
+fn apply_revokes_only_the_undeclared_invitation_and_logs_it() {
+    let dir = revoked("reentry-revoke");
+    let api = api_requests(dir.emu()).into_iter();
     let deletes: Vec<String> = api
         .filter(|q| q.method == "DELETE")
         .map(|q| q.path)
         .collect();
-    assert_eq!(
-        deletes,
-        ["/api/v2/organizations/org_reentryreentry01/invitations/uinv_undeclared00001"]
-    );
-    let lines = audit_lines(&audit);
+    let revoked = "/api/v2/organizations/org_reentryreentry01/invitations/uinv_undeclared00001";
+    assert_eq!(deletes, [revoked]);
+    let lines = dir.audit();
     let event = |l: &Value| {
         let invitation = l["invitation_id"].as_str().unwrap_or("-");
         format!("{} {invitation}", l["event"].as_str().unwrap_or("?"))
@@ -219,10 +230,14 @@ fn invitations_are_declared_state_and_apply_revokes_only_the_undeclared() {
     assert_eq!(lines[2]["outcome"], "removed");
     assert_eq!(lines[2]["invitee_email"], "eve@elsewhere.example");
     assert_eq!(lines[3]["revoked"], 1);
+}
 
+#[test]
+fn a_revoked_invitation_can_no_longer_be_accepted_and_nothing_is_left_to_do() {
+    let dir = revoked("reentry-revoked");
     // The revoked invitation can no longer be accepted; the declared one still can.
-    assert_ne!(accept(emu, "uinv_undeclared00001").0, 200);
-    let (status, answer) = accept(emu, "uinv_declared0000001");
+    assert_ne!(accept(dir.emu(), "uinv_undeclared00001").0, 200);
+    let (status, answer) = accept(dir.emu(), "uinv_declared0000001");
     assert_eq!(status, 200, "{answer}");
     // Nothing is left to do.
     dir.run(["plan", "--detailed-exitcode"]).code(0);
