@@ -7,11 +7,6 @@ use crate::support::*;
 use orgsync_emulator::{Emulator, Options, ScriptedFault};
 use serde_json::Value;
 
-/// A scenario with the example config made to converge.
-fn convergent(tag: &str) -> Scenario {
-    Scenario::new(tag).convergent_example_config()
-}
-
 /// Declared members plus protected members present in the tenant, per organization name.
 fn expected_state(s: &Scenario) -> Vec<(String, BTreeSet<String>)> {
     let desired = orgsync::config::load(&s.join("orgsync.yaml")).unwrap();
@@ -66,32 +61,53 @@ fn deletes(emu: &Emulator) -> Vec<orgsync_emulator::RequestRecord> {
         .collect()
 }
 
-/// A fault: `times` answers of `status` to DELETEs of organization `org`'s members.
-fn delete_fault(org: &str, status: u16, times: u32) -> ScriptedFault {
-    ScriptedFault {
-        method: "DELETE".into(),
-        path: format!("/api/v2/organizations/{org}/members"),
-        status,
-        times,
+/// The example tenant's organizations.
+const ACME: &str = "org_3hbVAMF8F3wVIcEJ";
+const INITECH: &str = "org_SST1yp2pazgSiMYi";
+const UMBRELLA: &str = "org_cGR0immZcgIoQziO";
+/// The new hire (invited to acme, not a member) and Albert Wesker (umbrella, removed).
+const NEW_HIRE: &str = "auth0|64b0c0ffee0000000000abcd";
+const ALBERT: &str = "auth0|64b0c0ffee00000000000020";
+
+/// Emulator options under which a removal shows in member lists only after `ms`.
+fn removal_delayed(ms: u64) -> Options {
+    let removal_delay = Duration::from_millis(ms);
+    Options {
+        removal_delay,
+        ..Options::default()
     }
 }
 
-const APPLY: [&str; 2] = ["apply", "--auto-approve"];
+/// The user_ids the member removals carried, in the order sent.
+fn deleted_ids(emu: &Emulator) -> Vec<String> {
+    deletes(emu)
+        .into_iter()
+        .flat_map(|r| r.members.unwrap_or_default())
+        .collect()
+}
+
+/// A fault: `times` answers of `status` to DELETEs of organization `org`'s members.
+fn delete_fault(org: &str, status: u16, times: u32) -> ScriptedFault {
+    fault(
+        "DELETE",
+        &format!("/api/v2/organizations/{org}/members"),
+        status,
+        times,
+    )
+}
 
 #[test]
 fn apply_then_plan_shows_no_changes() {
-    let s = convergent("apply-idem");
+    let s = Scenario::convergent("apply-idem");
     let expected = expected_state(&s);
-    let out = s.run(APPLY);
-    out.success();
-    out.stdout_has("Apply: 9 removed, 0 not removed");
+    s.run(APPLY)
+        .success()
+        .stdout_has("Apply: 9 removed, 0 not removed");
     assert_eq!(state_sets(s.emu()), expected);
     s.run(["plan", "--detailed-exitcode"]).success();
     // A second apply has nothing to do and sends no DELETE.
     let before = deletes(s.emu()).len();
-    let second = s.run(APPLY);
-    second.success();
-    second.stdout_has("Nothing to remove");
+    s.run(APPLY).success().stdout_has("Nothing to remove");
     assert_eq!(deletes(s.emu()).len(), before);
 }
 
@@ -116,18 +132,13 @@ fn thirty_seven_removals_go_out_as_10_10_10_7() {
     );
     s.run(APPLY).success();
     let calls = deletes(s.emu());
-    let sizes: Vec<usize> = calls
-        .iter()
-        .map(|r| r.members.as_ref().unwrap().len())
-        .collect();
+    let batches: Vec<Vec<String>> = calls.iter().flat_map(|r| r.members.clone()).collect();
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
     assert_eq!(sizes, [10, 10, 10, 7]);
     let many = "/api/v2/organizations/org_manymanymanyman1/members";
     assert!(calls.iter().all(|r| r.path == many && r.status == 204));
     // Stable order: sorted by user_id, each id once.
-    let sent: Vec<String> = calls
-        .iter()
-        .flat_map(|r| r.members.clone().unwrap())
-        .collect();
+    let sent = batches.concat();
     let sorted: Vec<String> = sent
         .iter()
         .cloned()
@@ -208,8 +219,7 @@ fn a_blocked_organization_is_untouched_and_the_others_proceed() {
         members_of(s.emu(), "initech"),
         members_of_view(&before, "initech")
     );
-    let initech = "org_SST1yp2pazgSiMYi";
-    assert!(deletes(s.emu()).iter().all(|r| !r.path.contains(initech)));
+    assert!(deletes(s.emu()).iter().all(|r| !r.path.contains(INITECH)));
     // The break-glass account is still in every organization it was in.
     let breakglass = "auth0|64b0c0ffee00000000000001".to_string();
     for o in &s.emu().state().organizations {
@@ -301,50 +311,27 @@ fn saved_plan(s: &Scenario) -> std::path::PathBuf {
 
 #[test]
 fn a_saved_plan_removes_only_what_it_lists_and_reports_members_already_gone() {
-    let s = convergent("apply-saved");
-    let plan = saved_plan(&s);
+    let s = Scenario::convergent("apply-saved");
+    let plan = read_json(saved_plan(&s));
     // After the plan: someone joins acme (not in the plan), someone listed goes on their own.
-    s.emu()
-        .add_members("org_3hbVAMF8F3wVIcEJ", &["auth0|64b0c0ffee0000000000abcd"]);
-    s.emu()
-        .remove_members("org_cGR0immZcgIoQziO", &["auth0|64b0c0ffee00000000000020"]);
+    s.emu().add_members(ACME, &[NEW_HIRE]);
+    s.emu().remove_members(UMBRELLA, &[ALBERT]);
     let out = s.run(["apply", "plan.json", "--auto-approve"]);
-    out.success();
-    let text = out.stdout();
-    assert!(
-        text.contains("already gone: auth0|64b0c0ffee00000000000020"),
-        "{text}"
-    );
-    assert!(
-        text.contains("Apply: 8 removed, 0 not removed, 1 already gone"),
-        "{text}"
-    );
-    let acme = members_of(s.emu(), "acme");
-    let joined = "auth0|64b0c0ffee0000000000abcd".to_string();
-    assert!(
-        acme.contains(&joined),
-        "a member added after the plan stays"
-    );
+    out.success().stdout_has(format!("already gone: {ALBERT}"));
+    out.stdout_has("Apply: 8 removed, 0 not removed, 1 already gone");
+    // A member added after the plan stays.
+    assert!(members_of(s.emu(), "acme").contains(&NEW_HIRE.to_string()));
     // Every DELETE carried only user_ids the plan listed.
-    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
-    let listed: BTreeSet<&str> = plan["organizations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|o| o["remove"].as_array().unwrap())
-        .map(|m| m["user_id"].as_str().unwrap())
-        .collect();
-    for u in deletes(s.emu())
-        .into_iter()
-        .flat_map(|r| r.members.unwrap())
-    {
+    let orgs = plan["organizations"].as_array().unwrap();
+    let listed: BTreeSet<&str> = orgs.iter().flat_map(|o| user_ids(&o["remove"])).collect();
+    for u in deleted_ids(s.emu()) {
         assert!(listed.contains(u.as_str()), "{u} was not in the plan");
     }
 }
 
 #[test]
 fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config() {
-    let s = convergent("apply-refuse");
+    let s = Scenario::convergent("apply-refuse");
     let plan = std::fs::read_to_string(saved_plan(&s)).unwrap();
     let edited = plan.replace(
         "auth0|64b0c0ffee0000000000000c",
@@ -352,16 +339,14 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
     );
     s.write("edited.json", &edited);
     let out = s.run(["apply", "edited.json", "--auto-approve"]);
-    out.failure();
-    out.stderr_has("was edited after it was made");
+    out.failure().stderr_has("was edited after it was made");
 
     s.write(
         "v2.json",
         &plan.replace("\"format_version\": 1", "\"format_version\": 2"),
     );
     let out = s.run(["apply", "v2.json", "--auto-approve"]);
-    out.failure();
-    out.stderr_has("format_version 2");
+    out.failure().stderr_has("format_version 2");
 
     let config = std::fs::read_to_string(s.join("orgsync.yaml")).unwrap();
     s.write(
@@ -369,18 +354,16 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
         &config.replace("max_removals: 25%", "max_removals: 30%"),
     );
     let out = s.run(["apply", "plan.json", "--auto-approve", "-c", "other.yaml"]);
-    out.failure();
-    let wants = "differs from the plan's config_sha256";
-    out.stderr_has(wants);
+    out.failure()
+        .stderr_has("differs from the plan's config_sha256");
 
     // The same plan against another tenant (another emulator: another domain).
     let other = background(example_tenant(), Options::default());
-    let out = OrgSync::new(&other)
-        .args(["apply", "plan.json", "--auto-approve"])
-        .cwd(s.path())
-        .run();
-    out.failure();
-    out.stderr_has("the plan was made for");
+    let out = OrgSync::new(&other).args(["apply", "plan.json", "--auto-approve"]);
+    out.cwd(s.path())
+        .run()
+        .failure()
+        .stderr_has("the plan was made for");
 
     let none = deletes(s.emu()).is_empty() && deletes(&other).is_empty();
     assert!(none, "no refused plan removed anyone");
@@ -391,19 +374,15 @@ fn saved_plans_are_refused_when_edited_versioned_elsewhere_or_for_another_config
 
 #[test]
 fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
-    let s = convergent("apply-partial");
+    let s = Scenario::convergent("apply-partial");
     let expected = expected_state(&s);
-    s.emu()
-        .script_fault(delete_fault("org_SST1yp2pazgSiMYi", 500, 3));
-    let out = s.run(["apply", "--auto-approve", "--audit-log", "audit.jsonl"]);
-    out.failure();
-    let text = out.stdout();
-    let wants = "organization initech (org_SST1yp2pazgSiMYi): removed 0, NOT removed 6";
-    assert!(text.contains(wants), "{text}");
-    assert!(text.contains("Apply: 3 removed, 6 not removed"), "{text}");
+    s.emu().script_fault(delete_fault(INITECH, 500, 3));
+    let out = s.run(APPLY_AUDITED);
+    let wants = format!("organization initech ({INITECH}): removed 0, NOT removed 6");
+    out.failure().stdout_has(wants);
+    out.stdout_has("Apply: 3 removed, 6 not removed");
     for u in ["18", "19", "1a", "1b", "1c", "1d"] {
-        let wants = format!("not removed: auth0|64b0c0ffee000000000000{u}: ");
-        assert!(text.contains(&wants), "{u}: {text}");
+        out.stdout_has(format!("not removed: auth0|64b0c0ffee000000000000{u}: "));
     }
     assert_eq!(members_of(s.emu(), "initech").len(), 11);
     let acme = expected.iter().find(|(n, _)| n == "acme").unwrap();
@@ -412,7 +391,7 @@ fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
     s.run(APPLY).success();
     assert_eq!(state_sets(s.emu()), expected);
     // The audit log recorded the failed call with its status and attempts.
-    let lines = audit_lines(&s.join("audit.jsonl"));
+    let lines = s.audit();
     let failed: Vec<&Value> = lines
         .iter()
         .filter(|l| l["event"] == "delete" && l["status"] == 500)
@@ -425,19 +404,10 @@ fn a_failing_organization_does_not_stop_the_others_and_a_rerun_converges() {
 
 #[test]
 fn wait_reports_convergence_under_a_removal_delay() {
-    let removal_delay = Duration::from_millis(3000);
-    let s = convergent("apply-wait").options(Options {
-        removal_delay,
-        ..Options::default()
-    });
+    let s = Scenario::convergent("apply-wait").options(removal_delayed(3000));
     let out = s.run(["apply", "--auto-approve", "--wait=20"]);
-    out.success();
-    assert_eq!(
-        out.stdout().matches("removals visible").count(),
-        3,
-        "{}",
-        out.show()
-    );
+    let visible = out.success().stdout().matches("removals visible").count();
+    assert_eq!(visible, 3, "{}", out.show());
     // After the last DELETE, the wait re-read some organization more than once: the removals
     // were still listed at first (3 changed organizations, so more than 3 reads).
     let log = s.emu().requests();
@@ -451,28 +421,17 @@ fn wait_reports_convergence_under_a_removal_delay() {
 
 #[test]
 fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
-    let s = convergent("apply-audit");
+    let s = Scenario::convergent("apply-audit");
     let emu = s.emu();
     let token = emu.token_for("demo").unwrap();
-    let url = emu.url();
-    let out = OrgSync::bare()
-        .envs(&[
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_API_TOKEN", token.as_str()),
-        ])
-        .args([
-            "apply",
-            "--auto-approve",
-            "--audit-log",
-            "audit.jsonl",
-            "-vv",
-        ])
-        .cwd(s.path())
-        .run();
+    let out = OrgSync::with_token(emu, &token)
+        .args(APPLY_AUDITED)
+        .arg("-vv");
+    let out = out.cwd(s.path()).run();
     out.success();
     let log = std::fs::read_to_string(s.join("audit.jsonl")).unwrap();
     assert!(!log.contains(&token) && !out.all().contains(&token));
-    let lines = audit_lines(&s.join("audit.jsonl"));
+    let lines = s.audit();
     let calls: Vec<&Value> = lines
         .iter()
         .filter(|l| l["event"] == "delete" && l["invitation_id"].is_null())
@@ -489,7 +448,7 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
             .any(|t| t.members.as_ref() == Some(&ids));
         assert!(sent, "{ids:?}");
         assert_eq!(a["status"], 204);
-        assert_eq!(a["domain"], url);
+        assert_eq!(a["domain"], emu.url());
         assert!(a["organization_id"].as_str().unwrap().starts_with("org_"));
         assert!(a["organization_name"].is_string());
         assert!(a["duration_ms"].is_u64());
@@ -507,24 +466,21 @@ fn the_audit_log_matches_the_tenant_call_by_call_and_holds_no_secret() {
 
 #[test]
 fn with_client_credentials_the_audit_log_records_the_client_id_and_not_the_secret() {
-    let s = convergent("apply-audit-cc");
-    s.run(["apply", "--auto-approve", "--audit-log", "audit.jsonl"])
-        .success();
+    let s = Scenario::convergent("apply-audit-cc");
+    s.run(APPLY_AUDITED).success();
     let log = std::fs::read_to_string(s.join("audit.jsonl")).unwrap();
     assert!(!log.contains("demo-secret"));
-    let lines = audit_lines(&s.join("audit.jsonl"));
+    let lines = s.audit();
     assert!(!lines.is_empty() && lines.iter().all(|l| l["client_id"] == "demo"));
 }
 
 #[test]
 fn the_audit_log_counts_the_attempts_of_a_call_that_is_not_retried() {
-    let s = convergent("apply-attempts");
+    let s = Scenario::convergent("apply-attempts");
     // A 404 is final: one attempt, recorded as one.
-    s.emu()
-        .script_fault(delete_fault("org_cGR0immZcgIoQziO", 404, 1));
-    s.run(["apply", "--auto-approve", "--audit-log", "audit.jsonl"])
-        .failure();
-    let lines = audit_lines(&s.join("audit.jsonl"));
+    s.emu().script_fault(delete_fault(UMBRELLA, 404, 1));
+    s.run(APPLY_AUDITED).failure();
+    let lines = s.audit();
     let failed: Vec<&Value> = lines
         .iter()
         .filter(|l| l["event"] == "delete" && l["status"] == 404)
@@ -545,9 +501,8 @@ fn a_run_that_cannot_read_the_tenant_still_leaves_a_summary() {
             allow_empty: true
         ",
     );
-    s.run(["apply", "--auto-approve", "--audit-log", "audit.jsonl"])
-        .failure();
-    let lines = audit_lines(&s.join("audit.jsonl"));
+    s.run(APPLY_AUDITED).failure();
+    let lines = s.audit();
     assert_eq!(lines.len(), 1, "{lines:?}");
     let summary = &lines[0];
     assert_eq!(summary["event"], "summary");
@@ -562,52 +517,38 @@ fn a_run_that_cannot_read_the_tenant_still_leaves_a_summary() {
     assert!(deletes(s.emu()).is_empty());
 }
 
-const SANDBOX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tenant.yaml");
-
 #[test]
 fn a_plan_saved_against_a_sandbox_applies_against_the_same_sandbox() {
-    let s = convergent("apply-sandbox-saved");
-    s.run_bare(["plan", "--sandbox", SANDBOX, "--out", "plan.json"])
-        .success();
-    let plan: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.join("plan.json")).unwrap()).unwrap();
+    let s = Scenario::convergent("apply-sandbox-saved");
+    s.sandbox(["plan", "--out", "plan.json"]).success();
+    let plan = read_json(s.join("plan.json"));
     let domain = plan["domain"].as_str().unwrap();
     assert!(domain.starts_with("sandbox:"), "{domain}");
     // A second plan of the same tenant file names the same sandbox.
-    let again = s.run_bare(["plan", "--sandbox", SANDBOX, "--format", "json"]);
-    let again: Value = serde_json::from_str(again.success().stdout()).unwrap();
+    let again = json_of(s.sandbox(["plan", "--format", "json"]).success());
     assert_eq!(again["domain"], domain);
     // Without --sandbox, the plan's sandbox domain says what to pass.
     let no_sandbox = s.run_bare(["apply", "plan.json", "--auto-approve"]);
-    no_sandbox.failure();
-    let wants = "pass `--sandbox TENANT.yaml`";
-    no_sandbox.stderr_has(wants);
-    let out = s.run_bare(["apply", "plan.json", "--auto-approve", "--sandbox", SANDBOX]);
-    out.success();
-    out.stdout_has("Apply: 9 removed");
+    no_sandbox
+        .failure()
+        .stderr_has("pass `--sandbox TENANT.yaml`");
+    let out = s.sandbox(["apply", "plan.json", "--auto-approve"]);
+    out.success().stdout_has("Apply: 9 removed");
 }
 
 #[test]
 fn a_plans_domain_is_not_trusted_with_credentials_and_a_config_given_as_the_plan_gets_a_hint() {
-    let s = convergent("apply-plan-domain");
+    let s = Scenario::convergent("apply-plan-domain");
     saved_plan(&s);
     // No --domain, no AUTH0_DOMAIN: a plan file is not trusted with where credentials go.
     // Only Auth0's own domains are taken from it; this one (the emulator) gets nothing, not
     // even the token request.
     let before = s.emu().requests().len();
     let creds = OrgSync::bare()
-        .envs(&[
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ])
-        .args(["apply", "plan.json", "--auto-approve"])
-        .cwd(s.path());
-    assert_run!(creds.clone().no_retry_delay().run(), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+        .demo()
+        .args(["apply", "plan.json", "--auto-approve"]);
+    let creds = creds.cwd(s.path());
+    assert_error!(creds.clone().no_retry_delay().run(), @r"
         error: the plan was made for `http://[EMULATOR]`, and no --domain or AUTH0_DOMAIN was given
         hint: orgsync sends credentials only to a domain you name or to Auth0's own (`TENANT.REGION.auth0.com`): pass `--domain http://[EMULATOR]` if that is the tenant
         ");
@@ -618,15 +559,9 @@ fn a_plans_domain_is_not_trusted_with_credentials_and_a_config_given_as_the_plan
     assert!(!deletes(s.emu()).is_empty(), "{}", out.show());
     // Another domain is still refused.
     let other = creds.args(["--domain", "travel0.us.auth0.com"]).run();
-    other.failure();
-    other.stderr_has("the plan was made for");
+    other.failure().stderr_has("the plan was made for");
     // The config passed where the plan goes.
-    assert_run!(s.run_bare(["apply", "orgsync.yaml"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run_bare(["apply", "orgsync.yaml"]), @r"
         error: `orgsync.yaml` is not a JSON plan: expected value at line 1 column 1
         hint: `orgsync.yaml` looks like a config: pass it with `-c orgsync.yaml` (`orgsync apply -c orgsync.yaml`), and a saved plan (from `orgsync plan --out PLAN.json`) as the argument
         ");
@@ -635,47 +570,23 @@ fn a_plans_domain_is_not_trusted_with_credentials_and_a_config_given_as_the_plan
 #[test]
 fn wait_never_takes_the_next_argument_as_its_value() {
     let s = Scenario::new("apply-wait-arg");
-    assert_run!(s.run_bare(["apply", "--wait", "stale.json"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
-        error: cannot read the plan `stale.json`: No such file or directory (os error 2)
-        ");
+    assert_error!(s.run_bare(["apply", "--wait", "stale.json"]), @"error: cannot read the plan `stale.json`: No such file or directory (os error 2)");
 }
 
 #[test]
 fn wait_waits_the_full_time_and_fails_when_removals_never_show() {
-    let removal_delay = Duration::from_millis(30_000);
-    let s = convergent("apply-wait-timeout").options(Options {
-        removal_delay,
-        ..Options::default()
-    });
+    let s = Scenario::convergent("apply-wait-timeout").options(removal_delayed(30_000));
     let out = s.run(["apply", "--auto-approve", "--wait=5"]);
-    out.code(1);
-    out.stdout_has("removals NOT yet visible");
+    out.code(1).stdout_has("removals NOT yet visible");
     let wants = "error: apply did not complete: removals not yet visible after --wait=5 s";
-    out.stderr_has(wants);
-    out.stderr_has("hint: ");
-    assert!(
-        out.took >= Duration::from_secs(5),
-        "{:?}\n{}",
-        out.took,
-        out.show()
-    );
+    out.stderr_has(wants).stderr_has("hint: ");
+    assert!(out.took >= Duration::from_secs(5), "{}", out.show());
 }
 
 #[test]
 fn a_forbidden_delete_reaches_stderr_with_the_scope_to_grant() {
-    let s = convergent("apply-403");
-    let out = s
-        .cmd(APPLY)
-        .envs(&[
-            ("AUTH0_CLIENT_ID", "read-only"),
-            ("AUTH0_CLIENT_SECRET", "read-only-secret"),
-        ])
-        .run();
+    let s = Scenario::convergent("apply-403");
+    let out = s.cmd(APPLY).read_only().run();
     // The token's granted scopes are known before anything is sent: refused then, not by a
     // 403 per DELETE.
     assert_stderr!(out, @r"
@@ -685,6 +596,5 @@ fn a_forbidden_delete_reaches_stderr_with_the_scope_to_grant() {
         error: refusing to apply: the token lacks `delete:organization_members` (apply needs `delete:organization_members` to remove members); nothing was sent
         hint: grant `delete:organization_members` to the application `read-only` in the Auth0 Dashboard (Applications > APIs > Auth0 Management API > Machine to Machine Applications), then run apply again
         ");
-    let api = api_requests(s.emu());
-    assert!(api.iter().all(|r| r.method == "GET"), "nothing is sent");
+    assert_reads_only(s.emu());
 }

@@ -2,7 +2,6 @@
 //! a chain `audit verify` checks line by line, and `audit report` turns into evidence.
 
 use crate::support::*;
-use orgsync_emulator::Options;
 
 /// A GitHub Actions run of pull request 42, as the runner's environment describes it.
 const ACTIONS: &[(&str, &str)] = &[
@@ -17,21 +16,18 @@ const ACTIONS: &[(&str, &str)] = &[
 
 /// The example config in a fresh Git repository (one commit), and a saved plan made from it in
 /// the simulated pull request.
-fn saved_plan_in_git(emu: &orgsync_emulator::Emulator, tag: &str) -> TempDir {
-    let dir = TempDir::new(tag);
+fn saved_plan_in_git(tag: &str) -> Scenario {
+    let s = Scenario::new(tag);
     // The example, with initech's guard off so the run succeeds whole.
-    dir.write(
-        "orgsync.yaml",
-        &std::fs::read_to_string(example_config()).unwrap().replace(
-            "  - name: initech\n",
-            "  - name: initech\n    max_removals: 100%\n",
-        ),
-    );
+    let example = std::fs::read_to_string(example_config()).unwrap();
+    let initech = "  - name: initech\n";
+    let guard_off = example.replace(initech, &format!("{initech}    max_removals: 100%\n"));
+    s.write("orgsync.yaml", &guard_off);
     let git = |args: &[&str]| {
         let ok = std::process::Command::new("git")
             .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
             .args(args)
-            .current_dir(dir.path())
+            .current_dir(s.path())
             .output()
             .unwrap()
             .status
@@ -41,133 +37,95 @@ fn saved_plan_in_git(emu: &orgsync_emulator::Emulator, tag: &str) -> TempDir {
     git(&["init", "-q"]);
     git(&["add", "orgsync.yaml"]);
     git(&["commit", "-q", "-m", "config"]);
-    OrgSync::new(emu)
-        .envs(ACTIONS)
-        .args(["plan", "--out", "plan.json"])
-        .cwd(dir.path())
-        .run()
-        .success();
-    dir
+    let plan = s.cmd(["plan", "--out", "plan.json"]).envs(ACTIONS);
+    plan.run().success();
+    s
+}
+
+/// [`saved_plan_in_git`], then that plan applied in the same pull request's run, audited to
+/// `audit.jsonl`.
+fn applied_in_git(tag: &str) -> Scenario {
+    let s = saved_plan_in_git(tag);
+    let apply = s.cmd(["apply", "plan.json", "-c", "orgsync.yaml"]);
+    let apply = apply.envs(ACTIONS).arg("--auto-approve");
+    apply.args(["--audit-log", "audit.jsonl"]).run().success();
+    s
 }
 
 #[test]
-fn apply_records_its_change_verify_checks_the_chain_and_report_renders_the_evidence() {
-    let emu = background(example_tenant(), Options::default());
-    let dir = saved_plan_in_git(&emu, "audit-e2e");
+fn the_saved_plan_and_the_apply_record_the_commit_and_the_pull_request() {
+    let s = applied_in_git("audit-provenance");
     // The saved plan says which commit and pull request it was made from.
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
-            .unwrap();
+    let plan = read_json(s.join("plan.json"));
     assert_eq!(plan["provenance"]["ci"]["pull_request"]["number"], 42);
     assert_eq!(plan["provenance"]["git"]["clean"], true);
-
-    let r = OrgSync::new(&emu)
-        .envs(ACTIONS)
-        .args(["apply", "plan.json", "-c", "orgsync.yaml", "--auto-approve"])
-        .args(["--audit-log", "audit.jsonl"])
-        .cwd(dir.path())
-        .run();
-    r.success();
-    let lines = audit_lines(&dir.path().join("audit.jsonl"));
+    let lines = s.audit();
     let start = &lines[0];
     assert_eq!(start["event"], "start");
     assert_eq!(start["prev_sha256"], serde_json::Value::Null);
     assert_eq!(start["plan_file"], "plan.json");
     assert_eq!(start["provenance"]["ci"]["actor"], "ada");
-    assert_eq!(
-        start["provenance"]["ci"]["run_url"],
-        "https://github.com/acme/access/actions/runs/987654"
-    );
-    assert_eq!(
-        start["provenance"]["git"]["commit"].as_str().map(str::len),
-        Some(40)
-    );
+    let run_url = "https://github.com/acme/access/actions/runs/987654";
+    assert_eq!(start["provenance"]["ci"]["run_url"], run_url);
+    let commit = start["provenance"]["git"]["commit"].as_str();
+    assert_eq!(commit.map(str::len), Some(40));
     assert_eq!(start["plan_provenance"]["ci"]["pull_request"]["number"], 42);
+}
 
+#[test]
+fn verify_checks_the_chain_and_report_renders_the_evidence() {
+    let s = applied_in_git("audit-evidence");
     // verify passes, and prints the anchor.
-    let v = OrgSync::bare()
-        .args(["audit", "verify", "audit.jsonl"])
-        .cwd(dir.path())
-        .run();
-    v.success();
-    v.stdout_has("the chain holds");
+    let v = s.run_bare(["audit", "verify", "audit.jsonl"]);
+    v.success().stdout_has("the chain holds");
     v.stdout_has("last line sha256: ");
 
     // The report: the pull request, the members removed with their roles.
-    let report = OrgSync::bare()
-        .args(["audit", "report", "audit.jsonl"])
-        .cwd(dir.path())
-        .run();
-    report.success();
-    let md = report.stdout();
-    assert!(md.contains("**Chain: intact**"), "{md}");
-    assert!(
-        md.contains("pull request [#42](https://github.com/acme/access/pull/42)"),
-        "{md}"
+    let report = s.run_bare(["audit", "report", "audit.jsonl"]);
+    report.success().stdout_has("**Chain: intact**");
+    report.stdout_has("pull request [#42](https://github.com/acme/access/pull/42)");
+    report.stdout_has("by `ada`");
+    report.stdout_has(
+        "| acme | `auth0\\|64b0c0ffee0000000000000c` | dennis@acme.example | Dennis Ritchie |",
     );
-    assert!(md.contains("by `ada`"), "{md}");
-    assert!(
-        md.contains(
-            "| acme | `auth0\\|64b0c0ffee0000000000000c` | dennis@acme.example | Dennis Ritchie |"
-        ),
-        "{md}"
-    );
-    assert!(md.contains("- **Plan:** saved plan `plan.json`"), "{md}");
-    let json = OrgSync::bare()
-        .args(["audit", "report", "audit.jsonl", "--format", "json"])
-        .cwd(dir.path())
-        .run();
-    json.success();
-    let v: serde_json::Value = serde_json::from_str(json.stdout()).unwrap();
+    report.stdout_has("- **Plan:** saved plan `plan.json`");
+    let json = s.run_bare(["audit", "report", "audit.jsonl", "--format", "json"]);
+    let v = json_of(json.success());
     assert_eq!(v["chain"]["holds"], true);
-    let removed: Vec<&str> = v["runs"][0]["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["outcome"] == "removed")
-        .map(|m| m["user_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(removed.len(), 9, "{v:#}");
+    let members = v["runs"][0]["members"].as_array().unwrap();
+    let removed = members.iter().filter(|m| m["outcome"] == "removed");
+    let ids: Vec<&str> = removed.filter_map(|m| m["user_id"].as_str()).collect();
+    assert_eq!(ids.len(), 9, "{v:#}");
+}
 
+#[test]
+fn one_byte_changed_breaks_the_chain_at_the_line_after_it() {
+    let s = applied_in_git("audit-tampered");
     // One byte changed: verify names the line after it and exits 1.
-    let path = dir.path().join("audit.jsonl");
+    let path = s.join("audit.jsonl");
     let mut bytes = std::fs::read(&path).unwrap();
     let at = bytes
         .windows(b"dennis@".len())
-        .position(|w| w == b"dennis@")
-        .unwrap();
+        .position(|w| w == b"dennis@");
+    let at = at.unwrap();
     bytes[at] = b'D';
     std::fs::write(&path, &bytes).unwrap();
     let edited_line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-    let v = OrgSync::bare()
-        .args(["audit", "verify", "audit.jsonl"])
-        .cwd(dir.path())
-        .run();
-    v.code(1);
-    v.stderr_has(format!(
+    let v = s.run_bare(["audit", "verify", "audit.jsonl"]);
+    v.code(1).stderr_has(format!(
         "line {}: breaks the chain: its prev_sha256 is not the sha256 of line {edited_line}",
         edited_line + 1
     ));
-    let report = OrgSync::bare()
-        .args(["audit", "report", "audit.jsonl"])
-        .cwd(dir.path())
-        .run();
+    let report = s.run_bare(["audit", "report", "audit.jsonl"]);
     report.stdout_has("**Chain: BROKEN**");
 }
 
 #[test]
 fn report_filters_runs_and_refuses_a_date_it_cannot_read() {
-    let dir = TempDir::new("audit-filters");
-    let r = OrgSync::bare()
-        .args(["audit", "report", "audit.jsonl", "--since", "yesterday"])
-        .cwd(dir.path())
-        .run();
-    r.code(1);
-    r.stderr_has("is not a date");
-    let r = OrgSync::bare()
-        .args(["audit", "verify", "missing.jsonl"])
-        .cwd(dir.path())
-        .run();
-    r.code(1);
-    r.stderr_has("cannot read the audit log `missing.jsonl`");
+    let s = Scenario::new("audit-filters");
+    let r = s.run_bare(["audit", "report", "audit.jsonl", "--since", "yesterday"]);
+    r.code(1).stderr_has("is not a date");
+    let r = s.run_bare(["audit", "verify", "missing.jsonl"]);
+    r.code(1)
+        .stderr_has("cannot read the audit log `missing.jsonl`");
 }

@@ -140,12 +140,7 @@ fn a_file_over_64_mib_is_refused_unread() {
     let s = Scenario::new("config-big");
     let f = std::fs::File::create(s.join("orgsync.yaml")).unwrap();
     f.set_len(64 * 1024 * 1024 + 1).unwrap();
-    assert_run!(s.run(["plan"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run(["plan"]), @r"
         error: orgsync.yaml: the file is larger than 64 MiB
         hint: split the config into several files in a directory and pass the directory with `-c`
         ");
@@ -161,12 +156,7 @@ fn an_alias_bomb_is_refused_quickly() {
     y.push_str("]\n");
     let s = Scenario::new("config-bomb");
     s.write("orgsync.yaml", &y);
-    assert_run!(s.run_bare(["validate"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run_bare(["validate"]), @r"
         error: orgsync.yaml:6:4015: too many YAML aliases (`*name`): more than 1,000
         hint: orgsync refuses YAML that expands aliases or nests beyond reasonable limits; write the members out
         ");
@@ -174,16 +164,11 @@ fn an_alias_bomb_is_refused_quickly() {
 
 #[test]
 fn a_directory_is_merged_and_a_cross_file_duplicate_names_both_places() {
-    let s = Scenario::new("config-dir");
-    std::fs::create_dir(s.join("conf")).unwrap();
-    s.write(
-        "conf/a.yaml",
-        "version: 1\norganizations:\n  - name: acme\n    members: []\n",
-    );
-    s.write(
-        "conf/b.yml",
-        "version: 1\norganizations:\n  - name: globex\n    members: []\n",
-    );
+    let one_org =
+        |name: &str| format!("version: 1\norganizations:\n  - name: {name}\n    members: []\n");
+    let s = Scenario::new("config-dir").mkdir("conf");
+    s.write("conf/a.yaml", &one_org("acme"));
+    s.write("conf/b.yml", &one_org("globex"));
     assert_run!(s.run_bare(["validate", "-c", "conf"]), @r"
         success: true
         exit_code: 0
@@ -192,16 +177,8 @@ fn a_directory_is_merged_and_a_cross_file_duplicate_names_both_places() {
 
         ----- stderr -----
         ");
-    s.write(
-        "conf/c.yaml",
-        "version: 1\norganizations:\n  - name: acme\n    members: []\n",
-    );
-    assert_run!(s.run_bare(["validate", "-c", "conf"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    s.write("conf/c.yaml", &one_org("acme"));
+    assert_error!(s.run_bare(["validate", "-c", "conf"]), @r"
         error: conf/c.yaml:3:11: organization name `acme` is listed twice (first at conf/a.yaml:3:11)
         hint: declare each organization once
         ");

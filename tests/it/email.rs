@@ -2,7 +2,6 @@
 
 use crate::support::*;
 use orgsync_emulator::tenant::User;
-use serde_json::Value;
 
 fn tenant_with_twins() -> orgsync_emulator::Tenant {
     let mut t = example_tenant();
@@ -30,16 +29,10 @@ fn one_match_resolves_and_the_plan_shows_it() {
         "orgsync.yaml",
         &format!("{UMBRELLA}      - {{email: new.hire@acme.example}}\n"),
     );
-    let out = dir.run(["plan", "--format", "json"]);
-    out.success();
-    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let v = json_of(dir.run(["plan", "--format", "json"]).success());
     let o = &v["organizations"][0];
-    assert_eq!(
-        o["remove"].as_array().unwrap().len(),
-        1,
-        "only albert goes: chris is declared by email"
-    );
-    assert_eq!(o["remove"][0]["user_id"], "auth0|64b0c0ffee00000000000020");
+    // Only albert goes: chris is declared by email.
+    assert_eq!(user_ids(&o["remove"]), ["auth0|64b0c0ffee00000000000020"]);
     assert_eq!(
         o["resolved_emails"],
         serde_json::json!([
@@ -54,11 +47,11 @@ fn one_match_resolves_and_the_plan_shows_it() {
     );
     let text = dir.run(["plan"]);
     text.stdout_has("  email chris@umbrella.example is auth0|64b0c0ffee0000000000001f\n");
-    let lookups = emu
-        .requests()
+    let log = emu.requests();
+    let by_email = log
         .iter()
-        .filter(|r| r.path.starts_with("/api/v2/users-by-email"))
-        .count();
+        .filter(|r| r.path.starts_with("/api/v2/users-by-email"));
+    let lookups = by_email.count();
     assert_eq!(lookups, 4, "two emails, looked up once per run");
 }
 
@@ -67,19 +60,12 @@ fn no_match_or_two_matches_is_an_error_naming_the_entry_and_candidates() {
     let dir = Scenario::new("email-bad").tenant(tenant_with_twins());
     let emu = dir.emu();
     dir.write("orgsync.yaml", &format!("{UMBRELLA}      - {{email: nobody@acme.example}}\n      - {{email: twin@acme.example}}\n"));
-    let out = dir.run(["plan"]);
-    out.failure();
-    let err = out.stderr();
-    assert!(
-        err.contains("orgsync.yaml:8:9: no user has the email `nobody@acme.example`"),
-        "{err}"
-    );
-    assert!(
-        err.contains("orgsync.yaml:9:9: the email `twin@acme.example` belongs to 2 users (`auth0|twin1`, `google-oauth2|twin2`); orgsync does not guess"),
-        "{err}"
-    );
-    assert!(err.contains("hint: name the member by user_id"), "{err}");
-    assert!(out.stdout().is_empty());
+    assert_error!(dir.run(["plan"]), @r"
+        error: 2 members named by email could not be resolved; nothing was planned
+          orgsync.yaml:8:9: no user has the email `nobody@acme.example`
+          orgsync.yaml:9:9: the email `twin@acme.example` belongs to 2 users (`auth0|twin1`, `google-oauth2|twin2`); orgsync does not guess
+        hint: name the member by user_id instead (`orgsync export` lists them)
+        ");
     assert!(
         emu.requests().iter().all(|r| !r.path.contains("/members")),
         "no member was read"
@@ -103,14 +89,9 @@ fn email_lookup_needs_read_users() {
     let dir = Scenario::new("email-scope").tenant(example_tenant());
     let emu = dir.emu();
     dir.write("orgsync.yaml", UMBRELLA);
-    let url = emu.url();
-    let out = OrgSync::bare()
-        .envs(&[
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_CLIENT_ID", "read-only"),
-            ("AUTH0_CLIENT_SECRET", "read-only-secret"),
-        ])
-        .args(["plan"])
+    let out = OrgSync::new(emu)
+        .read_only()
+        .arg("plan")
         .cwd(dir.path())
         .run();
     out.failure();

@@ -3,12 +3,10 @@
 //! renewed (or its expiry told), a typo in an organization's name gets a suggestion, and the
 //! per-organization lines carry their causes.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use crate::support::*;
-use orgsync_emulator::jwt::Claims;
-use orgsync_emulator::{Options, ScriptedFault};
+use orgsync_emulator::Options;
 
 const TWO_ORGS: &str = "
     version: 1
@@ -38,12 +36,7 @@ fn a_refused_client_secret_is_a_token_failure_not_an_unread_list() {
         .cmd(["plan"])
         .env("AUTH0_CLIENT_SECRET", "wrong-secret")
         .run();
-    assert_run!(out, @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(out, @r"
         error: getting an access token failed: 401 access_denied: Unauthorized; nothing was planned
         hint: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: the tenant does not know this pair
         ");
@@ -54,25 +47,9 @@ fn a_refused_client_secret_is_a_token_failure_not_an_unread_list() {
 
 #[test]
 fn an_unreachable_token_endpoint_is_a_token_failure_with_its_cause() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let s = two_orgs("errors-unreachable");
-    let out = OrgSync::at(&format!("http://127.0.0.1:{port}"))
-        .envs(&[
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ])
-        .arg("plan")
-        .cwd(s.path())
-        .run();
-    assert_run!(out, @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    let out = OrgSync::at(&dead_url()).demo().arg("plan").cwd(s.path());
+    assert_error!(out.run(), @r"
         error: getting an access token failed: could not connect (after 3 attempts); nothing was planned
           caused by: client error (Connect)
           caused by: tcp connect error
@@ -89,12 +66,7 @@ fn a_bare_host_on_a_plain_http_server_is_told_to_use_http() {
         .cmd(["plan"])
         .env("AUTH0_DOMAIN", s.emu().addr().to_string())
         .run();
-    assert_run!(out, @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(out, @r"
         error: getting an access token failed: the TLS handshake failed (after 1 attempt); nothing was planned
           caused by: client error (Connect)
           caused by: received corrupt message of type InvalidContentType
@@ -106,12 +78,7 @@ fn a_bare_host_on_a_plain_http_server_is_told_to_use_http() {
 fn localhost_for_127_0_0_1_is_a_wrong_audience() {
     let s = two_orgs("errors-localhost");
     let domain = format!("http://localhost:{}", s.emu().addr().port());
-    assert_run!(s.cmd(["plan"]).env("AUTH0_DOMAIN", domain).run(), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.cmd(["plan"]).env("AUTH0_DOMAIN", domain).run(), @r"
         error: getting an access token failed: 403 access_denied: Service not enabled within domain: http://localhost:[PORT]/api/v2/; nothing was planned
         hint: the domain orgsync was given is not this tenant's own: the token's audience is `DOMAIN/api/v2/`, so AUTH0_DOMAIN must be exactly the tenant's domain (the canonical TENANT.REGION.auth0.com, not a custom domain; for the emulator the address it prints, 127.0.0.1 rather than localhost)
         ");
@@ -136,12 +103,8 @@ fn an_expired_fetched_token_is_renewed_once_and_the_run_goes_on() {
     // first token runs out on the way, a renewed one lasts at least 1 s.
     let out = s.run(["plan"]);
     out.success();
-    let tokens = s
-        .emu()
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/oauth/token")
-        .count();
+    let log = s.emu().requests();
+    let tokens = log.iter().filter(|r| r.path == "/oauth/token").count();
     assert!(tokens >= 2, "{tokens} token requests:\n{}", out.stderr());
     let met = api_requests(s.emu()).iter().any(|r| r.status == 401);
     assert!(met, "no call met an expired token");
@@ -150,32 +113,12 @@ fn an_expired_fetched_token_is_renewed_once_and_the_run_goes_on() {
 #[test]
 fn an_expired_given_token_says_so_and_how_to_get_a_new_one() {
     let s = two_orgs("errors-expired");
-    let emu = s.emu();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let token = emu.sign(&Claims {
-        iss: format!("{}/", emu.url()),
-        sub: "demo@clients".into(),
-        aud: emu.audience(),
-        iat: now - 7200,
-        exp: now - 3600,
-        azp: "demo".into(),
-        scope: "read:organizations read:organization_members".into(),
-        gty: "client-credentials".into(),
-    });
-    let out = OrgSync::at(&emu.url())
-        .env("AUTH0_API_TOKEN", &token)
+    let token = expired_token(s.emu(), 3600);
+    let out = OrgSync::with_token(s.emu(), &token)
         .arg("plan")
-        .cwd(s.path())
-        .run();
-    assert_run!(out, @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+        .cwd(s.path());
+    let out = out.run();
+    assert_error!(out, @r"
         error: the organization list could not be read; nothing was planned
           `GET /api/v2/organizations` was refused: 401: Expired token received for JSON Web Token validation
         hint: AUTH0_API_TOKEN has expired: get a new one (Auth0 dashboard > Applications > APIs > Auth0 Management API > API Explorer), or set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET instead of it so orgsync fetches and renews its own
@@ -190,12 +133,7 @@ fn a_typo_in_an_organization_name_gets_the_closest_name() {
         "orgsync.yaml",
         &unindent(&TWO_ORGS.replace("name: acme", "name: acmee")),
     );
-    assert_run!(s.run(["plan"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run(["plan"]), @r"
         error: 1 organization could not be read; nothing was planned
           orgsync.yaml:3:5: organization `acmee`: `GET /api/v2/organizations/name/acmee` (organization `acmee`) was refused: 404: No organization found by that id or name
         hint: the tenant has no organization `acmee`: did you mean `acme`?
@@ -205,22 +143,14 @@ fn a_typo_in_an_organization_name_gets_the_closest_name() {
 #[test]
 fn per_organization_lines_carry_their_causes() {
     let s = two_orgs("errors-causes");
-    s.emu().script_fault(ScriptedFault {
-        method: "GET".into(),
-        path: "/api/v2/organizations/org_aaaaaaaaaaaaaaa1/members".into(),
-        status: 0,
-        times: 10,
-    });
+    let members = "/api/v2/organizations/org_aaaaaaaaaaaaaaa1/members";
+    s.emu().script_fault(fault("GET", members, 0, 10));
     let out = s.run(["plan"]);
     out.failure();
-    let err = out.stderr();
-    let line = err.lines().find(|l| l.contains("organization `acme`"));
-    let line = line.unwrap_or_else(|| panic!("no line for acme in:\n{err}"));
-    let (_, after) = line
-        .split_once("(after 3 attempts)")
-        .unwrap_or_else(|| panic!("{err}"));
-    assert!(
-        after.starts_with(": ") && after.len() > 2,
-        "no cause in: {line}"
-    );
+    let line = out
+        .stderr()
+        .lines()
+        .find(|l| l.contains("organization `acme`"));
+    let cause = line.and_then(|l| l.split_once("(after 3 attempts): "));
+    assert!(cause.is_some_and(|(_, c)| !c.is_empty()), "{}", out.show());
 }

@@ -5,7 +5,6 @@ use crate::support::*;
 #[test]
 fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
     let dir = Scenario::new("export-example").tenant(example_tenant());
-    let emu = dir.emu();
     let out = dir.run(["export", "-o", "exported.yaml"]);
     out.success();
     let yaml = std::fs::read_to_string(dir.path().join("exported.yaml")).unwrap();
@@ -32,16 +31,8 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
     );
     // The membership round-trips, and the invitees are invited, not drift: the plan of the
     // exported file exits 0 with --detailed-exitcode (it once exited 2 on the demo tenant).
-    let plan = dir.run([
-        "plan",
-        "-c",
-        "exported.yaml",
-        "--detailed-exitcode",
-        "--format",
-        "json",
-    ]);
-    plan.code(0);
-    let v: serde_json::Value = serde_json::from_str(plan.stdout()).unwrap();
+    let plan = dir.cmd(["plan", "-c", "exported.yaml", "--detailed-exitcode"]);
+    let v = json_of(plan.arg("--format=json").run().success());
     assert_eq!(v["summary"]["remove"], 0, "{v:#}");
     assert_eq!(v["summary"]["remove_blocked"], 0, "{v:#}");
     assert_eq!(v["summary"]["missing"], 0, "{v:#}");
@@ -50,24 +41,19 @@ fn exporting_the_example_tenant_round_trips_to_an_empty_plan() {
     assert_eq!(v["summary"]["drift"], false, "{v:#}");
     // A client that may read members only exports members only (no invitation can be read,
     // so none is declared), and plans that file without drift.
-    let read_only = |args: &[&str]| {
-        OrgSync::new(emu)
-            .env("AUTH0_CLIENT_ID", "read-only")
-            .env("AUTH0_CLIENT_SECRET", "read-only-secret")
-            .args(args)
-            .cwd(dir.path())
-            .run()
-    };
+    let read_only = |args: &[&str]| dir.cmd(args).read_only().run();
     read_only(&["export", "-o", "members-only.yaml"]).success();
     let members_only = read_only(&["plan", "-c", "members-only.yaml", "--detailed-exitcode"]);
-    members_only.success();
     members_only
+        .success()
         .stdout_has("No changes: the membership of 4 organizations matches the configuration.");
 
     // It refuses to overwrite without --force.
     let again = dir.run(["export", "-o", "exported.yaml"]);
-    again.failure();
-    again.stderr_has("already exists").stderr_has("--force");
+    again
+        .failure()
+        .stderr_has("already exists")
+        .stderr_has("--force");
     let forced = dir.run([
         "export",
         "-o",
@@ -92,14 +78,12 @@ fn exporting_a_2500_member_organization_round_trips() {
     ]);
     let dir = Scenario::new("export-big").tenant(tenant);
     let out = dir.run(["export", "--org", "big"]);
-    out.success();
-    let yaml = out.stdout();
+    let yaml = out.success().stdout();
     assert_eq!(yaml.matches("\"auth0|m").count(), 2500);
     assert!(!yaml.contains("name: small"));
     dir.write("orgsync.yaml", yaml);
     let plan = dir.run(["plan", "--detailed-exitcode", "--format", "json"]);
-    plan.success();
-    let v: serde_json::Value = serde_json::from_str(plan.stdout()).unwrap();
+    let v = json_of(plan.success());
     assert_eq!(v["organizations"][0]["current_count"], 2500);
     assert_eq!(v["summary"]["drift"], false);
 }
@@ -108,29 +92,17 @@ fn exporting_a_2500_member_organization_round_trips() {
 fn exporting_an_unknown_organization_fails_and_writes_nothing() {
     let dir = Scenario::new("export-unknown").tenant(example_tenant());
     let out = dir.run(["export", "--org", "acme", "--org", "nope", "-o", "x.yaml"]);
-    out.failure();
-    out.stderr_has("organization `nope`");
+    out.failure().stderr_has("organization `nope`");
     assert!(!dir.path().join("x.yaml").exists());
 }
 
 #[test]
 fn an_unknown_organization_is_named_as_not_found() {
-    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
-    let out = OrgSync::bare()
-        .arg("export")
-        .arg("--sandbox")
-        .arg(&tenant)
-        .args(["--org", "nosuch", "--org", "acme"])
-        .run();
-    out.failure();
-    let err = out.stderr();
-    assert!(
-        err.contains("error: organization `nosuch` not found in the tenant; nothing was exported")
-            && err.contains("hint: `--org` takes organization names"),
-        "{}",
-        out.show()
-    );
-    assert!(out.stdout().is_empty(), "{}", out.show());
+    let s = Scenario::new("export-nosuch");
+    assert_error!(s.sandbox(["export", "--org", "nosuch", "--org", "acme"]), @r"
+    error: organization `nosuch` not found in the tenant; nothing was exported
+    hint: `--org` takes organization names (not ids) as the tenant spells them; `orgsync export` without `--org` exports every organization
+    ");
 }
 
 /// A refused organization list says which scope to grant, like every other refused call.
@@ -148,7 +120,7 @@ fn a_refused_organization_list_names_the_scope_to_grant() {
         &["read:organization_members"],
     )];
     let dir = Scenario::new("export-scope").tenant(tenant);
-    let out = dir.run(["export"]);
-    out.failure();
-    out.stderr_has("hint: grant the scope `read:organizations`");
+    dir.run(["export"])
+        .failure()
+        .stderr_has("hint: grant the scope `read:organizations`");
 }

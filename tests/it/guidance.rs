@@ -2,18 +2,15 @@
 //! acts, and a plan a person can read. The real binary against the emulator over loopback.
 
 use crate::support::*;
-use serde_json::Value;
 
 /// The demo's plan in `format`, from a scenario with the example config.
 fn example_plan(s: &Scenario, format: &str) -> String {
-    let out = s.run(["plan", "--format", format]);
-    out.success();
-    out.stdout
+    s.run(["plan", "--format", format]).success().stdout.clone()
 }
 
 #[test]
 fn the_plan_has_a_legend_no_hunk_headers_and_names_the_limit_as_a_limit() {
-    let s = Scenario::new("readable").example_config();
+    let s = Scenario::example("readable");
     let (text, markdown) = (example_plan(&s, "text"), example_plan(&s, "markdown"));
     for (what, out) in [("text", &text), ("markdown", &markdown)] {
         let hunk = out.lines().any(|l| l.starts_with("@@"));
@@ -79,12 +76,8 @@ fn a_plan_without_markers_has_no_legend() {
 #[test]
 fn plan_help_says_what_exit_2_counts() {
     let out = OrgSync::bare().args(["plan", "--help"]).run();
-    out.success();
-    let help = out
-        .stdout()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let help = out.success().stdout().split_whitespace();
+    let help = help.collect::<Vec<_>>().join(" ");
     assert!(
         help.contains("Exit 2 when the plan has drift as the config's `drift` setting counts it: `apply`, what apply would change (removals, blocked ones too, unknown declared user_ids, invitations it revokes); `members`, also missing members; `all` (the default), also undeclared pending invitations. Invited members never count."),
         "{help}"
@@ -107,25 +100,16 @@ fn apply_lacking(scope: &str) -> (Scenario, Run) {
     let s = Scenario::new("apply-scope")
         .tenant(tenant_with_client_lacking(scope))
         .convergent_example_config();
-    let out = s
-        .cmd(["apply", "--auto-approve", "--audit-log", "audit.jsonl"])
-        .envs(&[
-            ("AUTH0_CLIENT_ID", "lacking"),
-            ("AUTH0_CLIENT_SECRET", "lacking-secret"),
-        ])
-        .run();
+    let out = s.cmd(APPLY_AUDITED).env("AUTH0_CLIENT_ID", "lacking");
+    let out = out.env("AUTH0_CLIENT_SECRET", "lacking-secret").run();
     (s, out)
 }
 
 /// Nothing but reads reached the tenant, and the audit log's summary says the run was refused
 /// for `scope`.
 fn assert_refused_for(s: &Scenario, scope: &str) {
-    let sent: Vec<_> = api_requests(s.emu())
-        .into_iter()
-        .filter(|r| r.method != "GET")
-        .collect();
-    assert!(sent.is_empty(), "{scope}: nothing is sent: {sent:?}");
-    let lines = audit_lines(&s.join("audit.jsonl"));
+    assert_reads_only(s.emu());
+    let lines = s.audit();
     let summary = lines.last().expect("a summary line");
     assert_eq!(summary["event"], "summary", "{lines:?}");
     assert_eq!(summary["success"], false);
@@ -161,12 +145,11 @@ fn apply_without_the_invitation_delete_scope_refuses_before_any_delete() {
 
 #[test]
 fn a_refused_apply_without_a_terminal_writes_its_audit_summary() {
-    let s = Scenario::new("apply-refused").convergent_example_config();
+    let s = Scenario::convergent("apply-refused");
     // stdin is not a terminal and there is no --auto-approve.
     let out = s.run(["apply", "--audit-log", "audit.jsonl"]);
-    out.failure();
-    out.stderr_has("stdin is not a terminal");
-    let lines = audit_lines(&s.join("audit.jsonl"));
+    out.failure().stderr_has("stdin is not a terminal");
+    let lines = s.audit();
     assert_eq!(lines.len(), 1, "only the summary: {lines:?}");
     let summary = &lines[0];
     assert_eq!(summary["event"], "summary");
@@ -176,12 +159,12 @@ fn a_refused_apply_without_a_terminal_writes_its_audit_summary() {
     assert!(error.contains("not a terminal"), "{summary}");
     let sha = summary["plan_sha256"].as_str();
     assert!(sha.is_some_and(|s| s.len() == 64), "{summary}");
-    assert!(api_requests(s.emu()).iter().all(|r| r.method == "GET"));
+    assert_reads_only(s.emu());
 }
 
 #[test]
 fn the_saved_plan_listing_shows_emails_and_names_as_the_plan_did() {
-    let s = Scenario::new("apply-saved-names").convergent_example_config();
+    let s = Scenario::convergent("apply-saved-names");
     s.run(["plan", "--out", "plan.json"]).success();
     // Refused without a terminal, after the listing.
     let out = s.run(["apply", "plan.json", "-c", "orgsync.yaml"]);
@@ -202,12 +185,7 @@ const UMBRELLA: &str = "org_cGR0immZcgIoQziO";
 #[test]
 fn export_org_suggests_the_name_the_tenant_has() {
     let s = Scenario::new("export-typo");
-    assert_run!(s.run(["export", "--org", "umbrela"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run(["export", "--org", "umbrela"]), @r"
         error: organization `umbrela` not found in the tenant; nothing was exported
         hint: did you mean `umbrella` (for `umbrela`)? `--org` takes organization names (not ids) as the tenant spells them; `orgsync export` without `--org` exports every organization
         ");
@@ -217,43 +195,30 @@ fn export_org_suggests_the_name_the_tenant_has() {
 fn a_dash_for_out_or_o_means_stdout_not_a_file_named_dash() {
     let s = Scenario::new("dash");
     let export = s.run(["export", "-o", "-"]);
-    export.success();
-    export.stdout_has("\norganizations:\n");
+    export.success().stdout_has("\norganizations:\n");
     assert!(!s.join("-").exists(), "no file named `-`");
     s.write("orgsync.yaml", export.stdout());
 
     let config = example_config();
     let plan = s.cmd(["plan", "--out", "-", "-c"]).arg(&config).run();
-    plan.success();
     assert!(!s.join("-").exists(), "no file named `-`");
     // stdout is the JSON plan alone (`> plan.json`); the text plan went to stderr.
-    let v: Value = serde_json::from_str(plan.stdout())
-        .unwrap_or_else(|e| panic!("stdout is not the JSON plan ({e}):\n{}", plan.show()));
-    assert_eq!(v["format_version"], 1);
+    assert_eq!(json_of(plan.success())["format_version"], 1);
     plan.stderr_has("\nPlan: 3 to remove");
     // What stdout holds applies as a saved plan.
     s.write("plan.json", plan.stdout());
     let check = s.cmd(["apply", "plan.json", "-c"]).arg(&config).run();
-    let rechecked = check
-        .stdout()
-        .contains("re-checked against the config and the tenant");
-    assert!(rechecked, "{}", check.show());
+    check.stdout_has("re-checked against the config and the tenant");
 }
 
 #[test]
 fn plan_org_plans_only_the_organizations_named() {
-    let s = Scenario::new("plan-org").example_config();
+    let s = Scenario::example("plan-org");
     // The example config names umbrella by its id: `--org` takes it as the config does.
     let out = s.run(["plan", "--org", UMBRELLA, "--format", "json"]);
-    out.success();
-    let v: Value = serde_json::from_str(out.stdout()).unwrap();
-    let orgs: Vec<&str> = v["organizations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(orgs, ["umbrella"]);
+    let v = json_of(out.success());
+    assert_eq!(v["organizations"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["organizations"][0]["name"], "umbrella");
     for r in api_requests(s.emu()) {
         let other = NOT_UMBRELLA.iter().any(|id| r.path.contains(id));
         assert!(
@@ -264,12 +229,7 @@ fn plan_org_plans_only_the_organizations_named() {
     }
     // A name the config does not have: refused before any request, with the closest one.
     let before = s.emu().requests().len();
-    assert_run!(s.run(["plan", "--org", UMBRELLA, "--org", "acmee"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run(["plan", "--org", UMBRELLA, "--org", "acmee"]), @r"
         error: organization `acmee` not in the config; nothing was read
         hint: did you mean `acme` (for `acmee`)? `--org` takes an organization as the config names it (its `name`, or its `id`)
         ");
@@ -278,7 +238,7 @@ fn plan_org_plans_only_the_organizations_named() {
 
 #[test]
 fn applying_a_subset_plan_touches_no_other_organization() {
-    let s = Scenario::new("apply-subset").convergent_example_config();
+    let s = Scenario::convergent("apply-subset");
     s.run(["plan", "--org", UMBRELLA, "--out", "plan.json"])
         .success();
     let before = s.emu().requests().len();
@@ -297,9 +257,7 @@ fn applying_a_subset_plan_touches_no_other_organization() {
         );
     }
     // The others are as they were: a full plan still removes from acme.
-    let after = s.run(["plan", "--format", "json"]);
-    after.success();
-    let v: Value = serde_json::from_str(after.stdout()).unwrap();
+    let v = json_of(s.run(["plan", "--format", "json"]).success());
     let orgs = v["organizations"].as_array().unwrap();
     let acme = orgs.iter().find(|o| o["name"] == "acme").unwrap();
     assert_eq!(acme["remove"].as_array().unwrap().len(), 2, "{acme}");

@@ -3,49 +3,23 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::support::*;
+use orgsync_emulator::Options;
 use orgsync_emulator::jwt::Claims;
-use orgsync_emulator::{BucketConfig, Options, RateLimits};
 use serde_json::Value;
 
 /// The plan's JSON from a successful run.
 fn json(run: &Run) -> Value {
-    run.success();
-    serde_json::from_str(run.stdout()).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.show()))
-}
-
-/// The example tenant's `examples/tenant.yaml`, for `--sandbox`.
-fn example_tenant_file() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tenant.yaml").to_string()
-}
-
-/// Emulator options with a global rate-limit bucket of `size`, refilled 10 a second.
-fn bucket(size: u32) -> Options {
-    Options {
-        rate_limits: RateLimits {
-            global: Some(BucketConfig {
-                size,
-                refill_per_sec: 10.0,
-                every_second: false,
-            }),
-            ..RateLimits::default()
-        },
-        ..Options::default()
-    }
+    json_of(run.success())
 }
 
 #[test]
 fn the_example_plan_as_text_and_json() {
-    let s = Scenario::new("plan-example").example_config();
+    let s = Scenario::example("plan-example");
     let config = s.join("orgsync.yaml");
     let text = s.cmd(["plan", "-c"]).arg(&config).run();
-    text.success();
-    orgsync_snapshot!("example_plan_text", &text);
-
-    let json_run = s
-        .cmd(["plan", "-c"])
-        .arg(&config)
-        .args(["--format", "json"])
-        .run();
+    orgsync_snapshot!("example_plan_text", text.success());
+    let json_run = s.cmd(["plan", "-c"]).arg(&config).arg("--format=json");
+    let json_run = json_run.run();
     let v = json(&json_run);
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["domain"], s.emu().url());
@@ -53,7 +27,7 @@ fn the_example_plan_as_text_and_json() {
     assert_eq!(v["summary"]["remove_blocked"], 6, "initech is blocked");
     orgsync_snapshot!("example_plan_json", &json_run);
     // Planning never changes the tenant.
-    assert!(api_requests(s.emu()).iter().all(|r| r.method == "GET"));
+    assert_reads_only(s.emu());
 }
 
 #[test]
@@ -72,21 +46,15 @@ fn the_example_plan_as_markdown() {
 fn drift_fields_in_json() {
     let s = Scenario::new("plan-drift").example_config();
     let v = json(&s.run(["plan", "--format", "json"]));
-    let drift: Vec<(&str, bool)> = v["organizations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| (o["name"].as_str().unwrap(), o["drift"].as_bool().unwrap()))
-        .collect();
     // acme has removals and a missing member, globex is in sync, initech is blocked but still
     // drifted, umbrella (by id) has a removal.
     let want = [
-        ("acme", true),
-        ("globex", false),
-        ("initech", true),
-        ("umbrella", true),
+        "acme: true",
+        "globex: false",
+        "initech: true",
+        "umbrella: true",
     ];
-    assert_eq!(drift, want);
+    assert_eq!(per_org(&v, "drift"), want);
     assert_eq!(v["summary"]["drift"], true);
 }
 
@@ -107,7 +75,7 @@ fn missing_members_alone_are_drift() {
     );
     let out = s.run(["plan", "--format", "json", "--detailed-exitcode"]);
     out.code(2);
-    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    let v = json_of(&out);
     assert_eq!(v["summary"]["remove"], 0);
     assert_eq!(v["summary"]["missing"], 1);
     assert_eq!(v["summary"]["drift"], true);
@@ -117,9 +85,7 @@ fn missing_members_alone_are_drift() {
 #[test]
 fn the_sandbox_demo_needs_no_credentials() {
     let s = Scenario::new("plan-sandbox").example_config();
-    let out = s.run_bare(["plan", "--sandbox", &example_tenant_file()]);
-    out.success();
-    out.stdout_has("Plan: 3 to remove, 6 blocked, 0 missing, 1 invited, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations.");
+    s.sandbox(["plan"]).success().stdout_has("Plan: 3 to remove, 6 blocked, 0 missing, 1 invited, 2 protected kept, 1 undeclared invitation (kept), in 3 of 4 organizations.");
 }
 
 #[test]
@@ -137,25 +103,15 @@ fn detailed_exitcode_is_0_2_or_1() {
     }
     s.write("same.yaml", &yaml);
     // Without the invitations scope: acme's undeclared invitation would be drift too.
-    let none = s
-        .cmd(["plan", "-c", "same.yaml", "--detailed-exitcode"])
-        .env("AUTH0_CLIENT_ID", "read-only")
-        .env("AUTH0_CLIENT_SECRET", "read-only-secret")
-        .run();
-    none.success();
-    none.stdout_has("No changes");
+    let none = s.cmd(["plan", "-c", "same.yaml", "--detailed-exitcode"]);
+    none.read_only().run().success().stdout_has("No changes");
 
     s.write(
         "unknown.yaml",
         "version: 1\norganizations:\n  - name: nope\n    members: []\n",
     );
     // Nothing is planned for a half-resolved tenant.
-    assert_run!(s.run(["plan", "-c", "unknown.yaml", "--detailed-exitcode"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run(["plan", "-c", "unknown.yaml", "--detailed-exitcode"]), @r"
         error: 1 organization could not be read; nothing was planned
           unknown.yaml:3:5: organization `nope`: `GET /api/v2/organizations/name/nope` (organization `nope`) was refused: 404: No organization found by that id or name
         hint: check the organization's name or id in the config and that AUTH0_DOMAIN is the right tenant
@@ -179,7 +135,7 @@ fn an_organization_of_2500_members_is_read_in_full_by_checkpoint() {
     assert_eq!(v["organizations"][0]["current_count"], 2500);
     assert_eq!(v["organizations"][0]["remove"][0]["user_id"], "auth0|m2499");
     assert_eq!(v["summary"]["missing"], 0);
-    let paths: Vec<String> = api_requests(s.emu()).into_iter().map(|r| r.path).collect();
+    let paths = api_paths(s.emu());
     // One lookup by name, 25 full pages of 100, and the trailing empty page.
     assert_eq!(paths.len(), 1 + 26, "{paths:#?}");
     assert_eq!(paths.iter().filter(|p| p.contains("/members")).count(), 26);
@@ -286,12 +242,7 @@ fn auth_failures_have_messages_a_person_can_act_on_and_never_show_the_token() {
         .arg("plan")
         .cwd(s.path())
         .run();
-    assert_run!(out, @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(out, @r"
         error: no Auth0 credentials: AUTH0_CLIENT_ID is set but AUTH0_CLIENT_SECRET is not
         hint: secrets are read from the environment only, never from flags
         ");
@@ -310,28 +261,22 @@ fn an_unknown_organization_is_a_404_naming_it_and_its_line() {
             members: []
         ",
     );
-    assert_run!(s.run(["plan"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run(["plan"]), @r"
         error: 1 organization could not be read; nothing was planned
           orgsync.yaml:6:5: organization `org_XXXXXXXXXXXXXXXX`: `GET /api/v2/organizations/org_XXXXXXXXXXXXXXXX` (organization `org_XXXXXXXXXXXXXXXX`) was refused: 404: No organization found by that id or name
         hint: check the organization's name or id in the config and that AUTH0_DOMAIN is the right tenant
         ");
     // Members were read for no organization: resolution failed first.
-    assert!(
-        api_requests(s.emu())
-            .iter()
-            .all(|r| !r.path.contains("/members"))
-    );
+    let members_read = api_requests(s.emu())
+        .iter()
+        .any(|r| r.path.contains("/members"));
+    assert!(!members_read);
 }
 
 #[test]
 fn a_429_burst_is_waited_out_and_the_plan_completes() {
     let s = Scenario::new("plan-429")
-        .options(bucket(3))
+        .options(rate_limited(3, 10.0))
         .example_config();
     // Real waits here: the client honours x-ratelimit-reset.
     let v = json(&s.cmd(["plan", "--format", "json"]).real_waits().run());
@@ -358,35 +303,14 @@ fn two_entries_for_the_same_organization_are_refused() {
             members: []
         ",
     );
-    assert_run!(s.run(["plan"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
-        error: orgsync.yaml:5:5: organization `org_3hbVAMF8F3wVIcEJ` is the same organization (`org_3hbVAMF8F3wVIcEJ`) as `acme` at orgsync.yaml:3:5; declare it once
-        ");
+    assert_error!(s.run(["plan"]), @"error: orgsync.yaml:5:5: organization `org_3hbVAMF8F3wVIcEJ` is the same organization (`org_3hbVAMF8F3wVIcEJ`) as `acme` at orgsync.yaml:3:5; declare it once");
 }
 
 #[test]
 fn plain_http_is_refused_for_remote_domains() {
-    let s = Scenario::new("plan-http").example_config();
-    let out = OrgSync::bare()
-        .envs(&[
-            ("AUTH0_DOMAIN", "http://travel0.us.auth0.com"),
-            ("AUTH0_API_TOKEN", "t"),
-        ])
-        .arg("plan")
-        .cwd(s.path())
-        .run();
-    assert_run!(out, @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
-        error: invalid Auth0 domain `http://travel0.us.auth0.com`: plain http is only accepted for loopback addresses (the emulator); use https or a bare host
-        ");
+    let s = Scenario::example("plan-http");
+    let out = OrgSync::at("http://travel0.us.auth0.com").env("AUTH0_API_TOKEN", "t");
+    assert_error!(out.arg("plan").cwd(s.path()).run(), @"error: invalid Auth0 domain `http://travel0.us.auth0.com`: plain http is only accepted for loopback addresses (the emulator); use https or a bare host");
 }
 
 #[test]
@@ -394,8 +318,7 @@ fn out_writes_the_json_plan() {
     let s = Scenario::new("plan-out").example_config();
     let out = s.run(["plan", "--out", "plan.json"]);
     out.success();
-    let written = std::fs::read_to_string(s.join("plan.json")).unwrap();
-    let v: Value = serde_json::from_str(&written).unwrap();
+    let v = read_json(s.join("plan.json"));
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["organizations"].as_array().unwrap().len(), 4);
     assert_eq!(v["config_sha256"].as_str().unwrap().len(), 64);
@@ -418,28 +341,15 @@ fn validate_is_offline() {
 
 #[test]
 fn sandbox_wins_over_auth0_domain_from_the_environment_but_not_over_the_flag() {
-    let s = Scenario::new("plan-sandbox-env").example_config();
-    let tenant = example_tenant_file();
-    let out = OrgSync::bare()
-        .env("AUTH0_DOMAIN", "travel0.us.auth0.com")
-        .args(["plan", "-v", "--sandbox"])
-        .arg(&tenant)
-        .cwd(s.path())
-        .run();
-    out.success();
+    let s = Scenario::example("plan-sandbox-env");
+    let out = OrgSync::bare().env("AUTH0_DOMAIN", "travel0.us.auth0.com");
+    let out = out
+        .args(["plan", "-v", "--sandbox", EXAMPLE_TENANT])
+        .cwd(s.path());
     let wants = "--sandbox given: AUTH0_DOMAIN (travel0.us.auth0.com) is not used";
-    out.stderr_has(wants);
-    let both = OrgSync::bare()
-        .args(["plan", "--domain", "travel0.us.auth0.com", "--sandbox"])
-        .arg(&tenant)
-        .cwd(s.path())
-        .run();
-    assert_run!(both, @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    out.run().success().stderr_has(wants);
+    let both = s.sandbox(["plan", "--domain", "travel0.us.auth0.com"]);
+    assert_error!(both, @r"
         error: the argument '--domain <DOMAIN>' cannot be used with '--sandbox <TENANT.yaml>'
 
         Usage: orgsync plan --domain <DOMAIN>
@@ -451,12 +361,7 @@ fn sandbox_wins_over_auth0_domain_from_the_environment_but_not_over_the_flag() {
 #[test]
 fn a_long_flag_with_one_dash_gets_a_hint_with_two() {
     let s = Scenario::new("plan-one-dash");
-    assert_run!(s.run_bare(["plan", "-detailed-exitcode"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run_bare(["plan", "-detailed-exitcode"]), @r"
         error: unexpected argument '-d' found
 
         Usage: orgsync plan [OPTIONS]
@@ -468,20 +373,9 @@ fn a_long_flag_with_one_dash_gets_a_hint_with_two() {
 
 #[test]
 fn out_into_a_missing_directory_names_the_directory_not_a_temporary_file() {
-    let s = Scenario::new("plan-out-missing").example_config();
-    let out = s.run_bare([
-        "plan",
-        "--sandbox",
-        &example_tenant_file(),
-        "--out",
-        "/nonexistent-orgsync-dir/p.json",
-    ]);
-    assert_run!(out, @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    let s = Scenario::example("plan-out-missing");
+    let out = s.sandbox(["plan", "--out", "/nonexistent-orgsync-dir/p.json"]);
+    assert_error!(out, @r"
         error: cannot write the plan to `/nonexistent-orgsync-dir/p.json`: its directory `/nonexistent-orgsync-dir` does not exist
           caused by: No such file or directory (os error 2)
         hint: create the directory first, or write to a path in an existing one
@@ -507,8 +401,8 @@ fn without_max_removals_the_default_guard_blocks_more_than_a_quarter() {
     assert_eq!(blocked["allowed"], 3, "a quarter of 13, rounded down");
     assert_eq!(blocked["removals"], 11);
     // Apply removes nobody.
-    s.run(["apply", "--auto-approve"]).failure();
-    assert!(api_requests(s.emu()).iter().all(|r| r.method == "GET"));
+    s.run(APPLY).failure();
+    assert_reads_only(s.emu());
 }
 
 #[test]
@@ -537,13 +431,10 @@ fn a_directory_wide_defaults_file_protects_in_every_file() {
     );
     let v = json(&s.run(["plan", "-c", "conf", "--format", "json"]));
     let org = &v["organizations"][0];
-    let removed: Vec<&str> = org["remove"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["user_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(removed, ["auth0|m0001", "auth0|m0002", "auth0|m0003"]);
+    assert_eq!(
+        user_ids(&org["remove"]),
+        ["auth0|m0001", "auth0|m0002", "auth0|m0003"]
+    );
     assert_eq!(org["protected_kept"][0]["user_id"], "auth0|breakglass");
 
     // `defaults` in an ordinary file of the directory is an error, not a silent scope.
@@ -551,16 +442,11 @@ fn a_directory_wide_defaults_file_protects_in_every_file() {
         "conf/a.yaml",
         "version: 1\ndefaults:\n  protect: [\"auth0|breakglass\"]\norganizations: []\n",
     );
-    assert_run!(s.run(["plan", "-c", "conf"]), @r"
-        success: false
-        exit_code: 1
-        ----- stdout -----
-
-        ----- stderr -----
+    assert_error!(s.run(["plan", "-c", "conf"]), @r"
         error: conf/a.yaml:3:3: `defaults` in one file of a directory config would apply to that file only
         hint: move them to `_defaults.yaml` in the same directory (only `version` and `defaults`): its defaults apply to every file
         ");
-    assert!(api_requests(s.emu()).iter().all(|r| r.method == "GET"));
+    assert_reads_only(s.emu());
 }
 
 #[test]
@@ -606,18 +492,7 @@ fn raw_http(emu: &orgsync_emulator::Emulator, method: &str, path: &str, body: &s
 
 #[test]
 fn injected_5xx_faults_carry_rate_limit_headers_and_an_injected_429_none_as_the_readme_says() {
-    let options = Options {
-        rate_limits: RateLimits {
-            global: Some(BucketConfig {
-                size: 50,
-                refill_per_sec: 10.0,
-                every_second: false,
-            }),
-            ..RateLimits::default()
-        },
-        ..Options::default()
-    };
-    let emu = background(example_tenant(), options);
+    let emu = background(example_tenant(), rate_limited(50, 10.0));
     let plain = raw_http(&emu, "GET", "/api/v2/organizations", "");
     assert!(plain.starts_with("http/1.1 401"), "{plain}");
     assert!(plain.contains("x-ratelimit-limit: 50"), "{plain}");
@@ -704,18 +579,9 @@ fn a_reader_that_closes_early_is_a_quiet_success() {
 /// keeps the I/O error as its cause, printed on a `caused by:` line.
 #[test]
 fn a_failed_write_keeps_its_io_error_as_the_cause() {
-    let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tenant.yaml");
-    let dir = TempDir::new("out-is-a-dir");
-    std::fs::create_dir(dir.path().join("plan.json")).unwrap();
-    let out = OrgSync::bare()
-        .arg("plan")
-        .arg("-c")
-        .arg(example_config())
-        .arg("--sandbox")
-        .arg(&tenant)
-        .args(["--out", "plan.json"])
-        .cwd(dir.path())
-        .run();
+    let s = Scenario::example("out-is-a-dir");
+    std::fs::create_dir(s.join("plan.json")).unwrap();
+    let out = s.sandbox(["plan", "--out", "plan.json"]);
     out.failure();
     let err = out.stderr();
     assert!(

@@ -28,6 +28,11 @@ fn config(names: impl Iterator<Item = String>) -> String {
     y
 }
 
+/// How many of `paths` contain `needle`.
+fn count(paths: &[String], needle: &str) -> usize {
+    paths.iter().filter(|p| p.contains(needle)).count()
+}
+
 /// API requests (the token request excluded) of one `orgsync plan`.
 fn plan_requests(t: Tenant, yaml: &str) -> Vec<String> {
     // Counting requests, not pacing: the limits are announced, not enforced.
@@ -45,30 +50,21 @@ fn plan_requests(t: Tenant, yaml: &str) -> Vec<String> {
 #[test]
 fn the_example_tenant_costs_one_list_page_and_one_page_per_organization() {
     // The read-only client: members only, as before the re-entry checks.
-    let dir = Scenario::new("requests-example").tenant(example_tenant());
-    let emu = dir.emu();
-    let out = OrgSync::new(emu)
-        .args(["plan", "-c", example_config().to_str().unwrap()])
-        .env("AUTH0_CLIENT_ID", "read-only")
-        .env("AUTH0_CLIENT_SECRET", "read-only-secret")
-        .cwd(dir.path())
-        .run();
-    out.success();
-    let paths: Vec<String> = api_requests(emu).into_iter().map(|r| r.path).collect();
+    let s = Scenario::example("requests-example");
+    s.cmd(["plan"]).read_only().run().success();
+    let paths = api_paths(s.emu());
     // min(4 lookups, 1 list page) + 4 organizations of fewer than 100 members.
     assert_eq!(paths.len(), 5, "{paths:#?}");
     assert_eq!(paths[0], "/api/v2/organizations?take=100");
-    assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 4);
+    assert_eq!(count(&paths, "/members?"), 4);
 }
 
 #[test]
 fn the_example_tenant_with_the_re_entry_scopes_costs_one_read_of_each_door() {
-    let dir = Scenario::new("requests-example-doors").tenant(example_tenant());
-    let emu = dir.emu();
-    let out = dir.run(["plan", "-c", example_config().to_str().unwrap()]);
-    out.success();
-    let paths: Vec<String> = api_requests(emu).into_iter().map(|r| r.path).collect();
-    let count = |needle: &str| paths.iter().filter(|p| p.contains(needle)).count();
+    let s = Scenario::example("requests-example-doors");
+    s.run(["plan"]).success();
+    let paths = api_paths(s.emu());
+    let count = |needle: &str| count(&paths, needle);
     // The list page; per organization its members (roles in the same requests), its enabled
     // connections and its invitations; then acme's two removed database users (acme has an
     // auto-membership connection), its missing new hire and the break-glass account (protected
@@ -101,17 +97,8 @@ fn many_organizations_are_resolved_by_pages_of_100() {
         tenant(250, 3),
         &config((0..250).map(|o| format!("org-{o}"))),
     );
-    assert_eq!(
-        paths
-            .iter()
-            .filter(|p| p.starts_with("/api/v2/organizations?"))
-            .count(),
-        3
-    );
-    assert_eq!(
-        paths.iter().filter(|p| p.contains("/members?")).count(),
-        250
-    );
+    assert_eq!(count(&paths, "/api/v2/organizations?"), 3);
+    assert_eq!(count(&paths, "/members?"), 250);
     assert_eq!(paths.len(), 253);
 }
 
@@ -123,21 +110,8 @@ fn a_few_organizations_in_a_large_tenant_stop_paging_early() {
         tenant(1000, 1),
         &config(["org-998".to_string(), "org-999".to_string()].into_iter()),
     );
-    assert_eq!(
-        paths
-            .iter()
-            .filter(|p| p.starts_with("/api/v2/organizations?"))
-            .count(),
-        2,
-        "{paths:#?}"
-    );
-    assert_eq!(
-        paths
-            .iter()
-            .filter(|p| p.starts_with("/api/v2/organizations/name/"))
-            .count(),
-        2
-    );
+    assert_eq!(count(&paths, "/api/v2/organizations?"), 2, "{paths:#?}");
+    assert_eq!(count(&paths, "/api/v2/organizations/name/"), 2);
     assert_eq!(paths.len(), 2 + 2 + 2);
 }
 
@@ -145,13 +119,13 @@ fn a_few_organizations_in_a_large_tenant_stop_paging_early() {
 fn member_pages_stop_at_the_first_short_page() {
     // 250 members: pages of 100, 100, 50; the short page ends the list.
     let paths = plan_requests(tenant(1, 250), &config(["org-0".to_string()].into_iter()));
-    assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 3);
+    assert_eq!(count(&paths, "/members?"), 3);
     // 200 members: two full pages, then the empty page that proves the end.
     let paths = plan_requests(tenant(1, 200), &config(["org-0".to_string()].into_iter()));
-    assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 3);
+    assert_eq!(count(&paths, "/members?"), 3);
     // 99 members: one request.
     let paths = plan_requests(tenant(1, 99), &config(["org-0".to_string()].into_iter()));
-    assert_eq!(paths.iter().filter(|p| p.contains("/members?")).count(), 1);
+    assert_eq!(count(&paths, "/members?"), 1);
 }
 
 /// Plans `orgs` organizations of `members` against a tenant-wide bucket, with real waits (the
@@ -226,23 +200,15 @@ fn a_bucket_refilled_once_a_second_gets_no_429_either() {
 #[test]
 fn max_rps_spaces_requests() {
     // One lookup and three member pages: four requests, at 20 a second at most.
-    let dir = Scenario::new("requests-max-rps").tenant(tenant(1, 250));
-    let emu = dir.emu();
-    dir.write("orgsync.yaml", &config((0..1).map(|o| format!("org-{o}"))));
-    let url = emu.url();
-    let out = OrgSync::bare()
-        .envs(&[
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ])
-        .args(["plan", "--max-rps", "20"])
-        .cwd(dir.path())
-        .run();
-    out.success();
+    let s = Scenario::new("requests-max-rps").tenant(tenant(1, 250));
+    s.write("orgsync.yaml", &config((0..1).map(|o| format!("org-{o}"))));
+    s.cmd(["plan", "--max-rps", "20"])
+        .real_waits()
+        .run()
+        .success();
     // Arrival times on the emulator's clock, in ms of the day.
     const DAY: u64 = 24 * 3600 * 1000;
-    let times: Vec<u64> = api_requests(emu)
+    let times: Vec<u64> = api_requests(s.emu())
         .iter()
         .map(|r| {
             let t = &r.time; // 2026-11-28T12:00:00.123Z

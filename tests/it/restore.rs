@@ -76,6 +76,35 @@ fn restore(emu: &Emulator, dir: &TempDir, run: &str, extra: &[&str]) -> Run {
         .run()
 }
 
+/// The run id of the last apply in `dir`'s `audit.jsonl`.
+fn run_of(dir: &TempDir) -> String {
+    last_apply_run(&audit_of(dir))
+}
+
+/// The lines of `dir`'s `audit.jsonl`.
+fn audit_of(dir: &TempDir) -> Vec<Value> {
+    audit_lines(&dir.path().join("audit.jsonl"))
+}
+
+/// acme's members now, sorted.
+fn sorted_members(emu: &Emulator) -> Vec<String> {
+    let mut members = emu.state().organizations[0].members.clone();
+    members.sort();
+    members
+}
+
+/// `orgsync ARGS` as client `no-create` (no `create:*` scope, no effective roles), in `dir`.
+fn no_create(emu: &Emulator, dir: &TempDir, args: &[&str]) -> Run {
+    let cmd = OrgSync::at(&emu.url()).env("AUTH0_CLIENT_ID", "no-create");
+    let cmd = cmd
+        .env("AUTH0_CLIENT_SECRET", "no-create-secret")
+        .args(args);
+    cmd.arg("--audit-log")
+        .arg(dir.path().join("audit.jsonl"))
+        .cwd(dir.path())
+        .run()
+}
+
 fn posts(emu: &Emulator) -> Vec<String> {
     api_requests(emu)
         .into_iter()
@@ -84,120 +113,90 @@ fn posts(emu: &Emulator) -> Vec<String> {
         .collect()
 }
 
-fn names(roles: Option<Vec<Role>>) -> Vec<String> {
-    roles
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| r.name)
-        .collect()
+/// The names of `user`'s direct roles in acme.
+fn roles(emu: &Emulator, user: &str) -> Vec<String> {
+    let roles = emu.roles_of(ORG, user).unwrap_or_default();
+    roles.into_iter().map(|r| r.name).collect()
+}
+
+/// [`applied_and_reverted`], then restored: the emulator, the directory, the run restored and
+/// the restore's own run.
+fn restored(tag: &str) -> (Emulator, TempDir, String, Run) {
+    let emu = emulator();
+    let dir = TempDir::new(tag);
+    let run = applied_and_reverted(&emu, &dir);
+    let r = restore(&emu, &dir, &run, &[]);
+    r.success();
+    (emu, dir, run, r)
 }
 
 #[test]
-fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles_then_plan_shows_no_change() {
+fn the_apply_records_direct_roles_and_group_roles_apart() {
     let emu = emulator();
-    let dir = TempDir::new("restore-exact");
+    let dir = TempDir::new("restore-intent");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     let applied = apply_audited(&emu, &dir, &[]);
-    applied.success();
     assert!(
-        !applied.stdout().contains("not recorded"),
+        !applied.success().stdout().contains("not recorded"),
         "{}",
         applied.show()
     );
-    let mut members = emu.state().organizations[0].members.clone();
-    members.sort();
-    assert_eq!(members, ["auth0|m0000", "auth0|m0001"]);
-    let audit = dir.path().join("audit.jsonl");
-    let lines = audit_lines(&audit);
-    let run = last_apply_run(&lines);
-    // The intent records direct roles and group roles apart.
+    assert_eq!(sorted_members(&emu), ["auth0|m0000", "auth0|m0001"]);
+    let lines = audit_of(&dir);
     let intent = lines.iter().find(|l| l["event"] == "intent").unwrap();
     assert_eq!(intent["roles"][1]["user_id"], "auth0|m0003");
     assert_eq!(intent["roles"][1]["roles"][0]["name"], "viewer");
     assert_eq!(intent["group_roles"][1]["roles"][0]["name"], "sso");
     assert_eq!(intent["group_roles"][0]["roles"], serde_json::json!([]));
-    emu.clear_requests();
-    // Revert the config, then restore.
-    dir.write("orgsync.yaml", &config(ALL));
-    let r = restore(&emu, &dir, &run, &[]);
-    r.success();
-    assert!(r.stdout().contains("roles: admin, billing"), "{}", r.show());
-    assert!(
-        r.stdout()
-            .contains("group roles not assigned (they come back with the group): sso"),
-        "{}",
-        r.show()
-    );
-    let mut members = emu.state().organizations[0].members.clone();
-    members.sort();
-    assert_eq!(
-        members,
-        ALL.iter().map(|m| format!("auth0|{m}")).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        names(emu.roles_of(ORG, "auth0|m0002")),
-        ["admin", "billing"]
-    );
+}
+
+#[test]
+fn restore_re_adds_exactly_the_removed_members_with_their_direct_roles() {
+    let (emu, _, _, r) = restored("restore-exact");
+    r.stdout_has("roles: admin, billing");
+    r.stdout_has("group roles not assigned (they come back with the group): sso");
+    let all: Vec<String> = ALL.iter().map(|m| format!("auth0|{m}")).collect();
+    assert_eq!(sorted_members(&emu), all);
+    assert_eq!(roles(&emu, "auth0|m0002"), ["admin", "billing"]);
     // Only direct roles: the group's role is not assigned.
-    assert_eq!(names(emu.roles_of(ORG, "auth0|m0003")), ["viewer"]);
+    assert_eq!(roles(&emu, "auth0|m0003"), ["viewer"]);
     // One POST of the members (at most 10), one per member with roles.
     let p = posts(&emu);
-    assert_eq!(
-        p.iter().filter(|p| p.ends_with("/members")).count(),
-        1,
-        "{p:?}"
-    );
-    assert_eq!(
-        p.iter().filter(|p| p.ends_with("/roles")).count(),
-        2,
-        "{p:?}"
-    );
-    // Every POST has its intent before it and its outcome after, in the same log.
-    let lines = audit_lines(&audit);
-    let restore_lines: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["restores_run"] == run.as_str())
-        .collect();
-    let events: Vec<&str> = restore_lines
-        .iter()
-        .map(|l| l["event"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        events,
-        [
-            "start", "intent", "restore", "intent", "restore", "intent", "restore", "summary"
-        ]
-    );
-    assert!(
-        restore_lines
-            .iter()
-            .all(|l| l["run_id"] == restore_lines[0]["run_id"])
-    );
-    assert_ne!(restore_lines[0]["run_id"], run.as_str());
-    assert_eq!(restore_lines[2]["outcome"], "restored");
-    assert_eq!(restore_lines[1]["action"], "add_members");
-    assert_eq!(restore_lines[7]["success"], true);
+    let ending = |end: &str| p.iter().filter(|p| p.ends_with(end)).count();
+    assert_eq!(ending("/members"), 1, "{p:?}");
+    assert_eq!(ending("/roles"), 2, "{p:?}");
+}
+
+#[test]
+fn every_post_of_a_restore_has_its_intent_before_it_and_the_chain_still_holds() {
+    let (_, dir, run, _) = restored("restore-log");
+    let mut log = audit_of(&dir);
+    log.retain(|l| l["restores_run"] == run.as_str());
+    let log = Value::from(log);
+    let want = [
+        "start", "intent", "restore", "intent", "restore", "intent", "restore", "summary",
+    ];
+    assert_eq!(strs(&log, "event"), want);
+    // One run of its own.
+    let restore_run = log[0]["run_id"].as_str().unwrap();
+    assert_eq!(strs(&log, "run_id"), [restore_run; 8]);
+    assert_ne!(restore_run, run);
+    assert_eq!(log[2]["outcome"], "restored");
+    assert_eq!(log[1]["action"], "add_members");
+    assert_eq!(log[7]["success"], true);
     // The log, with the restore's lines in it, still verifies as one chain.
-    OrgSync::bare()
-        .args(["audit", "verify"])
-        .arg(&audit)
-        .run()
-        .success();
-    // The next plan shows no change.
-    OrgSync::new(&emu)
-        .args(["plan", "-c", "orgsync.yaml", "--detailed-exitcode"])
-        .cwd(dir.path())
-        .run()
-        .code(0);
-    // Restoring again has nothing left to do, and sends nothing.
+    let verify = OrgSync::bare().args(["audit", "verify", "audit.jsonl"]);
+    verify.cwd(dir.path()).run().success();
+}
+
+#[test]
+fn after_a_restore_the_plan_shows_no_change_and_restoring_again_sends_nothing() {
+    let (emu, dir, run, _) = restored("restore-again");
+    let plan = OrgSync::new(&emu).args(["plan", "-c", "orgsync.yaml", "--detailed-exitcode"]);
+    plan.cwd(dir.path()).run().code(0);
     emu.clear_requests();
     let again = restore(&emu, &dir, &run, &[]);
-    again.success();
-    assert!(
-        again.stdout().contains("already a member again"),
-        "{}",
-        again.show()
-    );
+    again.success().stdout_has("already a member again");
     assert!(posts(&emu).is_empty());
 }
 
@@ -207,47 +206,26 @@ fn restore_of_a_member_the_config_does_not_declare_refuses_before_sending() {
     let dir = TempDir::new("restore-undeclared");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     // A token that may not read effective roles: that is said once, and apply goes on.
-    let applied = OrgSync::at(&emu.url())
-        .env("AUTH0_CLIENT_ID", "no-create")
-        .env("AUTH0_CLIENT_SECRET", "no-create-secret")
-        .args(["apply", "--auto-approve", "--audit-log"])
-        .arg(dir.path().join("audit.jsonl"))
-        .cwd(dir.path())
-        .run();
-    applied.success();
-    assert_eq!(
-        applied
-            .stdout()
-            .matches("the token lacks `read:organization_member_effective_roles`")
-            .count(),
-        1,
-        "{}",
-        applied.show()
-    );
-    let audit = dir.path().join("audit.jsonl");
-    let run = last_apply_run(&audit_lines(&audit));
+    let applied = no_create(&emu, &dir, &["apply", "--auto-approve"]);
+    let lacks = "the token lacks `read:organization_member_effective_roles`";
+    let said = applied.success().stdout().matches(lacks).count();
+    assert_eq!(said, 1, "{}", applied.show());
+    let run = run_of(&dir);
     emu.clear_requests();
     // The config is not reverted: m2 and m3 are not declared.
     let r = restore(&emu, &dir, &run, &[]);
-    r.code(1);
-    assert!(r.stderr().contains("refusing to restore"), "{}", r.show());
-    assert!(
-        r.stderr()
-            .contains("revert the change first, or declare them"),
-        "{}",
-        r.show()
-    );
+    r.code(1).stderr_has("refusing to restore");
+    r.stderr_has("revert the change first, or declare them");
     assert!(posts(&emu).is_empty(), "{:?}", posts(&emu));
-    let last = audit_lines(&audit).pop().unwrap();
+    let last = audit_of(&dir).pop().unwrap();
     assert_eq!(last["event"], "summary");
     assert_eq!(last["command"], "restore");
     assert_eq!(last["success"], false);
     // Declaring one and narrowing to them restores only them.
     dir.write("orgsync.yaml", &config(&ALL[..3]));
     restore(&emu, &dir, &run, &["--user", "auth0|m0002"]).success();
-    let mut members = emu.state().organizations[0].members.clone();
-    members.sort();
-    assert_eq!(members, ["auth0|m0000", "auth0|m0001", "auth0|m0002"]);
+    let want = ["auth0|m0000", "auth0|m0001", "auth0|m0002"];
+    assert_eq!(sorted_members(&emu), want);
 }
 
 #[test]
@@ -256,25 +234,16 @@ fn a_deleted_role_and_a_deleted_user_are_said_and_the_rest_restored() {
     let dir = TempDir::new("restore-gone");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     apply_audited(&emu, &dir, &[]).success();
-    let run = last_apply_run(&audit_lines(&dir.path().join("audit.jsonl")));
+    let run = run_of(&dir);
     assert!(emu.delete_role(&Role::named("billing").id));
     emu.delete_user("auth0|m0003");
     dir.write("orgsync.yaml", &config(ALL));
     let r = restore(&emu, &dir, &run, &[]);
     r.success();
-    assert!(r.stdout().contains("role `billing`"), "{}", r.show());
-    assert!(
-        r.stdout().contains("no longer exists: not assigned"),
-        "{}",
-        r.show()
-    );
-    assert!(
-        r.stdout()
-            .contains("auth0|m0003: the user no longer exists"),
-        "{}",
-        r.show()
-    );
-    assert_eq!(names(emu.roles_of(ORG, "auth0|m0002")), ["admin"]);
+    r.stdout_has("role `billing`");
+    r.stdout_has("no longer exists: not assigned");
+    r.stdout_has("auth0|m0003: the user no longer exists");
+    assert_eq!(roles(&emu, "auth0|m0002"), ["admin"]);
     assert!(emu.roles_of(ORG, "auth0|m0003").is_none());
 }
 
@@ -284,27 +253,13 @@ fn a_token_without_the_create_scopes_is_refused_before_anything_is_sent() {
     let dir = TempDir::new("restore-scopes");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     apply_audited(&emu, &dir, &[]).success();
-    let run = last_apply_run(&audit_lines(&dir.path().join("audit.jsonl")));
+    let run = run_of(&dir);
     dir.write("orgsync.yaml", &config(ALL));
     emu.clear_requests();
-    let r = OrgSync::at(&emu.url())
-        .env("AUTH0_CLIENT_ID", "no-create")
-        .env("AUTH0_CLIENT_SECRET", "no-create-secret")
-        .args(["restore", "--auto-approve", "--run", &run, "--audit-log"])
-        .arg(dir.path().join("audit.jsonl"))
-        .cwd(dir.path())
-        .run();
+    let r = no_create(&emu, &dir, &["restore", "--auto-approve", "--run", &run]);
     r.code(1);
-    assert!(
-        r.stderr().contains("`create:organization_members`"),
-        "{}",
-        r.show()
-    );
-    assert!(
-        r.stderr().contains("`create:organization_member_roles`"),
-        "{}",
-        r.show()
-    );
+    r.stderr_has("`create:organization_members`");
+    r.stderr_has("`create:organization_member_roles`");
     assert!(posts(&emu).is_empty());
 }
 
@@ -314,10 +269,10 @@ fn an_unknown_run_names_the_runs_the_log_has() {
     let dir = TempDir::new("restore-unknown-run");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
     apply_audited(&emu, &dir, &[]).success();
-    let run = last_apply_run(&audit_lines(&dir.path().join("audit.jsonl")));
+    let run = run_of(&dir);
     let r = restore(&emu, &dir, "0123", &[]);
     r.code(1);
-    assert!(r.stderr().contains(&run), "{}", r.show());
+    r.stderr_has(&run);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,28 +299,15 @@ fn transient_429s_and_5xx_are_retried_within_one_recorded_call() {
     let run = applied_and_reverted(&emu, &dir);
     let members = format!("/api/v2/organizations/{ORG}/members");
     for status in [429, 500] {
-        emu.script_fault(orgsync_emulator::ScriptedFault {
-            method: "POST".into(),
-            path: members.clone(),
-            status,
-            times: 1,
-        });
+        emu.script_fault(fault("POST", &members, status, 1));
     }
     restore(&emu, &dir, &run, &[]).success();
-    assert_eq!(
-        names(emu.roles_of(ORG, "auth0|m0002")),
-        ["admin", "billing"]
-    );
-    let sent = api_requests(&emu)
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path == members)
-        .count();
+    assert_eq!(roles(&emu, "auth0|m0002"), ["admin", "billing"]);
+    let sent = posts(&emu).iter().filter(|p| **p == members).count();
     assert_eq!(sent, 3, "two answered 429 and 500, then carried out");
-    let lines = audit_lines(&dir.path().join("audit.jsonl"));
-    let adds: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["action"] == "add_members" && l["event"] == "restore")
-        .collect();
+    let lines = audit_of(&dir);
+    let adds = lines.iter().filter(|l| l["event"] == "restore");
+    let adds: Vec<&Value> = adds.filter(|l| l["action"] == "add_members").collect();
     assert_eq!(adds.len(), 1);
     assert_eq!(adds[0]["outcome"], "restored");
     assert_eq!(adds[0]["attempts"], 3);
@@ -376,27 +318,18 @@ fn roles_refused_by_a_5xx_are_reported_and_a_second_restore_assigns_only_them() 
     let emu = emulator();
     let dir = TempDir::new("restore-5xx");
     let run = applied_and_reverted(&emu, &dir);
-    emu.script_fault(orgsync_emulator::ScriptedFault {
-        method: "POST".into(),
-        path: format!(
-            "/api/v2/organizations/{ORG}/members/{}/roles",
-            encoded("auth0|m0002")
-        ),
-        status: 503,
-        times: 50,
-    });
+    let m2_roles = format!(
+        "/api/v2/organizations/{ORG}/members/{}/roles",
+        encoded("auth0|m0002")
+    );
+    emu.script_fault(fault("POST", &m2_roles, 503, 50));
     let r = restore(&emu, &dir, &run, &[]);
     r.code(1);
-    assert!(
-        r.stdout()
-            .contains("restored auth0|m0002, roles NOT assigned"),
-        "{}",
-        r.show()
-    );
-    assert!(r.stderr().contains("1 without their roles"), "{}", r.show());
+    r.stdout_has("restored auth0|m0002, roles NOT assigned");
+    r.stderr_has("1 without their roles");
     assert!(emu.roles_of(ORG, "auth0|m0002").unwrap().is_empty());
-    assert_eq!(names(emu.roles_of(ORG, "auth0|m0003")), ["viewer"]);
-    let lines = audit_lines(&dir.path().join("audit.jsonl"));
+    assert_eq!(roles(&emu, "auth0|m0003"), ["viewer"]);
+    let lines = audit_of(&dir);
     let failed = lines
         .iter()
         .find(|l| l["action"] == "assign_roles" && l["outcome"] == "failed")
@@ -405,33 +338,15 @@ fn roles_refused_by_a_5xx_are_reported_and_a_second_restore_assigns_only_them() 
     assert_eq!(lines.last().unwrap()["success"], false);
     // The fault is over (what is left of it is used up here); a second restore adds nobody
     // and assigns m2's roles only.
-    let scripted_left = 50
-        - api_requests(&emu)
-            .iter()
-            .filter(|r| r.path.ends_with("m0002/roles"))
-            .count();
+    let scripted_left = 50 - posts(&emu).iter().filter(|p| **p == m2_roles).count();
     for _ in 0..scripted_left {
-        raw_exchange(
-            &emu,
-            "POST",
-            &format!("/api/v2/organizations/{ORG}/members/auth0%7Cm0002/roles"),
-            "{}",
-        );
+        raw_exchange(&emu, "POST", &m2_roles, "{}");
     }
     emu.clear_requests();
     let again = restore(&emu, &dir, &run, &[]);
     again.success();
-    assert!(
-        again
-            .stdout()
-            .contains("a member again, lacking roles: admin, billing"),
-        "{}",
-        again.show()
-    );
-    assert_eq!(
-        names(emu.roles_of(ORG, "auth0|m0002")),
-        ["admin", "billing"]
-    );
+    again.stdout_has("a member again, lacking roles: admin, billing");
+    assert_eq!(roles(&emu, "auth0|m0002"), ["admin", "billing"]);
     let p = posts(&emu);
     assert!(p.iter().all(|p| p.ends_with("m0002/roles")), "{p:?}");
 }
@@ -744,40 +659,23 @@ fn property_restore_adds_only_what_the_run_removed_and_the_config_declares() {
 /// (with `x-ratelimit-*` headers), waits as they say, and finishes exactly.
 #[test]
 fn restore_under_a_small_rate_limit_waits_out_the_429s_and_finishes() {
-    use orgsync_emulator::{BucketConfig, RateLimits};
-    let emu = emulator_with(Options {
-        rate_limits: RateLimits {
-            global: Some(BucketConfig {
-                size: 3,
-                refill_per_sec: 10.0,
-                every_second: false,
-            }),
-            ..RateLimits::default()
-        },
-        ..Options::default()
-    });
+    let emu = emulator_with(rate_limited(3, 10.0));
     let dir = TempDir::new("restore-429");
     let run = applied_and_reverted(&emu, &dir);
-    let r = OrgSync::new(&emu)
-        .real_waits()
-        .args(["restore", "--auto-approve", "--run", &run, "--audit-log"])
-        .arg(dir.path().join("audit.jsonl"))
+    let r = OrgSync::new(&emu).real_waits();
+    let r = r.args(["restore", "--auto-approve", "--run", &run, "--audit-log"]);
+    r.arg(dir.path().join("audit.jsonl"))
         .cwd(dir.path())
-        .run();
-    r.success();
+        .run()
+        .success();
     let limited = api_requests(&emu)
         .iter()
         .filter(|r| r.status == 429)
         .count();
     assert!(limited > 0, "the bucket never ran dry: nothing was tested");
-    let mut members = emu.state().organizations[0].members.clone();
-    members.sort();
-    assert_eq!(members.len(), 4);
-    assert_eq!(
-        names(emu.roles_of(ORG, "auth0|m0002")),
-        ["admin", "billing"]
-    );
-    assert_eq!(names(emu.roles_of(ORG, "auth0|m0003")), ["viewer"]);
+    assert_eq!(sorted_members(&emu).len(), 4);
+    assert_eq!(roles(&emu, "auth0|m0002"), ["admin", "billing"]);
+    assert_eq!(roles(&emu, "auth0|m0003"), ["viewer"]);
 }
 
 #[test]
@@ -785,26 +683,14 @@ fn without_a_terminal_or_auto_approve_restore_refuses_and_sends_nothing() {
     let emu = emulator();
     let dir = TempDir::new("restore-no-tty");
     let run = applied_and_reverted(&emu, &dir);
-    let r = OrgSync::new(&emu)
-        .args(["restore", "--run", &run, "--audit-log"])
-        .arg(dir.path().join("audit.jsonl"))
-        .cwd(dir.path())
-        .run();
+    let r = OrgSync::new(&emu).args(["restore", "--run", &run, "--audit-log"]);
+    let r = r.arg(dir.path().join("audit.jsonl")).cwd(dir.path()).run();
     r.code(1);
-    assert!(
-        r.stderr().contains("stdin is not a terminal"),
-        "{}",
-        r.show()
-    );
-    assert!(
-        r.stdout().contains("+ auth0|m0002"),
-        "the restore is shown first: {}",
-        r.show()
-    );
+    r.stderr_has("stdin is not a terminal");
+    // The restore is shown first.
+    r.stdout_has("+ auth0|m0002");
     assert!(posts(&emu).is_empty());
-    let last = audit_lines(&dir.path().join("audit.jsonl")).pop().unwrap();
-    assert_eq!(
-        (last["event"].as_str(), last["success"].as_bool()),
-        (Some("summary"), Some(false))
-    );
+    let last = audit_of(&dir).pop().unwrap();
+    assert_eq!(last["event"], "summary");
+    assert_eq!(last["success"], false);
 }

@@ -5,9 +5,11 @@ pub mod fake_auth0;
 pub mod forge;
 pub mod http;
 pub mod scenario;
+pub mod steps;
 
 pub use checks::*;
 pub(crate) use scenario::{Scenario, assert_run, assert_stderr, unindent};
+pub use steps::*;
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
