@@ -20,11 +20,7 @@
 //! in a request header and is scrubbed from any text the API sends back.
 //!
 //! This file holds the two entry points ([`post_plan`], [`post_apply`]) and the phase's
-//! deadline. The rest, one concern a file: [`forge`], the one client over a per-forge
-//! description that [`github`] and [`gitlab`] read from their environment; [`http`], the calls;
-//! [`list`], every page of the comments; [`marker`], the hidden marker and the plan's marked
-//! parts ([`split`] cuts them); [`author`], who wrote a comment; [`sync`], the calls that bring
-//! the parts in step; [`summary`], the Actions step summary; [`error`], every failure worded.
+//! deadline; each submodule's own doc says its one concern (the code map is in `src/lib.rs`).
 
 pub(crate) mod author;
 pub(crate) mod error;
