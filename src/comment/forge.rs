@@ -6,6 +6,7 @@
 
 use reqwest::Method;
 
+use super::error::Error;
 use super::http::{self, CallError, Http};
 use super::list::{Listing, PER_PAGE};
 use super::{Author, Note, env};
@@ -17,6 +18,8 @@ pub(super) struct Site {
     pub forge: &'static str,
     /// "pull request", "merge request".
     pub request: &'static str,
+    /// The key of a listed request's number: `number`, `iid`.
+    pub number_key: &'static str,
     /// "comment", "note".
     pub noun: &'static str,
     /// "pull request #7 of `acme/access`".
@@ -25,6 +28,8 @@ pub(super) struct Site {
     pub limit: usize,
     /// The variable that names the API's address, for hints.
     pub url_var: &'static str,
+    /// The variable holding the commit an apply runs on.
+    pub sha_var: &'static str,
     /// The path of the request's comments (list and create).
     pub comments: String,
     /// The list's query after `per_page`.
@@ -33,10 +38,14 @@ pub(super) struct Site {
     pub by_repository_id: Option<String>,
     /// The path one comment's id is appended to (update and delete).
     pub comment: String,
+    /// The path listing the requests of a commit: before and after its hash.
+    pub commit_requests: (String, &'static str),
     /// PATCH (GitHub) or PUT (GitLab).
     pub update: Method,
     /// A listed or created comment as a [`Note`].
     pub parse: fn(&serde_json::Value) -> Option<Note>,
+    /// Whether a listed request was merged.
+    pub merged: fn(&serde_json::Value) -> bool,
     /// The key of the user's name in `GET /user` and in a comment's author: `login`,
     /// `username`.
     pub login_key: &'static str,
@@ -49,6 +58,10 @@ pub(super) struct Site {
     pub hint_401: &'static str,
     pub hint_403: &'static str,
     pub hint_404: String,
+    /// Why there is no request to comment on, and what to do: when none is given (plan), and
+    /// when apply has no commit to look one up by.
+    pub no_request: (&'static str, &'static str),
+    pub no_commit: &'static str,
     /// A 403 for a used-up API rate limit, where the forge says so (GitHub).
     pub hint_rate_limited: Option<&'static str>,
     /// The statuses a forge answers for a comment it refuses as invalid.
@@ -90,13 +103,11 @@ impl Api {
                         true => format!("`id`, `{}`", s.login_key),
                         false => format!("`{}`", s.login_key),
                     };
-                    Failure::new(
-                        format!(
-                            "{}'s answer to `GET /user` names no user ({fields}): orgsync cannot tell its own {}s from others'; nothing was posted",
-                            s.forge, s.noun
-                        ),
-                        None,
-                    )
+                    Failure::hinted(Error::NoUser {
+                        forge: s.forge,
+                        fields,
+                        noun: s.noun,
+                    })
                 }),
             Err(e) if refused(&e) && s.actions.is_some() => {
                 let (login, hint) = s.actions.unwrap_or_default();
@@ -106,13 +117,16 @@ impl Api {
                         login: login.to_string(),
                     });
                 }
-                Err(Failure::new(
-                    format!(
-                        "could not comment on {}: finding the token's user, to tell orgsync's own {}s from others': {}: {e}",
-                        s.place, s.noun, s.forge
+                Err(Failure::hinted(Error::Call {
+                    place: s.place.clone(),
+                    doing: format!(
+                        "finding the token's user, to tell orgsync's own {}s from others'",
+                        s.noun
                     ),
-                    Some(hint),
-                ))
+                    forge: s.forge,
+                    call: e,
+                    hint: hint.to_string(),
+                }))
             }
             Err(e) => Err(self.failure("finding the token's user", e)),
         }
@@ -168,18 +182,27 @@ impl Api {
         Ok(())
     }
 
-    /// The request the commit in `sha_var` was merged from (a run on the default branch after
-    /// a merge): `GET path(sha)` lists requests; the first `merged` one, else the first; its
-    /// `number_key`. Without the commit, the failure `missing` says.
-    pub(super) async fn merged_from(
-        &self,
-        sha_var: &str,
-        missing: &str,
-        path: impl Fn(&str) -> String,
-        merged: fn(&serde_json::Value) -> bool,
-        number_key: &str,
-    ) -> Result<u64, Failure> {
+    /// The number of the request to comment on: `given`, else (when `merged`, for apply) the
+    /// request the commit was merged from, else the failure the site's `no_request` says.
+    pub(super) async fn number(&self, given: Option<u64>, merged: bool) -> Result<u64, Failure> {
+        let (why, hint) = self.site.no_request;
+        match given {
+            Some(n) => Ok(n),
+            None if merged => self.merged_from().await,
+            None => Err(Failure::hinted(Error::NoRequest {
+                request: self.site.request,
+                why,
+                hint: hint.to_string(),
+            })),
+        }
+    }
+
+    /// The request the commit in the site's `sha_var` was merged from (a run on the default
+    /// branch after a merge): `GET` its `commit_requests` lists requests; the first `merged`
+    /// one, else the first; its `number_key`.
+    async fn merged_from(&self) -> Result<u64, Failure> {
         let s = &self.site;
+        let (sha_var, number_key) = (s.sha_var, s.number_key);
         let number = match number_key {
             "iid" => "IID",
             _ => "number",
@@ -187,35 +210,36 @@ impl Api {
         let pass = format!("pass the {}'s {number} with `--pr N`", s.request);
         let sha = env(sha_var).filter(|v| v.chars().all(|c| c.is_ascii_hexdigit()));
         let Some(sha) = sha else {
-            return Err(Failure::new(missing, Some(&pass)));
+            return Err(Failure::hinted(Error::NoRequest {
+                request: s.request,
+                why: s.no_commit,
+                hint: pass,
+            }));
         };
-        let url = self.http.url(&path(&sha));
+        let (before, after) = &s.commit_requests;
+        let url = self.http.url(&format!("{before}{sha}{after}"));
         let answer = self
             .http
             .call(Method::GET, &url, None)
             .await
             .map_err(|e| self.failure(&format!("finding the {} of {sha_var}", s.request), e))?;
         let list: Vec<serde_json::Value> = serde_json::from_str(&answer.body).map_err(|e| {
-            Failure::new(
-                format!(
-                    "{}'s answer listing the commit's {}s is {}",
-                    s.forge,
-                    s.request,
-                    http::shape_error(&e, &format!("a list of {}s", s.request))
-                ),
-                None,
-            )
+            Failure::hinted(Error::Shape {
+                what: format!("{}'s answer listing the commit's {}s", s.forge, s.request),
+                shape: http::shape_error(&e, &format!("a list of {}s", s.request)),
+            })
         })?;
         list.iter()
-            .find(|r| merged(r))
+            .find(|r| (s.merged)(r))
             .or(list.first())
             .and_then(|r| r.get(number_key))
             .and_then(serde_json::Value::as_u64)
             .ok_or_else(|| {
-                Failure::new(
-                    format!("no {} found for commit {sha}", s.request),
-                    Some(&pass),
-                )
+                Failure::hinted(Error::NoRequestForCommit {
+                    request: s.request,
+                    sha: sha.clone(),
+                    hint: pass.clone(),
+                })
             })
     }
 
@@ -240,7 +264,7 @@ impl Api {
             Some(_) => format!("see {}'s answer above", s.forge),
             None => format!("check {} and the network", s.url_var),
         };
-        Failure::hinted(super::error::Error::Call {
+        Failure::hinted(Error::Call {
             place: s.place.clone(),
             doing: doing.to_string(),
             forge: s.forge,
@@ -257,10 +281,7 @@ fn created(body: &str, parse: fn(&serde_json::Value) -> Option<Note>) -> Result<
         .as_ref()
         .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64));
     let Some(id) = id else {
-        return Err(Failure::new(
-            "the API created the comment but its answer has no comment id",
-            None,
-        ));
+        return Err(Failure::hinted(Error::NoId));
     };
     Ok(v.as_ref().and_then(parse).unwrap_or(Note {
         id,

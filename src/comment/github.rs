@@ -4,9 +4,10 @@
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
+use super::error::Error;
 use super::forge::{Api, Site};
 use super::http::{self, Deadline, Http};
-use super::{Author, Note, env, required};
+use super::{Author, Need, Note, env, required};
 use crate::error::Failure;
 use crate::text::clean;
 
@@ -21,16 +22,20 @@ fn site(repo: &str, pr: u64) -> Site {
     Site {
         forge: "GitHub",
         request: "pull request",
+        number_key: "number",
         noun: "comment",
         place: format!("pull request #{pr} of `{repo}`"),
         limit: LIMIT,
         url_var: "GITHUB_API_URL",
+        sha_var: "GITHUB_SHA",
         comments: format!("/repos/{repo}/issues/{pr}/comments"),
         list_query: "",
         by_repository_id: Some(format!("/issues/{pr}/comments")),
         comment: format!("/repos/{repo}/issues/comments"),
+        commit_requests: (format!("/repos/{repo}/commits/"), "/pulls"),
         update: Method::PATCH,
         parse: note_from_json,
+        merged: |p| p.get("merged_at").is_some_and(|m| !m.is_null()),
         login_key: "login",
         user_id_required: false,
         actions: Some((
@@ -42,6 +47,11 @@ fn site(repo: &str, pr: u64) -> Site {
         hint_404: format!(
             "the repository `{repo}` or pull request #{pr} was not found, or the token cannot see it: check GITHUB_REPOSITORY, the pull request number (`--pr`) and GITHUB_API_URL"
         ),
+        no_request: (
+            "GITHUB_EVENT_PATH names none",
+            "run on a `pull_request` event, or pass the pull request's number with `--pr N`",
+        ),
+        no_commit: "the event names none and GITHUB_SHA is not set",
         hint_rate_limited: Some("the token's API rate limit is used up; run again later"),
         invalid: &[422],
     }
@@ -55,24 +65,31 @@ pub(super) async fn from_env(
     merged: bool,
     deadline: Deadline,
 ) -> Result<Api, Failure> {
-    let token = required(
-        "GITHUB_TOKEN",
-        "`--comment github` needs GITHUB_TOKEN",
-        "in GitHub Actions, pass it to the step: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`",
-    )?;
-    let repo = required(
-        "GITHUB_REPOSITORY",
-        "`--comment github` needs GITHUB_REPOSITORY (`owner/repo`)",
-        "GitHub Actions sets it; elsewhere, set it to the repository's `owner/name`",
+    let [token, repo] = required(
+        "github",
+        [
+            Need {
+                var: "GITHUB_TOKEN",
+                about: "",
+                hint: "in GitHub Actions, pass it to the step: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`",
+            },
+            Need {
+                var: "GITHUB_REPOSITORY",
+                about: " (`owner/repo`)",
+                hint: "GitHub Actions sets it; elsewhere, set it to the repository's `owner/name`",
+            },
+        ],
     )?;
     if !valid_repo(&repo) {
-        return Err(Failure::new(
-            format!("GITHUB_REPOSITORY `{}` is not `owner/repo`", clean(&repo)),
-            None,
-        ));
+        return Err(Failure::hinted(Error::Malformed {
+            var: "GITHUB_REPOSITORY",
+            value: clean(&repo),
+            expected: "`owner/repo`",
+        }));
     }
     let api_url = env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
-    let base = http::base_url("GITHUB_API_URL", &api_url).map_err(|e| Failure::new(e, None))?;
+    let base =
+        http::base_url("GITHUB_API_URL", &api_url).map_err(|e| Failure::hinted(Error::Setup(e)))?;
     let mut headers = HeaderMap::new();
     headers.insert(
         ACCEPT,
@@ -90,30 +107,12 @@ pub(super) async fn from_env(
         "GITHUB_TOKEN",
         deadline,
     )
-    .map_err(|e| Failure::new(e, None))?;
+    .map_err(|e| Failure::hinted(Error::Setup(e)))?;
     let mut api = Api {
         http,
         site: site(&repo, 0),
     };
-    let pr = match pr.or(event_number()?) {
-        Some(n) => n,
-        None if merged => {
-            let merged = |p: &serde_json::Value| p.get("merged_at").is_some_and(|m| !m.is_null());
-            let missing =
-                "no pull request to comment on: the event names none and GITHUB_SHA is not set";
-            let path = |sha: &str| format!("/repos/{repo}/commits/{sha}/pulls");
-            api.merged_from("GITHUB_SHA", missing, path, merged, "number")
-                .await?
-        }
-        None => {
-            return Err(Failure::new(
-                "no pull request to comment on: GITHUB_EVENT_PATH names none",
-                Some(
-                    "run on a `pull_request` event, or pass the pull request's number with `--pr N`",
-                ),
-            ));
-        }
-    };
+    let pr = api.number(pr.or(event_number()?), merged).await?;
     api.site = site(&repo, pr);
     Ok(api)
 }
@@ -148,20 +147,22 @@ fn event_number() -> Result<Option<u64>, Failure> {
     };
     let text = crate::bounded::read_file(std::path::Path::new(&path), crate::bounded::FILE_BYTES)
         .map_err(|e| {
-        Failure::new(
-            format!("could not read GITHUB_EVENT_PATH `{}`: {e}", clean(&path)),
-            None,
-        )
+        let read = e.to_string();
+        let cause = match e {
+            crate::bounded::ReadError::Io { source, .. } => Some(source),
+            crate::bounded::ReadError::TooLarge { .. } => None,
+        };
+        Failure::hinted(Error::EventUnread {
+            path: clean(&path),
+            read,
+            cause,
+        })
     })?;
     let event: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
-        Failure::new(
-            format!(
-                "GITHUB_EVENT_PATH `{}` is {}",
-                clean(&path),
-                http::shape_error(&e, "an event")
-            ),
-            None,
-        )
+        Failure::hinted(Error::Shape {
+            what: format!("GITHUB_EVENT_PATH `{}`", clean(&path)),
+            shape: http::shape_error(&e, "an event"),
+        })
     })?;
     Ok(number_in_event(&event))
 }

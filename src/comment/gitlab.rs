@@ -4,9 +4,10 @@
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName};
 
+use super::error::Error;
 use super::forge::{Api, Site};
 use super::http::{self, Deadline, Http};
-use super::{Author, Note, env, required};
+use super::{Author, Need, Note, env, required};
 use crate::error::Failure;
 use crate::text::clean;
 
@@ -20,16 +21,23 @@ fn site(project: &str, name: &str, iid: u64) -> Site {
     Site {
         forge: "GitLab",
         request: "merge request",
+        number_key: "iid",
         noun: "note",
         place: format!("merge request !{iid} of project `{name}`"),
         limit: LIMIT,
         url_var: "CI_API_V4_URL",
+        sha_var: "CI_COMMIT_SHA",
         comments: notes.clone(),
         list_query: "&sort=asc&order_by=created_at",
         by_repository_id: None,
         comment: notes,
+        commit_requests: (
+            format!("/projects/{project}/repository/commits/"),
+            "/merge_requests",
+        ),
         update: Method::PUT,
         parse: note_from_json,
+        merged: |m| m.get("state").and_then(|s| s.as_str()) == Some("merged"),
         login_key: "username",
         user_id_required: true,
         actions: None,
@@ -38,6 +46,11 @@ fn site(project: &str, name: &str, iid: u64) -> Site {
         hint_404: format!(
             "the project `{name}` or merge request !{iid} was not found, or the token cannot see it: check CI_PROJECT_ID, the IID (`--pr`) and CI_API_V4_URL"
         ),
+        no_request: (
+            "CI_MERGE_REQUEST_IID is not set",
+            "run in a merge request pipeline (`rules: - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"`), or pass the IID with `--pr N`",
+        ),
+        no_commit: "neither CI_MERGE_REQUEST_IID nor CI_COMMIT_SHA is set",
         hint_rate_limited: None,
         invalid: &[400, 422],
     }
@@ -51,22 +64,28 @@ pub(super) async fn from_env(
     merged: bool,
     deadline: Deadline,
 ) -> Result<Api, Failure> {
-    let token = required(
-        "GITLAB_TOKEN",
-        "`--comment gitlab` needs GITLAB_TOKEN",
-        "set it from a masked CI/CD variable holding a project access token with the `api` scope",
+    let [token, api_url, project] = required(
+        "gitlab",
+        [
+            Need {
+                var: "GITLAB_TOKEN",
+                about: "",
+                hint: "set it from a masked CI/CD variable holding a project access token with the `api` scope",
+            },
+            Need {
+                var: "CI_API_V4_URL",
+                about: "",
+                hint: "GitLab CI sets it; elsewhere, set it to the instance's API, as `https://gitlab.com/api/v4`",
+            },
+            Need {
+                var: "CI_PROJECT_ID",
+                about: " (the project's number or path)",
+                hint: "GitLab CI sets it",
+            },
+        ],
     )?;
-    let api_url = required(
-        "CI_API_V4_URL",
-        "`--comment gitlab` needs CI_API_V4_URL",
-        "GitLab CI sets it; elsewhere, set it to the instance's API, as `https://gitlab.com/api/v4`",
-    )?;
-    let project = required(
-        "CI_PROJECT_ID",
-        "`--comment gitlab` needs CI_PROJECT_ID (the project's number or path)",
-        "GitLab CI sets it",
-    )?;
-    let base = http::base_url("CI_API_V4_URL", &api_url).map_err(|e| Failure::new(e, None))?;
+    let base =
+        http::base_url("CI_API_V4_URL", &api_url).map_err(|e| Failure::hinted(Error::Setup(e)))?;
     let http = Http::new(
         base,
         HeaderMap::new(),
@@ -75,7 +94,7 @@ pub(super) async fn from_env(
         "GITLAB_TOKEN",
         deadline,
     )
-    .map_err(|e| Failure::new(e, None))?;
+    .map_err(|e| Failure::hinted(Error::Setup(e)))?;
     let path = encode_project(&project);
     let name = clean(project.trim());
     let mut api = Api {
@@ -89,34 +108,16 @@ pub(super) async fn from_env(
                 .ok()
                 .filter(|&n| n > 0)
                 .ok_or_else(|| {
-                    Failure::new(
-                        format!("CI_MERGE_REQUEST_IID `{}` is not a number", clean(&v)),
-                        None,
-                    )
+                    Failure::hinted(Error::Malformed {
+                        var: "CI_MERGE_REQUEST_IID",
+                        value: clean(&v),
+                        expected: "a number",
+                    })
                 })?,
         ),
         None => None,
     };
-    let iid = match iid.or(from_ci) {
-        Some(n) => n,
-        None if merged => {
-            let merged =
-                |m: &serde_json::Value| m.get("state").and_then(|s| s.as_str()) == Some("merged");
-            let missing = "no merge request to comment on: neither CI_MERGE_REQUEST_IID nor CI_COMMIT_SHA is set";
-            let commits =
-                |sha: &str| format!("/projects/{path}/repository/commits/{sha}/merge_requests");
-            api.merged_from("CI_COMMIT_SHA", missing, commits, merged, "iid")
-                .await?
-        }
-        None => {
-            return Err(Failure::new(
-                "no merge request to comment on: CI_MERGE_REQUEST_IID is not set",
-                Some(
-                    "run in a merge request pipeline (`rules: - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"`), or pass the IID with `--pr N`",
-                ),
-            ));
-        }
-    };
+    let iid = api.number(iid.or(from_ci), merged).await?;
     api.site = site(&path, &name, iid);
     Ok(api)
 }
