@@ -5,7 +5,8 @@
 //! and checks messages whole with `assert_run!(run, @"…")`: exit code, stdout and stderr in one
 //! inline snapshot, under the filters of [`support::insta_settings`]; `assert_error!(run, @"…")`
 //! for a failure (exit 1, nothing on stdout) snapshots its stderr alone. `.contains` stays for
-//! properties ("no token anywhere"). Hostile answers come from the one
+//! properties ("no token anywhere"), through [`support::checks`]'s `assert_has`/`assert_lacks`
+//! and `Run::stdout_has`. Hostile answers come from the one
 //! [`support::fake_auth0::Fake`]. After an intended change of wording, `cargo insta test
 //! --review` (or `INSTA_UPDATE=always`, then `cargo insta accept` for the inline snapshots).
 //! `python3 tests/median_test_lines.py` counts the lines of each test.

@@ -64,18 +64,17 @@ fn saved_plan(s: &Scenario) {
     s.emu().clear_requests();
 }
 
+/// `apply plan.json --auto-approve --audit-log a.jsonl`, with real waits.
+fn apply_saved(s: &Scenario) -> OrgSync {
+    let args = ["apply", "plan.json", "--auto-approve", "--audit-log"];
+    s.cmd(args).arg("a.jsonl").real_waits()
+}
+
 #[test]
 fn a_saved_plan_applied_without_a_prompt_sends_deletes_before_the_last_read() {
     let s = scenario("stream-order");
     saved_plan(&s);
-    let args = [
-        "apply",
-        "plan.json",
-        "--auto-approve",
-        "--audit-log",
-        "a.jsonl",
-    ];
-    s.cmd(args).real_waits().run().success();
+    apply_saved(&s).run().success();
     let log = s.emu().requests();
     let first_delete = deletes(&log).first().map(|r| r.seq).unwrap();
     let last_read = *member_reads(&log).last().unwrap();
@@ -113,14 +112,7 @@ fn an_organization_that_cannot_be_read_sends_nothing_and_the_others_are_applied(
         status: 500,
         times: 100,
     });
-    let args = [
-        "apply",
-        "plan.json",
-        "--auto-approve",
-        "--audit-log",
-        "a.jsonl",
-    ];
-    let r = s.cmd(args).real_waits().run();
+    let r = apply_saved(&s).run();
     r.code(1)
         .stdout_has("team3 (org_streamstream0003): blocked, nothing removed: not read");
     let wanted: Vec<String> = (0..ORGS)
@@ -160,14 +152,7 @@ fn all_sent(log: &[RequestRecord]) -> Vec<String> {
 fn sigint_mid_stream_stops_reads_and_calls_and_the_log_accounts_for_every_organization() {
     let s = scenario("stream-sigint");
     saved_plan(&s);
-    let args = [
-        "apply",
-        "plan.json",
-        "--auto-approve",
-        "--audit-log",
-        "a.jsonl",
-    ];
-    let child = s.cmd(args).real_waits().spawn();
+    let child = apply_saved(&s).spawn();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while deletes(&s.emu().requests()).is_empty() {
         assert!(
