@@ -59,8 +59,7 @@ fn the_saved_plan_and_the_apply_record_the_commit_and_the_pull_request() {
     let plan = read_json(s.join("plan.json"));
     assert_eq!(plan["provenance"]["ci"]["pull_request"]["number"], 42);
     assert_eq!(plan["provenance"]["git"]["clean"], true);
-    let lines = s.audit();
-    let start = &lines[0];
+    let start = s.audit().remove(0);
     assert_eq!(start["event"], "start");
     assert_eq!(start["prev_sha256"], serde_json::Value::Null);
     assert_eq!(start["plan_file"], "plan.json");
@@ -104,9 +103,8 @@ fn one_byte_changed_breaks_the_chain_at_the_line_after_it() {
     // One byte changed: verify names the line after it and exits 1.
     let path = s.join("audit.jsonl");
     let mut bytes = std::fs::read(&path).unwrap();
-    let at = bytes
-        .windows(b"dennis@".len())
-        .position(|w| w == b"dennis@");
+    let needle = b"dennis@";
+    let at = bytes.windows(needle.len()).position(|w| w == needle);
     let at = at.unwrap();
     bytes[at] = b'D';
     std::fs::write(&path, &bytes).unwrap();

@@ -67,13 +67,16 @@ fn last_apply_run(lines: &[Value]) -> String {
         .to_string()
 }
 
-fn restore(emu: &Emulator, dir: &TempDir, run: &str, extra: &[&str]) -> Run {
+/// `orgsync restore --auto-approve --run RUN --audit-log audit.jsonl` in `dir`, not yet run.
+fn restore_cmd(emu: &Emulator, dir: &TempDir, run: &str) -> OrgSync {
     OrgSync::new(emu)
         .args(["restore", "--auto-approve", "--run", run, "--audit-log"])
         .arg(dir.path().join("audit.jsonl"))
-        .args(extra)
         .cwd(dir.path())
-        .run()
+}
+
+fn restore(emu: &Emulator, dir: &TempDir, run: &str, extra: &[&str]) -> Run {
+    restore_cmd(emu, dir, run).args(extra).run()
 }
 
 /// The run id of the last apply in `dir`'s `audit.jsonl`.
@@ -135,11 +138,9 @@ fn the_apply_records_direct_roles_and_group_roles_apart() {
     let emu = emulator();
     let dir = TempDir::new("restore-intent");
     dir.write("orgsync.yaml", &config(&ALL[..2]));
-    let applied = apply_audited(&emu, &dir, &[]);
-    assert!(
-        !applied.success().stdout().contains("not recorded"),
-        "{}",
-        applied.show()
+    assert_lacks(
+        apply_audited(&emu, &dir, &[]).success().stdout(),
+        "not recorded",
     );
     assert_eq!(sorted_members(&emu), ["auth0|m0000", "auth0|m0001"]);
     let lines = audit_of(&dir);
@@ -662,16 +663,9 @@ fn restore_under_a_small_rate_limit_waits_out_the_429s_and_finishes() {
     let emu = emulator_with(rate_limited(3, 10.0));
     let dir = TempDir::new("restore-429");
     let run = applied_and_reverted(&emu, &dir);
-    let r = OrgSync::new(&emu).real_waits();
-    let r = r.args(["restore", "--auto-approve", "--run", &run, "--audit-log"]);
-    r.arg(dir.path().join("audit.jsonl"))
-        .cwd(dir.path())
-        .run()
-        .success();
-    let limited = api_requests(&emu)
-        .iter()
-        .filter(|r| r.status == 429)
-        .count();
+    restore_cmd(&emu, &dir, &run).real_waits().run().success();
+    let answers = api_requests(&emu);
+    let limited = answers.iter().filter(|r| r.status == 429).count();
     assert!(limited > 0, "the bucket never ran dry: nothing was tested");
     assert_eq!(sorted_members(&emu).len(), 4);
     assert_eq!(roles(&emu, "auth0|m0002"), ["admin", "billing"]);
