@@ -44,7 +44,10 @@
 //! **Pull-request comments**, [`comment`]: one client ([`forge`](comment::forge)) over a
 //! per-forge description that [`github`](comment::github) and [`gitlab`](comment::gitlab) read
 //! from their environment, one [`http`](comment::http) layer and one comment
-//! [`list`](comment::list) reader, and the [`split`](comment::split) of a long plan into parts.
+//! [`list`](comment::list) reader; the [`marker`](comment::marker) that names orgsync's
+//! comments, their [`author`](comment::author) check, the [`sync`](comment::sync) that keeps
+//! them in step, the [`split`](comment::split) of a long plan into parts, the step
+//! [`summary`](comment::summary), and the typed [`error`](comment::error)s.
 //!
 //! **The edges**, where text and bytes cross the process boundary: [`bounded`] (the one reader
 //! with a byte cap for answers, files and pipes), [`secrets`] (the one sink that scrubs every
