@@ -46,7 +46,7 @@ async fn prepare_apply(
     let narrowed;
     let desired = match saved {
         Some((_, plan)) => {
-            narrowed = only_planned(desired, plan);
+            narrowed = only_planned(desired, &plan.organizations);
             &narrowed
         }
         None => desired,
@@ -125,9 +125,14 @@ fn write_rechecked<'a>(
 /// The config's organizations that a saved plan holds, matched as the config names them (an
 /// entry by name to the plan's name, one by id to its id). One the plan does not hold is left
 /// out; one the plan holds that the config no longer names is reported by `apply::narrow`.
-fn only_planned(desired: &DesiredState, plan: &Plan) -> DesiredState {
-    let names: HashSet<&str> = plan.organizations.iter().map(|o| o.name.as_str()).collect();
-    let ids: HashSet<&str> = plan.organizations.iter().map(|o| o.id.as_str()).collect();
+fn only_planned<'a>(
+    desired: &DesiredState,
+    orgs: impl IntoIterator<Item = &'a crate::plan::OrgPlan>,
+) -> DesiredState {
+    let (names, ids): (HashSet<&str>, HashSet<&str>) = orgs
+        .into_iter()
+        .map(|o| (o.name.as_str(), o.id.as_str()))
+        .unzip();
     desired.only(&names, &ids)
 }
 

@@ -86,12 +86,7 @@ pub(super) async fn apply(
     }
     // The plan's organizations with something to send, as the config names them.
     let acting: Vec<&OrgPlan> = plan.organizations.iter().filter(|o| sends(o)).collect();
-    let acting_plan = Plan {
-        organizations: acting.iter().map(|o| (*o).clone()).collect(),
-        ..shell(plan)
-    };
-    let desired = only_planned(desired, &acting_plan);
-    let bar = Arc::new(crate::progress::Bar::for_stderr(super::super::quiet()));
+    let desired = only_planned(desired, acting.iter().copied());
     let prepared = match observe::prepare(&conn.client, &desired).await {
         Ok(p) => p,
         Err(e) => return Err(refuse(&info, Failure::hinted(e))),
@@ -111,6 +106,8 @@ pub(super) async fn apply(
     let interrupt = Interrupt::new();
     interrupt.listen();
     let info = Arc::new(info);
+    // The bar starts with the reads: a run refused before them leaves none behind.
+    let bar = Arc::new(crate::progress::Bar::for_stderr(super::super::quiet()));
     bar.organizations(prepared.orgs.len());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let reads = read_and_narrow(
