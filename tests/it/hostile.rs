@@ -411,89 +411,96 @@ fn a_reset_ten_minutes_ahead_ends_within_the_timeout_with_a_reason() {
 /// and never end: the pacer waited for a token nothing would bring.
 #[test]
 fn apply_ends_after_a_500_without_rate_limit_headers_under_a_small_bucket() {
+    // Each status has a tenant of its own; at 1 token a second the runs mostly wait, so the
+    // three go side by side. `each_case` fails the test with a failed status's own panic.
+    let statuses = [500, 503, 429];
+    crate::support::each_case(0, statuses.len(), statuses.len(), |i, _: &mut ()| {
+        apply_ends_after_a_fault_under_a_small_bucket(statuses[i as usize]);
+    });
+}
+
+fn apply_ends_after_a_fault_under_a_small_bucket(status: u16) {
     use orgsync_emulator::{BucketConfig, RateLimits};
-    for status in [500, 503, 429] {
-        let options = Options {
-            rate_limits: RateLimits {
-                global: Some(BucketConfig {
-                    size: 4,
-                    refill_per_sec: 1.0,
-                    every_second: false,
-                }),
-                ..RateLimits::default()
-            },
-            ..Options::default()
-        };
-        // Members only (no re-entry reads): the bucket of 4 at 1/s is the point, not their cost.
-        let mut tenant = example_tenant();
-        tenant.clients[0]
-            .scopes
-            .retain(|s| !s.ends_with("_connections") && !s.ends_with("_invitations"));
-        let emu = background(tenant, options);
-        let url = emu.url();
-        let dir = TempDir::new("small-bucket");
-        let config = example_config();
-        let config = config.to_str().unwrap();
-        let env = [
-            ("AUTH0_DOMAIN", url.as_str()),
-            ("AUTH0_CLIENT_ID", "demo"),
-            ("AUTH0_CLIENT_SECRET", "demo-secret"),
-        ];
-        let removals = |out: &Run| -> usize {
-            let v: serde_json::Value = serde_json::from_str(out.stdout())
-                .unwrap_or_else(|e| panic!("{e}: {}", out.stderr()));
-            v["organizations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|o| o["blocked"].is_null())
-                .map(|o| o["remove"].as_array().unwrap().len())
-                .sum()
-        };
-        let limit = Duration::from_secs(120);
-        let (before, _) = run_bounded(
-            &["plan", "-c", config, "--format", "json"],
-            &env,
-            dir.path(),
-            limit,
-        );
-        assert!(removals(&before) > 0, "the example has removals");
-        emu.script_fault(ScriptedFault {
-            method: "DELETE".into(),
-            path: "/api/v2/organizations/org_3hbVAMF8F3wVIcEJ/members".into(),
-            status,
-            times: 1,
-        });
-        let (out, _) = run_bounded(
-            &["apply", "-c", config, "--auto-approve"],
-            &env,
-            dir.path(),
-            limit,
-        );
-        assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
-        let deletes: Vec<u16> = emu
-            .requests()
+    let options = Options {
+        rate_limits: RateLimits {
+            global: Some(BucketConfig {
+                size: 4,
+                refill_per_sec: 1.0,
+                every_second: false,
+            }),
+            ..RateLimits::default()
+        },
+        ..Options::default()
+    };
+    // Members only (no re-entry reads): the bucket of 4 at 1/s is the point, not their cost.
+    let mut tenant = example_tenant();
+    tenant.clients[0]
+        .scopes
+        .retain(|s| !s.ends_with("_connections") && !s.ends_with("_invitations"));
+    let emu = background(tenant, options);
+    let url = emu.url();
+    let dir = TempDir::new("small-bucket");
+    let config = example_config();
+    let config = config.to_str().unwrap();
+    let env = [
+        ("AUTH0_DOMAIN", url.as_str()),
+        ("AUTH0_CLIENT_ID", "demo"),
+        ("AUTH0_CLIENT_SECRET", "demo-secret"),
+    ];
+    let removals = |out: &Run| -> usize {
+        let v: serde_json::Value =
+            serde_json::from_str(out.stdout()).unwrap_or_else(|e| panic!("{e}: {}", out.stderr()));
+        v["organizations"]
+            .as_array()
+            .unwrap()
             .iter()
-            .filter(|r| r.method == "DELETE")
-            .map(|r| r.status)
-            .collect();
-        assert!(
-            deletes.contains(&status),
-            "{status}: the fault was hit: {deletes:?}"
-        );
-        let (after, _) = run_bounded(
-            &["plan", "-c", config, "--format", "json"],
-            &env,
-            dir.path(),
-            limit,
-        );
-        assert_eq!(
-            removals(&after),
-            0,
-            "{status}: apply removed everything: {}",
-            out.stderr()
-        );
-    }
+            .filter(|o| o["blocked"].is_null())
+            .map(|o| o["remove"].as_array().unwrap().len())
+            .sum()
+    };
+    let limit = Duration::from_secs(120);
+    let (before, _) = run_bounded(
+        &["plan", "-c", config, "--format", "json"],
+        &env,
+        dir.path(),
+        limit,
+    );
+    assert!(removals(&before) > 0, "the example has removals");
+    emu.script_fault(ScriptedFault {
+        method: "DELETE".into(),
+        path: "/api/v2/organizations/org_3hbVAMF8F3wVIcEJ/members".into(),
+        status,
+        times: 1,
+    });
+    let (out, _) = run_bounded(
+        &["apply", "-c", config, "--auto-approve"],
+        &env,
+        dir.path(),
+        limit,
+    );
+    assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
+    let deletes: Vec<u16> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.status)
+        .collect();
+    assert!(
+        deletes.contains(&status),
+        "{status}: the fault was hit: {deletes:?}"
+    );
+    let (after, _) = run_bounded(
+        &["plan", "-c", config, "--format", "json"],
+        &env,
+        dir.path(),
+        limit,
+    );
+    assert_eq!(
+        removals(&after),
+        0,
+        "{status}: apply removed everything: {}",
+        out.stderr()
+    );
 }
 
 /// A proxy from the environment once received the client secret and the bearer token of

@@ -458,14 +458,19 @@ fn check_case(seed: u64, figures: &mut Figures) {
     }
 }
 
+/// Cases run side by side: each has its own fake server and mostly waits on loopback.
+const WORKERS: usize = 4;
+
 #[test]
 fn property_random_hostile_scripts_keep_every_promise() {
     let cases = crate::support::property_cases("ORGSYNC_PROPERTY_CASES", 200);
     let seed = crate::support::property_seed();
     eprintln!("property: {cases} cases from seed {seed}");
     let mut figures = Figures::default();
-    for i in 0..cases as u64 {
-        check_case(seed + i, &mut figures);
+    for part in crate::support::each_case(seed, cases, WORKERS, check_case) {
+        figures.cases += part.cases;
+        figures.deletes += part.deletes;
+        figures.longest = figures.longest.max(part.longest);
     }
     eprintln!(
         "property: {} cases, {} DELETEs checked, longest run {:.2} s",
