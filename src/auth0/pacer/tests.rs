@@ -2,6 +2,7 @@
 //! emulator's limiter in virtual time (rate learning, out-of-order answers, once-a-second
 //! refills, hostile headers, budgets).
 
+use super::limits::MAX_RESET_AHEAD;
 use super::*;
 use orgsync_emulator::ratelimit::{
     BucketConfig, Decision, Endpoint, Limiter, RateHeaders, RateLimits,
