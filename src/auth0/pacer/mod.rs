@@ -85,8 +85,8 @@
 //! - Before any answer, a model lets one request through and waits for its answer.
 //! - When nothing it trusts will bring a token (no refill is credited, no reset is pending,
 //!   nothing is in flight: after an answer without rate-limit headers, say), it probes: one
-//!   request goes [`PROBE_INTERVAL`](bucket::PROBE_INTERVAL) (1 s) after the last answer, and its answer re-anchors
-//!   the model.
+//!   request goes [`PROBE_INTERVAL`](bucket::PROBE_INTERVAL) (1 s) after the last answer,
+//!   and its answer re-anchors the model.
 //! - Whatever the model says, when nothing is in flight one request goes at most
 //!   [`MAX_TOKEN_WAIT`](bucket::MAX_TOKEN_WAIT) (60 s) after the last answer.
 //! - Each single sleep is at most 100 ms, so a waiting request sees what answers teach.
