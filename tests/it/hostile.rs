@@ -420,18 +420,7 @@ fn apply_ends_after_a_500_without_rate_limit_headers_under_a_small_bucket() {
 }
 
 fn apply_ends_after_a_fault_under_a_small_bucket(status: u16) {
-    use orgsync_emulator::{BucketConfig, RateLimits};
-    let options = Options {
-        rate_limits: RateLimits {
-            global: Some(BucketConfig {
-                size: 4,
-                refill_per_sec: 1.0,
-                every_second: false,
-            }),
-            ..RateLimits::default()
-        },
-        ..Options::default()
-    };
+    let options = crate::support::rate_limited(4, 1.0);
     // Members only (no re-entry reads): the bucket of 4 at 1/s is the point, not their cost.
     let mut tenant = example_tenant();
     tenant.clients[0]

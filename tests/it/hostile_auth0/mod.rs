@@ -17,10 +17,7 @@ use crate::support::fake_auth0::*;
 use crate::support::{
     ALL_SCOPES, OrgSync, Run, TempDir, audit_lines, background, client, member, org_with_members,
 };
-use orgsync_emulator::{
-    BucketConfig, Emulator, Options, RateLimits, ScriptedFault, Tenant,
-    tenant::Organization as EmuOrg,
-};
+use orgsync_emulator::{Emulator, Options, ScriptedFault, Tenant, tenant::Organization as EmuOrg};
 use serde_json::Value;
 
 mod audit;

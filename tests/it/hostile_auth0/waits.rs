@@ -63,17 +63,7 @@ fn rate_limited_apply_with_one_fault(status: u16) {
             "r",
             30,
         )]),
-        Options {
-            rate_limits: RateLimits {
-                global: Some(BucketConfig {
-                    size: 4,
-                    refill_per_sec: 1.0,
-                    every_second: false,
-                }),
-                ..RateLimits::default()
-            },
-            ..Options::default()
-        },
+        crate::support::rate_limited(4, 1.0),
     );
     emu.script_fault(ScriptedFault {
         method: "DELETE".into(),
