@@ -196,6 +196,44 @@ impl Ledger {
             self.finish(info, n, end);
         }
     }
+
+    /// Ends the account of a `run` or a `restore` that stopped sending: every call still open
+    /// is closed as `unknown`, saying why it has no answer (`interrupted`, or an internal error).
+    pub(super) fn close_stopped(&mut self, info: &RunInfo, what: &str, interrupted: bool) {
+        let why = if interrupted {
+            format!("the {what} was interrupted while this call was in flight; check the tenant")
+        } else {
+            format!(
+                "an internal error stopped the {what} after this call was sent; check the tenant"
+            )
+        };
+        self.close_open(info, &why);
+    }
+
+    /// Why work of a `run` or a `restore` was never sent: an interrupt, the audit log, or
+    /// neither.
+    pub(super) fn not_sent(&self, what: &str, interrupted: bool) -> String {
+        if interrupted {
+            format!("not sent: the {what} was interrupted")
+        } else if self.failure.is_some() {
+            "not sent: the audit log could not be written".into()
+        } else {
+            "not sent".into()
+        }
+    }
+
+    /// The hints of the closed calls `pick` picks, each once, in the order the calls closed.
+    pub(super) fn hints(&self, pick: impl Fn(&Call) -> bool) -> Vec<String> {
+        let mut hints: Vec<String> = Vec::new();
+        for (_, end) in self.done.iter().filter(|(c, _)| pick(c)) {
+            if let Some(h) = &end.hint
+                && !hints.contains(h)
+            {
+                hints.push(h.clone());
+            }
+        }
+        hints
+    }
 }
 #[cfg(test)]
 mod tests {
@@ -286,5 +324,74 @@ mod tests {
         );
         assert!(lines.iter().all(|l| l["run_id"] == "run-1"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A stopped run or restore words its unknown calls, its unsent work and its hints from
+    /// one place: the texts the audit log and the report carry.
+    #[test]
+    fn a_stopped_run_or_restore_says_why_and_gives_each_hint_once() {
+        let info = RunInfo {
+            run_id: "run-1".into(),
+            domain: "d".into(),
+            plan_sha256: "p".into(),
+            client_id: None,
+        };
+        let call = |org: &str| Call {
+            org_id: org.into(),
+            org_name: org.into(),
+            user_ids: vec!["a|1".into()],
+            roles: None,
+            people: vec![],
+            invitation: None,
+            group_roles: None,
+            restore: None,
+        };
+        let end = |hint: &str| CallEnd {
+            outcome: Outcome::Failed,
+            status: Some(403),
+            attempts: 1,
+            duration: Duration::ZERO,
+            error: None,
+            hint: Some(hint.into()),
+        };
+        let mut ledger = Ledger::new(None);
+        for (org, hint) in [
+            ("org_a", "grant it"),
+            ("org_b", "retry"),
+            ("org_c", "grant it"),
+        ] {
+            let n = ledger.intend(&info, call(org)).unwrap();
+            ledger.finish(&info, n, end(hint));
+        }
+        ledger.intend(&info, call("org_d")).unwrap();
+        ledger.intend(&info, call("org_e")).unwrap();
+        assert_eq!(ledger.hints(|_| true), ["grant it", "retry"]);
+        assert_eq!(ledger.hints(|c| c.org_id == "org_b"), ["retry"]);
+        assert_eq!(ledger.not_sent("run", false), "not sent");
+        assert_eq!(
+            ledger.not_sent("restore", true),
+            "not sent: the restore was interrupted"
+        );
+        ledger.close_stopped(&info, "restore", true);
+        let unknown: Vec<_> = ledger.done[3..]
+            .iter()
+            .map(|(c, e)| (c.org_id.as_str(), e.outcome, e.error.as_deref()))
+            .collect();
+        let why = "the restore was interrupted while this call was in flight; check the tenant";
+        assert_eq!(
+            unknown,
+            [
+                ("org_d", Outcome::Unknown, Some(why)),
+                ("org_e", Outcome::Unknown, Some(why))
+            ]
+        );
+        ledger.failure = Some(AuditError {
+            path: "audit.jsonl".into(),
+            source: std::io::Error::other("disk full"),
+        });
+        assert_eq!(
+            ledger.not_sent("run", false),
+            "not sent: the audit log could not be written"
+        );
     }
 }

@@ -325,38 +325,22 @@ pub async fn execute_stream(
         work.push(w);
     }
     let mut l = Ledger::lock(&ledger);
-    let why = if interrupt.is_set() {
-        "the run was interrupted while this call was in flight; check the tenant"
-    } else {
-        "an internal error stopped the run after this call was sent; check the tenant"
-    };
-    l.close_open(&info, why);
-    let not_sent = |id: &str| {
-        if broken.contains(id) {
-            "not sent: an internal error stopped this organization's removals"
-        } else if interrupt.is_set() {
-            "not sent: the run was interrupted"
-        } else if l.failure.is_some() {
-            "not sent: the audit log could not be written"
-        } else {
-            "not sent"
-        }
-    };
+    l.close_stopped(&info, "run", interrupt.is_set());
+    let not_sent = l.not_sent("run", interrupt.is_set());
     let organizations = work
         .iter()
-        .map(|w| outcome(w, &l.done, not_sent(&w.id)))
+        .map(|w| {
+            let why = if broken.contains(&w.id) {
+                "not sent: an internal error stopped this organization's removals"
+            } else {
+                &not_sent
+            };
+            outcome(w, &l.done, why)
+        })
         .collect();
-    let mut hints: Vec<String> = Vec::new();
-    for (_, end) in &l.done {
-        if let Some(h) = &end.hint
-            && !hints.contains(h)
-        {
-            hints.push(h.clone());
-        }
-    }
     Report {
         organizations,
-        hints,
+        hints: l.hints(|_| true),
         audit_failed: l.failure.is_some(),
         interrupted: interrupt.is_set(),
     }

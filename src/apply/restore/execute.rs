@@ -92,22 +92,12 @@ pub async fn execute(
         () = async { interrupt.wait().await; tokio::time::sleep(INTERRUPT_GRACE).await } => {}
     }
     let mut l = Ledger::lock(&ledger);
-    let why = if interrupt.is_set() {
-        "the restore was interrupted while this call was in flight; check the tenant"
-    } else {
-        "an internal error stopped the restore after this call was sent; check the tenant"
-    };
-    l.close_open(&info, why);
-    let not_sent = if interrupt.is_set() {
-        "not sent: the restore was interrupted"
-    } else if l.failure.is_some() {
-        "not sent: the audit log could not be written"
-    } else {
-        "not sent"
-    };
+    l.close_stopped(&info, "restore", interrupt.is_set());
+    let not_sent = l.not_sent("restore", interrupt.is_set());
     let mut report = RestoreReport {
         interrupted: interrupt.is_set(),
         audit_failed: l.failure.is_some(),
+        hints: l.hints(|c| c.restore.is_some()),
         ..RestoreReport::default()
     };
     for (_, end) in l.done.iter().filter(|(c, _)| c.restore.is_some()) {
@@ -115,14 +105,9 @@ pub async fn execute(
         if end.outcome != Outcome::Restored {
             report.failed_calls += 1;
         }
-        if let Some(h) = &end.hint
-            && !report.hints.contains(h)
-        {
-            report.hints.push(h.clone());
-        }
     }
     for o in plan.organizations.iter().filter(|o| !o.add.is_empty()) {
-        let ends = member_ends(o, &l.done, not_sent);
+        let ends = member_ends(o, &l.done, &not_sent);
         report
             .organizations
             .push((o.id.clone(), o.name.clone(), ends));
