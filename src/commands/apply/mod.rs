@@ -174,130 +174,31 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
     let rt = runtime()?;
     rt.block_on(async {
         let conn = connect(&args.connection, saved.as_ref().map(|p| p.domain.as_str())).await?;
-        let mut info = RunInfo {
+        let info = RunInfo {
             run_id: audit::new_run_id(),
             domain: conn.name.clone(),
             plan_sha256: String::new(),
             client_id: conn.client.credentials().client_id().map(str::to_string),
         };
-        let summary = |plan_sha256: Option<&str>, outcome: Result<&apply::Report, &Failure>| {
-            write_summary(&ledger, &info, plan_sha256, &conn.client, outcome)
-        };
         let saved_at = args.plan.as_deref().zip(saved.as_ref());
+        let run = Run {
+            conn: &conn,
+            info,
+            ledger: ledger.clone(),
+            config_path: &config_path,
+            args,
+        };
         // A reviewed saved plan applied without a prompt: each organization's calls start
         // when its own re-read is final (see `streamed`).
-        if let Some((path, plan)) = saved_at
-            && args.auto_approve
-            && streamed::streams(plan)
-        {
-            let run = streamed::Run {
-                conn: &conn,
-                info: info.clone(),
-                ledger: ledger.clone(),
-                config_path: &config_path,
-                args,
-            };
-            let (info, report, interrupt) = streamed::apply(run, &desired, path, plan).await?;
-            return finish(
-                args,
-                &conn,
-                &config_path,
-                &info,
-                &ledger,
-                &interrupt,
-                report,
-            )
-            .await;
-        }
-        let prepared = prepare_apply(&conn, &info.domain, saved_at, &desired).await;
-        let Prepared { plan_sha256, work } = match prepared {
-            Ok(prepared) => prepared,
-            Err(failure) => {
-                // Nothing was removed; the log still records that the run was attempted.
-                let digest = saved.as_ref().map(Plan::digest);
-                summary(digest.as_deref(), Err(&failure))?;
-                return Err(failure);
+        let (info, report, interrupt) = match saved_at {
+            Some((path, plan)) if args.auto_approve && streamed::streams(plan) => {
+                streamed::apply(run, &desired, path, plan).await?
             }
+            _ => match phased(run, &desired, saved_at).await? {
+                Phased::Sent(sent) => sent,
+                Phased::Ended(exit) => return Ok(exit),
+            },
         };
-        let removals: usize = work.iter().map(OrgWork::sends).sum();
-        let invitations: usize = work.iter().map(OrgWork::revokes).sum();
-        let orgs = work.iter().filter(|w| w.acts()).count();
-        let reportable = work
-            .iter()
-            .any(|w| w.blocked.is_some() || !w.already_gone.is_empty() || !w.skipped.is_empty());
-        if removals + invitations == 0 && !reportable {
-            summary(Some(&plan_sha256), Ok(&apply::Report::default()))?;
-            let mut stdout = crate::secrets::stdout();
-            writeln!(
-                stdout,
-                "Nothing to remove: the tenant already matches the plan."
-            )?;
-            stdout.flush()?;
-            return Ok(Exit::Success);
-        }
-        // What the token was granted is known before anything is sent: an apply that would
-        // collect a 403 per DELETE is refused here, named by the scope it lacks.
-        if let Some(refused) = lacking_scopes(&conn.client, removals, invitations).await {
-            summary(Some(&plan_sha256), Err(&refused))?;
-            return Err(refused);
-        }
-        // Roles held through a group are recorded apart, for restore (which assigns only
-        // direct ones); where they cannot be, that is said once.
-        let mut work = work;
-        if let Some(note) = apply::record_group_roles(&conn.client, &mut work).await {
-            let mut stdout = crate::secrets::stdout();
-            writeln!(stdout, "note: {note}")?;
-            stdout.flush()?;
-        }
-        let sends = removals + invitations > 0;
-        let approved = match sends.then(|| confirm(args.auto_approve, removals, invitations, orgs))
-        {
-            None => true,
-            Some(Ok(approved)) => approved,
-            Some(Err(refused)) => {
-                // Refused for want of a terminal (or a prompt that could not be read): the
-                // log still says the run was attempted and removed nothing.
-                summary(Some(&plan_sha256), Err(&refused))?;
-                return Err(refused);
-            }
-        };
-        if !approved {
-            let cancelled = Failure {
-                error: "apply was not approved; nothing was removed".into(),
-                hint: None,
-            };
-            summary(Some(&plan_sha256), Err(&cancelled))?;
-            crate::secrets::errln!("Apply cancelled: nothing was removed.");
-            return Ok(Exit::Error);
-        }
-        info.plan_sha256 = plan_sha256;
-        if removals + invitations > 0 {
-            let counts = Counts {
-                organizations: orgs,
-                removals,
-                invitations,
-            };
-            write_start(
-                &ledger,
-                &info,
-                &config_path,
-                args,
-                saved.as_ref(),
-                counts,
-                false,
-            )?;
-        }
-        let interrupt = Interrupt::new();
-        interrupt.listen();
-        let info = Arc::new(info);
-        let report = apply::execute(
-            conn.client.clone(),
-            work,
-            info.clone(),
-            ledger.clone(),
-            interrupt.clone(),
-        )
-        .await;
         finish(
             args,
             &conn,
@@ -309,6 +210,127 @@ pub fn run(args: &ApplyArgs) -> Result<Exit, Failure> {
         )
         .await
     })
+}
+
+/// What the calls of an apply need beside the plan.
+struct Run<'a> {
+    conn: &'a Connection,
+    info: RunInfo,
+    ledger: Arc<Mutex<Ledger>>,
+    config_path: &'a Path,
+    args: &'a ApplyArgs,
+}
+
+/// An apply that got as far as its calls: the run's record, its report and the interrupt it
+/// listened to, for [`finish`].
+type Sent = (Arc<RunInfo>, apply::Report, Arc<Interrupt>);
+
+/// How the phased path ended: at its calls, or before them with this exit (nothing to
+/// remove, or the prompt answered no).
+enum Phased {
+    Sent(Sent),
+    Ended(Exit),
+}
+
+/// An apply that reads the whole tenant and shows everything before it asks and sends:
+/// without a saved plan, or when a terminal asks `yes` (`saved`: the saved plan and its path).
+async fn phased(
+    run: Run<'_>,
+    desired: &DesiredState,
+    saved: Option<(&Path, &Plan)>,
+) -> Result<Phased, Failure> {
+    let Run {
+        conn,
+        mut info,
+        ledger,
+        config_path,
+        args,
+    } = run;
+    let summary = |info: &RunInfo, plan_sha256: Option<&str>, outcome| {
+        write_summary(&ledger, info, plan_sha256, &conn.client, outcome)
+    };
+    let prepared = prepare_apply(conn, &info.domain, saved, desired).await;
+    let Prepared { plan_sha256, work } = match prepared {
+        Ok(prepared) => prepared,
+        Err(failure) => {
+            // Nothing was removed; the log still records that the run was attempted.
+            let digest = saved.map(|(_, plan)| plan.digest());
+            summary(&info, digest.as_deref(), Err(&failure))?;
+            return Err(failure);
+        }
+    };
+    let removals: usize = work.iter().map(OrgWork::sends).sum();
+    let invitations: usize = work.iter().map(OrgWork::revokes).sum();
+    let orgs = work.iter().filter(|w| w.acts()).count();
+    let reportable = work
+        .iter()
+        .any(|w| w.blocked.is_some() || !w.already_gone.is_empty() || !w.skipped.is_empty());
+    if removals + invitations == 0 && !reportable {
+        summary(&info, Some(&plan_sha256), Ok(&apply::Report::default()))?;
+        let mut stdout = crate::secrets::stdout();
+        writeln!(
+            stdout,
+            "Nothing to remove: the tenant already matches the plan."
+        )?;
+        stdout.flush()?;
+        return Ok(Phased::Ended(Exit::Success));
+    }
+    // What the token was granted is known before anything is sent: an apply that would
+    // collect a 403 per DELETE is refused here, named by the scope it lacks.
+    if let Some(refused) = lacking_scopes(&conn.client, removals, invitations).await {
+        summary(&info, Some(&plan_sha256), Err(&refused))?;
+        return Err(refused);
+    }
+    // Roles held through a group are recorded apart, for restore (which assigns only
+    // direct ones); where they cannot be, that is said once.
+    let mut work = work;
+    if let Some(note) = apply::record_group_roles(&conn.client, &mut work).await {
+        let mut stdout = crate::secrets::stdout();
+        writeln!(stdout, "note: {note}")?;
+        stdout.flush()?;
+    }
+    let sends = removals + invitations > 0;
+    let approved = match sends.then(|| confirm(args.auto_approve, removals, invitations, orgs)) {
+        None => true,
+        Some(Ok(approved)) => approved,
+        Some(Err(refused)) => {
+            // Refused for want of a terminal (or a prompt that could not be read): the
+            // log still says the run was attempted and removed nothing.
+            summary(&info, Some(&plan_sha256), Err(&refused))?;
+            return Err(refused);
+        }
+    };
+    if !approved {
+        let cancelled = Failure {
+            error: "apply was not approved; nothing was removed".into(),
+            hint: None,
+        };
+        summary(&info, Some(&plan_sha256), Err(&cancelled))?;
+        crate::secrets::errln!("Apply cancelled: nothing was removed.");
+        return Ok(Phased::Ended(Exit::Error));
+    }
+    info.plan_sha256 = plan_sha256;
+    if sends {
+        let counts = Counts {
+            organizations: orgs,
+            removals,
+            invitations,
+        };
+        let saved = saved.map(|(_, plan)| plan);
+        write_start(&ledger, &info, config_path, args, saved, counts, false)?;
+    }
+    let interrupt = Interrupt::new();
+    interrupt.listen();
+    let info = Arc::new(info);
+    let report = apply::execute(
+        conn.client.clone(),
+        work,
+        info.clone(),
+        ledger.clone(),
+        interrupt.clone(),
+    )
+    .await;
+    Ok(Phased::Sent((info, report, interrupt)))
 }
 
 fn short(sha: &str) -> &str {

@@ -10,7 +10,7 @@
 //! organization of the plan resolved, and the audit `start` line. An organization whose re-read
 //! fails sends nothing and is reported blocked (the run exits 1); those already done stay done,
 //! as with a failed call, and running apply again converges. Without a saved plan, or when a
-//! terminal asks `yes`, apply reads and shows everything first (`super::run`).
+//! terminal asks `yes`, apply reads and shows everything first (`super::phased`).
 //!
 //! Reads are paced by the read bucket and calls by the write bucket, each in its own turn, so
 //! the calls of the first organizations keep the write bucket busy while the rest are read: the
@@ -19,10 +19,12 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use super::{Counts, check_domain, lacking_scopes, only_planned, write_rechecked, write_start};
-use crate::apply::{self, Interrupt, Ledger, OrgWork, RunInfo};
+use super::{
+    Counts, Run, Sent, check_domain, lacking_scopes, only_planned, write_rechecked, write_start,
+};
+use crate::apply::{self, Interrupt, OrgWork, RunInfo};
 use crate::auth0::Client;
 use crate::config::{DesiredState, OrgRef};
 use crate::error::Failure;
@@ -44,15 +46,6 @@ pub(super) fn streams(plan: &Plan) -> bool {
         .any(|o| sends(o) && o.blocked.is_none())
 }
 
-/// What the calls of a streamed apply need beside the plan.
-pub(super) struct Run<'a> {
-    pub conn: &'a super::Connection,
-    pub info: RunInfo,
-    pub ledger: Arc<Mutex<Ledger>>,
-    pub config_path: &'a Path,
-    pub args: &'a crate::cli::ApplyArgs,
-}
-
 /// Applies the saved plan `plan` (read from `path`) streamed; the caller has checked the
 /// config's sha256. Returns the report, or a failure from before the first call (recorded in
 /// the audit log's summary).
@@ -61,7 +54,7 @@ pub(super) async fn apply(
     desired: &DesiredState,
     path: &Path,
     plan: &Plan,
-) -> Result<(Arc<RunInfo>, apply::Report, Arc<Interrupt>), Failure> {
+) -> Result<Sent, Failure> {
     let Run {
         conn,
         mut info,
