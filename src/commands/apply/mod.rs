@@ -221,6 +221,32 @@ struct Run<'a> {
     args: &'a ApplyArgs,
 }
 
+impl Run<'_> {
+    /// Writes this run's `summary` line to the audit log (see [`write_summary`]).
+    fn summary(
+        &self,
+        plan_sha256: Option<&str>,
+        outcome: Result<&apply::Report, &Failure>,
+    ) -> Result<(), Failure> {
+        write_summary(
+            &self.ledger,
+            &self.info,
+            plan_sha256,
+            &self.conn.client,
+            outcome,
+        )
+    }
+
+    /// A run refused before its first call: its summary still says it was attempted, and
+    /// why. The failure to return: `failure`, or the log's own if the summary was not written.
+    fn refuse(&self, plan_sha256: Option<&str>, failure: Failure) -> Failure {
+        match self.summary(plan_sha256, Err(&failure)) {
+            Ok(()) => failure,
+            Err(unwritten) => unwritten,
+        }
+    }
+}
+
 /// An apply that got as far as its calls: the run's record, its report and the interrupt it
 /// listened to, for [`finish`].
 type Sent = (Arc<RunInfo>, apply::Report, Arc<Interrupt>);
@@ -239,24 +265,13 @@ async fn phased(
     desired: &DesiredState,
     saved: Option<(&Path, &Plan)>,
 ) -> Result<Phased, Failure> {
-    let Run {
-        conn,
-        mut info,
-        ledger,
-        config_path,
-        args,
-    } = run;
-    let summary = |info: &RunInfo, plan_sha256: Option<&str>, outcome| {
-        write_summary(&ledger, info, plan_sha256, &conn.client, outcome)
-    };
-    let prepared = prepare_apply(conn, &info.domain, saved, desired).await;
+    let prepared = prepare_apply(run.conn, &run.info.domain, saved, desired).await;
     let Prepared { plan_sha256, work } = match prepared {
         Ok(prepared) => prepared,
         Err(failure) => {
             // Nothing was removed; the log still records that the run was attempted.
             let digest = saved.map(|(_, plan)| plan.digest());
-            summary(&info, digest.as_deref(), Err(&failure))?;
-            return Err(failure);
+            return Err(run.refuse(digest.as_deref(), failure));
         }
     };
     let removals: usize = work.iter().map(OrgWork::sends).sum();
@@ -266,7 +281,7 @@ async fn phased(
         .iter()
         .any(|w| w.blocked.is_some() || !w.already_gone.is_empty() || !w.skipped.is_empty());
     if removals + invitations == 0 && !reportable {
-        summary(&info, Some(&plan_sha256), Ok(&apply::Report::default()))?;
+        run.summary(Some(&plan_sha256), Ok(&apply::Report::default()))?;
         let mut stdout = crate::secrets::stdout();
         writeln!(
             stdout,
@@ -277,27 +292,26 @@ async fn phased(
     }
     // What the token was granted is known before anything is sent: an apply that would
     // collect a 403 per DELETE is refused here, named by the scope it lacks.
-    if let Some(refused) = lacking_scopes(&conn.client, removals, invitations).await {
-        summary(&info, Some(&plan_sha256), Err(&refused))?;
-        return Err(refused);
+    if let Some(refused) = lacking_scopes(&run.conn.client, removals, invitations).await {
+        return Err(run.refuse(Some(&plan_sha256), refused));
     }
     // Roles held through a group are recorded apart, for restore (which assigns only
     // direct ones); where they cannot be, that is said once.
     let mut work = work;
-    if let Some(note) = apply::record_group_roles(&conn.client, &mut work).await {
+    if let Some(note) = apply::record_group_roles(&run.conn.client, &mut work).await {
         let mut stdout = crate::secrets::stdout();
         writeln!(stdout, "note: {note}")?;
         stdout.flush()?;
     }
     let sends = removals + invitations > 0;
-    let approved = match sends.then(|| confirm(args.auto_approve, removals, invitations, orgs)) {
+    let approved = match sends.then(|| confirm(run.args.auto_approve, removals, invitations, orgs))
+    {
         None => true,
         Some(Ok(approved)) => approved,
         Some(Err(refused)) => {
             // Refused for want of a terminal (or a prompt that could not be read): the
             // log still says the run was attempted and removed nothing.
-            summary(&info, Some(&plan_sha256), Err(&refused))?;
-            return Err(refused);
+            return Err(run.refuse(Some(&plan_sha256), refused));
         }
     };
     if !approved {
@@ -305,10 +319,17 @@ async fn phased(
             error: "apply was not approved; nothing was removed".into(),
             hint: None,
         };
-        summary(&info, Some(&plan_sha256), Err(&cancelled))?;
+        run.summary(Some(&plan_sha256), Err(&cancelled))?;
         crate::secrets::errln!("Apply cancelled: nothing was removed.");
         return Ok(Phased::Ended(Exit::Error));
     }
+    let Run {
+        conn,
+        mut info,
+        ledger,
+        config_path,
+        args,
+    } = run;
     info.plan_sha256 = plan_sha256;
     if sends {
         let counts = Counts {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use super::{
     Counts, Run, Sent, check_domain, lacking_scopes, only_planned, write_rechecked, write_start,
 };
-use crate::apply::{self, Interrupt, OrgWork, RunInfo};
+use crate::apply::{self, Interrupt, OrgWork};
 use crate::auth0::Client;
 use crate::config::{DesiredState, OrgRef};
 use crate::error::Failure;
@@ -55,34 +55,18 @@ pub(super) async fn apply(
     path: &Path,
     plan: &Plan,
 ) -> Result<Sent, Failure> {
-    let Run {
-        conn,
-        mut info,
-        ledger,
-        config_path,
-        args,
-    } = run;
     let digest = plan.digest();
     // Refused before the first call: the log still says the run was attempted.
-    let refuse = |info: &RunInfo, failure: Failure| match super::write_summary(
-        &ledger,
-        info,
-        Some(&digest),
-        &conn.client,
-        Err(&failure),
-    ) {
-        Ok(()) => failure,
-        Err(unwritten) => unwritten,
-    };
-    if let Err(failure) = check_domain(plan, &info.domain) {
-        return Err(refuse(&info, failure));
+    let refuse = |failure: Failure| run.refuse(Some(&digest), failure);
+    if let Err(failure) = check_domain(plan, &run.info.domain) {
+        return Err(refuse(failure));
     }
     // The plan's organizations with something to send, as the config names them.
     let acting: Vec<&OrgPlan> = plan.organizations.iter().filter(|o| sends(o)).collect();
     let desired = only_planned(desired, acting.iter().copied());
-    let prepared = match observe::prepare(&conn.client, &desired).await {
+    let prepared = match observe::prepare(&run.conn.client, &desired).await {
         Ok(p) => p,
-        Err(e) => return Err(refuse(&info, Failure::hinted(e))),
+        Err(e) => return Err(refuse(Failure::hinted(e))),
     };
     // What may at most be sent: the saved plan's calls, but for organizations it blocked.
     let unblocked = || acting.iter().filter(|o| o.blocked.is_none());
@@ -91,9 +75,18 @@ pub(super) async fn apply(
         removals: unblocked().map(|o| o.remove.len()).sum(),
         invitations: unblocked().map(|o| o.invitations_to_revoke().len()).sum(),
     };
-    if let Some(refused) = lacking_scopes(&conn.client, counts.removals, counts.invitations).await {
-        return Err(refuse(&info, refused));
+    if let Some(refused) =
+        lacking_scopes(&run.conn.client, counts.removals, counts.invitations).await
+    {
+        return Err(refuse(refused));
     }
+    let Run {
+        conn,
+        mut info,
+        ledger,
+        config_path,
+        args,
+    } = run;
     info.plan_sha256 = digest.clone();
     write_start(&ledger, &info, config_path, args, Some(plan), counts, true)?;
     let interrupt = Interrupt::new();
