@@ -80,6 +80,31 @@ pub(super) struct CallEnd {
     pub(super) hint: Option<String>,
 }
 
+impl CallEnd {
+    /// How a call that went to the client ended: `done` when it succeeded; `Unknown` when it
+    /// was sent and no answer came back (it may have been carried out); else `refused`.
+    pub(super) fn of(
+        result: Result<(), crate::auth0::Error>,
+        record: &crate::auth0::CallRecord,
+        done: Outcome,
+        refused: Outcome,
+    ) -> CallEnd {
+        let outcome = match &result {
+            Ok(()) => done,
+            Err(_) if record.status.is_none() && record.attempts > 0 => Outcome::Unknown,
+            Err(_) => refused,
+        };
+        CallEnd {
+            outcome,
+            status: record.status,
+            attempts: record.attempts,
+            duration: record.duration,
+            hint: result.as_ref().err().and_then(|e| e.hint()),
+            error: result.err().map(|e| crate::auth0::one_line(&e)),
+        }
+    }
+}
+
 /// The record of a run's calls: every call is opened (its intent written and synced) before
 /// it is sent and closed with its outcome after. What the report says is derived from here.
 #[derive(Debug)]
@@ -324,6 +349,43 @@ mod tests {
         );
         assert!(lines.iter().all(|l| l["run_id"] == "run-1"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A call sent with no answer back may have been carried out: it is `unknown`, never
+    /// `failed`; one refused before it went out, or answered with an error, is the caller's
+    /// refusal outcome.
+    #[test]
+    fn a_call_sent_without_an_answer_ends_unknown_and_an_unsent_one_refused() {
+        use crate::auth0::{CallRecord, CallSite, Error};
+        let err = || {
+            Err(Error::InvalidId {
+                site: CallSite {
+                    method: "DELETE",
+                    path: "/p".into(),
+                    organization: None,
+                },
+                detail: "bad".into(),
+            })
+        };
+        let record = |status: Option<u16>, attempts: u32| CallRecord {
+            status,
+            attempts,
+            duration: Duration::ZERO,
+        };
+        let of = |result, record: CallRecord| {
+            CallEnd::of(result, &record, Outcome::Removed, Outcome::Gone).outcome
+        };
+        assert_eq!(of(Ok(()), record(Some(204), 1)), Outcome::Removed);
+        assert_eq!(of(err(), record(None, 2)), Outcome::Unknown);
+        assert_eq!(of(err(), record(None, 0)), Outcome::Gone);
+        assert_eq!(of(err(), record(Some(500), 3)), Outcome::Gone);
+        let end = CallEnd::of(err(), &record(None, 0), Outcome::Removed, Outcome::Failed);
+        assert_eq!((end.status, end.attempts), (None, 0));
+        assert!(
+            end.error.is_some_and(|e| e.contains("bad")),
+            "the error is kept"
+        );
+        assert!(end.hint.is_some(), "the error's hint is kept");
     }
 
     /// A stopped run or restore words its unknown calls, its unsent work and its hints from

@@ -490,21 +490,13 @@ where
         return false;
     };
     let (result, record) = go().await;
-    let end = CallEnd {
-        outcome: match &result {
-            Ok(()) => Outcome::Removed,
-            // An invitation that no longer exists needs no revoking.
-            Err(_) if invitation && record.status == Some(404) => Outcome::Gone,
-            // Sent, and no answer came back: it may have been carried out.
-            Err(_) if record.status.is_none() && record.attempts > 0 => Outcome::Unknown,
-            Err(_) => Outcome::Failed,
-        },
-        status: record.status,
-        attempts: record.attempts,
-        duration: record.duration,
-        hint: result.as_ref().err().and_then(|e| e.hint()),
-        error: result.err().map(|e| crate::auth0::one_line(&e)),
+    // An invitation that no longer exists needs no revoking.
+    let refused = if invitation && record.status == Some(404) {
+        Outcome::Gone
+    } else {
+        Outcome::Failed
     };
+    let end = CallEnd::of(result, &record, Outcome::Removed, refused);
     Ledger::lock(ledger).finish(info, n, end);
     true
 }

@@ -279,19 +279,8 @@ where
     }
     let n = Ledger::lock(ledger).intend(info, call)?;
     let (result, record) = go().await;
-    let outcome = match &result {
-        Ok(()) => Outcome::Restored,
-        Err(_) if record.status.is_none() && record.attempts > 0 => Outcome::Unknown,
-        Err(_) => Outcome::Failed,
-    };
-    let end = CallEnd {
-        outcome,
-        status: record.status,
-        attempts: record.attempts,
-        duration: record.duration,
-        hint: result.as_ref().err().and_then(|e| e.hint()),
-        error: result.err().map(|e| crate::auth0::one_line(&e)),
-    };
+    let end = CallEnd::of(result, &record, Outcome::Restored, Outcome::Failed);
+    let outcome = end.outcome;
     Ledger::lock(ledger).finish(info, n, end);
     Some(outcome)
 }
