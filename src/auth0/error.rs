@@ -262,6 +262,24 @@ impl crate::error::Hinted for Error {
 }
 
 impl Error {
+    /// Whether a list read that failed with this error on its `attempt`-th reading (from 1)
+    /// is read again from the start: the list moved while it was read (an id on two pages, a
+    /// total that did not add up) and [`READ_ATTEMPTS`](super::paging::READ_ATTEMPTS) are not
+    /// used up. A re-read is logged, naming `label` and the `what` list.
+    pub(super) fn read_again(&self, attempt: usize, label: &str, what: &str) -> bool {
+        match self {
+            Error::List { refused, .. }
+                if refused.moved() && attempt < super::paging::READ_ATTEMPTS =>
+            {
+                tracing::info!(
+                    "{label}: the {what} list changed while it was read ({refused}); reading it again"
+                );
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A hint a person can act on, where there is an obvious one.
     pub fn hint(&self) -> Option<String> {
         match self {

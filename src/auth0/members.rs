@@ -9,7 +9,7 @@ use super::client::{Client, MEMBERS_PER_CALL};
 use super::encode;
 use super::error::{CallSite, Error};
 use super::model::{User, check_org_id};
-use super::paging::{Keyed, MEMBER_RECORDS, READ_ATTEMPTS};
+use super::paging::{Keyed, MEMBER_RECORDS};
 use super::retry::CallRecord;
 use crate::member::Member;
 
@@ -19,8 +19,10 @@ impl Client {
     /// `read:organization_member_roles`). `on_page` is told how many members each page brought.
     ///
     /// The members are a set keyed by user_id: a user_id on two pages means the list moved
-    /// while it was read, and it is read again from the start ([`READ_ATTEMPTS`] times in all)
-    /// before the read fails; at most [`MEMBER_RECORDS`] members and [`LIST_BYTES`](super::paging::LIST_BYTES) of answers.
+    /// while it was read, and it is read again from the start
+    /// ([`READ_ATTEMPTS`](super::paging::READ_ATTEMPTS) times in all, [`Error::read_again`])
+    /// before the read fails; at most [`MEMBER_RECORDS`] members and
+    /// [`LIST_BYTES`](super::paging::LIST_BYTES) of answers.
     pub async fn members(
         &self,
         org_id: &str,
@@ -61,11 +63,7 @@ impl Client {
                 .await;
             match read {
                 Ok(()) => return Ok(all),
-                Err(Error::List { refused, .. }) if refused.moved() && attempt < READ_ATTEMPTS => {
-                    tracing::info!(
-                        "{label}: the member list changed while it was read ({refused}); reading it again"
-                    );
-                }
+                Err(e) if e.read_again(attempt, label, "member") => {}
                 Err(e) => return Err(e),
             }
         }

@@ -14,7 +14,7 @@ use super::client::Client;
 use super::encode;
 use super::error::{CallSite, Error};
 use super::model::check_org_id;
-use super::paging::{Keyed, OFFSET_RECORDS, READ_ATTEMPTS, Refused};
+use super::paging::{Keyed, OFFSET_RECORDS, Refused};
 use super::retry::CallRecord;
 use crate::reentry::{ApiInvitation, EnabledConnection, is_invitation_id};
 
@@ -141,7 +141,8 @@ impl Client {
     /// page 0 was read moves a record of page 0 onto page 1), so the records are a set keyed by
     /// id ([`Keyed`]): an id on two pages, totals that differ between pages, or a total the
     /// records read do not add up to, and the list is read again from page 0, at most
-    /// [`READ_ATTEMPTS`] times in all, before the read fails. A record is never listed twice.
+    /// [`READ_ATTEMPTS`](super::paging::READ_ATTEMPTS) times in all ([`Error::read_again`]),
+    /// before the read fails. A record is never listed twice.
     async fn offset_list<T: DeserializeOwned + ListRecord>(
         &self,
         org_id: &str,
@@ -159,12 +160,7 @@ impl Client {
         loop {
             attempt += 1;
             match self.offset_list_once(&base, key, &site).await {
-                Err(Error::List { refused, .. }) if refused.moved() && attempt < READ_ATTEMPTS => {
-                    tracing::info!(
-                        "{label}: the {} list changed while it was read ({refused}); reading it again",
-                        key.replace('_', " ")
-                    );
-                }
+                Err(e) if e.read_again(attempt, label, &key.replace('_', " ")) => {}
                 other => return other.map_err(|e| self.scrub(e)),
             }
         }
