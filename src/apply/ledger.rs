@@ -4,6 +4,7 @@
 //! here, never from what the tasks returned.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::audit::{
@@ -11,6 +12,7 @@ use super::audit::{
 };
 
 use super::RunInfo;
+use super::interrupt::Interrupt;
 
 /// One DELETE call, as the ledger knows it.
 #[derive(Debug, Clone)]
@@ -260,6 +262,43 @@ impl Ledger {
         hints
     }
 }
+/// One call through the ledger: its intent recorded (and synced) first, then sent by `go`,
+/// then its outcome recorded. None when it must not be sent (interrupted, the audit log
+/// failed); else how it ended: removed (restored, for a restore's call), gone (an invitation
+/// that no longer exists needs no revoking), failed, or unknown (see [`CallEnd::of`]).
+pub(super) async fn send<F, Fut>(
+    ledger: &Mutex<Ledger>,
+    info: &RunInfo,
+    interrupt: &Interrupt,
+    call: Call,
+    go: F,
+) -> Option<Outcome>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = (Result<(), crate::auth0::Error>, crate::auth0::CallRecord)>,
+{
+    if interrupt.is_set() {
+        return None;
+    }
+    let invitation = call.invitation.is_some();
+    let done = if call.restore.is_some() {
+        Outcome::Restored
+    } else {
+        Outcome::Removed
+    };
+    let n = Ledger::lock(ledger).intend(info, call)?;
+    let (result, record) = go().await;
+    let refused = if invitation && record.status == Some(404) {
+        Outcome::Gone
+    } else {
+        Outcome::Failed
+    };
+    let end = CallEnd::of(result, &record, done, refused);
+    let outcome = end.outcome;
+    Ledger::lock(ledger).finish(info, n, end);
+    Some(outcome)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 pub use group_roles::{EFFECTIVE_ROLES, record_group_roles};
 pub use interrupt::Interrupt;
 pub use ledger::Ledger;
-use ledger::{Call, CallEnd};
+use ledger::{Call, CallEnd, send};
 pub use report::{OrgOutcome, Report, write_report, write_work};
 
 use crate::auth0::Client;
@@ -441,7 +441,7 @@ async fn run_org(
             let sent = send(ledger, info, interrupt, call, || {
                 client.remove_members(&w.id, &w.name, batch)
             });
-            if !sent.await {
+            if sent.await.is_none() {
                 return;
             }
         }
@@ -461,44 +461,12 @@ async fn run_org(
             let sent = send(ledger, info, interrupt, call, || {
                 client.revoke_invitation(&w.id, &w.name, id)
             });
-            if !sent.await {
+            if sent.await.is_none() {
                 return;
             }
         }
     };
     tokio::join!(removals, revocations);
-}
-
-/// One call through the ledger: its intent recorded (and synced) first, then sent, then its
-/// outcome recorded. False when it must not be sent (interrupted, the audit log failed).
-async fn send<F, Fut>(
-    ledger: &Mutex<Ledger>,
-    info: &RunInfo,
-    interrupt: &Interrupt,
-    call: Call,
-    go: F,
-) -> bool
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = (Result<(), crate::auth0::Error>, crate::auth0::CallRecord)>,
-{
-    if interrupt.is_set() {
-        return false;
-    }
-    let invitation = call.invitation.is_some();
-    let Some(n) = Ledger::lock(ledger).intend(info, call) else {
-        return false;
-    };
-    let (result, record) = go().await;
-    // An invitation that no longer exists needs no revoking.
-    let refused = if invitation && record.status == Some(404) {
-        Outcome::Gone
-    } else {
-        Outcome::Failed
-    };
-    let end = CallEnd::of(result, &record, Outcome::Removed, refused);
-    Ledger::lock(ledger).finish(info, n, end);
-    true
 }
 
 /// `--wait`: re-reads each organization with removals or revoked invitations until none of

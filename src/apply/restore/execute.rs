@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::super::audit::{MemberRoles, Outcome, Person};
 use super::plan::{Readd, RestoreOrg, RestorePlan};
-use crate::apply::ledger::{Call, CallEnd, RestoreCall};
+use crate::apply::ledger::{Call, CallEnd, RestoreCall, send};
 use crate::apply::{INTERRUPT_GRACE, Interrupt, Ledger, RunInfo};
 use crate::auth0::{ADD_BATCH, Client};
 use crate::member::Role;
@@ -259,28 +259,4 @@ async fn restore_org(
         }
     }
     true
-}
-
-/// One restore call through the ledger: its intent recorded (and synced) first, then sent,
-/// then its outcome recorded. None when it must not be sent (interrupted, the log failed).
-async fn send<F, Fut>(
-    ledger: &Mutex<Ledger>,
-    info: &RunInfo,
-    interrupt: &Interrupt,
-    call: Call,
-    go: F,
-) -> Option<Outcome>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = (Result<(), crate::auth0::Error>, crate::auth0::CallRecord)>,
-{
-    if interrupt.is_set() {
-        return None;
-    }
-    let n = Ledger::lock(ledger).intend(info, call)?;
-    let (result, record) = go().await;
-    let end = CallEnd::of(result, &record, Outcome::Restored, Outcome::Failed);
-    let outcome = end.outcome;
-    Ledger::lock(ledger).finish(info, n, end);
-    Some(outcome)
 }
