@@ -85,7 +85,7 @@ pub(super) struct CallEnd {
 impl CallEnd {
     /// How a call that went to the client ended: `done` when it succeeded; `Unknown` when it
     /// was sent and no answer came back (it may have been carried out); else `refused`.
-    pub(super) fn of(
+    fn of(
         result: Result<(), crate::auth0::Error>,
         record: &crate::auth0::CallRecord,
         done: Outcome,
